@@ -1,0 +1,3 @@
+from actbench.cli import app
+
+app()

@@ -1,0 +1,318 @@
+"""The experiment config: pydantic schema, loading (with --set overrides), grid expansion, run ids."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from actbench import activations
+from actbench.errors import ActbenchError
+
+DATASETS = ("mnist", "fashion_mnist")
+INITIALIZERS = ("auto", "he_normal", "he_uniform", "glorot_uniform", "glorot_normal", "lecun_normal", "lecun_uniform")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ActivationSpec(_Strict):
+    """An activation by canonical name with all its parameters filled in."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_yaml(cls, value: Any) -> Any:
+        # YAML allows `relu` and `{name: leaky_relu, alpha: 0.1}`; both become (name, params).
+        if isinstance(value, ActivationSpec):
+            return value
+        if isinstance(value, str):
+            value = {"name": value}
+        if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+            raise ValueError("an activation is a name like 'relu' or a mapping like {name: leaky_relu, alpha: 0.1}")
+        given = {k: v for k, v in value.items() if k not in ("name", "params")}
+        given.update(value.get("params") or {})
+        name = value["name"].strip()
+        if activations.is_custom(name):
+            activations.load_custom_function(name)
+        else:
+            name = activations.canonical_name(name)
+        return {"name": name, "params": activations.resolve_params(name, given)}
+
+    @property
+    def label(self) -> str:
+        return activations.label(self.name, self.params)
+
+
+class MLPSpec(_Strict):
+    type: Literal["mlp"] = "mlp"
+    hidden_units: list[PositiveInt] = Field(default=[128, 64], min_length=1)
+    dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
+    initializer: Literal[INITIALIZERS] = "auto"  # type: ignore[valid-type]
+
+
+class CNNSpec(_Strict):
+    """Defaults are the classic Keras MNIST convnet (keras-io examples/vision/mnist_convnet.py)."""
+
+    type: Literal["cnn"] = "cnn"
+    filters: list[PositiveInt] = Field(default=[32, 64], min_length=1)
+    kernel_size: PositiveInt = 3
+    pool_size: PositiveInt = 2
+    dense_units: list[PositiveInt] = Field(default_factory=list)
+    dropout: float = Field(default=0.5, ge=0.0, lt=1.0)
+    initializer: Literal[INITIALIZERS] = "auto"  # type: ignore[valid-type]
+
+
+ModelSpec = Annotated[Union[MLPSpec, CNNSpec], Field(discriminator="type")]
+
+
+class DataSpec(_Strict):
+    source: Literal["auto", "full", "sample"] = "auto"
+    limit_train: PositiveInt | None = None
+    limit_test: PositiveInt | None = None
+
+
+class TrainingSpec(_Strict):
+    optimizer: Literal["adam", "adamw", "nadam", "rmsprop", "sgd", "adagrad"] = "adam"
+    learning_rate: PositiveFloat = 0.001
+    epochs: PositiveInt = 5
+    batch_size: PositiveInt = 128
+    validation_split: float = Field(default=0.1, gt=0.0, lt=1.0)
+
+
+class ExperimentConfig(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
+    description: str = ""
+    datasets: list[Literal[DATASETS]] = Field(min_length=1)  # type: ignore[valid-type]
+    data: DataSpec = DataSpec()
+    models: list[ModelSpec] = Field(default_factory=lambda: [MLPSpec()], min_length=1)
+    hidden_activations: list[ActivationSpec] = Field(min_length=1)
+    output_activations: list[Literal[activations.OUTPUT_ACTIVATIONS]] = Field(  # type: ignore[valid-type]
+        default=["softmax"], min_length=1
+    )
+    training: TrainingSpec = TrainingSpec()
+    seeds: list[int] = Field(default=[0], min_length=1)
+    deterministic: bool = False
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _model_shorthand(cls, value: Any) -> Any:
+        # `models: [mlp, cnn]` means the default MLP and the default CNN.
+        if isinstance(value, list):
+            return [{"type": item} if isinstance(item, str) else item for item in value]
+        return value
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _seed_count(cls, value: Any) -> Any:
+        # `seeds: 3` means seeds 0, 1, 2.
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value < 1:
+                raise ValueError("a seed count must be at least 1")
+            return list(range(value))
+        return value
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise ValueError("seeds must be distinct, or a run would be repeated with identical numbers")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_softmax_on_one_unit(self) -> ExperimentConfig:
+        # Softmax over a single unit is exp(x)/exp(x) = 1.0 whatever x is: the layer passes no
+        # information and gets no gradient, so such a network cannot learn.
+        if any(a.name == "softmax" for a in self.hidden_activations):
+            for index, model in enumerate(self.models):
+                widths = model.hidden_units if isinstance(model, MLPSpec) else [*model.filters, *model.dense_units]
+                if 1 in widths:
+                    raise ValueError(
+                        f"models[{index}] has a layer of 1 unit and hidden_activations includes softmax: "
+                        "softmax over one unit always outputs 1.0 and cannot learn; widen the layer "
+                        "or drop softmax"
+                    )
+        return self
+
+
+class RunSpec(_Strict):
+    """One cell of the grid: everything that determines a run's numbers, plus the experiment name."""
+
+    experiment: str
+    dataset: str
+    source: Literal["full", "sample"]
+    limit_train: PositiveInt | None
+    limit_test: PositiveInt | None
+    model: ModelSpec
+    hidden_activation: ActivationSpec
+    output_activation: str
+    training: TrainingSpec
+    seed: int
+    deterministic: bool
+
+
+# Fields that do not change the numbers and therefore stay out of the run id.
+_NOT_IN_RUN_ID = {"experiment"}
+
+
+def run_id(spec: RunSpec) -> str:
+    """Short sha256 of the canonical JSON of everything that changes the numbers."""
+    canonical = json.dumps(spec.model_dump(mode="json", exclude=_NOT_IN_RUN_ID), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def expand_runs(config: ExperimentConfig, sources: dict[str, str]) -> list[RunSpec]:
+    """The cartesian product of the config's lists; `sources` maps dataset -> 'full' | 'sample'."""
+    runs = []
+    grid = itertools.product(
+        config.datasets, config.models, config.hidden_activations, config.output_activations, config.seeds
+    )
+    for dataset, model, hidden, output, seed in grid:
+        if model.initializer == "auto":
+            model = model.model_copy(update={"initializer": activations.default_initializer(hidden.name)})
+        runs.append(
+            RunSpec(
+                experiment=config.name,
+                dataset=dataset,
+                source=sources[dataset],
+                limit_train=config.data.limit_train,
+                limit_test=config.data.limit_test,
+                model=model,
+                hidden_activation=hidden,
+                output_activation=output,
+                training=config.training,
+                seed=seed,
+                deterministic=config.deterministic,
+            )
+        )
+    return runs
+
+
+def load_config(path: Path, overrides: list[str] = ()) -> ExperimentConfig:
+    """Read, override and validate a YAML config; every problem becomes one ActbenchError."""
+    raw = _read_yaml(path)
+    for override in overrides:
+        _apply_override(raw, override, path)
+    try:
+        return ExperimentConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ActbenchError("\n".join(_describe(error, path) for error in exc.errors())) from None
+
+
+def config_as_dict(config: ExperimentConfig) -> dict[str, Any]:
+    """The validated config as plain data, for writing next to the results."""
+    data = config.model_dump(mode="json")
+    data["hidden_activations"] = [
+        {"name": a["name"], **a["params"]} if a["params"] else a["name"] for a in data["hidden_activations"]
+    ]
+    return data
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ActbenchError(f"{path}: no such config file; check the path (configs/ has examples)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ActbenchError(f"{path}: cannot read the config: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        raise ActbenchError(f"{path}{where}: YAML syntax error: {exc.problem}; fix the YAML there") from None
+    except yaml.YAMLError as exc:
+        raise ActbenchError(f"{path}: YAML syntax error: {exc}") from None
+    if not isinstance(data, dict):
+        raise ActbenchError(f"{path}: a config is a YAML mapping with at least 'name', 'datasets', 'hidden_activations'")
+    return data
+
+
+def _apply_override(raw: dict[str, Any], override: str, path: Path) -> None:
+    """`training.epochs=1` sets raw['training']['epochs'] = 1; the value is read as a YAML scalar."""
+    key, sep, text = override.partition("=")
+    if not sep or not key.strip():
+        raise ActbenchError(f"--set {override!r}: write it as dotted.path=value, e.g. --set training.epochs=1")
+    try:
+        value = yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError:
+        value = text
+    parts = key.strip().split(".")
+    node = raw
+    for part in parts[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise ActbenchError(f"--set {override!r}: {path}: '{part}' is not a section, so it has no '{parts[-1]}'")
+        node = child
+    node[parts[-1]] = value
+
+
+def _describe(error: dict[str, Any], path: Path) -> str:
+    """One line: file, field path, what is wrong, and how to fix it."""
+    loc = [part for part in error["loc"] if part not in ("mlp", "cnn")]
+    where = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[") or "(top level)"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        allowed = _fields_at(error["loc"][:-1])
+        close = _closest(str(loc[-1]), allowed)
+        hint = f"did you mean '{close}'?" if close else f"allowed here: {', '.join(allowed)}"
+        return f"{path}: {where}: unknown field; {hint}"
+    if kind == "missing":
+        return f"{path}: {where}: required field is missing; add it"
+    message = error["msg"].removeprefix("Value error, ")
+    message = message.replace("Input should be", "must be")
+    value = error.get("input")
+    shown = f" (got {value!r})" if kind != "value_error" and not isinstance(value, (dict, list)) else ""
+    return f"{path}: {where}: {message}{shown}"
+
+
+def _closest(word: str, choices: list[str]) -> str | None:
+    import difflib
+
+    found = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
+    return found[0] if found else None
+
+
+def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the model found by following `loc` from the top of the schema."""
+    model: Any = ExperimentConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if part in ("mlp", "cnn"):
+            model = MLPSpec if part == "mlp" else CNNSpec
+            continue
+        annotation = model.model_fields[part].annotation
+        model = _inner_model(annotation)
+    return list(model.model_fields)
+
+
+def _inner_model(annotation: Any) -> Any:
+    from typing import get_args
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None

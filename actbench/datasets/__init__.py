@@ -1,0 +1,121 @@
+"""Datasets: find the data (full or the embedded sample), then cut it into train/validation/test.
+
+`load_dataset` resolves `data.source` and returns the raw published splits; `split_dataset`
+applies the config's limits and validation split. Both are deterministic and independent of a
+run's seed, so every run of a sweep sees the same images.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from actbench.datasets import samples, sources
+from actbench.errors import ActbenchError
+
+NUM_CLASSES = 10
+SPLIT_SEED = 0  # fixed: subsets and validation images must not change with a run's seed
+
+
+@dataclass(frozen=True)
+class RawData:
+    """A dataset's published train and test arrays and where they came from."""
+
+    name: str
+    source: str  # "full" | "sample"
+    origin: str  # a path, or the sample's description
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    warning: str | None = None
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """What a run trains and is judged on: uint8 images (N, 28, 28) and integer labels."""
+
+    name: str
+    source: str
+    origin: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {"n_train": len(self.y_train), "n_val": len(self.y_val), "n_test": len(self.y_test)}
+
+
+def resolve_source(name: str, requested: str, data_dir: Path | None) -> str:
+    """The source a run will use, decided from what is on disk (no download is tried here)."""
+    if requested == "auto":
+        return "full" if sources.find_full(name, data_dir) else "sample"
+    return requested
+
+
+def load_dataset(name: str, requested: str, data_dir: Path | None = None, mirror: str | None = None) -> RawData:
+    """Load `name` from `requested` source ('auto' | 'full' | 'sample').
+
+    `auto` takes local full data, else tries a download, else falls back to the sample with a
+    warning; `full` raises when neither local data nor a download is available.
+    """
+    if requested == "sample":
+        return _from_sample(name, warning=None)
+    location = sources.find_full(name, data_dir)
+    if location is None:
+        try:
+            location = sources.download_full(name, mirror)
+        except sources.DownloadError as exc:
+            if requested == "full":
+                searched = ", ".join(str(d) for d in sources.search_dirs(data_dir))
+                raise ActbenchError(
+                    f"{name}: full data not found (searched {searched}) and {exc}; "
+                    "pass --data-dir, set ACTBENCH_MIRROR, or use data.source: sample"
+                ) from None
+            return _from_sample(name, warning=f"{name}: full data unavailable ({exc}); using the embedded sample")
+    arrays = sources.read_full(location)
+    return RawData(name=name, source="full", origin=str(location), **arrays)
+
+
+def _from_sample(name: str, warning: str | None) -> RawData:
+    arrays = samples.read_sample(name)
+    origin = samples.sample_provenance(name)["description"]
+    return RawData(name=name, source="sample", origin=origin, warning=warning, **arrays)
+
+
+def split_dataset(
+    raw: RawData, limit_train: int | None, limit_test: int | None, validation_split: float
+) -> Dataset:
+    """Stratified, deterministic subsets; validation comes out of the training images only."""
+    from sklearn.model_selection import train_test_split  # slow to import; only needed to train
+
+    x_train, y_train = _stratified_subset(raw.x_train, raw.y_train, limit_train, "data.limit_train")
+    x_test, y_test = _stratified_subset(raw.x_test, raw.y_test, limit_test, "data.limit_test")
+    n_val = round(len(y_train) * validation_split)
+    if n_val < NUM_CLASSES or len(y_train) - n_val < NUM_CLASSES:
+        raise ActbenchError(
+            f"{raw.name}: {len(y_train)} training images with validation_split {validation_split} leave too "
+            "few images for training or validation; raise data.limit_train or change training.validation_split"
+        )
+    x_fit, x_val, y_fit, y_val = train_test_split(
+        x_train, y_train, test_size=n_val, stratify=y_train, random_state=SPLIT_SEED
+    )
+    return Dataset(raw.name, raw.source, raw.origin, x_fit, y_fit, x_val, y_val, x_test, y_test)
+
+
+def _stratified_subset(x: np.ndarray, y: np.ndarray, limit: int | None, field: str) -> tuple[np.ndarray, np.ndarray]:
+    if limit is None or limit >= len(y):
+        return x, y
+    from sklearn.model_selection import train_test_split
+
+    if limit < NUM_CLASSES:
+        raise ActbenchError(f"{field} is {limit}: keep at least {NUM_CLASSES} images, one per class")
+    keep, _ = train_test_split(np.arange(len(y)), train_size=limit, stratify=y, random_state=SPLIT_SEED)
+    keep = np.sort(keep)
+    return x[keep], y[keep]

@@ -1,0 +1,183 @@
+"""Where the full datasets come from: local folders in a fixed search order, else a verified download.
+
+Search order (first hit wins): --data-dir / ACTBENCH_DATA_DIR, the Keras cache
+(~/.keras/datasets, or $KERAS_HOME/datasets), the system folder /usr/share/datasets (where
+Debian's dataset-fashion-mnist installs). In each folder a dataset is either `mnist.npz` (the
+Keras format, MNIST only) or the four IDX files, gzipped or not, in a subfolder named after it
+(`mnist/`, `fashion-mnist/` or `fashion_mnist/`).
+
+Local files are checked structurally (gzip and zip CRCs, IDX magic numbers, exact sizes), so a
+truncated or corrupt file is refused by name. Downloads are checked against published checksums
+before they are moved into the Keras cache.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from actbench.errors import ActbenchError
+
+DEFAULT_MIRROR = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+SYSTEM_DIR = Path("/usr/share/datasets")
+DOWNLOAD_TIMEOUT_S = 30
+
+IDX_FILES = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+EXPECTED_COUNTS = {"x_train": 60000, "y_train": 60000, "x_test": 10000, "y_test": 10000}
+SUBFOLDERS = {"mnist": ("mnist",), "fashion_mnist": ("fashion-mnist", "fashion_mnist")}
+
+# What a download fetches, with the checksum its publisher gives: Keras' sha256 for mnist.npz,
+# Zalando's md5 list (fashion-mnist README) for the Fashion-MNIST archives.
+DOWNLOADS: dict[str, dict[str, tuple[str, str]]] = {
+    "mnist": {"mnist.npz": ("sha256", "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1")},
+    "fashion_mnist": {
+        "train-images-idx3-ubyte.gz": ("md5", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
+        "train-labels-idx1-ubyte.gz": ("md5", "25c81989df183df01b3e8a0aad5dffbe"),
+        "t10k-images-idx3-ubyte.gz": ("md5", "bef4ecab320f06d8554ea6380940ec79"),
+        "t10k-labels-idx1-ubyte.gz": ("md5", "bb300cfdad3c16e7a12a480ee83cd310"),
+    },
+}
+
+Arrays = dict[str, np.ndarray]
+
+
+def keras_cache_dir() -> Path:
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
+
+
+def search_dirs(data_dir: Path | None) -> list[Path]:
+    """The folders searched for full data, in order."""
+    given = data_dir or (Path(os.environ["ACTBENCH_DATA_DIR"]) if os.environ.get("ACTBENCH_DATA_DIR") else None)
+    return [d for d in (given, keras_cache_dir(), SYSTEM_DIR) if d is not None]
+
+
+def find_full(name: str, data_dir: Path | None) -> Path | None:
+    """The first local copy of the full dataset: an `.npz` file or a folder of IDX files."""
+    for root in search_dirs(data_dir):
+        if name == "mnist" and (root / "mnist.npz").is_file():
+            return root / "mnist.npz"
+        for sub in SUBFOLDERS[name]:
+            if all(_idx_path(root / sub, key) for key in IDX_FILES):
+                return root / sub
+    return None
+
+
+def read_full(location: Path) -> Arrays:
+    """Read and check a local copy found by `find_full`."""
+    arrays = _read_npz(location) if location.suffix == ".npz" else _read_idx_folder(location)
+    for key, count in EXPECTED_COUNTS.items():
+        if len(arrays[key]) != count:
+            raise _corrupt(location, f"{key} has {len(arrays[key])} items, expected {count}")
+    for key in ("y_train", "y_test"):
+        if arrays[key].min() < 0 or arrays[key].max() > 9:
+            raise _corrupt(location, f"{key} has labels outside 0-9")
+    return arrays
+
+
+def download_full(name: str, mirror: str | None = None) -> Path:
+    """Fetch the dataset into the Keras cache, verifying each file; returns what `find_full` would."""
+    base = (mirror or os.environ.get("ACTBENCH_MIRROR") or DEFAULT_MIRROR).rstrip("/") + "/"
+    target = keras_cache_dir() if name == "mnist" else keras_cache_dir() / SUBFOLDERS[name][0]
+    target.mkdir(parents=True, exist_ok=True)
+    for filename, (algorithm, expected) in DOWNLOADS[name].items():
+        destination = target / filename
+        if destination.exists() and _digest(destination, algorithm) == expected:
+            continue
+        download_file(base + filename, destination, algorithm, expected)
+    return target / "mnist.npz" if name == "mnist" else target
+
+
+def download_file(url: str, destination: Path, algorithm: str, expected: str) -> None:
+    """Download to a temporary file beside `destination`; move it there only if the checksum matches."""
+    handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
+            shutil.copyfileobj(response, out)
+        actual = _digest(Path(temporary), algorithm)
+        if actual != expected:
+            raise ActbenchError(
+                f"{url}: checksum mismatch ({algorithm} {actual}, expected {expected}); "
+                "the file was not used; check the mirror (ACTBENCH_MIRROR) or use --data-dir"
+            )
+        os.replace(temporary, destination)
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise DownloadError(f"could not download {url}: {reason}") from None
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+class DownloadError(ActbenchError):
+    """The network could not deliver the file (as opposed to delivering a wrong one)."""
+
+
+def _digest(path: Path, algorithm: str) -> str:
+    digest = hashlib.new(algorithm)
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _idx_path(folder: Path, key: str) -> Path | None:
+    for candidate in (folder / (IDX_FILES[key] + ".gz"), folder / IDX_FILES[key]):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read_idx_folder(folder: Path) -> Arrays:
+    return {key: read_idx(_idx_path(folder, key)) for key in IDX_FILES}  # type: ignore[arg-type]
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Parse one IDX file (LeCun's format: magic, dimension sizes, then unsigned bytes)."""
+    try:
+        data = gzip.open(path).read() if path.suffix == ".gz" else path.read_bytes()
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise _corrupt(path, f"cannot be decompressed ({exc})") from None
+    if len(data) < 4 or data[0:2] != b"\x00\x00" or data[2] != 0x08 or data[3] not in (1, 3):
+        raise _corrupt(path, "is not an IDX file of unsigned bytes")
+    ndim = data[3]
+    header = 4 + 4 * ndim
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    if len(data) != header + int(np.prod(shape)):
+        raise _corrupt(path, f"holds {len(data) - header} bytes of data, its header promises {int(np.prod(shape))}")
+    if ndim == 3 and shape[1:] != (28, 28):
+        raise _corrupt(path, f"holds images of {shape[1]}x{shape[2]}, expected 28x28")
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def _read_npz(path: Path) -> Arrays:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in IDX_FILES}
+    except KeyError as exc:
+        raise _corrupt(path, f"lacks the array {exc}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise _corrupt(path, f"cannot be read ({exc})") from None
+    if arrays["x_train"].shape[1:] != (28, 28) or arrays["x_train"].dtype != np.uint8:
+        raise _corrupt(path, "does not hold 28x28 uint8 images")
+    return arrays
+
+
+def _corrupt(path: Path, problem: str) -> ActbenchError:
+    return ActbenchError(
+        f"{path}: {problem}; the file is damaged or incomplete: delete it so it is downloaded "
+        "again, or replace it with an intact copy"
+    )

@@ -1,0 +1,52 @@
+"""Build the Keras model for a run: an MLP or a small convnet, read as a list of layers.
+
+Each hidden activation is its own layer named `act_<i>`, so diagnostics can probe its output, and
+the output layer is a Dense layer `logits` followed by the output activation layer `output`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actbench.activations import build_activation_layer
+from actbench.config import CNNSpec, MLPSpec, RunSpec
+
+
+def build_model(spec: RunSpec, input_shape: tuple[int, ...], num_classes: int) -> Any:
+    import keras
+
+    model_spec = spec.model
+    hidden = spec.hidden_activation
+    init = model_spec.initializer
+    counter = iter(range(1, 1000))
+
+    def activation() -> Any:
+        return build_activation_layer(hidden.name, hidden.params, layer_name=f"act_{next(counter)}")
+
+    layers: list[Any] = [keras.Input(shape=input_shape)]
+    if isinstance(model_spec, MLPSpec):
+        layers.append(keras.layers.Flatten())
+        for units in model_spec.hidden_units:
+            layers += [keras.layers.Dense(units, kernel_initializer=init), activation()]
+            if model_spec.dropout:
+                layers.append(keras.layers.Dropout(model_spec.dropout))
+    elif isinstance(model_spec, CNNSpec):
+        for filters in model_spec.filters:
+            layers += [
+                keras.layers.Conv2D(filters, model_spec.kernel_size, kernel_initializer=init),
+                activation(),
+                keras.layers.MaxPooling2D(model_spec.pool_size),
+            ]
+        layers.append(keras.layers.Flatten())
+        for units in model_spec.dense_units:
+            layers += [keras.layers.Dense(units, kernel_initializer=init), activation()]
+        if model_spec.dropout:
+            layers.append(keras.layers.Dropout(model_spec.dropout))
+    else:  # pragma: no cover - the config schema admits only the two
+        raise TypeError(f"unknown model type {model_spec!r}")
+    # Output weights use Glorot whatever the hidden activation: the output activation is separate.
+    layers += [
+        keras.layers.Dense(num_classes, name="logits"),
+        build_activation_layer(spec.output_activation, {}, layer_name="output"),
+    ]
+    return keras.Sequential(layers, name=f"{model_spec.type}_{hidden.name}")

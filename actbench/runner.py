@@ -1,0 +1,139 @@
+"""Run a sweep: expand the grid, skip finished runs, load each dataset once, train, save, rebuild results.csv."""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from actbench import results
+from actbench.config import ExperimentConfig, RunSpec, config_as_dict, expand_runs, run_id
+from actbench.datasets import Dataset, RawData, load_dataset, resolve_source, split_dataset
+from actbench.progress import QuietReporter
+
+
+@dataclass
+class PlannedRun:
+    spec: RunSpec
+    run_id: str
+    status: str | None  # recorded status, None when it never completed
+
+    @property
+    def done(self) -> bool:
+        return self.status in results.DONE_STATUSES
+
+    @property
+    def title(self) -> str:
+        s = self.spec
+        return f"{s.dataset}/{s.source} {s.model.type} {s.hidden_activation.label} -> {s.output_activation} seed={s.seed}"
+
+
+@dataclass
+class SweepSummary:
+    results_csv: Path | None = None
+    counts: dict[str, int] = field(default_factory=lambda: {"finished": 0, "diverged": 0, "failed": 0, "skipped": 0})
+
+
+@dataclass
+class DataCache:
+    """Loads each dataset once per sweep and each (limits, validation split) cut once."""
+
+    data_dir: Path | None
+    mirror: str | None
+    raw: dict[str, RawData] = field(default_factory=dict)
+    cuts: dict[tuple, Dataset] = field(default_factory=dict)
+
+    def load(self, name: str, requested: str) -> RawData:
+        if name not in self.raw:
+            self.raw[name] = load_dataset(name, requested, self.data_dir, self.mirror)
+        return self.raw[name]
+
+    def cut(self, spec: RunSpec, requested: str) -> Dataset:
+        key = (spec.dataset, spec.limit_train, spec.limit_test, spec.training.validation_split)
+        if key not in self.cuts:
+            raw = self.load(spec.dataset, requested)
+            self.cuts[key] = split_dataset(raw, spec.limit_train, spec.limit_test, spec.training.validation_split)
+        return self.cuts[key]
+
+
+def plan_runs(
+    config: ExperimentConfig, results_root: Path, data_dir: Path | None, cache: DataCache | None = None
+) -> tuple[list[PlannedRun], list[str]]:
+    """The expanded grid with each run's recorded status, and notes on how sources were resolved.
+
+    Without a cache (dry run) nothing is loaded or downloaded: `auto` is decided from local files.
+    With one, `auto` without local data tries the download first, as the real run will.
+    """
+    resolved, notes = {}, []
+    for name in config.datasets:
+        requested = config.data.source
+        resolved[name] = resolve_source(name, requested, data_dir)
+        if requested == "auto" and resolved[name] == "sample":
+            if cache is None:
+                notes.append(f"{name}: full data not found locally; a real run tries to download it, else uses the sample")
+            else:
+                raw = cache.load(name, requested)
+                resolved[name] = raw.source
+                if raw.warning:
+                    notes.append(raw.warning)
+    exp_dir = results.experiment_dir(results_root, config.name)
+    planned = []
+    for spec in expand_runs(config, resolved):
+        identifier = run_id(spec)
+        planned.append(PlannedRun(spec, identifier, results.run_status(exp_dir, identifier)))
+    return planned, notes
+
+
+def run_experiment(
+    config: ExperimentConfig,
+    results_root: Path,
+    *,
+    data_dir: Path | None = None,
+    mirror: str | None = None,
+    force: bool = False,
+    reporter: QuietReporter | None = None,
+) -> SweepSummary:
+    reporter = reporter or QuietReporter()
+    cache = DataCache(data_dir, mirror)
+    planned, notes = plan_runs(config, results_root, data_dir, cache)
+    for note in notes:
+        reporter.warn(note)
+
+    exp_dir = results.experiment_dir(results_root, config.name)
+    results.save_experiment(exp_dir, config_as_dict(config), [p.run_id for p in planned])
+    pending = [p for p in planned if force or not p.done]
+    summary = SweepSummary()
+    summary.counts["skipped"] = len(planned) - len(pending)
+
+    reporter.start(len(planned), len(pending))
+    try:
+        for index, run in enumerate(pending, start=1):
+            reporter.run_started(index, run.run_id, run.title, run.spec.training.epochs)
+            status, metrics = _run_one(run, cache, config.data.source, exp_dir, reporter)
+            summary.counts[status] += 1
+            reporter.run_done(index, run.run_id, run.title, status, metrics)
+    finally:
+        # Also on Ctrl-C: results.csv then shows every run that completed before the interruption.
+        reporter.finish()
+        summary.results_csv, _, skipped = results.rebuild_results_csv(exp_dir)
+        for note in skipped:
+            reporter.warn(note)
+    return summary
+
+
+def _run_one(run: PlannedRun, cache: DataCache, requested: str, exp_dir: Path, reporter: QuietReporter) -> tuple[str, dict[str, Any]]:
+    """Train one run and record it; an exception becomes a `failed` record, the sweep goes on."""
+    from actbench import train  # imports TensorFlow: only once a run really trains
+
+    data = cache.cut(run.spec, requested)  # a data problem is the user's to fix: it stops the sweep
+    directory = results.run_dir(exp_dir, run.run_id)
+    results.save_spec(directory, run.spec.model_dump(mode="json"), run.run_id)
+    try:
+        outcome = train.train_and_evaluate(run.spec, data, on_epoch=reporter.epoch_done)
+        status, metrics, history = outcome.status, outcome.metrics, outcome.history
+    except Exception as exc:  # noqa: BLE001 - any error in one run must not stop the sweep
+        status, history = "failed", []
+        metrics = {"error": f"{type(exc).__name__}: {exc}".splitlines()[0], "traceback": traceback.format_exc()}
+    results.save_outcome(directory, history, {"status": status, "run_id": run.run_id, **metrics})
+    return status, metrics

@@ -1,0 +1,40 @@
+"""The seed tutorial's MNIST script, verbatim in its training choices, on Fashion-MNIST: the baseline.
+
+Dense 128-64 relu, softmax output, adam, categorical cross-entropy, batch 128, 5 epochs,
+validation_split=0.1, then one evaluate on the test set. Prints one JSON line.
+"""
+
+import json
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+started = time.perf_counter()
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from actbench.datasets import sources  # noqa: E402  (only to read the same IDX files)
+
+arrays = sources.read_full(sources.find_full("fashion_mnist", None))
+x_train = arrays["x_train"].reshape(-1, 28 * 28).astype("float32") / 255.0
+x_test = arrays["x_test"].reshape(-1, 28 * 28).astype("float32") / 255.0
+y_train = keras.utils.to_categorical(arrays["y_train"])
+y_test = keras.utils.to_categorical(arrays["y_test"])
+
+keras.utils.set_random_seed(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+model = keras.Sequential(
+    [
+        keras.Input(shape=(784,)),
+        keras.layers.Dense(128, activation="relu"),
+        keras.layers.Dense(64, activation="relu"),
+        keras.layers.Dense(10, activation="softmax"),
+    ]
+)
+model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+fit_started = time.perf_counter()
+model.fit(x_train, y_train, batch_size=128, epochs=5, verbose=0, validation_split=0.1)
+train_seconds = time.perf_counter() - fit_started
+test_loss, test_acc = model.evaluate(x_test, y_test, verbose=0)
+print(json.dumps({"train_seconds": train_seconds, "test_accuracy": test_acc, "script_seconds": time.perf_counter() - started}))
