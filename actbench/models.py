@@ -6,6 +6,7 @@ the output layer is a Dense layer `logits` followed by the output activation lay
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from actbench.activations import build_activation_layer
@@ -49,4 +50,5 @@ def build_model(spec: RunSpec, input_shape: tuple[int, ...], num_classes: int) -
         keras.layers.Dense(num_classes, name="logits"),
         build_activation_layer(spec.output_activation, {}, layer_name="output"),
     ]
-    return keras.Sequential(layers, name=f"{model_spec.type}_{hidden.name}")
+    safe_name = re.sub(r"[^A-Za-z0-9_]", "_", hidden.name)  # a custom 'pkg.mod:fn' is no valid scope name
+    return keras.Sequential(layers, name=f"{model_spec.type}_{safe_name}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,6 +123,13 @@ def run_experiment(
     return summary
 
 
+def one_line_error(exc: BaseException, limit: int = 300) -> str:
+    """An exception as one readable line: Keras wraps errors in multi-line, coloured messages."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", f"{type(exc).__name__}: {exc}")
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _run_one(run: PlannedRun, cache: DataCache, requested: str, exp_dir: Path, reporter: QuietReporter) -> tuple[str, dict[str, Any]]:
     """Train one run and record it; an exception becomes a `failed` record, the sweep goes on."""
     from actbench import train  # imports TensorFlow: only once a run really trains
@@ -134,6 +142,6 @@ def _run_one(run: PlannedRun, cache: DataCache, requested: str, exp_dir: Path, r
         status, metrics, history = outcome.status, outcome.metrics, outcome.history
     except Exception as exc:  # noqa: BLE001 - any error in one run must not stop the sweep
         status, history = "failed", []
-        metrics = {"error": f"{type(exc).__name__}: {exc}".splitlines()[0], "traceback": traceback.format_exc()}
+        metrics = {"error": one_line_error(exc), "traceback": traceback.format_exc()}
     results.save_outcome(directory, history, {"status": status, "run_id": run.run_id, **metrics})
     return status, metrics

@@ -64,6 +64,9 @@ def prepare_inputs(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, 
 
 
 def train_and_evaluate(spec: RunSpec, data: Dataset, on_epoch: EpochCallback | None = None) -> RunResult:
+    # A fresh global state per run: no layer-name counters, graphs or name scopes left over from
+    # an earlier run (a run that raised can leave a scope open), and memory is given back.
+    keras.backend.clear_session()
     keras.utils.set_random_seed(spec.seed)
     if spec.deterministic:
         tf.config.experimental.enable_op_determinism()

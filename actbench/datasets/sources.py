@@ -166,9 +166,10 @@ def read_idx(path: Path) -> np.ndarray:
 def _read_npz(path: Path) -> Arrays:
     try:
         with np.load(path, allow_pickle=False) as archive:
+            missing = [key for key in IDX_FILES if key not in archive.files]
+            if missing:
+                raise _corrupt(path, f"lacks the array {', '.join(missing)}")
             arrays = {key: archive[key] for key in IDX_FILES}
-    except KeyError as exc:
-        raise _corrupt(path, f"lacks the array {exc}") from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise _corrupt(path, f"cannot be read ({exc})") from None
     if arrays["x_train"].shape[1:] != (28, 28) or arrays["x_train"].dtype != np.uint8:

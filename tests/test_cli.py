@@ -1,0 +1,165 @@
+"""The `actbench run` command end to end: results layout, resume, --force, failures, interrupts, exit codes."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from actbench import train
+from actbench.cli import app
+from conftest import REPO, write_config
+
+
+def invoke(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def run_dirs(results: Path, experiment: str = "tiny") -> list[Path]:
+    return sorted((results / experiment / "runs").iterdir())
+
+
+def test_run_writes_the_documented_layout(tiny_config, tmp_path):
+    results = tmp_path / "results"
+    outcome = invoke("run", tiny_config, "--results-dir", results)
+    assert outcome.exit_code == 0, outcome.output
+    assert "2 finished, 0 diverged, 0 failed, 0 already done" in outcome.output
+    table = pd.read_csv(results / "tiny" / "results.csv")
+    assert sorted(table["hidden_activation"]) == ["relu", "tanh"]
+    assert set(table["status"]) == {"finished"} and set(table["source"]) == {"sample"}
+    assert {"test_accuracy", "test_loss", "train_seconds", "seconds_per_epoch", "n_train", "model.hidden_units"} <= set(table.columns)
+    for directory in run_dirs(results):
+        assert sorted(p.name for p in directory.iterdir()) == ["history.csv", "metrics.json", "spec.json"]
+        spec_text = (directory / "spec.json").read_text()
+        assert list(json.loads(spec_text)) == sorted(json.loads(spec_text))
+        metrics = json.loads((directory / "metrics.json").read_text())
+        assert metrics["status"] == "finished" and metrics["environment"]["tensorflow"]
+        assert list(pd.read_csv(directory / "history.csv").columns) == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
+    assert (results / "tiny" / "config.yaml").exists()
+
+
+def test_resume_skips_finished_runs_and_force_reruns_them(tiny_config, tmp_path, monkeypatch):
+    results = tmp_path / "results"
+    assert invoke("run", tiny_config, "--results-dir", results).exit_code == 0
+    first_metrics = {d.name: (d / "metrics.json").read_text() for d in run_dirs(results)}
+
+    def must_not_train(*args, **kwargs):
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr(train, "train_and_evaluate", must_not_train)
+    again = invoke("run", tiny_config, "--results-dir", results)
+    assert again.exit_code == 0 and "0 of 2 runs to do (2 already finished)" in again.output
+    assert {d.name: (d / "metrics.json").read_text() for d in run_dirs(results)} == first_metrics
+    monkeypatch.undo()
+    forced = invoke("run", tiny_config, "--results-dir", results, "--force")
+    assert forced.exit_code == 0 and "2 finished" in forced.output
+    assert len(pd.read_csv(results / "tiny" / "results.csv")) == 2
+
+
+def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tiny_config, tmp_path):
+    results = tmp_path / "results"
+    outcome = invoke("run", tiny_config, "--results-dir", results, "--set", "hidden_activations=[relu, 'helpers_activations:explode']")
+    assert outcome.exit_code == 1
+    table = pd.read_csv(results / "tiny" / "results.csv").set_index("hidden_activation")
+    assert table.loc["relu", "status"] == "finished"
+    assert table.loc["helpers_activations:explode", "status"] == "failed"
+    assert "this activation always fails" in table.loc["helpers_activations:explode", "error"]
+    # A failed run is not "done": the next invocation tries it again.
+    retry = invoke("run", tiny_config, "--results-dir", results, "--set", "hidden_activations=[relu, 'helpers_activations:explode']")
+    assert "1 of 2 runs to do" in retry.output and retry.exit_code == 1
+
+
+def test_a_diverging_run_exits_zero_and_is_marked(tiny_config, tmp_path):
+    results = tmp_path / "results"
+    overrides = ["hidden_activations=[relu]", "training.optimizer=sgd", "training.learning_rate=1e12"]
+    outcome = invoke("run", tiny_config, "--results-dir", results, *[a for o in overrides for a in ("--set", o)])
+    assert outcome.exit_code == 0, outcome.output
+    assert set(pd.read_csv(results / "tiny" / "results.csv")["status"]) == {"diverged"}
+
+
+def test_ctrl_c_keeps_finished_runs_and_trusts_no_partial_one(tiny_config, tmp_path, monkeypatch):
+    results = tmp_path / "results"
+    real = train.train_and_evaluate
+    calls = []
+
+    def interrupt_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train, "train_and_evaluate", interrupt_second)
+    outcome = invoke("run", tiny_config, "--results-dir", results)
+    assert outcome.exit_code == 130 and "interrupted" in outcome.output
+    assert len(pd.read_csv(results / "tiny" / "results.csv")) == 1
+    assert sum((d / "metrics.json").exists() for d in run_dirs(results)) == 1
+    monkeypatch.undo()
+    resumed = invoke("run", tiny_config, "--results-dir", results)
+    assert "1 of 2 runs to do" in resumed.output and resumed.exit_code == 0
+    assert len(pd.read_csv(results / "tiny" / "results.csv")) == 2
+
+
+def test_killed_process_leaves_nothing_a_later_run_trusts(tiny_config, tmp_path):
+    """SIGKILL mid-sweep (no cleanup code runs), then resume: every run completes exactly once."""
+    results = tmp_path / "results"
+    command = [sys.executable, "-m", "actbench", "run", str(tiny_config), "--results-dir", str(results), "-q", "--seeds", "3"]
+    env = {**os.environ, "PYTHONPATH": str(REPO / "tests")}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(results.glob("tiny/runs/*/metrics.json")):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    finished_before = len(list(results.glob("tiny/runs/*/metrics.json")))
+    assert 1 <= finished_before < 6
+    subprocess.run(command, env=env, check=True)
+    table = pd.read_csv(results / "tiny" / "results.csv")
+    assert len(table) == 6 and table["run_id"].is_unique and set(table["status"]) == {"finished"}
+
+
+def test_config_errors_exit_2_without_traceback_or_touching_results(tmp_path):
+    results = tmp_path / "results"
+    (results / "bad").mkdir(parents=True)
+    (results / "bad" / "results.csv").write_text("kept\n")
+    config = write_config(tmp_path, "name: bad\ndatasets: [mnist]\nhidden_activations: [rleu]\n")
+    outcome = invoke("run", config, "--results-dir", results)
+    assert outcome.exit_code == 2
+    assert "unknown activation 'rleu'; did you mean 'relu'" in outcome.output
+    assert "Traceback" not in outcome.output
+    assert (results / "bad" / "results.csv").read_text() == "kept\n"
+    assert sorted(p.name for p in (results / "bad").iterdir()) == ["results.csv"]
+    missing = invoke("run", tmp_path / "nope.yaml")
+    assert missing.exit_code == 2 and "no such config file" in missing.output
+
+
+def test_dry_run_lists_runs_and_their_status(tiny_config, tmp_path):
+    results = tmp_path / "results"
+    before = invoke("run", tiny_config, "--results-dir", results, "--dry-run")
+    assert before.exit_code == 0 and "2 runs, 0 already done, 2 to run" in before.output
+    assert not results.exists()
+    invoke("run", tiny_config, "--results-dir", results, "--set", "hidden_activations=[relu]")
+    after = invoke("run", tiny_config, "--results-dir", results, "--dry-run")
+    assert "finished" in after.output and "1 already done, 1 to run" in after.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["run", "--help"], ["run", "{config}", "--dry-run"], ["run", "{bad}"], ["activations"]],
+    ids=["help", "run-help", "dry-run", "config-error", "activations"],
+)
+def test_commands_that_train_nothing_do_not_import_tensorflow(args, tiny_config, tmp_path):
+    bad = write_config(tmp_path, "name: x\n", "bad.yaml")
+    argv = [a.format(config=tiny_config, bad=bad) for a in args]
+    probe = (
+        "import sys; from typer.testing import CliRunner; from actbench.cli import app; "
+        f"r = CliRunner().invoke(app, {argv!r}); "
+        "print('TF' if 'tensorflow' in sys.modules else 'no TF', r.exit_code)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert out.stdout.split()[:2] == ["no", "TF"], out.stdout + out.stderr

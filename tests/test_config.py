@@ -1,0 +1,122 @@
+from pathlib import Path
+
+import pytest
+
+from actbench.config import RunSpec, expand_runs, load_config, run_id
+from actbench.errors import ActbenchError
+from conftest import REPO, write_config
+
+BASE = """
+name: t
+datasets: [mnist]
+hidden_activations: [relu]
+"""
+
+
+def error_for(tmp_path: Path, text: str, overrides: list[str] = ()) -> str:
+    path = write_config(tmp_path, text)
+    with pytest.raises(ActbenchError) as caught:
+        load_config(path, list(overrides))
+    message = str(caught.value)
+    assert message.startswith(str(path)), message
+    return message
+
+
+def test_defaults_mirror_the_seed_tutorial(tmp_path):
+    config = load_config(write_config(tmp_path, BASE))
+    assert config.models[0].hidden_units == [128, 64]
+    assert (config.training.batch_size, config.training.epochs, config.training.validation_split) == (128, 5, 0.1)
+    assert config.output_activations == ["softmax"]
+
+
+def test_unknown_key_suggests_the_right_one(tmp_path):
+    assert "training.epoch: unknown field; did you mean 'epochs'?" in error_for(tmp_path, BASE + "training: {epoch: 3}")
+    message = error_for(tmp_path, BASE + "models: [{type: cnn, filtrs: [8]}]")
+    assert "models[0].filtrs: unknown field; did you mean 'filters'?" in message
+    assert "hidden_activation: unknown field; did you mean 'hidden_activations'?" in error_for(
+        tmp_path, BASE + "hidden_activation: [relu]"
+    )
+
+
+def test_wrong_types_empty_lists_and_non_positive_sizes(tmp_path):
+    assert "training.epochs: must be a valid integer" in error_for(tmp_path, BASE + "training: {epochs: many}")
+    assert "datasets: List should have at least 1 item" in error_for(tmp_path, BASE.replace("[mnist]", "[]"))
+    assert "training.batch_size: must be greater than 0 (got -1)" in error_for(tmp_path, BASE + "training: {batch_size: -1}")
+    assert "data.limit_train: must be greater than 0" in error_for(tmp_path, BASE + "data: {limit_train: 0}")
+    assert "datasets[0]: must be 'mnist' or 'fashion_mnist'" in error_for(tmp_path, BASE.replace("[mnist]", "[cifar]"))
+    assert "name: required field is missing" in error_for(tmp_path, "datasets: [mnist]\nhidden_activations: [relu]\n")
+
+
+def test_unknown_activation_names_closest_valid_names(tmp_path):
+    message = error_for(tmp_path, BASE.replace("[relu]", "[relu, rleu]"))
+    assert "hidden_activations[1]: unknown activation 'rleu'; did you mean 'relu'" in message
+    assert "valid names:" in message
+    assert "takes alpha, not beta" in error_for(tmp_path, BASE.replace("[relu]", "[{name: elu, beta: 2}]"))
+    assert "cannot import module 'no_such_module'" in error_for(tmp_path, BASE.replace("[relu]", "['no_such_module:f']"))
+
+
+def test_softmax_on_a_single_unit_is_refused(tmp_path):
+    text = BASE.replace("[relu]", "[softmax]") + "models: [{type: mlp, hidden_units: [32, 1]}]"
+    assert "softmax over one unit always outputs 1.0" in error_for(tmp_path, text)
+
+
+def test_yaml_syntax_error_reports_line_and_column(tmp_path):
+    message = error_for(tmp_path, "name: t\ndatasets: [mnist\nhidden_activations: [relu]\n")
+    assert message.startswith(f"{tmp_path / 'experiment.yaml'}:3:")
+    assert "YAML syntax error" in message
+
+
+def test_overrides_are_yaml_scalars_on_dotted_paths(tmp_path):
+    path = write_config(tmp_path, BASE)
+    config = load_config(path, ["training.epochs=1", "data.limit_train=1000", "seeds=3", "hidden_activations=[tanh, selu]"])
+    assert config.training.epochs == 1 and config.data.limit_train == 1000
+    assert config.seeds == [0, 1, 2]
+    assert [a.name for a in config.hidden_activations] == ["tanh", "selu"]
+    assert "did you mean 'epochs'" in error_for(tmp_path, BASE, ["training.epoch=1"])
+    with pytest.raises(ActbenchError, match=r"--set 'training.epochs': write it as dotted.path=value"):
+        load_config(path, ["training.epochs"])
+
+
+def test_activation_forms_and_canonical_labels(tmp_path):
+    text = BASE.replace("[relu]", "[relu, {name: leaky_relu, alpha: 0.1}, leaky_relu, silu, {name: gelu, approximate: true}]")
+    labels = [a.label for a in load_config(write_config(tmp_path, text)).hidden_activations]
+    assert labels == ["relu", "leaky_relu(alpha=0.1)", "leaky_relu(alpha=0.01)", "swish", "gelu(approximate=true)"]
+
+
+def expand(tmp_path, text, source="sample"):
+    config = load_config(write_config(tmp_path, text))
+    return expand_runs(config, {name: source for name in config.datasets})
+
+
+def test_grid_is_the_cartesian_product_with_auto_initialisers(tmp_path):
+    runs = expand(
+        tmp_path,
+        BASE.replace("[mnist]", "[mnist, fashion_mnist]").replace("[relu]", "[relu, selu, tanh]")
+        + "models: [mlp, cnn]\noutput_activations: [softmax, linear]\nseeds: 2\n",
+    )
+    assert len(runs) == 2 * 2 * 3 * 2 * 2
+    assert len({run_id(r) for r in runs}) == len(runs)
+    initializers = {r.hidden_activation.name: r.model.initializer for r in runs}
+    assert initializers == {"relu": "he_normal", "selu": "lecun_normal", "tanh": "glorot_uniform"}
+
+
+def test_run_id_depends_on_what_changes_numbers_only(tmp_path):
+    (spec,) = expand(tmp_path, BASE)
+    same_but_renamed = spec.model_copy(update={"experiment": "other"})
+    assert run_id(spec) == run_id(same_but_renamed)
+    assert run_id(spec) != run_id(spec.model_copy(update={"seed": 1}))
+    assert run_id(spec) != run_id(spec.model_copy(update={"source": "full"}))
+    assert run_id(spec) != run_id(spec.model_copy(update={"limit_train": 100}))
+    # Stable across processes and versions of this code: a changed id would orphan finished runs.
+    assert run_id(RunSpec.model_validate(spec.model_dump(mode="json"))) == run_id(spec)
+
+
+def test_an_explicit_initializer_is_kept(tmp_path):
+    (spec,) = expand(tmp_path, BASE + "models: [{type: mlp, initializer: glorot_normal}]")
+    assert spec.model.initializer == "glorot_normal"
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_config_validates(path):
+    config = load_config(path)
+    assert expand_runs(config, {name: "sample" for name in config.datasets})
