@@ -114,3 +114,35 @@ def activations() -> None:
         aliases = f" (also: {', '.join(info.aliases)})" if info.aliases else ""
         typer.echo(f"{label(info.name, info.defaults):36} {info.initializer:15} {info.summary}{aliases}")
     typer.echo("Your own: 'package.module:function' (Glorot initialiser unless the model sets one).")
+
+
+@app.command()
+def report(
+    target: Annotated[
+        Path, typer.Argument(help="An experiment folder (results/NAME) or a results folder with several.")
+    ] = Path("results"),
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table | markdown | csv | json")] = "table",
+    sort_by: Annotated[Optional[str], typer.Option(help="Sort the summary by this column instead of rank.")] = None,
+    filter_: Annotated[
+        Optional[list[str]], typer.Option("--filter", help="Keep runs whose column equals a value: dataset=mnist. Repeatable.")
+    ] = None,
+    plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Draw the PNG plots into report/.")] = True,
+) -> None:
+    """Compare the runs of one or all experiments: ranked tables with confidence intervals and tests, plots."""
+    from actbench.report import build_report, find_experiments
+    from actbench.report.files import write_report_files
+    from actbench.report.render import render
+
+    if fmt not in ("table", "markdown", "csv", "json"):
+        raise _fail(f"--format {fmt!r}: use table, markdown, csv or json")
+    try:
+        for exp_dir in find_experiments(target):
+            built = build_report(exp_dir, filter_ or [])
+            text = render(built, fmt, sort_by)
+            if text is not None:
+                typer.echo(text)
+            folder = write_report_files(built, with_plots=plots)
+            if fmt == "table":
+                typer.echo(f"report written to {folder}/")
+    except ActbenchError as exc:
+        raise _fail(str(exc)) from None

@@ -1,0 +1,176 @@
+"""Turn an ExperimentReport into text: rich tables on a terminal, stable ASCII otherwise, or markdown/csv/json.
+
+One helper, `draw_table`, draws every terminal table; the rest only builds DataFrames of strings.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+import pandas as pd
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from actbench.report import ExperimentReport
+
+SUMMARY_COLUMNS = {
+    "rank": "rank",
+    "dataset": "dataset",
+    "source": "source",
+    "model": "model",
+    "hidden_activation": "hidden",
+    "output_activation": "output",
+    "n": "n",
+    "accuracy": "test acc (mean ± std)",
+    "ci95": "95% CI",
+    "p_vs_best": "p vs best (Welch)",
+    "vs_best": "vs best",
+    "loss_mean": "test loss",
+    "best_val_acc_mean": "best val acc",
+    "best_epoch_mean": "best epoch",
+    "seconds_per_epoch_mean": "s/epoch",
+    "train_seconds_mean": "train s",
+}
+
+
+def summary_rows(report: ExperimentReport, sort_by: str | None = None) -> pd.DataFrame:
+    """The summary as display strings, in rank order within each block (or by `sort_by`)."""
+    summary = report.aggregated.summary
+    if summary.empty:
+        return pd.DataFrame(columns=list(SUMMARY_COLUMNS.values()))
+    if sort_by:
+        key = {label: column for column, label in SUMMARY_COLUMNS.items()}.get(sort_by, sort_by)
+        key = {"accuracy": "acc_mean", "ci95": "acc_ci_low"}.get(key, key)
+        if key not in summary.columns:
+            from actbench.errors import ActbenchError
+
+            raise ActbenchError(f"--sort-by {sort_by!r}: not a column; use one of {', '.join(c for c in SUMMARY_COLUMNS if c in summary.columns or c in ('accuracy', 'ci95'))}")
+        summary = summary.sort_values(key, ascending=key not in ("acc_mean", "acc_ci_low", "best_val_acc_mean"), kind="stable")
+    shown = pd.DataFrame(
+        {
+            "rank": summary["rank"].astype(int).astype(str),
+            "dataset": summary["dataset"],
+            "source": summary["source"],
+            "model": summary["model"],
+            "hidden_activation": summary["hidden_activation"],
+            "output_activation": summary["output_activation"],
+            "n": summary["n"].astype(str),
+            "accuracy": [_pm(m, s) for m, s in zip(summary["acc_mean"], summary["acc_std"])],
+            "ci95": [_interval(lo, hi) for lo, hi in zip(summary["acc_ci_low"], summary["acc_ci_high"])],
+            "p_vs_best": [_p(p) for p in summary["p_vs_best"]],
+            "vs_best": summary["vs_best"],
+            "loss_mean": summary["loss_mean"].map("{:.4f}".format),
+            "best_val_acc_mean": summary["best_val_acc_mean"].map("{:.4f}".format),
+            "best_epoch_mean": summary["best_epoch_mean"].map("{:.1f}".format),
+            "seconds_per_epoch_mean": summary["seconds_per_epoch_mean"].map("{:.2f}".format),
+            "train_seconds_mean": summary["train_seconds_mean"].map("{:.1f}".format),
+        }
+    )
+    return shown.rename(columns=SUMMARY_COLUMNS).reset_index(drop=True)
+
+
+def problem_rows(report: ExperimentReport) -> pd.DataFrame:
+    problems = report.aggregated.problems
+    if problems.empty:
+        return pd.DataFrame()
+    columns = [c for c in ("run_id", "status", "dataset", "model", "hidden_activation", "output_activation", "seed", "epochs_run", "error") if c in problems.columns]
+    return problems[columns].fillna("").astype(str)
+
+
+def _pm(mean: float, std: float) -> str:
+    return f"{mean:.4f}" if math.isnan(std) else f"{mean:.4f} ± {std:.4f}"
+
+
+def _interval(low: float, high: float) -> str:
+    return "-" if math.isnan(low) else f"[{low:.4f}, {high:.4f}]"
+
+
+def _p(value: float) -> str:
+    if value is None or math.isnan(value):
+        return "-"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def headline(report: ExperimentReport) -> list[str]:
+    """Plain sentences: counts, what is missing, and each block's winner."""
+    runs = report.runs
+    counts = runs["status"].value_counts().to_dict() if not runs.empty else {}
+    lines = [
+        f"{report.name}: {len(runs)} runs ({', '.join(f'{v} {k}' for k, v in sorted(counts.items())) or 'none complete'})"
+        + (f"; {report.missing} planned runs missing (sweep in progress or interrupted)" if report.missing else "")
+    ]
+    if "source" in runs and (runs["source"] == "sample").any():
+        lines.append("note: some runs used the embedded data sample, not the full dataset (column 'source')")
+    summary = report.aggregated.summary
+    if not summary.empty:
+        for _, best in summary[summary["rank"] == 1].iterrows():
+            lines.append(
+                f"best on {best['dataset']} / {best['model']}: {best['hidden_activation']} -> {best['output_activation']} "
+                f"at {_pm(best['acc_mean'], best['acc_std'])} test accuracy (n={best['n']})"
+            )
+    return lines + report.notes
+
+
+def draw_table(console: Console, title: str, frame: pd.DataFrame) -> None:
+    """Every terminal table: rich boxes on a terminal, ASCII borders (stable for logs and tests) otherwise."""
+    table = Table(title=title, box=box.SIMPLE_HEAVY if console.is_terminal else box.ASCII, title_justify="left")
+    for column in frame.columns:
+        table.add_column(str(column), overflow="fold")
+    for row in frame.itertuples(index=False):
+        table.add_row(*map(str, row))
+    console.print(table)
+
+
+def pivot_frame(report: ExperimentReport) -> pd.DataFrame:
+    return report.pivot.reset_index().rename(columns={"activation": "activation (hidden -> output)"}) if not report.pivot.empty else pd.DataFrame()
+
+
+def render(report: ExperimentReport, fmt: str, sort_by: str | None, console: Console | None = None) -> str | None:
+    """Print (fmt 'table') or return the text of one experiment's report in `fmt`."""
+    summary = summary_rows(report, sort_by)
+    if fmt == "table":
+        console = console or Console(width=None if sys.stdout.isatty() else 250, highlight=False)
+        for line in headline(report):
+            console.print(line, markup=False)
+        if not summary.empty:
+            draw_table(console, f"{report.name}: test accuracy over seeds, ranked within dataset/model", summary)
+            draw_table(console, "accuracy by activation (mean ± std over seeds)", pivot_frame(report))
+        if not problem_rows(report).empty:
+            draw_table(console, "diverged or failed runs (not averaged in)", problem_rows(report))
+        return None
+    if fmt == "markdown":
+        return markdown(report, summary)
+    if fmt == "csv":
+        return report.aggregated.summary.to_csv(index=False)
+    if fmt == "json":
+        return json.dumps(
+            {
+                "experiment": report.name,
+                "missing_runs": report.missing,
+                "groups": json.loads(report.aggregated.summary.to_json(orient="records")),
+                "problems": json.loads(problem_rows(report).to_json(orient="records")) if not problem_rows(report).empty else [],
+            },
+            indent=2,
+        )
+    raise ValueError(fmt)
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "_none_\n"
+    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
+    body = ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *body]) + "\n"
+
+
+def markdown(report: ExperimentReport, summary: pd.DataFrame) -> str:
+    parts = [f"# {report.name}\n", *(f"- {line}" for line in headline(report)), ""]
+    parts += ["## Test accuracy over seeds\n", markdown_table(summary)]
+    parts += ["## Accuracy by activation\n", markdown_table(pivot_frame(report))]
+    if not problem_rows(report).empty:
+        parts += ["## Diverged or failed runs (not averaged in)\n", markdown_table(problem_rows(report))]
+    return "\n".join(parts)
