@@ -13,7 +13,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 started = time.perf_counter()
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 
 from actbench.datasets import sources  # noqa: E402  (only to read the same IDX files)
 

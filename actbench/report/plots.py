@@ -21,11 +21,6 @@ def _pyplot():
     return plt
 
 
-def MaxNLocator(**kwargs):  # noqa: N802 - matplotlib's class, imported late like pyplot
-    from matplotlib.ticker import MaxNLocator as locator
-
-    return locator(**kwargs)
-
 
 def write_plots(report: ExperimentReport, folder: Path) -> list[Path]:
     """Draw every plot that the finished runs allow; returns the files written."""
@@ -53,6 +48,8 @@ def _histories(report: ExperimentReport, runs: pd.DataFrame) -> pd.DataFrame:
 def learning_curves(report: ExperimentReport, runs: pd.DataFrame, path: Path) -> Path:
     """Validation accuracy and loss per epoch, mean over seeds with a ±1 std band; training dashed."""
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     history = _histories(report, runs).merge(runs[["run_id", "dataset", "model", "hidden_activation", "output_activation"]], on="run_id")
     blocks = list(history.groupby(["dataset", "model"], sort=True)) if not history.empty else []
     figure, axes = plt.subplots(max(len(blocks), 1), 2, figsize=(13, 4.2 * max(len(blocks), 1)), squeeze=False)
