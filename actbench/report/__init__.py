@@ -42,16 +42,16 @@ def find_experiments(target: Path) -> list[Path]:
 def build_report(exp_dir: Path, filters: list[str] = ()) -> ExperimentReport:
     rows, notes = results.collect_rows(exp_dir)
     runs = pd.DataFrame(rows)
-    if not runs.empty:
-        runs = _apply_filters(runs.assign(model=_model_labels(runs)), filters)
     planned = _planned_ids(exp_dir, notes)
-    missing = len(planned - set(runs["run_id"])) if not runs.empty else len(planned)
     if runs.empty:
         aggregated = Aggregated(pd.DataFrame(), pd.DataFrame(), [], [])
+        missing = len(planned)
     else:
+        runs = _apply_filters(runs.assign(model=_model_labels(runs)), filters)
         for column in ("test_accuracy", "test_loss", "best_val_accuracy", "best_epoch", "train_seconds", "seconds_per_epoch"):
             runs[column] = pd.to_numeric(runs[column], errors="coerce") if column in runs else float("nan")
         aggregated = aggregate(runs)
+        missing = len(planned - set(runs["run_id"]))
     return ExperimentReport(exp_dir.name, exp_dir, runs, aggregated, pivot(aggregated.summary), missing, notes)
 
 

@@ -64,7 +64,7 @@ def aggregate(runs: pd.DataFrame) -> Aggregated:
     group_keys = spec_columns(runs)
     block_keys = [k for k in group_keys if k not in ACTIVATION_KEYS + FOLLOWS_ACTIVATION]
     done = runs[runs["status"] == "finished"]
-    problems = runs[~runs["status"].isin(["finished"])]
+    problems = runs[runs["status"] != "finished"]
     rows = []
     for key, group in done.groupby(group_keys, dropna=False, sort=False):
         accuracy = group["test_accuracy"].to_numpy(dtype=float)
@@ -120,12 +120,12 @@ def pivot(summary: pd.DataFrame) -> pd.DataFrame:
     cells = summary.assign(
         activation=summary["hidden_activation"] + " -> " + summary["output_activation"],
         column=summary["dataset"] + " / " + summary["model"],
-        cell=[_mean_std(m, s) for m, s in zip(summary["acc_mean"], summary["acc_std"])],
+        cell=[mean_std(m, s) for m, s in zip(summary["acc_mean"], summary["acc_std"])],
     )
     table = cells.pivot_table(index="activation", columns="column", values="cell", aggfunc="first")
     order = cells.groupby("activation")["acc_mean"].mean().sort_values(ascending=False).index
     return table.loc[order].fillna("")
 
 
-def _mean_std(mean: float, std: float) -> str:
+def mean_std(mean: float, std: float) -> str:
     return f"{mean:.4f}" if math.isnan(std) else f"{mean:.4f} ± {std:.4f}"

@@ -14,7 +14,9 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from actbench.errors import ActbenchError
 from actbench.report import ExperimentReport
+from actbench.report.aggregate import mean_std
 
 SUMMARY_COLUMNS = {
     "rank": "rank",
@@ -45,8 +47,6 @@ def summary_rows(report: ExperimentReport, sort_by: str | None = None) -> pd.Dat
         key = {label: column for column, label in SUMMARY_COLUMNS.items()}.get(sort_by, sort_by)
         key = {"accuracy": "acc_mean", "ci95": "acc_ci_low"}.get(key, key)
         if key not in summary.columns:
-            from actbench.errors import ActbenchError
-
             raise ActbenchError(f"--sort-by {sort_by!r}: not a column; use one of {', '.join(c for c in SUMMARY_COLUMNS if c in summary.columns or c in ('accuracy', 'ci95'))}")
         summary = summary.sort_values(key, ascending=key not in ("acc_mean", "acc_ci_low", "best_val_acc_mean"), kind="stable")
     shown = pd.DataFrame(
@@ -58,7 +58,7 @@ def summary_rows(report: ExperimentReport, sort_by: str | None = None) -> pd.Dat
             "hidden_activation": summary["hidden_activation"],
             "output_activation": summary["output_activation"],
             "n": summary["n"].astype(str),
-            "accuracy": [_pm(m, s) for m, s in zip(summary["acc_mean"], summary["acc_std"])],
+            "accuracy": [mean_std(m, s) for m, s in zip(summary["acc_mean"], summary["acc_std"])],
             "ci95": [_interval(lo, hi) for lo, hi in zip(summary["acc_ci_low"], summary["acc_ci_high"])],
             "p_vs_best": [_p(p) for p in summary["p_vs_best"]],
             "vs_best": summary["vs_best"],
@@ -78,10 +78,6 @@ def problem_rows(report: ExperimentReport) -> pd.DataFrame:
         return pd.DataFrame()
     columns = [c for c in ("run_id", "status", "dataset", "model", "hidden_activation", "output_activation", "seed", "epochs_run", "error") if c in problems.columns]
     return problems[columns].fillna("").astype(str)
-
-
-def _pm(mean: float, std: float) -> str:
-    return f"{mean:.4f}" if math.isnan(std) else f"{mean:.4f} ± {std:.4f}"
 
 
 def _interval(low: float, high: float) -> str:
@@ -109,7 +105,7 @@ def headline(report: ExperimentReport) -> list[str]:
         for _, best in summary[summary["rank"] == 1].iterrows():
             lines.append(
                 f"best on {best['dataset']} / {best['model']}: {best['hidden_activation']} -> {best['output_activation']} "
-                f"at {_pm(best['acc_mean'], best['acc_std'])} test accuracy (n={best['n']})"
+                f"at {mean_std(best['acc_mean'], best['acc_std'])} test accuracy (n={best['n']})"
             )
     return lines + report.notes
 
@@ -131,6 +127,7 @@ def pivot_frame(report: ExperimentReport) -> pd.DataFrame:
 def render(report: ExperimentReport, fmt: str, sort_by: str | None, console: Console | None = None) -> str | None:
     """Print (fmt 'table') or return the text of one experiment's report in `fmt`."""
     summary = summary_rows(report, sort_by)
+    problems = problem_rows(report)
     if fmt == "table":
         console = console or Console(width=None if sys.stdout.isatty() else 250, highlight=False)
         for line in headline(report):
@@ -138,8 +135,8 @@ def render(report: ExperimentReport, fmt: str, sort_by: str | None, console: Con
         if not summary.empty:
             draw_table(console, f"{report.name}: test accuracy over seeds, ranked within dataset/model", summary)
             draw_table(console, "accuracy by activation (mean ± std over seeds)", pivot_frame(report))
-        if not problem_rows(report).empty:
-            draw_table(console, "diverged or failed runs (not averaged in)", problem_rows(report))
+        if not problems.empty:
+            draw_table(console, "diverged or failed runs (not averaged in)", problems)
         return None
     if fmt == "markdown":
         return markdown(report, summary)
@@ -151,7 +148,7 @@ def render(report: ExperimentReport, fmt: str, sort_by: str | None, console: Con
                 "experiment": report.name,
                 "missing_runs": report.missing,
                 "groups": json.loads(report.aggregated.summary.to_json(orient="records")),
-                "problems": json.loads(problem_rows(report).to_json(orient="records")) if not problem_rows(report).empty else [],
+                "problems": json.loads(problems.to_json(orient="records")) if not problems.empty else [],
             },
             indent=2,
         )
@@ -171,6 +168,7 @@ def markdown(report: ExperimentReport, summary: pd.DataFrame) -> str:
     parts = [f"# {report.name}\n", *(f"- {line}" for line in headline(report)), ""]
     parts += ["## Test accuracy over seeds\n", markdown_table(summary)]
     parts += ["## Accuracy by activation\n", markdown_table(pivot_frame(report))]
-    if not problem_rows(report).empty:
-        parts += ["## Diverged or failed runs (not averaged in)\n", markdown_table(problem_rows(report))]
+    problems = problem_rows(report)
+    if not problems.empty:
+        parts += ["## Diverged or failed runs (not averaged in)\n", markdown_table(problems)]
     return "\n".join(parts)
