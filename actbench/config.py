@@ -16,6 +16,7 @@ from pydantic import (
     PositiveFloat,
     PositiveInt,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -89,6 +90,71 @@ class DataSpec(_Strict):
     limit_test: PositiveInt | None = None
 
 
+class TaskSpec(_Strict):
+    """What is predicted: the 10 classes, or a binary task 'these classes against the rest'."""
+
+    type: Literal["multiclass", "binary"] = "multiclass"
+    positive: list[Annotated[int, Field(ge=0, lt=10)]] = Field(default_factory=list)
+
+    @field_validator("positive")
+    @classmethod
+    def _sorted_distinct(cls, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise ValueError("list each positive class once")
+        return sorted(value)
+
+    @model_validator(mode="after")
+    def _positive_only_for_binary(self) -> TaskSpec:
+        if self.type == "binary" and not 0 < len(self.positive) < 10:
+            raise ValueError("a binary task needs 'positive': 1 to 9 of the classes 0-9, e.g. positive: [0]")
+        if self.type == "multiclass" and self.positive:
+            raise ValueError("'positive' belongs to a binary task; add type: binary or drop it")
+        return self
+
+    @property
+    def num_classes(self) -> int:
+        return 2 if self.type == "binary" else 10
+
+    @property
+    def label(self) -> str:
+        if self.type == "multiclass":
+            return "multiclass"
+        return f"binary({','.join(map(str, self.positive))} vs rest)"
+
+
+class OutputSpec(_Strict):
+    """An output layer: its activation and its width (None: what the task needs, see `output_units`)."""
+
+    name: Literal[activations.OUTPUT_ACTIVATIONS]  # type: ignore[valid-type]
+    units: PositiveInt | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_yaml(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+
+def output_units(task: TaskSpec, output: OutputSpec) -> int:
+    """The output width: 10 for 10 classes; for a binary task 1 unit (sigmoid, logit) or 2 (softmax)."""
+    if output.units is not None:
+        return output.units
+    if task.type == "binary":
+        return 2 if output.name == "softmax" else 1
+    return task.num_classes
+
+
+def _output_problem(task: TaskSpec, output: OutputSpec) -> str | None:
+    units = output_units(task, output)
+    if output.name == "softmax" and units == 1:
+        # exp(x) / exp(x) = 1.0 whatever x is: the output carries no information and no gradient.
+        return "softmax over one unit always outputs 1.0, so the network cannot learn; use softmax with 2 units, or sigmoid or linear with 1"
+    if task.type == "multiclass" and units != task.num_classes:
+        return f"a {task.num_classes}-class task needs {task.num_classes} output units (got {units}); drop 'units'"
+    if task.type == "binary" and units not in (1, 2):
+        return f"a binary task has 1 output unit (a probability or logit) or 2 (one per class), not {units}"
+    return None
+
+
 class TrainingSpec(_Strict):
     optimizer: Literal["adam", "adamw", "nadam", "rmsprop", "sgd", "adagrad"] = "adam"
     learning_rate: PositiveFloat = 0.001
@@ -102,11 +168,10 @@ class ExperimentConfig(_Strict):
     description: str = ""
     datasets: list[Literal[DATASETS]] = Field(min_length=1)  # type: ignore[valid-type]
     data: DataSpec = DataSpec()
+    task: TaskSpec = TaskSpec()
     models: list[ModelSpec] = Field(default_factory=lambda: [MLPSpec()], min_length=1)
     hidden_activations: list[ActivationSpec] = Field(min_length=1)
-    output_activations: list[Literal[activations.OUTPUT_ACTIVATIONS]] = Field(  # type: ignore[valid-type]
-        default=["softmax"], min_length=1
-    )
+    output_activations: list[OutputSpec] = Field(default_factory=lambda: [OutputSpec(name="softmax")], min_length=1)
     training: TrainingSpec = TrainingSpec()
     seeds: list[int] = Field(default=[0], min_length=1)
     deterministic: bool = False
@@ -117,6 +182,16 @@ class ExperimentConfig(_Strict):
         # `models: [mlp, cnn]` means the default MLP and the default CNN.
         if isinstance(value, list):
             return [{"type": item} if isinstance(item, str) else item for item in value]
+        return value
+
+    @field_validator("output_activations")
+    @classmethod
+    def _outputs_fit_the_task(cls, value: list[OutputSpec], info: ValidationInfo) -> list[OutputSpec]:
+        task = info.data.get("task")
+        for index, output in enumerate(value if task else []):
+            problem = _output_problem(task, output)
+            if problem:
+                raise ValueError(f"[{index}] {output.name}: {problem}")
         return value
 
     @field_validator("seeds", mode="before")
@@ -160,9 +235,11 @@ class RunSpec(_Strict):
     source: Literal["full", "sample"]
     limit_train: PositiveInt | None
     limit_test: PositiveInt | None
+    task: TaskSpec
     model: ModelSpec
     hidden_activation: ActivationSpec
     output_activation: str
+    output_units: PositiveInt
     training: TrainingSpec
     seed: int
     deterministic: bool
@@ -194,9 +271,11 @@ def expand_runs(config: ExperimentConfig, sources: dict[str, str]) -> list[RunSp
                 source=sources[dataset],
                 limit_train=config.data.limit_train,
                 limit_test=config.data.limit_test,
+                task=config.task,
                 model=model,
                 hidden_activation=hidden,
-                output_activation=output,
+                output_activation=output.name,
+                output_units=output_units(config.task, output),
                 training=config.training,
                 seed=seed,
                 deterministic=config.deterministic,
@@ -222,6 +301,7 @@ def config_as_dict(config: ExperimentConfig) -> dict[str, Any]:
     data["hidden_activations"] = [
         {"name": a["name"], **a["params"]} if a["params"] else a["name"] for a in data["hidden_activations"]
     ]
+    data["output_activations"] = [o if o["units"] else o["name"] for o in data["output_activations"]]
     return data
 
 

@@ -13,7 +13,7 @@ from actbench.activations import build_activation_layer
 from actbench.config import CNNSpec, MLPSpec, RunSpec
 
 
-def build_model(spec: RunSpec, input_shape: tuple[int, ...], num_classes: int) -> Any:
+def build_model(spec: RunSpec, input_shape: tuple[int, ...], output_units: int) -> Any:
     import keras
 
     model_spec = spec.model
@@ -47,7 +47,7 @@ def build_model(spec: RunSpec, input_shape: tuple[int, ...], num_classes: int) -
         raise TypeError(f"unknown model type {model_spec!r}")
     # Output weights use Glorot whatever the hidden activation: the output activation is separate.
     layers += [
-        keras.layers.Dense(num_classes, name="logits"),
+        keras.layers.Dense(output_units, name="logits"),
         build_activation_layer(spec.output_activation, {}, layer_name="output"),
     ]
     safe_name = re.sub(r"[^A-Za-z0-9_]", "_", hidden.name)  # a custom 'pkg.mod:fn' is no valid scope name

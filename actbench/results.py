@@ -4,6 +4,8 @@
     results/<experiment>/plan.json                run ids that config expands to
     results/<experiment>/runs/<run_id>/spec.json  the resolved run spec (sorted keys)
                                       history.csv one row per epoch
+                                      predictions.npz test probabilities (float16) and labels
+                                      confusion_matrix.csv rows: true class, columns: predicted
                                       metrics.json final metrics; written last: a run is done
                                                    when it exists and its status is not "failed"
     results/<experiment>/results.csv              one row per run, rebuilt, never appended to
@@ -19,25 +21,30 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from actbench.activations import label
+from actbench.config import TaskSpec
 
 DONE_STATUSES = ("finished", "diverged")
 LEADING_COLUMNS = [
-    "run_id", "experiment", "dataset", "source", "model", "hidden_activation", "output_activation", "seed",
-    "status", "test_accuracy", "test_loss", "best_val_accuracy", "best_epoch", "train_seconds", "seconds_per_epoch",
+    "run_id", "experiment", "dataset", "task", "source", "model", "hidden_activation", "output_activation",
+    "output_units", "seed", "status", "test_accuracy", "keras_accuracy", "test_loss", "log_loss", "macro_f1", "ece",
+    "best_val_accuracy", "best_epoch", "train_seconds", "seconds_per_epoch",
 ]
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
+RUN_FILES = ("history.csv", "predictions.npz", "confusion_matrix.csv")
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, content: str | bytes) -> None:
     """Write to a temporary file in the same folder, fsync, then rename: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    data = content.encode("utf-8") if isinstance(content, str) else content
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
-            file.write(text)
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
@@ -85,20 +92,51 @@ def save_spec(directory: Path, spec: dict[str, Any], run_id: str) -> None:
     write_json(directory / "spec.json", {**spec, "run_id": run_id})
 
 
-def save_outcome(directory: Path, history: list[dict[str, float]], metrics: dict[str, Any]) -> None:
-    """Replace a run's history and metrics; metrics.json goes last, so it marks a complete run.
+def save_outcome(directory: Path, metrics: dict[str, Any], files: dict[str, str | bytes]) -> None:
+    """Replace a run's files and metrics; metrics.json goes last, so it marks a complete run.
 
-    An older metrics.json (a --force rerun, or a failed attempt) is removed first, so an
-    interruption between the two writes leaves the run incomplete, never a new history beside
-    old metrics.
+    The older metrics.json and files (a --force rerun, or a failed attempt) are removed first, so
+    an interruption leaves the run incomplete, never new files beside old metrics.
     """
     (directory / "metrics.json").unlink(missing_ok=True)
+    for name in RUN_FILES:
+        (directory / name).unlink(missing_ok=True)
+    for name, content in files.items():
+        write_atomic(directory / name, content)
+    write_json(directory / "metrics.json", metrics)
+
+
+def history_csv(history: list[dict[str, float]]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=HISTORY_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(history)
-    write_atomic(directory / "history.csv", buffer.getvalue())
-    write_json(directory / "metrics.json", metrics)
+    return buffer.getvalue()
+
+
+def predictions_npz(probabilities: np.ndarray, labels: np.ndarray, class_names: list[str]) -> bytes:
+    """Test probabilities as float16 (3 significant digits; rows re-normalise on reading), compressed."""
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer, probabilities=probabilities.astype(np.float16), labels=labels.astype(np.uint8), class_names=np.array(class_names)
+    )
+    return buffer.getvalue()
+
+
+def read_predictions(directory: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """A run's saved test probabilities (float64, rows summing to 1), labels and class names."""
+    with np.load(directory / "predictions.npz") as saved:
+        probabilities = saved["probabilities"].astype(np.float64)
+        return probabilities / probabilities.sum(axis=1, keepdims=True), saved["labels"], list(saved["class_names"])
+
+
+def confusion_csv(confusion: np.ndarray, class_names: list[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["true \\ predicted", *class_names])
+    for name, row in zip(class_names, confusion):
+        writer.writerow([name, *map(int, row)])
+    return buffer.getvalue()
 
 
 def flatten_run(spec: dict[str, Any], metrics: dict[str, Any]) -> dict[str, Any]:
@@ -108,10 +146,12 @@ def flatten_run(spec: dict[str, Any], metrics: dict[str, Any]) -> dict[str, Any]
         "run_id": spec["run_id"],
         "experiment": spec["experiment"],
         "dataset": spec["dataset"],
+        "task": _task_label(spec.get("task")),
         "source": spec["source"],
         "model": spec["model"]["type"],
         "hidden_activation": label(activation["name"], activation["params"]),
         "output_activation": spec["output_activation"],
+        "output_units": spec.get("output_units", 10),
         "seed": spec["seed"],
     }
     row.update(_flatten("model", spec["model"], skip={"type"}))
@@ -119,6 +159,10 @@ def flatten_run(spec: dict[str, Any], metrics: dict[str, Any]) -> dict[str, Any]
     row.update(limit_train=spec["limit_train"], limit_test=spec["limit_test"], deterministic=spec["deterministic"])
     row.update({k: v for k, v in metrics.items() if not isinstance(v, (dict, list))})
     return row
+
+
+def _task_label(task: dict[str, Any] | None) -> str:
+    return TaskSpec.model_validate(task or {}).label
 
 
 def _flatten(prefix: str, data: dict[str, Any], skip: set[str] = frozenset()) -> dict[str, Any]:

@@ -139,9 +139,18 @@ def _run_one(run: PlannedRun, cache: DataCache, requested: str, exp_dir: Path, r
     results.save_spec(directory, run.spec.model_dump(mode="json"), run.run_id)
     try:
         outcome = train.train_and_evaluate(run.spec, data, on_epoch=reporter.epoch_done)
-        status, metrics, history = outcome.status, outcome.metrics, outcome.history
+        status, metrics, files = outcome.status, outcome.metrics, _run_files(outcome)
     except Exception as exc:  # noqa: BLE001 - any error in one run must not stop the sweep
-        status, history = "failed", []
+        status, files = "failed", {}
         metrics = {"error": one_line_error(exc), "traceback": traceback.format_exc()}
-    results.save_outcome(directory, history, {"status": status, "run_id": run.run_id, **metrics})
+    results.save_outcome(directory, {"status": status, "run_id": run.run_id, **metrics}, files)
     return status, metrics
+
+
+def _run_files(outcome: Any) -> dict[str, str | bytes]:
+    files: dict[str, str | bytes] = {"history.csv": results.history_csv(outcome.history)}
+    test = outcome.evaluation
+    if test is not None:
+        files["predictions.npz"] = results.predictions_npz(test.probabilities, test.labels, test.class_names)
+        files["confusion_matrix.csv"] = results.confusion_csv(test.confusion, test.class_names)
+    return files

@@ -1,8 +1,9 @@
 """Train and evaluate one run: seed, compile with the loss that fits the output layer, fit, test once.
 
-Accuracy is argmax-based for every output activation, so softmax, one-vs-rest sigmoid and raw
-logits are judged the same way (Keras' plain "accuracy" would round a sigmoid or logit output at
-0.5, which is the wrong rule for a 10-class decision).
+Every output layer is judged by the right decision rule (argmax over several units, probability
+> 0.5 for one sigmoid unit, logit > 0 for one linear unit), so softmax, sigmoid and raw logits
+are comparable. What Keras' plain `metrics=["accuracy"]` reports for the same outputs is recorded
+beside it as `keras_accuracy`: for a single logit Keras rounds at 0.5, not at 0.
 
 This module imports TensorFlow at the top; the runner imports it only when a run is about to train.
 """
@@ -21,10 +22,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from actbench import __version__
+from actbench import __version__, evaluation
 from actbench.config import RunSpec
-from actbench.datasets import NUM_CLASSES, Dataset
+from actbench.datasets import Dataset
 from actbench.models import build_model
+from actbench.tasks import class_names, encode_targets, task_labels
 
 # Every run builds a new model, so each traces its own functions; TensorFlow's retracing warning
 # about that is expected here and only noise.
@@ -43,24 +45,50 @@ class RunResult:
     status: str  # "finished" | "diverged" | "failed"
     metrics: dict[str, Any]
     history: list[dict[str, float]] = field(default_factory=list)
+    evaluation: TestEvaluation | None = None
 
 
-def loss_for(output_activation: str) -> Any:
-    """The cross-entropy that is correct for each output layer (labels are one-hot)."""
+@dataclass
+class TestEvaluation:
+    """What is saved beside the metrics: test probabilities, task labels, confusion matrix."""
+
+    probabilities: np.ndarray  # (N, classes)
+    labels: np.ndarray
+    confusion: np.ndarray
+    class_names: list[str]
+
+
+def loss_for(output_activation: str, units: int) -> Any:
+    """The cross-entropy that is correct for each output layer (targets: a 0/1 column or one-hot rows)."""
     if output_activation == "softmax":
         return keras.losses.CategoricalCrossentropy()
-    if output_activation == "linear":  # raw logits: softmax happens inside the loss
+    if output_activation == "linear":  # raw logits: the sigmoid or softmax happens inside the loss
+        if units == 1:
+            return keras.losses.BinaryCrossentropy(from_logits=True)
         return keras.losses.CategoricalCrossentropy(from_logits=True)
-    if output_activation == "sigmoid":  # ten independent one-vs-rest probabilities
+    if output_activation == "sigmoid":  # independent one-vs-rest probabilities
         return keras.losses.BinaryCrossentropy()
     raise ValueError(f"no loss for output activation {output_activation!r}")
 
 
-def prepare_inputs(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """uint8 (N, 28, 28) -> float32 in [0, 1] with a channel axis; labels -> one-hot float32."""
-    x = (images.astype(np.float32) / 255.0)[..., np.newaxis]
-    y = np.eye(NUM_CLASSES, dtype=np.float32)[labels]
-    return x, y
+def accuracy_metric(output_activation: str, units: int) -> keras.metrics.Metric:
+    """Accuracy by the right decision rule (see evaluation.decision_rule), named plainly "accuracy"."""
+    if units > 1:
+        return keras.metrics.CategoricalAccuracy(name="accuracy")
+    return keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0 if output_activation == "linear" else 0.5)
+
+
+def keras_accuracy(outputs: np.ndarray, targets: np.ndarray, loss: Any) -> float:
+    """What `compile(metrics=["accuracy"])` reports for these outputs: Keras picks the metric by shape."""
+    inputs = keras.Input(shape=outputs.shape[1:])
+    passthrough = keras.Model(inputs, keras.layers.Identity()(inputs))
+    passthrough.compile(loss=loss, metrics=["accuracy"])
+    return float(passthrough.evaluate(outputs, targets, batch_size=4096, verbose=0, return_dict=True)["accuracy"])
+
+
+def prepare_images(images: np.ndarray) -> np.ndarray:
+    """uint8 (N, 28, 28) -> float32 in [0, 1] with a channel axis."""
+    return (images.astype(np.float32) / 255.0)[..., np.newaxis]
 
 
 def train_and_evaluate(spec: RunSpec, data: Dataset, on_epoch: EpochCallback | None = None) -> RunResult:
@@ -71,17 +99,19 @@ def train_and_evaluate(spec: RunSpec, data: Dataset, on_epoch: EpochCallback | N
     if spec.deterministic:
         tf.config.experimental.enable_op_determinism()
 
-    x_train, y_train = prepare_inputs(data.x_train, data.y_train)
-    x_val, y_val = prepare_inputs(data.x_val, data.y_val)
-    x_test, y_test = prepare_inputs(data.x_test, data.y_test)
+    output, units = spec.output_activation, spec.output_units
+    x_train, x_val, x_test = (prepare_images(x) for x in (data.x_train, data.x_val, data.x_test))
+    labels_train, labels_val, labels_test = (task_labels(y, spec.task) for y in (data.y_train, data.y_val, data.y_test))
+    y_train, y_val, y_test = (encode_targets(y, units) for y in (labels_train, labels_val, labels_test))
 
-    model = build_model(spec, x_train.shape[1:], NUM_CLASSES)
+    model = build_model(spec, x_train.shape[1:], units)
     training = spec.training
     optimizer = keras.optimizers.get({"class_name": training.optimizer, "config": {"learning_rate": training.learning_rate}})
+    loss = loss_for(output, units)
     model.compile(
         optimizer=optimizer,
-        loss=loss_for(spec.output_activation),
-        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+        loss=loss,
+        metrics=[accuracy_metric(output, units)],
         steps_per_execution=STEPS_PER_EXECUTION,
     )
 
@@ -108,21 +138,26 @@ def train_and_evaluate(spec: RunSpec, data: Dataset, on_epoch: EpochCallback | N
         "seconds_per_epoch": round(train_seconds / max(len(history), 1), 4),
         **data.sizes,
         "data_origin": data.origin,
+        "decision_rule": evaluation.decision_rule(output, units),
         "environment": environment(spec.deterministic),
     }
     if recorder.diverged:
         metrics.update(test_accuracy=None, test_loss=None, best_val_accuracy=None, best_epoch=None)
         return RunResult("diverged", metrics, history)
 
-    test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=EVAL_BATCH_SIZE, verbose=0)
     best = max(history, key=lambda row: row["val_accuracy"])
-    metrics.update(
-        test_accuracy=float(test_accuracy),
-        test_loss=float(test_loss),
-        best_val_accuracy=best["val_accuracy"],
-        best_epoch=best["epoch"],
-    )
-    return RunResult("finished", metrics, history)
+    metrics.update(best_val_accuracy=best["val_accuracy"], best_epoch=best["epoch"])
+    outputs = model.predict(x_test, batch_size=EVAL_BATCH_SIZE, verbose=0)
+    probabilities = evaluation.class_probabilities(outputs, output)
+    scores, confusion = evaluation.classification_metrics(probabilities, labels_test)
+    metrics.update(scores)
+    metrics["test_loss"] = float(loss(y_test, outputs))
+    metrics["keras_accuracy"] = round(keras_accuracy(outputs, y_test, loss), 6)  # float32 noise off
+    if spec.task.type == "binary":
+        p_val = evaluation.class_probabilities(model.predict(x_val, batch_size=EVAL_BATCH_SIZE, verbose=0), output)[:, 1]
+        metrics.update(evaluation.binary_metrics(probabilities[:, 1], labels_test, p_val, labels_val))
+    names = class_names(spec.dataset, spec.task)
+    return RunResult("finished", metrics, history, TestEvaluation(probabilities, labels_test, confusion, names))
 
 
 class _EpochRecorder(keras.callbacks.Callback):

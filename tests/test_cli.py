@@ -35,7 +35,7 @@ def test_run_writes_the_documented_layout(tiny_config, tmp_path):
     assert set(table["status"]) == {"finished"} and set(table["source"]) == {"sample"}
     assert {"test_accuracy", "test_loss", "train_seconds", "seconds_per_epoch", "n_train", "model.hidden_units"} <= set(table.columns)
     for directory in run_dirs(results):
-        assert sorted(p.name for p in directory.iterdir()) == ["history.csv", "metrics.json", "spec.json"]
+        assert sorted(p.name for p in directory.iterdir()) == ["confusion_matrix.csv", "history.csv", "metrics.json", "predictions.npz", "spec.json"]
         spec_text = (directory / "spec.json").read_text()
         assert list(json.loads(spec_text)) == sorted(json.loads(spec_text))
         metrics = json.loads((directory / "metrics.json").read_text())

@@ -26,7 +26,7 @@ def test_defaults_mirror_the_seed_tutorial(tmp_path):
     config = load_config(write_config(tmp_path, BASE))
     assert config.models[0].hidden_units == [128, 64]
     assert (config.training.batch_size, config.training.epochs, config.training.validation_split) == (128, 5, 0.1)
-    assert config.output_activations == ["softmax"]
+    assert [o.name for o in config.output_activations] == ["softmax"]
 
 
 def test_unknown_key_suggests_the_right_one(tmp_path):
@@ -120,3 +120,40 @@ def test_an_explicit_initializer_is_kept(tmp_path):
 def test_every_shipped_config_validates(path):
     config = load_config(path)
     assert expand_runs(config, {name: "sample" for name in config.datasets})
+
+
+BINARY = BASE + "task: {type: binary, positive: [0]}\n"
+
+
+def test_binary_task_gives_each_output_its_width(tmp_path):
+    config = load_config(write_config(tmp_path, BINARY + "output_activations: [sigmoid, linear, softmax]\n"))
+    runs = expand_runs(config, {"mnist": "full"})
+    assert [(r.output_activation, r.output_units) for r in runs] == [("sigmoid", 1), ("linear", 1), ("softmax", 2)]
+    assert runs[0].task.label == "binary(0 vs rest)"
+    multiclass = expand_runs(load_config(write_config(tmp_path, BASE + "output_activations: [sigmoid]\n")), {"mnist": "full"})
+    assert multiclass[0].output_units == 10 and multiclass[0].task.label == "multiclass"
+    # The task changes the numbers, so it changes the run id.
+    assert run_id(runs[0]) != run_id(runs[0].model_copy(update={"task": multiclass[0].task}))
+
+
+def test_softmax_on_a_single_output_unit_is_refused_with_the_reason(tmp_path):
+    message = error_for(tmp_path, BINARY + "output_activations: [sigmoid, {name: softmax, units: 1}]\n")
+    assert "output_activations: [1] softmax: softmax over one unit always outputs 1.0, so the network cannot learn" in message
+    assert "use softmax with 2 units" in message
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (BASE + "output_activations: [{name: softmax, units: 2}]\n", "a 10-class task needs 10 output units (got 2)"),
+        (BINARY + "output_activations: [{name: sigmoid, units: 3}]\n", "a binary task has 1 output unit"),
+        (BASE + "task: {type: binary}\n", "a binary task needs 'positive'"),
+        (BASE + "task: {type: binary, positive: [0,1,2,3,4,5,6,7,8,9]}\n", "a binary task needs 'positive'"),
+        (BASE + "task: {positive: [3]}\n", "'positive' belongs to a binary task"),
+        (BASE + "task: {type: binary, positive: [1, 1]}\n", "list each positive class once"),
+        (BASE + "task: {type: binary, positive: [10]}\n", "task.positive[0]: must be less than 10"),
+        (BASE + "output_activations: [tanh]\n", "output_activations[0].name: must be 'softmax', 'sigmoid' or 'linear'"),
+    ],
+)
+def test_impossible_tasks_and_output_widths_are_refused(tmp_path, text, expected):
+    assert expected in error_for(tmp_path, text)

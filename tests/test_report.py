@@ -15,7 +15,7 @@ from actbench.cli import app
 from actbench.config import expand_runs, load_config, run_id
 from actbench.report import build_report
 from actbench.report.aggregate import confidence_interval, welch_test
-from actbench.results import run_dir, save_outcome, save_spec, write_json
+from actbench.results import history_csv, run_dir, save_outcome, save_spec, write_json
 from conftest import write_config
 
 
@@ -45,7 +45,7 @@ def make_results(tmp_path, accuracies: dict[str, list[float]], statuses: dict[st
                    "best_epoch": 3, "train_seconds": 3.0, "seconds_per_epoch": 1.0, "epochs_run": 3}
         if status == "failed":
             metrics = {"status": "failed", "error": "RuntimeError: boom"}
-        save_outcome(directory, history, metrics)
+        save_outcome(directory, metrics, {"history.csv": history_csv(history)})
     return exp_dir, ids
 
 

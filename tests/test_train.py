@@ -5,7 +5,10 @@ import pytest
 
 from actbench.config import load_config, expand_runs
 from actbench.datasets import load_dataset, split_dataset
-from actbench.train import loss_for, train_and_evaluate
+import numpy as np
+
+from actbench import evaluation
+from actbench.train import accuracy_metric, keras_accuracy, loss_for, train_and_evaluate
 from conftest import write_config
 
 
@@ -28,7 +31,7 @@ def data():
 
 
 def test_each_output_activation_gets_its_own_cross_entropy():
-    softmax, linear, sigmoid = loss_for("softmax"), loss_for("linear"), loss_for("sigmoid")
+    softmax, linear, sigmoid = loss_for("softmax", 10), loss_for("linear", 10), loss_for("sigmoid", 10)
     assert isinstance(softmax, keras.losses.CategoricalCrossentropy) and not softmax.get_config()["from_logits"]
     assert isinstance(linear, keras.losses.CategoricalCrossentropy) and linear.get_config()["from_logits"]
     assert isinstance(sigmoid, keras.losses.BinaryCrossentropy) and not sigmoid.get_config()["from_logits"]
@@ -65,3 +68,48 @@ def test_cnn_and_dropout_build_and_train(tmp_path, data):
     spec = spec_for(tmp_path, models="[{type: cnn, filters: [4, 8], dense_units: [16], dropout: 0.25}]")
     result = train_and_evaluate(spec, data)
     assert result.status == "finished" and result.metrics["params"] > 0
+
+
+def test_binary_output_layers_pair_with_their_losses_and_decision_rules():
+    assert loss_for("sigmoid", 1).get_config()["from_logits"] is False
+    assert isinstance(loss_for("linear", 1), keras.losses.BinaryCrossentropy) and loss_for("linear", 1).get_config()["from_logits"]
+    assert isinstance(loss_for("softmax", 2), keras.losses.CategoricalCrossentropy)
+    assert accuracy_metric("linear", 1).get_config()["threshold"] == 0.0
+    assert accuracy_metric("sigmoid", 1).get_config()["threshold"] == 0.5
+    assert isinstance(accuracy_metric("softmax", 2), keras.metrics.CategoricalAccuracy)
+
+
+def test_keras_plain_accuracy_rounds_a_logit_at_half_where_the_right_rule_is_zero():
+    logits = np.array([[0.3], [0.7], [-1.0], [0.2]], dtype="float32")
+    targets = np.array([[1], [1], [0], [1]], dtype="float32")
+    right = evaluation.class_probabilities(logits, "linear").argmax(axis=1) == targets[:, 0]
+    assert right.mean() == 1.0
+    assert keras_accuracy(logits, targets, loss_for("linear", 1)) == pytest.approx(0.5)  # 0.3 and 0.2 rounded to 0
+    # Probabilities are rounded at 0.5 correctly; ten classes are compared by argmax either way.
+    assert keras_accuracy(1 / (1 + np.exp(-logits)), targets, loss_for("sigmoid", 1)) == pytest.approx(1.0)
+    ten = np.eye(10, dtype="float32")[[3, 1]]
+    assert keras_accuracy(ten * 0.4, ten, loss_for("linear", 10)) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("output, units", [("sigmoid", 1), ("linear", 1), ("softmax", 2)])
+def test_binary_task_trains_each_output_layer_and_scores_the_positive_class(tmp_path, data, output, units):
+    spec = spec_for(tmp_path, task="{type: binary, positive: [0]}", output_activations=f"[{output}]")
+    result = train_and_evaluate(spec, data)
+    assert result.status == "finished" and spec.output_units == units
+    metrics = result.metrics
+    # Digit 0 against the rest: 10% positive, so accuracy alone says little; the ranking must be good.
+    assert metrics["positive_share"] == pytest.approx(0.1)
+    assert metrics["roc_auc"] > 0.95 and metrics["pr_auc"] > 0.7
+    assert 0 < metrics["threshold_tuned"] < 1
+    assert result.evaluation.probabilities.shape == (200, 2)
+    assert result.evaluation.confusion.sum() == 200 and result.evaluation.class_names == ["not 0", "0"]
+    if output != "linear":
+        assert metrics["keras_accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-6)
+
+
+def test_multiclass_run_records_per_class_scores(tmp_path, data):
+    metrics = train_and_evaluate(spec_for(tmp_path), data).metrics
+    assert len(metrics["per_class_recall"]) == 10 and metrics["min_class_recall"] <= metrics["macro_recall"]
+    assert metrics["keras_accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-6)
+    assert 0 <= metrics["ece"] <= 1 and metrics["log_loss"] > 0
+    assert metrics["decision_rule"] == "argmax"
