@@ -47,6 +47,9 @@ def run(
     limit_test: Annotated[Optional[int], typer.Option(help="Shortcut for --set data.limit_test=N.")] = None,
     source: Annotated[Optional[str], typer.Option(help="Shortcut for --set data.source=auto|full|sample.")] = None,
     deterministic: Annotated[bool, typer.Option("--deterministic", help="Also enable TensorFlow op determinism.")] = False,
+    diagnostics: Annotated[
+        bool, typer.Option("--diagnostics", help="Measure dead units, saturation and gradient norms per layer and epoch.")
+    ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List the runs and which are finished; train nothing.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Rerun runs that are already finished.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only warnings and errors.")] = False,
@@ -74,6 +77,8 @@ def run(
     overrides = [*(set_ or []), *(f"{key}={value}" for key, value in shortcuts.items() if value is not None)]
     if deterministic:
         overrides.append("deterministic=true")
+    if diagnostics:
+        overrides.append("diagnostics=true")
     try:
         config = load_config(config_path, overrides)
         if dry_run:

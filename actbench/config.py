@@ -175,6 +175,7 @@ class ExperimentConfig(_Strict):
     training: TrainingSpec = TrainingSpec()
     seeds: list[int] = Field(default=[0], min_length=1)
     deterministic: bool = False
+    diagnostics: bool = False  # dead units, saturation, gradient norms per layer and epoch
 
     @field_validator("models", mode="before")
     @classmethod
@@ -243,6 +244,7 @@ class RunSpec(_Strict):
     training: TrainingSpec
     seed: int
     deterministic: bool
+    diagnostics: bool = False
 
 
 # Fields that do not change the numbers and therefore stay out of the run id.
@@ -279,6 +281,7 @@ def expand_runs(config: ExperimentConfig, sources: dict[str, str]) -> list[RunSp
                 training=config.training,
                 seed=seed,
                 deterministic=config.deterministic,
+                diagnostics=config.diagnostics,
             )
         )
     return runs

@@ -6,6 +6,7 @@
                                       history.csv one row per epoch
                                       predictions.npz test probabilities (float16) and labels
                                       confusion_matrix.csv rows: true class, columns: predicted
+                                      diagnostics.csv, activation_histograms.npz  with diagnostics on
                                       metrics.json final metrics; written last: a run is done
                                                    when it exists and its status is not "failed"
     results/<experiment>/results.csv              one row per run, rebuilt, never appended to
@@ -34,7 +35,7 @@ LEADING_COLUMNS = [
     "best_val_accuracy", "best_epoch", "train_seconds", "seconds_per_epoch",
 ]
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
-RUN_FILES = ("history.csv", "predictions.npz", "confusion_matrix.csv")
+RUN_FILES = ("history.csv", "predictions.npz", "confusion_matrix.csv", "diagnostics.csv", "activation_histograms.npz")
 
 
 def write_atomic(path: Path, content: str | bytes) -> None:
@@ -47,11 +48,21 @@ def write_atomic(path: Path, content: str | bytes) -> None:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
+        os.chmod(temporary, 0o666 & ~_UMASK)  # mkstemp makes it owner-only; results are ordinary files
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -107,19 +118,27 @@ def save_outcome(directory: Path, metrics: dict[str, Any], files: dict[str, str 
 
 
 def history_csv(history: list[dict[str, float]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=HISTORY_COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(history)
-    return buffer.getvalue()
+    return rows_csv(history, HISTORY_COLUMNS)
 
 
 def predictions_npz(probabilities: np.ndarray, labels: np.ndarray, class_names: list[str]) -> bytes:
     """Test probabilities as float16 (3 significant digits; rows re-normalise on reading), compressed."""
-    buffer = io.BytesIO()
-    np.savez_compressed(
-        buffer, probabilities=probabilities.astype(np.float16), labels=labels.astype(np.uint8), class_names=np.array(class_names)
+    return arrays_npz(
+        {"probabilities": probabilities.astype(np.float16), "labels": labels.astype(np.uint8), "class_names": np.array(class_names)}
     )
+
+
+def rows_csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def arrays_npz(arrays: dict[str, np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
     return buffer.getvalue()
 
 
@@ -157,6 +176,7 @@ def flatten_run(spec: dict[str, Any], metrics: dict[str, Any]) -> dict[str, Any]
     row.update(_flatten("model", spec["model"], skip={"type"}))
     row.update(_flatten("training", spec["training"]))
     row.update(limit_train=spec["limit_train"], limit_test=spec["limit_test"], deterministic=spec["deterministic"])
+    row["diagnostics"] = spec.get("diagnostics", False)
     row.update({k: v for k, v in metrics.items() if not isinstance(v, (dict, list))})
     return row
 

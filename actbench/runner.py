@@ -153,4 +153,11 @@ def _run_files(outcome: Any) -> dict[str, str | bytes]:
     if test is not None:
         files["predictions.npz"] = results.predictions_npz(test.probabilities, test.labels, test.class_names)
         files["confusion_matrix.csv"] = results.confusion_csv(test.confusion, test.class_names)
+    probe = outcome.diagnostics
+    if probe is not None:
+        from actbench.diagnostics import COLUMNS
+
+        files["diagnostics.csv"] = results.rows_csv(probe.rows, COLUMNS)
+        if probe.histograms:
+            files["activation_histograms.npz"] = results.arrays_npz(probe.histograms)
     return files

@@ -46,6 +46,7 @@ class RunResult:
     metrics: dict[str, Any]
     history: list[dict[str, float]] = field(default_factory=list)
     evaluation: TestEvaluation | None = None
+    diagnostics: Any = None  # a diagnostics.DiagnosticsCallback when the run asked for them
 
 
 @dataclass
@@ -116,6 +117,14 @@ def train_and_evaluate(spec: RunSpec, data: Dataset, on_epoch: EpochCallback | N
     )
 
     recorder = _EpochRecorder(on_epoch)
+    callbacks = [keras.callbacks.TerminateOnNaN(), recorder]
+    probe = None
+    if spec.diagnostics:
+        from actbench.diagnostics import PROBE_SIZE, DiagnosticsCallback
+
+        # After the recorder, so the epoch's own seconds do not include measuring it.
+        probe = DiagnosticsCallback(loss, x_val[:PROBE_SIZE], y_val[:PROBE_SIZE], spec.hidden_activation.name)
+        callbacks.append(probe)
     started = time.perf_counter()
     model.fit(
         x_train,
@@ -126,24 +135,28 @@ def train_and_evaluate(spec: RunSpec, data: Dataset, on_epoch: EpochCallback | N
         validation_batch_size=EVAL_BATCH_SIZE,
         shuffle=True,
         verbose=0,
-        callbacks=[keras.callbacks.TerminateOnNaN(), recorder],
+        callbacks=callbacks,
     )
-    train_seconds = time.perf_counter() - started
+    train_seconds = time.perf_counter() - started - (probe.seconds if probe else 0.0)
     history = recorder.rows
 
     metrics: dict[str, Any] = {
         "params": int(model.count_params()),
         "epochs_run": len(history),
-        "train_seconds": round(train_seconds, 4),
+        "train_seconds": round(train_seconds, 4),  # without the time diagnostics took
         "seconds_per_epoch": round(train_seconds / max(len(history), 1), 4),
         **data.sizes,
         "data_origin": data.origin,
         "decision_rule": evaluation.decision_rule(output, units),
         "environment": environment(spec.deterministic),
     }
+    if probe:
+        from actbench.diagnostics import headline
+
+        metrics.update(headline(probe.rows), diagnostics_seconds=round(probe.seconds, 4))
     if recorder.diverged:
         metrics.update(test_accuracy=None, test_loss=None, best_val_accuracy=None, best_epoch=None)
-        return RunResult("diverged", metrics, history)
+        return RunResult("diverged", metrics, history, diagnostics=probe)
 
     best = max(history, key=lambda row: row["val_accuracy"])
     metrics.update(best_val_accuracy=best["val_accuracy"], best_epoch=best["epoch"])
@@ -157,7 +170,7 @@ def train_and_evaluate(spec: RunSpec, data: Dataset, on_epoch: EpochCallback | N
         p_val = evaluation.class_probabilities(model.predict(x_val, batch_size=EVAL_BATCH_SIZE, verbose=0), output)[:, 1]
         metrics.update(evaluation.binary_metrics(probabilities[:, 1], labels_test, p_val, labels_val))
     names = class_names(spec.dataset, spec.task)
-    return RunResult("finished", metrics, history, TestEvaluation(probabilities, labels_test, confusion, names))
+    return RunResult("finished", metrics, history, TestEvaluation(probabilities, labels_test, confusion, names), probe)
 
 
 class _EpochRecorder(keras.callbacks.Callback):

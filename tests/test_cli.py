@@ -44,6 +44,21 @@ def test_run_writes_the_documented_layout(tiny_config, tmp_path):
     assert (results / "tiny" / "config.yaml").exists()
 
 
+def test_diagnostics_flag_adds_per_layer_files_and_headline_columns(tiny_config, tmp_path):
+    results = tmp_path / "results"
+    outcome = invoke("run", tiny_config, "--results-dir", results, "--diagnostics")
+    assert outcome.exit_code == 0, outcome.output
+    table = pd.read_csv(results / "tiny" / "results.csv")
+    assert table["diagnostics"].all()
+    assert {"dead_fraction_max", "saturated_fraction_max", "grad_ratio_first_last", "diagnostics_seconds"} <= set(table.columns)
+    for directory in run_dirs(results):
+        diagnostics = pd.read_csv(directory / "diagnostics.csv")
+        assert list(diagnostics["epoch"].unique()) == [0, 1] and list(diagnostics["name"][:2]) == ["act_1", "logits"]
+        assert (directory / "activation_histograms.npz").exists()
+    # The same grid without diagnostics is a different set of runs: they still have to be trained.
+    assert "0 already done" in invoke("run", tiny_config, "--results-dir", results).output
+
+
 def test_resume_skips_finished_runs_and_force_reruns_them(tiny_config, tmp_path, monkeypatch):
     results = tmp_path / "results"
     assert invoke("run", tiny_config, "--results-dir", results).exit_code == 0

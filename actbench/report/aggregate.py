@@ -33,7 +33,7 @@ class Aggregated:
 
 def spec_columns(runs: pd.DataFrame) -> list[str]:
     """Columns describing what a run is (not what it measured): the identity columns and dotted spec keys."""
-    leading = ["dataset", "source", "model", *ACTIVATION_KEYS, "limit_train", "limit_test", "deterministic"]
+    leading = ["dataset", "task", "source", "model", *ACTIVATION_KEYS, "limit_train", "limit_test", "deterministic", "diagnostics"]
     return [c for c in leading if c in runs.columns] + sorted(c for c in runs.columns if "." in c)
 
 

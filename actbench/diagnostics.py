@@ -1,0 +1,133 @@
+"""Inside the network: dead and saturated units, activation statistics and gradient norms, per layer and epoch.
+
+Measured on a fixed probe batch (the first PROBE_SIZE validation images, the same for every run of
+a sweep) in inference mode, so measuring consumes no random numbers and leaves training unchanged.
+Epoch 0 is the network as initialised.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from actbench.activations import CATALOGUE
+
+PROBE_SIZE = 512
+HISTOGRAM_BINS = 60
+SATURATION_MARGIN = 0.01  # within 1% of the output range of a bound counts as saturated
+COLUMNS = ["epoch", "layer", "name", "units", "dead_fraction", "saturated_fraction", "mean", "std", "grad_norm"]
+
+
+def weight_and_activation_layers(model: Any) -> list[tuple[Any, Any | None]]:
+    """Each Dense/Conv layer paired with the hidden activation layer that follows it (None for the output)."""
+    pairs: list[list[Any]] = []
+    for layer in model.layers:
+        if hasattr(layer, "kernel"):
+            pairs.append([layer, None])
+        elif layer.name.startswith("act_") and pairs:
+            pairs[-1][1] = layer
+    return [(weights, activation) for weights, activation in pairs]
+
+
+def measure(model: Any, loss: Any, x: np.ndarray, y: np.ndarray, bounds: tuple[float, float] | None) -> list[dict[str, Any]]:
+    """One row per weight layer: statistics of its activation's output and the norm of dLoss/dkernel."""
+    pairs = weight_and_activation_layers(model)
+    outputs: dict[str, tf.Tensor] = {}
+    with tf.GradientTape() as tape:
+        h = tf.convert_to_tensor(x)
+        for layer in model.layers:
+            h = layer(h, training=False)
+            if layer.name.startswith("act_"):
+                outputs[layer.name] = h
+        loss_value = loss(y, h)
+    gradients = tape.gradient(loss_value, [weights.kernel.value for weights, _ in pairs])
+    rows = []
+    for index, ((weights, activation), gradient) in enumerate(zip(pairs, gradients), start=1):
+        row: dict[str, Any] = {"layer": index, "name": activation.name if activation else weights.name}
+        if activation is not None:
+            row.update(unit_statistics(np.asarray(outputs[activation.name]), bounds))
+        row["grad_norm"] = float(tf.norm(gradient)) if gradient is not None else 0.0
+        rows.append(row)
+    return rows
+
+
+def unit_statistics(values: np.ndarray, bounds: tuple[float, float] | None) -> dict[str, Any]:
+    """values: (inputs, [height, width,] units). A convolution's unit is a channel, over all positions."""
+    per_unit = values.reshape(-1, values.shape[-1])
+    dead = np.all(per_unit == 0.0, axis=0)
+    saturated = math.nan
+    if bounds is not None and all(map(math.isfinite, bounds)):
+        low, high = bounds
+        margin = SATURATION_MARGIN * (high - low)
+        saturated = float(np.mean((per_unit <= low + margin) | (per_unit >= high - margin)))
+    return {
+        "units": per_unit.shape[1],
+        "dead_fraction": float(dead.mean()),
+        "saturated_fraction": saturated,
+        "mean": float(per_unit.mean()),
+        "std": float(per_unit.std()),
+    }
+
+
+def histograms(model: Any, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Per hidden activation layer: counts and bin edges of its outputs on the probe batch."""
+    found: dict[str, np.ndarray] = {}
+    h = tf.convert_to_tensor(x)
+    for layer in model.layers:
+        h = layer(h, training=False)
+        if layer.name.startswith("act_"):
+            values = np.asarray(h).ravel()
+            values = values[np.isfinite(values)]
+            counts, edges = np.histogram(values, bins=HISTOGRAM_BINS)
+            found[f"{layer.name}_counts"], found[f"{layer.name}_edges"] = counts.astype(np.int32), edges.astype(np.float32)
+    return found
+
+
+def headline(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The figures for results.csv, from the last epoch measured: worst layer's dead and saturated shares,
+    and the first layer's gradient norm over the last (output) layer's: far below 1 means vanishing."""
+    if not rows:
+        return {}
+    last = [row for row in rows if row["epoch"] == rows[-1]["epoch"]]
+    hidden = [row for row in last if "dead_fraction" in row]
+    saturated = [row["saturated_fraction"] for row in hidden if not math.isnan(row["saturated_fraction"])]
+    first, output = last[0]["grad_norm"], last[-1]["grad_norm"]
+    return {
+        "dead_fraction_max": max((row["dead_fraction"] for row in hidden), default=None),
+        "saturated_fraction_max": max(saturated) if saturated else None,
+        "grad_ratio_first_last": first / output if output > 0 else None,
+    }
+
+
+class DiagnosticsCallback(keras.callbacks.Callback):
+    """Measures before training (epoch 0) and after every epoch; keeps the time it spends."""
+
+    def __init__(self, loss: Any, x_probe: np.ndarray, y_probe: np.ndarray, activation: str) -> None:
+        super().__init__()
+        self.loss, self.x, self.y = loss, x_probe, y_probe
+        info = CATALOGUE.get(activation)
+        self.bounds = info.bounds if info and activation != "softmax" else None
+        self.rows: list[dict[str, Any]] = []
+        self.histograms: dict[str, np.ndarray] = {}
+        self.seconds = 0.0
+
+    def _measure(self, epoch: int) -> None:
+        started = time.perf_counter()
+        self.rows += [{"epoch": epoch, **row} for row in measure(self.model, self.loss, self.x, self.y, self.bounds)]
+        self.seconds += time.perf_counter() - started
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._measure(0)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self._measure(epoch + 1)
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        started = time.perf_counter()
+        self.histograms = histograms(self.model, self.x)
+        self.seconds += time.perf_counter() - started

@@ -1,0 +1,101 @@
+"""Diagnostics on constructed networks whose answer is known, then on a real run."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from actbench.config import expand_runs, load_config
+from actbench.datasets import load_dataset, split_dataset
+from actbench.diagnostics import COLUMNS, headline, measure, unit_statistics
+from actbench.models import build_model
+from actbench.train import loss_for, train_and_evaluate
+from conftest import write_config
+
+rng = np.random.default_rng(0)
+X = rng.random((64, 28, 28, 1), dtype=np.float32)
+Y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 64)]
+
+
+def model_for(tmp_path, activation, model="{type: mlp, hidden_units: [16, 16]}", **overrides):
+    text = f"name: d\ndatasets: [mnist]\nmodels: [{model}]\nhidden_activations: [{activation}]\n"
+    config = load_config(write_config(tmp_path, text), [f"{k}={v}" for k, v in overrides.items()])
+    spec = expand_runs(config, {"mnist": "sample"})[0]
+    return spec, build_model(spec, (28, 28, 1), 10)
+
+
+def dense_layers(model):
+    return [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+
+
+def test_relu_layer_pushed_negative_is_all_dead_and_passes_no_gradient(tmp_path):
+    _, model = model_for(tmp_path, "relu")
+    first = dense_layers(model)[0]
+    first.bias.assign(np.full(first.bias.shape, -1e3, dtype=np.float32))
+    rows = measure(model, loss_for("softmax", 10), X, Y, bounds=None)
+    assert [row["name"] for row in rows] == ["act_1", "act_2", "logits"]
+    assert rows[0]["dead_fraction"] == 1.0 and rows[0]["mean"] == 0.0
+    # Nothing reaches past a dead layer, so no kernel before or after it learns from this batch.
+    assert rows[0]["grad_norm"] == 0.0 and rows[1]["grad_norm"] == 0.0 and rows[2]["grad_norm"] == 0.0
+
+
+def test_healthy_relu_layer_has_some_live_units_and_gradient(tmp_path):
+    _, model = model_for(tmp_path, "relu")
+    rows = measure(model, loss_for("softmax", 10), X, Y, bounds=None)
+    assert rows[0]["dead_fraction"] < 0.5 and rows[0]["grad_norm"] > 0
+    assert math.isnan(rows[0]["saturated_fraction"])  # ReLU is unbounded above: saturation does not apply
+
+
+def test_sigmoid_layer_fed_huge_inputs_is_saturated(tmp_path):
+    _, model = model_for(tmp_path, "sigmoid")
+    first = dense_layers(model)[0]
+    first.kernel.assign(first.kernel.numpy() * 1e4)
+    rows = measure(model, loss_for("softmax", 10), X, Y, bounds=(0.0, 1.0))
+    assert rows[0]["saturated_fraction"] > 0.95
+    _, calm = model_for(tmp_path, "sigmoid")
+    assert measure(calm, loss_for("softmax", 10), X, Y, bounds=(0.0, 1.0))[0]["saturated_fraction"] < 0.05
+
+
+def test_linear_network_has_no_dead_units(tmp_path):
+    _, model = model_for(tmp_path, "linear")
+    rows = measure(model, loss_for("softmax", 10), X, Y, bounds=None)
+    assert [row["dead_fraction"] for row in rows[:2]] == [0.0, 0.0]
+
+
+def test_a_convolution_unit_is_a_channel():
+    values = np.zeros((4, 5, 5, 3), dtype=np.float32)
+    values[0, 2, 2, 1] = 0.5  # channel 1 fires once, at one position of one input: alive
+    values[..., 2] = 1.0  # channel 2: at the upper bound everywhere
+    stats = unit_statistics(values, bounds=(0.0, 1.0))
+    assert stats["units"] == 3 and stats["dead_fraction"] == pytest.approx(1 / 3)  # only channel 0
+    # Saturated: every value of channels 0 and 2 (at a bound), all but one of channel 1.
+    assert stats["saturated_fraction"] == pytest.approx(1 - 1 / values.size)
+
+
+def test_headline_takes_the_last_epoch_worst_layer_and_gradient_ratio():
+    rows = [
+        {"epoch": 0, "layer": 1, "dead_fraction": 0.9, "saturated_fraction": math.nan, "grad_norm": 1.0},
+        {"epoch": 0, "layer": 2, "grad_norm": 1.0},
+        {"epoch": 1, "layer": 1, "dead_fraction": 0.25, "saturated_fraction": math.nan, "grad_norm": 0.01},
+        {"epoch": 1, "layer": 2, "dead_fraction": 0.5, "saturated_fraction": math.nan, "grad_norm": 0.1},
+        {"epoch": 1, "layer": 3, "grad_norm": 2.0},
+    ]
+    assert headline(rows) == {"dead_fraction_max": 0.5, "saturated_fraction_max": None, "grad_ratio_first_last": 0.005}
+
+
+def test_a_run_with_diagnostics_measures_every_epoch_and_layer(tmp_path):
+    spec, _ = model_for(tmp_path, "tanh", **{
+        "diagnostics": "true", "training.epochs": 2, "data.source": "sample", "data.limit_train": 400, "data.limit_test": 100,
+    })
+    data = split_dataset(load_dataset("mnist", "sample"), 400, 100, 0.1)
+    result = train_and_evaluate(spec, data)
+    probe = result.diagnostics
+    assert [(row["epoch"], row["layer"]) for row in probe.rows] == [(e, layer) for e in (0, 1, 2) for layer in (1, 2, 3)]
+    assert set(probe.rows[0]) <= set(COLUMNS)
+    assert set(probe.histograms) == {"act_1_counts", "act_1_edges", "act_2_counts", "act_2_edges"}
+    assert probe.histograms["act_1_counts"].sum() == 40 * 16  # 40 validation images (the whole split) x 16 units
+    assert probe.histograms["act_1_edges"].min() >= -1 and probe.histograms["act_1_edges"].max() <= 1
+    metrics = result.metrics
+    assert 0 <= metrics["saturated_fraction_max"] <= 1 and metrics["grad_ratio_first_last"] > 0
+    assert metrics["diagnostics_seconds"] > 0
