@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from actbench.cli import app
 from actbench.config import expand_runs, load_config, run_id
 from actbench.report import build_report
+from actbench.report.render import headline
 from actbench.report.aggregate import confidence_interval, welch_test
 from actbench.results import history_csv, run_dir, save_outcome, save_spec, write_json
 from conftest import write_config
@@ -23,7 +24,7 @@ def invoke(*args):
     return CliRunner().invoke(app, [str(a) for a in args])
 
 
-def make_results(tmp_path, accuracies: dict[str, list[float]], statuses: dict[str, list[str]] | None = None):
+def make_results(tmp_path, accuracies: dict[str, list[float]], statuses: dict[str, list[str]] | None = None, extra=None):
     """Construct an experiment folder by hand: one run per (activation, seed) with a chosen accuracy."""
     names = list(accuracies)
     config = load_config(
@@ -43,6 +44,7 @@ def make_results(tmp_path, accuracies: dict[str, list[float]], statuses: dict[st
         history = [{"epoch": e, "loss": 1 / e, "accuracy": 0.5, "val_loss": 1 / e, "val_accuracy": 0.5 + e / 10, "seconds": 1.0} for e in (1, 2, 3)]
         metrics = {"status": status, "test_accuracy": values[spec.seed], "test_loss": 0.3, "best_val_accuracy": 0.8,
                    "best_epoch": 3, "train_seconds": 3.0, "seconds_per_epoch": 1.0, "epochs_run": 3}
+        metrics.update((extra or {}).get(spec.hidden_activation.name, lambda seed: {})(spec.seed))
         if status == "failed":
             metrics = {"status": "failed", "error": "RuntimeError: boom"}
         save_outcome(directory, metrics, {"history.csv": history_csv(history)})
@@ -135,11 +137,54 @@ def test_report_of_a_real_sweep_writes_files_and_plots(tiny_config, tmp_path):
     assert outcome.exit_code == 0, outcome.output
     folder = results / "tiny" / "report"
     assert sorted(p.name for p in folder.iterdir()) == [
-        "accuracy_vs_time.png", "activations.png", "learning_curves.png", "report.md", "summary.csv"]
+        "accuracy_vs_time.png", "activations.png", "confusion_matrices.png", "learning_curves.png", "reliability.png",
+        "report.md", "summary.csv"]
     summary = pd.read_csv(folder / "summary.csv")
     assert sorted(summary["hidden_activation"]) == ["relu", "tanh"] and set(summary["n"]) == {2}
     assert "![learning curves](learning_curves.png)" in (folder / "report.md").read_text()
     assert all((folder / name).stat().st_size > 10_000 for name in ("learning_curves.png", "activations.png"))
+
+
+def test_extra_metrics_average_over_seeds_and_a_keras_accuracy_gap_is_called_out(tmp_path):
+    extra = {
+        "relu": lambda seed: {"keras_accuracy": 0.97, "ece": [0.02, 0.04][seed], "dead_fraction_max": 0.25},
+        "tanh": lambda seed: {"keras_accuracy": [0.90, 0.92][seed], "ece": 0.05},
+    }
+    exp_dir, _ = make_results(tmp_path, {"relu": [0.98, 0.99], "tanh": [0.90, 0.92]}, extra=extra)
+    report = build_report(exp_dir)
+    summary = report.aggregated.summary.set_index("hidden_activation")
+    assert summary.loc["relu", "ece_mean"] == pytest.approx(0.03) and summary.loc["relu", "ece_std"] == pytest.approx(0.01414, abs=1e-4)
+    assert summary.loc["relu", "dead_fraction_max_mean"] == 0.25 and math.isnan(summary.loc["tanh", "dead_fraction_max_mean"])
+    lines = headline(report)
+    assert any("misjudges relu -> softmax: 0.9700 instead of 0.9850 (-0.0150)" in line for line in lines)
+    assert not any("misjudges tanh" in line for line in lines)
+    text = invoke("report", exp_dir, "--no-plots").output
+    assert "beyond accuracy" in text and "0.0300 ± 0.0141" in text and "inside the network" in text
+
+
+def test_report_of_a_binary_sweep_with_diagnostics_draws_every_plot(tmp_path):
+    config = write_config(tmp_path, """
+        name: inside
+        datasets: [mnist]
+        task: {type: binary, positive: [0]}
+        data: {source: sample, limit_train: 300, limit_test: 100}
+        models: [{type: mlp, hidden_units: [16, 16]}]
+        hidden_activations: [relu]
+        output_activations: [sigmoid, linear]
+        training: {epochs: 2, batch_size: 64}
+        diagnostics: true
+        """)
+    results = tmp_path / "results"
+    assert invoke("run", config, "--results-dir", results).exit_code == 0
+    outcome = invoke("report", results)
+    assert outcome.exit_code == 0, outcome.output
+    assert "relu   | sigmoid (1 unit)" in outcome.output and "binary task, positive class" in outcome.output
+    folder = results / "inside" / "report"
+    for name in ("confusion_matrices", "reliability", "dead_units", "gradient_norms", "activation_histograms"):
+        assert (folder / f"{name}.png").stat().st_size > 10_000, name
+        assert f"({name}.png)" in (folder / "report.md").read_text()
+    summary = pd.read_csv(folder / "summary.csv")
+    assert {"roc_auc_mean", "f1_tuned_mean", "grad_ratio_first_last_mean"} <= set(summary.columns)
 
 
 def test_report_never_imports_tensorflow(tmp_path):

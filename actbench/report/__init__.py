@@ -13,7 +13,9 @@ import pandas as pd
 
 from actbench import results
 from actbench.errors import ActbenchError
-from actbench.report.aggregate import Aggregated, aggregate, pivot
+from actbench.report.aggregate import EXTRA_METRICS, Aggregated, aggregate, pivot
+
+NUMERIC = ["test_accuracy", "test_loss", "best_val_accuracy", "best_epoch", "train_seconds", "seconds_per_epoch"]
 
 
 @dataclass
@@ -47,8 +49,8 @@ def build_report(exp_dir: Path, filters: list[str] = ()) -> ExperimentReport:
         aggregated = Aggregated(pd.DataFrame(), pd.DataFrame(), [], [])
         missing = len(planned)
     else:
-        runs = _apply_filters(runs.assign(model=_model_labels(runs)), filters)
-        for column in ("test_accuracy", "test_loss", "best_val_accuracy", "best_epoch", "train_seconds", "seconds_per_epoch"):
+        runs = _apply_filters(runs.assign(model=_model_labels(runs), output_activation=_output_labels(runs)), filters)
+        for column in NUMERIC + [m for m in EXTRA_METRICS if m in runs]:
             runs[column] = pd.to_numeric(runs[column], errors="coerce") if column in runs else float("nan")
         aggregated = aggregate(runs)
         missing = len(planned - set(runs["run_id"]))
@@ -59,8 +61,25 @@ def _model_labels(runs: pd.DataFrame) -> pd.Series:
     """'mlp 128-64' or 'cnn 32-64': the model type with its layer widths, for tables and legends."""
     empty = pd.Series("", index=runs.index)
     widths = runs.get("model.hidden_units", empty).where(runs["model"] == "mlp", runs.get("model.filters", empty))
-    widths = widths.fillna("").astype(str).str.strip("[]").str.replace(",", "-")
+    widths = widths.fillna("").astype(str).str.strip("[]").map(_widths_label)
     return (runs["model"] + " " + widths).str.strip()
+
+
+def _widths_label(text: str) -> str:
+    """'128,64' -> '128-64'; three or more equal widths shorten: '128,128,128' -> '128x3'."""
+    parts = [p for p in text.split(",") if p]
+    if len(parts) > 2 and len(set(parts)) == 1:
+        return f"{parts[0]}x{len(parts)}"
+    return "-".join(parts)
+
+
+def _output_labels(runs: pd.DataFrame) -> pd.Series:
+    """For a binary task the width tells the layers apart: 'sigmoid (1 unit)', 'softmax (2 units)'."""
+    if "task" not in runs or "output_units" not in runs:
+        return runs["output_activation"]
+    units = runs["output_units"].astype(int)
+    widths = " (" + units.astype(str) + " unit" + units.gt(1).map({True: "s", False: ""}) + ")"
+    return runs["output_activation"].where(~runs["task"].str.startswith("binary"), runs["output_activation"] + widths)
 
 
 def _apply_filters(runs: pd.DataFrame, filters: list[str]) -> pd.DataFrame:

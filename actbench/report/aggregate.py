@@ -16,9 +16,17 @@ import pandas as pd
 from scipy import stats
 
 ACTIVATION_KEYS = ["hidden_activation", "output_activation"]
-# `initializer: auto` follows the hidden activation, so it varies with it: it is part of what is
-# compared, not of the block (otherwise every activation would sit alone in its own block).
-FOLLOWS_ACTIVATION = ["model.initializer"]
+# `initializer: auto` follows the hidden activation and the output width follows the output
+# activation, so they vary with them: part of what is compared, not of the block (otherwise every
+# activation would sit alone in its own block).
+FOLLOWS_ACTIVATION = ["model.initializer", "output_units"]
+# Averaged over seeds beside accuracy when the runs recorded them (older runs and diagnostics-off
+# runs simply lack some): output-layer metrics (issue 4) and diagnostics headlines (issue 5).
+EXTRA_METRICS = [
+    "keras_accuracy", "log_loss", "macro_f1", "min_class_recall", "ece", "confidence_correct", "confidence_wrong",
+    "recall", "f1", "recall_tuned", "f1_tuned", "roc_auc", "pr_auc",
+    "dead_fraction_max", "saturated_fraction_max", "grad_ratio_first_last", "diagnostics_seconds",
+]
 NOT_GROUP_KEYS = {"run_id", "seed", "experiment", "status", "error", "traceback", "data_origin"}
 ALPHA = 0.05
 
@@ -82,6 +90,7 @@ def aggregate(runs: pd.DataFrame) -> Aggregated:
                 "best_epoch_mean": float(group["best_epoch"].mean()),
                 "train_seconds_mean": float(group["train_seconds"].mean()),
                 "seconds_per_epoch_mean": float(group["seconds_per_epoch"].mean()),
+                **_extra_means(group),
                 "_accuracies": accuracy,
             }
         )
@@ -89,6 +98,16 @@ def aggregate(runs: pd.DataFrame) -> Aggregated:
     if not summary.empty:
         summary = _rank_and_test(summary, block_keys)
     return Aggregated(summary, problems.reset_index(drop=True), block_keys, group_keys)
+
+
+def _extra_means(group: pd.DataFrame) -> dict[str, float]:
+    found = {}
+    for metric in EXTRA_METRICS:
+        values = group[metric].dropna().to_numpy(dtype=float) if metric in group else np.array([])
+        if len(values):
+            found[f"{metric}_mean"] = float(np.mean(values))
+            found[f"{metric}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
+    return found
 
 
 def _rank_and_test(summary: pd.DataFrame, block_keys: list[str]) -> pd.DataFrame:
@@ -127,5 +146,7 @@ def pivot(summary: pd.DataFrame) -> pd.DataFrame:
     return table.loc[order].fillna("")
 
 
-def mean_std(mean: float, std: float) -> str:
-    return f"{mean:.4f}" if math.isnan(std) else f"{mean:.4f} ± {std:.4f}"
+def mean_std(mean: float, std: float, digits: str = ".4f") -> str:
+    if math.isnan(mean):
+        return "-"
+    return f"{mean:{digits}}" if math.isnan(std) else f"{mean:{digits}} ± {std:{digits}}"

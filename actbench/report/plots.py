@@ -9,17 +9,10 @@ import pandas as pd
 
 from actbench.activations import CATALOGUE, canonical_name, is_custom, reference_curve, resolve_params
 from actbench.report import ExperimentReport
+from actbench.report import diagnostic_plots, output_plots
+from actbench.report.figure import pyplot as _pyplot
+from actbench.report.figure import save
 from actbench.results import run_dir
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only: no display needed, also on a headless machine
-    import matplotlib.pyplot as plt
-
-    return plt
-
 
 
 def write_plots(report: ExperimentReport, folder: Path) -> list[Path]:
@@ -27,11 +20,21 @@ def write_plots(report: ExperimentReport, folder: Path) -> list[Path]:
     finished = report.runs[report.runs["status"] == "finished"] if not report.runs.empty else report.runs
     if finished.empty:
         return []
-    return [
+    written = [
         learning_curves(report, finished, folder / "learning_curves.png"),
         accuracy_vs_time(report, folder / "accuracy_vs_time.png"),
         activation_functions(sorted(set(finished["hidden_activation"])), folder / "activations.png"),
+        output_plots.confusion_matrices(report, finished, folder / "confusion_matrices.png"),
+        output_plots.reliability(report, finished, folder / "reliability.png"),
     ]
+    diagnostics = diagnostic_plots.read_diagnostics(report, finished)
+    if not diagnostics.empty:
+        written += [
+            diagnostic_plots.dead_units(report, diagnostics, folder / "dead_units.png"),
+            diagnostic_plots.gradient_norms(report, diagnostics, folder / "gradient_norms.png"),
+            diagnostic_plots.activation_histograms(report, finished, folder / "activation_histograms.png"),
+        ]
+    return [path for path in written if path is not None]
 
 
 def _histories(report: ExperimentReport, runs: pd.DataFrame) -> pd.DataFrame:
@@ -70,10 +73,7 @@ def learning_curves(report: ExperimentReport, runs: pd.DataFrame, path: Path) ->
             axis.grid(alpha=0.3)
         acc_axis.legend(fontsize=7, loc="lower right")
     figure.suptitle(f"{report.name}: learning curves (mean over seeds, band ±1 std; dashed: training)")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save(figure, path)
 
 
 def accuracy_vs_time(report: ExperimentReport, path: Path) -> Path:
@@ -95,10 +95,7 @@ def accuracy_vs_time(report: ExperimentReport, path: Path) -> Path:
     axis.set_title(f"{report.name}: accuracy against training time")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save(figure, path)
 
 
 def parse_label(text: str) -> tuple[str, dict]:
@@ -135,7 +132,4 @@ def activation_functions(labels: list[str], path: Path) -> Path:
     slope_axis.set_title("their derivatives: where the gradient vanishes")
     value_axis.set_ylim(-2, 5)
     value_axis.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save(figure, path)

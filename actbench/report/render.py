@@ -38,6 +38,50 @@ SUMMARY_COLUMNS = {
 }
 
 
+# Tables beside the accuracy table: each shows the metrics (mean ± std over seeds) the runs recorded.
+OUTPUT_METRICS = {
+    "keras_accuracy": "Keras 'accuracy'",
+    "log_loss": "log loss",
+    "macro_f1": "macro F1",
+    "min_class_recall": "worst-class recall",
+    "ece": "ECE",
+    "confidence_correct": "confidence right",
+    "confidence_wrong": "confidence wrong",
+}
+POSITIVE_CLASS_METRICS = {
+    "recall": "recall@0.5",
+    "f1": "F1@0.5",
+    "recall_tuned": "recall@tuned",
+    "f1_tuned": "F1@tuned",
+    "roc_auc": "ROC-AUC",
+    "pr_auc": "PR-AUC",
+}
+DIAGNOSTIC_METRICS = {
+    "dead_fraction_max": "dead units, worst layer",
+    "saturated_fraction_max": "saturated, worst layer",
+    "grad_ratio_first_last": "grad norm first/last layer",
+    "diagnostics_seconds": "diagnostics s",
+}
+
+
+def metric_rows(report: ExperimentReport, metrics: dict[str, str]) -> pd.DataFrame:
+    """Groups as rows, the given metrics as 'mean ± std' columns; empty when no run recorded any."""
+    summary = report.aggregated.summary
+    present = [m for m in metrics if f"{m}_mean" in summary]
+    if summary.empty or not present:
+        return pd.DataFrame()
+    rows = summary.dropna(subset=[f"{m}_mean" for m in present], how="all")
+    shown = rows[["dataset", "model", "hidden_activation", "output_activation", "n"]].astype(str).rename(
+        columns={"hidden_activation": "hidden", "output_activation": "output"}
+    )
+    if _has_binary_task(rows):
+        shown.insert(1, "task", rows["task"])
+    for metric in present:
+        digits = ".3g" if metric == "grad_ratio_first_last" else ".4f"
+        shown[metrics[metric]] = [mean_std(m, s, digits) for m, s in zip(rows[f"{metric}_mean"], rows[f"{metric}_std"])]
+    return shown.reset_index(drop=True)
+
+
 def summary_rows(report: ExperimentReport, sort_by: str | None = None) -> pd.DataFrame:
     """The summary as display strings, in rank order within each block (or by `sort_by`)."""
     summary = report.aggregated.summary
@@ -69,7 +113,13 @@ def summary_rows(report: ExperimentReport, sort_by: str | None = None) -> pd.Dat
             "train_seconds_mean": summary["train_seconds_mean"].map("{:.1f}".format),
         }
     )
+    if _has_binary_task(summary):
+        shown.insert(2, "task", summary["task"])
     return shown.rename(columns=SUMMARY_COLUMNS).reset_index(drop=True)
+
+
+def _has_binary_task(frame: pd.DataFrame) -> bool:
+    return "task" in frame and bool((frame["task"] != "multiclass").any())
 
 
 def problem_rows(report: ExperimentReport) -> pd.DataFrame:
@@ -107,7 +157,23 @@ def headline(report: ExperimentReport) -> list[str]:
                 f"best on {best['dataset']} / {best['model']}: {best['hidden_activation']} -> {best['output_activation']} "
                 f"at {mean_std(best['acc_mean'], best['acc_std'])} test accuracy (n={best['n']})"
             )
+        lines += _keras_accuracy_notes(summary)
     return lines + report.notes
+
+
+def _keras_accuracy_notes(summary: pd.DataFrame) -> list[str]:
+    """Say where Keras' plain metrics=["accuracy"] would have reported a different number."""
+    if "keras_accuracy_mean" not in summary:
+        return []
+    notes = []
+    for row in summary.itertuples():
+        gap = row.keras_accuracy_mean - row.acc_mean
+        if abs(gap) > 5e-7:
+            notes.append(
+                f"Keras' plain 'accuracy' misjudges {row.hidden_activation} -> {row.output_activation}: "
+                f"{row.keras_accuracy_mean:.4f} instead of {row.acc_mean:.4f} ({gap:+.4f}); it rounds that output at 0.5"
+            )
+    return notes
 
 
 def draw_table(console: Console, title: str, frame: pd.DataFrame) -> None:
@@ -135,6 +201,8 @@ def render(report: ExperimentReport, fmt: str, sort_by: str | None, console: Con
         if not summary.empty:
             draw_table(console, f"{report.name}: test accuracy over seeds, ranked within dataset/model", summary)
             draw_table(console, "accuracy by activation (mean ± std over seeds)", pivot_frame(report))
+        for title, frame in extra_tables(report):
+            draw_table(console, title, frame)
         if not problems.empty:
             draw_table(console, "diverged or failed runs (not averaged in)", problems)
         return None
@@ -155,6 +223,16 @@ def render(report: ExperimentReport, fmt: str, sort_by: str | None, console: Con
     raise ValueError(fmt)
 
 
+def extra_tables(report: ExperimentReport) -> list[tuple[str, pd.DataFrame]]:
+    tables = [
+        ("beyond accuracy: test-set metrics (mean ± std over seeds)", metric_rows(report, OUTPUT_METRICS)),
+        ("binary task, positive class: at threshold 0.5 and at the F1-best threshold found on validation",
+         metric_rows(report, POSITIVE_CLASS_METRICS)),
+        ("inside the network: diagnostics after the last epoch (mean ± std over seeds)", metric_rows(report, DIAGNOSTIC_METRICS)),
+    ]
+    return [(title, frame) for title, frame in tables if not frame.empty]
+
+
 def markdown_table(frame: pd.DataFrame) -> str:
     if frame.empty:
         return "_none_\n"
@@ -168,6 +246,8 @@ def markdown(report: ExperimentReport, summary: pd.DataFrame) -> str:
     parts = [f"# {report.name}\n", *(f"- {line}" for line in headline(report)), ""]
     parts += ["## Test accuracy over seeds\n", markdown_table(summary)]
     parts += ["## Accuracy by activation\n", markdown_table(pivot_frame(report))]
+    for title, frame in extra_tables(report):
+        parts += [f"## {title[0].upper()}{title[1:]}\n", markdown_table(frame)]
     problems = problem_rows(report)
     if not problems.empty:
         parts += ["## Diverged or failed runs (not averaged in)\n", markdown_table(problems)]

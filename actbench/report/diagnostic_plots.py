@@ -1,0 +1,118 @@
+"""Inside the network (runs with diagnostics): dead and saturated units over epochs, gradient norms per
+layer, and the activation histograms after the last epoch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from actbench.report import ExperimentReport
+from actbench.report.figure import grid, pyplot, save
+from actbench.results import run_dir
+
+MAX_GROUPS = 16
+
+
+def read_diagnostics(report: ExperimentReport, runs: pd.DataFrame) -> pd.DataFrame:
+    """diagnostics.csv of every run that has one, with the run's identity columns attached."""
+    frames = []
+    for run in runs.itertuples():
+        path = run_dir(report.exp_dir, run.run_id) / "diagnostics.csv"
+        if path.exists():
+            try:
+                frames.append(pd.read_csv(path).assign(run_id=run.run_id))
+            except (OSError, ValueError):
+                report.notes.append(f"{path}: unreadable; left out of the diagnostics plots")
+    if not frames:
+        return pd.DataFrame()
+    identity = runs[["run_id", "dataset", "model", "hidden_activation", "output_activation", "seed"]]
+    return pd.concat(frames).merge(identity, on="run_id")
+
+
+def _groups(diagnostics: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    keys = ["dataset", "model", "hidden_activation", "output_activation"]
+    titled = []
+    several_blocks = diagnostics[["dataset", "model"]].drop_duplicates().shape[0] > 1
+    for (dataset, model, hidden, output), frame in diagnostics.groupby(keys, sort=True):
+        title = f"{hidden} -> {output}" + (f"\n{dataset} / {model}" if several_blocks else "")
+        titled.append((title, frame))
+    return titled[:MAX_GROUPS]
+
+
+def dead_units(report: ExperimentReport, diagnostics: pd.DataFrame, path: Path) -> Path:
+    """Per group: share of dead units (solid) and saturated units (dashed) of each hidden layer, by epoch."""
+    plt = pyplot()
+    from matplotlib.ticker import MaxNLocator
+
+    groups = _groups(diagnostics)
+    figure, axes = grid(len(groups), 4, 4.2, 3.4)
+    for axis, (title, frame) in zip(axes, groups):
+        hidden = frame[frame["dead_fraction"].notna()]
+        layers = sorted(hidden["layer"].unique())
+        for layer in layers:
+            per_epoch = hidden[hidden["layer"] == layer].groupby("epoch")
+            color = plt.cm.viridis(layer / max(len(layers), 1))
+            axis.plot(per_epoch["dead_fraction"].mean(), color=color, label=f"layer {layer}")
+            saturated = per_epoch["saturated_fraction"].mean()
+            if saturated.notna().any():
+                axis.plot(saturated, color=color, linestyle="--")
+        axis.set_ylim(-0.02, 1.02)
+        axis.set_title(title, fontsize=9)
+        axis.set_xlabel("epoch (0 = initialisation)")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axis.set_ylabel("share of units")
+        axis.grid(alpha=0.3)
+    if axes:
+        axes[0].legend(fontsize=6, loc="upper right")
+    figure.suptitle(f"{report.name}: dead units (solid) and saturated units (dashed) per hidden layer, mean over seeds")
+    return save(figure, path)
+
+
+def gradient_norms(report: ExperimentReport, diagnostics: pd.DataFrame, path: Path) -> Path:
+    """Norm of dLoss/dkernel per layer at initialisation and after the last epoch, log scale, per activation."""
+    plt = pyplot()
+    last_epoch = diagnostics.groupby("run_id")["epoch"].transform("max")
+    moments = [("at initialisation", diagnostics[diagnostics["epoch"] == 0]), ("after the last epoch", diagnostics[diagnostics["epoch"] == last_epoch])]
+    figure, axes = plt.subplots(1, 2, figsize=(13, 5), sharey=True)
+    for axis, (moment, frame) in zip(axes, moments):
+        for index, (label, curve) in enumerate(frame.groupby(frame["hidden_activation"] + " -> " + frame["output_activation"])):
+            per_layer = curve.groupby("layer")["grad_norm"].mean()
+            axis.plot(per_layer.index, per_layer.clip(lower=1e-12), marker="o", markersize=3, color=plt.cm.tab10(index % 10), label=label)
+        axis.set_yscale("log")
+        axis.set_title(f"gradient norm per layer, {moment}")
+        axis.set_xlabel("layer (1 = first hidden layer; last = output layer)")
+        axis.grid(alpha=0.3, which="both")
+    axes[0].set_ylabel("||dLoss / dkernel|| on the probe batch (mean over seeds)")
+    axes[1].legend(fontsize=7)
+    figure.suptitle(f"{report.name}: gradient flow; a curve falling toward layer 1 is a vanishing gradient")
+    return save(figure, path)
+
+
+def activation_histograms(report: ExperimentReport, runs: pd.DataFrame, path: Path) -> Path | None:
+    """Rows: groups (their lowest seed's run); columns: hidden layers. Outputs on the probe batch, after training."""
+    chosen = runs.sort_values("seed").groupby(["dataset", "model", "hidden_activation", "output_activation"], sort=True).head(1)
+    histograms = []
+    for run in chosen.head(MAX_GROUPS).itertuples():
+        file = run_dir(report.exp_dir, run.run_id) / "activation_histograms.npz"
+        if file.exists():
+            with np.load(file) as saved:
+                layers = sorted({key.rsplit("_", 1)[0] for key in saved.files}, key=lambda name: int(name.split("_")[1]))
+                histograms.append((run, [(name, saved[f"{name}_counts"], saved[f"{name}_edges"]) for name in layers]))
+    if not histograms:
+        return None
+    plt = pyplot()
+    columns = max(len(layers) for _, layers in histograms)
+    figure, axes = plt.subplots(len(histograms), columns, figsize=(2.2 * columns, 1.7 * len(histograms)), squeeze=False)
+    for row_axes, (run, layers) in zip(axes, histograms):
+        for axis, (name, counts, edges) in zip(row_axes, layers):
+            share = counts / max(counts.sum(), 1)
+            axis.stairs(share, edges, fill=True, alpha=0.7)
+            axis.set_yticks([])
+            axis.tick_params(labelsize=6)
+            axis.set_title(f"{run.hidden_activation} {name}", fontsize=7)
+        for axis in row_axes[len(layers):]:
+            axis.set_visible(False)
+    figure.suptitle(f"{report.name}: activation values per hidden layer after training (probe batch, lowest seed)", fontsize=10)
+    return save(figure, path)
