@@ -143,6 +143,11 @@ def output_units(task: TaskSpec, output: OutputSpec) -> int:
     return task.num_classes
 
 
+def output_label(name: str, units: int, binary: bool) -> str:
+    """For a binary task the width tells output layers apart: 'sigmoid (1 unit)', 'softmax (2 units)'."""
+    return f"{name} ({units} unit{'s' if units > 1 else ''})" if binary else name
+
+
 def _output_problem(task: TaskSpec, output: OutputSpec) -> str | None:
     units = output_units(task, output)
     if output.name == "softmax" and units == 1:

@@ -89,19 +89,26 @@ def histograms(model: Any, x: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def headline(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The figures for results.csv, from the last epoch measured: worst layer's dead and saturated shares,
-    and the first layer's gradient norm over the last (output) layer's: far below 1 means vanishing."""
+    """The figures for results.csv. From the last epoch measured: the worst layer's dead and saturated
+    shares and the first layer's gradient norm over the output layer's (far below 1: vanishing).
+    The same ratio at initialisation, where a deep sigmoid stack shows it most plainly."""
     if not rows:
         return {}
     last = [row for row in rows if row["epoch"] == rows[-1]["epoch"]]
     hidden = [row for row in last if "dead_fraction" in row]
     saturated = [row["saturated_fraction"] for row in hidden if not math.isnan(row["saturated_fraction"])]
-    first, output = last[0]["grad_norm"], last[-1]["grad_norm"]
     return {
         "dead_fraction_max": max((row["dead_fraction"] for row in hidden), default=None),
         "saturated_fraction_max": max(saturated) if saturated else None,
-        "grad_ratio_first_last": first / output if output > 0 else None,
+        "grad_ratio_first_last": _gradient_ratio(last),
+        "grad_ratio_initial": _gradient_ratio([row for row in rows if row["epoch"] == 0]),
     }
+
+
+def _gradient_ratio(layers: list[dict[str, Any]]) -> float | None:
+    if not layers or layers[-1]["grad_norm"] <= 0:
+        return None
+    return layers[0]["grad_norm"] / layers[-1]["grad_norm"]
 
 
 class DiagnosticsCallback(keras.callbacks.Callback):

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from actbench import results
-from actbench.config import ExperimentConfig, RunSpec, config_as_dict, expand_runs, run_id
+from actbench.config import ExperimentConfig, RunSpec, config_as_dict, expand_runs, output_label, run_id
 from actbench.datasets import Dataset, RawData, load_dataset, resolve_source, split_dataset
 from actbench.progress import QuietReporter
 
@@ -27,7 +27,10 @@ class PlannedRun:
     @property
     def title(self) -> str:
         s = self.spec
-        return f"{s.dataset}/{s.source} {s.model.type} {s.hidden_activation.label} -> {s.output_activation} seed={s.seed}"
+        binary = s.task.type == "binary"
+        output = output_label(s.output_activation, s.output_units, binary)
+        task = f" {s.task.label}" if binary else ""
+        return f"{s.dataset}/{s.source}{task} {s.model.type} {s.hidden_activation.label} -> {output} seed={s.seed}"
 
 
 @dataclass

@@ -81,7 +81,9 @@ def test_headline_takes_the_last_epoch_worst_layer_and_gradient_ratio():
         {"epoch": 1, "layer": 2, "dead_fraction": 0.5, "saturated_fraction": math.nan, "grad_norm": 0.1},
         {"epoch": 1, "layer": 3, "grad_norm": 2.0},
     ]
-    assert headline(rows) == {"dead_fraction_max": 0.5, "saturated_fraction_max": None, "grad_ratio_first_last": 0.005}
+    assert headline(rows) == {
+        "dead_fraction_max": 0.5, "saturated_fraction_max": None, "grad_ratio_first_last": 0.005, "grad_ratio_initial": 1.0,
+    }
 
 
 def test_a_run_with_diagnostics_measures_every_epoch_and_layer(tmp_path):
@@ -99,3 +101,14 @@ def test_a_run_with_diagnostics_measures_every_epoch_and_layer(tmp_path):
     metrics = result.metrics
     assert 0 <= metrics["saturated_fraction_max"] <= 1 and metrics["grad_ratio_first_last"] > 0
     assert metrics["diagnostics_seconds"] > 0
+
+
+def test_measuring_does_not_change_what_is_trained(tmp_path):
+    data = split_dataset(load_dataset("mnist", "sample"), 400, 100, 0.1)
+    common = {"training.epochs": 2, "data.source": "sample", "data.limit_train": 400, "data.limit_test": 100, "deterministic": "true"}
+    plain, _ = model_for(tmp_path, "relu", **common)
+    probed, _ = model_for(tmp_path, "relu", diagnostics="true", **common)
+    without, with_ = train_and_evaluate(plain, data), train_and_evaluate(probed, data)
+    assert without.diagnostics is None and "dead_fraction_max" not in without.metrics
+    assert [row["loss"] for row in without.history] == [row["loss"] for row in with_.history]
+    assert without.metrics["test_accuracy"] == with_.metrics["test_accuracy"]

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from actbench import results
+from actbench.config import output_label
 from actbench.errors import ActbenchError
 from actbench.report.aggregate import EXTRA_METRICS, Aggregated, aggregate, pivot
 
@@ -74,12 +75,13 @@ def _widths_label(text: str) -> str:
 
 
 def _output_labels(runs: pd.DataFrame) -> pd.Series:
-    """For a binary task the width tells the layers apart: 'sigmoid (1 unit)', 'softmax (2 units)'."""
-    if "task" not in runs or "output_units" not in runs:
+    if "task" not in runs or "output_units" not in runs:  # runs recorded before binary tasks existed
         return runs["output_activation"]
-    units = runs["output_units"].astype(int)
-    widths = " (" + units.astype(str) + " unit" + units.gt(1).map({True: "s", False: ""}) + ")"
-    return runs["output_activation"].where(~runs["task"].str.startswith("binary"), runs["output_activation"] + widths)
+    return pd.Series(
+        [output_label(name, int(units), task.startswith("binary"))
+         for name, units, task in zip(runs["output_activation"], runs["output_units"], runs["task"])],
+        index=runs.index,
+    )
 
 
 def _apply_filters(runs: pd.DataFrame, filters: list[str]) -> pd.DataFrame:

@@ -25,7 +25,7 @@ FOLLOWS_ACTIVATION = ["model.initializer", "output_units"]
 EXTRA_METRICS = [
     "keras_accuracy", "log_loss", "macro_f1", "min_class_recall", "ece", "confidence_correct", "confidence_wrong",
     "recall", "f1", "recall_tuned", "f1_tuned", "roc_auc", "pr_auc",
-    "dead_fraction_max", "saturated_fraction_max", "grad_ratio_first_last", "diagnostics_seconds",
+    "dead_fraction_max", "saturated_fraction_max", "grad_ratio_initial", "grad_ratio_first_last", "diagnostics_seconds",
 ]
 NOT_GROUP_KEYS = {"run_id", "seed", "experiment", "status", "error", "traceback", "data_origin"}
 ALPHA = 0.05

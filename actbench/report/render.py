@@ -59,7 +59,8 @@ POSITIVE_CLASS_METRICS = {
 DIAGNOSTIC_METRICS = {
     "dead_fraction_max": "dead units, worst layer",
     "saturated_fraction_max": "saturated, worst layer",
-    "grad_ratio_first_last": "grad norm first/last layer",
+    "grad_ratio_initial": "grad norm first/last, at init",
+    "grad_ratio_first_last": "grad norm first/last, at end",
     "diagnostics_seconds": "diagnostics s",
 }
 
@@ -77,7 +78,7 @@ def metric_rows(report: ExperimentReport, metrics: dict[str, str]) -> pd.DataFra
     if _has_binary_task(rows):
         shown.insert(1, "task", rows["task"])
     for metric in present:
-        digits = ".3g" if metric == "grad_ratio_first_last" else ".4f"
+        digits = ".3g" if metric.startswith("grad_ratio") else ".4f"
         shown[metrics[metric]] = [mean_std(m, s, digits) for m, s in zip(rows[f"{metric}_mean"], rows[f"{metric}_std"])]
     return shown.reset_index(drop=True)
 
