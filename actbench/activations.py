@@ -57,7 +57,9 @@ CATALOGUE: dict[str, ActivationInfo] = {
         ActivationInfo("sigmoid", "1 / (1 + e^-x)", _sigmoid, bounds=(0.0, 1.0)),
         ActivationInfo("tanh", "hyperbolic tangent", np.tanh, bounds=(-1.0, 1.0)),
         ActivationInfo("linear", "x (no activation)", lambda x: x, aliases=("identity", "none")),
-        ActivationInfo("softmax", "e^x_i / sum_j e^x_j over the layer", None, bounds=(0.0, 1.0)),
+        # No bounds: softmax normalises across the layer, so most outputs sit near 0 by design, which
+        # is not saturation of a unit.
+        ActivationInfo("softmax", "e^x_i / sum_j e^x_j over the layer", None),
         ActivationInfo(
             "leaky_relu",
             "x if x > 0 else alpha * x",

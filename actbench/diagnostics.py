@@ -37,14 +37,9 @@ def weight_and_activation_layers(model: Any) -> list[tuple[Any, Any | None]]:
 def measure(model: Any, loss: Any, x: np.ndarray, y: np.ndarray, bounds: tuple[float, float] | None) -> list[dict[str, Any]]:
     """One row per weight layer: statistics of its activation's output and the norm of dLoss/dkernel."""
     pairs = weight_and_activation_layers(model)
-    outputs: dict[str, tf.Tensor] = {}
     with tf.GradientTape() as tape:
-        h = tf.convert_to_tensor(x)
-        for layer in model.layers:
-            h = layer(h, training=False)
-            if layer.name.startswith("act_"):
-                outputs[layer.name] = h
-        loss_value = loss(y, h)
+        prediction, outputs = _forward(model, x)
+        loss_value = loss(y, prediction)
     gradients = tape.gradient(loss_value, [weights.kernel.value for weights, _ in pairs])
     rows = []
     for index, ((weights, activation), gradient) in enumerate(zip(pairs, gradients), start=1):
@@ -77,15 +72,23 @@ def unit_statistics(values: np.ndarray, bounds: tuple[float, float] | None) -> d
 def histograms(model: Any, x: np.ndarray) -> dict[str, np.ndarray]:
     """Per hidden activation layer: counts and bin edges of its outputs on the probe batch."""
     found: dict[str, np.ndarray] = {}
+    for name, output in _forward(model, x)[1].items():
+        values = np.asarray(output).ravel()
+        values = values[np.isfinite(values)]
+        counts, edges = np.histogram(values, bins=HISTOGRAM_BINS)
+        found[f"{name}_counts"], found[f"{name}_edges"] = counts.astype(np.int32), edges.astype(np.float32)
+    return found
+
+
+def _forward(model: Any, x: np.ndarray) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
+    """The model's output in inference mode, and each hidden activation layer's output by name."""
+    outputs: dict[str, tf.Tensor] = {}
     h = tf.convert_to_tensor(x)
     for layer in model.layers:
         h = layer(h, training=False)
         if layer.name.startswith("act_"):
-            values = np.asarray(h).ravel()
-            values = values[np.isfinite(values)]
-            counts, edges = np.histogram(values, bins=HISTOGRAM_BINS)
-            found[f"{layer.name}_counts"], found[f"{layer.name}_edges"] = counts.astype(np.int32), edges.astype(np.float32)
-    return found
+            outputs[layer.name] = h
+    return h, outputs
 
 
 def headline(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -117,8 +120,8 @@ class DiagnosticsCallback(keras.callbacks.Callback):
     def __init__(self, loss: Any, x_probe: np.ndarray, y_probe: np.ndarray, activation: str) -> None:
         super().__init__()
         self.loss, self.x, self.y = loss, x_probe, y_probe
-        info = CATALOGUE.get(activation)
-        self.bounds = info.bounds if info and activation != "softmax" else None
+        info = CATALOGUE.get(activation)  # None for a custom function: no bounds known
+        self.bounds = info.bounds if info else None
         self.rows: list[dict[str, Any]] = []
         self.histograms: dict[str, np.ndarray] = {}
         self.seconds = 0.0

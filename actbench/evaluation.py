@@ -57,14 +57,18 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins
     return float(np.sum(table["count"][filled] / len(confidence) * gaps))
 
 
+def confidence_and_correct(probabilities: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per prediction: the probability of the predicted class, and whether that class is the label."""
+    return probabilities.max(axis=1), probabilities.argmax(axis=1) == labels
+
+
 def classification_metrics(probabilities: np.ndarray, labels: np.ndarray) -> tuple[dict[str, Any], np.ndarray]:
     """Accuracy, cross-entropy, macro and per-class scores, calibration; and the confusion matrix."""
     from sklearn.metrics import confusion_matrix, log_loss, precision_recall_fscore_support
 
     classes = np.arange(probabilities.shape[1])
     predicted = probabilities.argmax(axis=1)
-    correct = predicted == labels
-    confidence = probabilities.max(axis=1)
+    confidence, correct = confidence_and_correct(probabilities, labels)
     precision, recall, f1, _ = precision_recall_fscore_support(labels, predicted, labels=classes, zero_division=0)
     metrics = {
         "test_accuracy": float(correct.mean()),

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from actbench.evaluation import expected_calibration_error, reliability_bins
+from actbench.evaluation import confidence_and_correct, expected_calibration_error, reliability_bins
 from actbench.report import ExperimentReport
 from actbench.report.figure import grid, group_label, pyplot, save
 from actbench.results import read_predictions, run_dir
@@ -58,7 +58,7 @@ def reliability(report: ExperimentReport, finished: pd.DataFrame, path: Path) ->
         except (OSError, ValueError, KeyError):
             continue
         panel = pooled.setdefault((run.dataset, getattr(run, "task", "multiclass"), run.output_activation), {})
-        confidence, correct = probabilities.max(axis=1), probabilities.argmax(axis=1) == labels
+        confidence, correct = confidence_and_correct(probabilities, labels)
         entry = panel.setdefault(run.hidden_activation, [[], []])
         entry[0].append(confidence)
         entry[1].append(correct)
