@@ -18,12 +18,21 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from actbench.errors import ActbenchError  # noqa: E402
 
+from actbench.helpformat import FlagCommand, FlagGroup  # noqa: E402
+
 app = typer.Typer(
     help="Compare activation functions on MNIST and Fashion-MNIST: run YAML experiments, report the results.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=FlagGroup,
 )
+export_app = typer.Typer(
+    help="Send an experiment's runs to TensorBoard's HParams dashboard or to MLflow, with actbench's statistics.",
+    no_args_is_help=True,
+    cls=FlagGroup,
+)
+app.add_typer(export_app, name="export")
 
 ResultsDir = Annotated[Path, typer.Option("--results-dir", help="Where results/<experiment>/ folders live.")]
 
@@ -33,12 +42,31 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code=code)
 
 
-@app.command()
+def _show_version(value: bool) -> None:
+    if value:
+        from actbench import __version__
+
+        typer.echo(f"actbench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Compare activation functions on MNIST and Fashion-MNIST: run YAML experiments, report the results."""
+
+
+@app.command(cls=FlagCommand)
 def run(
     config_path: Annotated[Path, typer.Argument(metavar="CONFIG", help="Experiment YAML, e.g. configs/relu_vs_sigmoid.yaml.")],
     set_: Annotated[
         Optional[list[str]],
-        typer.Option("--set", "-s", help="Override a config value: dotted.path=value (YAML scalar). Repeatable."),
+        typer.Option(
+            "--set", "-s", metavar="PATH=VALUE", help="Override a config value: dotted.path=value (YAML scalar). Repeatable."
+        ),
     ] = None,
     epochs: Annotated[Optional[int], typer.Option(help="Shortcut for --set training.epochs=N.")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Shortcut for --set training.batch_size=N.")] = None,
@@ -60,6 +88,15 @@ def run(
     mirror: Annotated[
         Optional[str], typer.Option(envvar="ACTBENCH_MIRROR", help="Base URL to download the datasets from instead of the default.")
     ] = None,
+    export_to: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--export",
+            metavar="tensorboard|mlflow",
+            help="At the end (also after Ctrl-C), export the finished runs to <results-dir>/tensorboard or "
+            "MLflow (MLFLOW_TRACKING_URI, else <results-dir>/mlflow.db). Repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Train and evaluate every run of an experiment; finished runs are skipped."""
     from actbench import runner
@@ -79,18 +116,24 @@ def run(
         overrides.append("deterministic=true")
     if diagnostics:
         overrides.append("diagnostics=true")
+    exp_dir = None  # known once the config loads: what --export sends after Ctrl-C
     try:
         config = load_config(config_path, overrides)
+        exp_dir = results_dir / config.name
         if dry_run:
-            _print_plan(*runner.plan_runs(config, results_dir, data_dir), results_dir / config.name)
+            _print_plan(*runner.plan_runs(config, results_dir, data_dir), results_dir, quiet)
             return
+        for tool in export_to or []:
+            _export_module().require(tool)
         summary = runner.run_experiment(
             config, results_dir, data_dir=data_dir, mirror=mirror, force=force, reporter=pick_reporter(quiet)
         )
     except ActbenchError as exc:
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
+        _export_after_run(export_to, exp_dir, quiet)
         raise _fail("interrupted; completed runs are saved and the rest run when you repeat the command", 130) from None
+    _export_after_run(export_to, exp_dir, quiet)
     counts = summary.counts
     if not quiet:
         typer.echo(
@@ -101,27 +144,58 @@ def run(
         raise typer.Exit(code=1)
 
 
-def _print_plan(planned: list, notes: list[str], exp_dir: Path) -> None:
+def _print_plan(planned: list, notes: list[str], results_dir: Path, quiet: bool) -> None:
+    from actbench.costs import describe_estimates, estimate_runs, format_seconds
+
     for note in notes:
         typer.echo(f"note: {note}", err=True)
-    for run in planned:
-        typer.echo(f"{run.run_id}  {run.status or 'todo':9}  {run.title}")
+    estimates = estimate_runs([run.spec for run in planned], results_dir)
+    for run, estimate in zip(planned, estimates):
+        cost = "" if run.done else f"~{format_seconds(estimate.seconds)}"
+        typer.echo(f"{run.run_id}  {run.status or 'todo':9}  {cost:>7}  {run.title}")
     done = sum(run.done for run in planned)
+    exp_dir = results_dir / planned[0].spec.experiment if planned else results_dir
     typer.echo(f"{len(planned)} runs, {done} already done, {len(planned) - done} to run; results in {exp_dir}")
+    todo = [estimate for run, estimate in zip(planned, estimates) if not run.done]
+    if todo:
+        typer.echo(describe_estimates(todo))
 
 
-@app.command()
+def _export_module():  # noqa: ANN202 - a module
+    import actbench.export
+
+    return actbench.export
+
+
+def _export_after_run(tools: list[str] | None, exp_dir: Path | None, quiet: bool) -> None:
+    """Export what finished; a failing export is reported but does not hide the sweep's own outcome."""
+    if not tools or exp_dir is None or not (exp_dir / "runs").is_dir():
+        return
+    from actbench.export import default_destination, results_root
+
+    for tool in tools:
+        try:
+            _export_one(tool, exp_dir, default_destination(tool, results_root(exp_dir)), quiet)
+        except ActbenchError as exc:
+            typer.echo(f"error: export to {tool}: {exc}", err=True)
+
+
+@app.command(cls=FlagCommand)
 def activations() -> None:
     """List the activation functions actbench knows, with their parameters and default initialisers."""
     from actbench.activations import CATALOGUE, label
 
+    typer.echo(f"{'name (default parameters)':36} {'initialiser':15} formula")
     for info in CATALOGUE.values():
         aliases = f" (also: {', '.join(info.aliases)})" if info.aliases else ""
         typer.echo(f"{label(info.name, info.defaults):36} {info.initializer:15} {info.summary}{aliases}")
-    typer.echo("Your own: 'package.module:function' (Glorot initialiser unless the model sets one).")
+    typer.echo(
+        "Write one as a name (relu), a label as printed above (leaky_relu(alpha=0.2)) or a mapping "
+        "({name: leaky_relu, alpha: 0.2}); your own as 'package.module:function' (Glorot initialiser unless the model sets one)."
+    )
 
 
-@app.command()
+@app.command(cls=FlagCommand)
 def report(
     target: Annotated[
         Path, typer.Argument(help="An experiment folder (results/NAME) or a results folder with several.")
@@ -151,3 +225,64 @@ def report(
                 typer.echo(f"report written to {folder}/")
     except ActbenchError as exc:
         raise _fail(str(exc)) from None
+
+
+Target = Annotated[
+    Path, typer.Argument(help="An experiment folder (results/NAME) or a results folder with several.")
+]
+
+
+@export_app.command("tensorboard", cls=FlagCommand)
+def export_tensorboard(
+    target: Target = Path("results"),
+    logdir: Annotated[
+        Optional[Path], typer.Option("--logdir", help="TensorBoard log directory. [default: <results folder>/tensorboard]")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only warnings and errors.")] = False,
+) -> None:
+    """One HParams session per run (settings as hyperparameters, seeds grouped), curves, test metrics, group statistics."""
+    _export_command("tensorboard", target, str(logdir) if logdir else None, quiet)
+
+
+@export_app.command("mlflow", cls=FlagCommand)
+def export_mlflow(
+    target: Target = Path("results"),
+    tracking_uri: Annotated[
+        Optional[str],
+        typer.Option(
+            "--tracking-uri",
+            envvar="MLFLOW_TRACKING_URI",
+            help="Where MLflow records runs. [default: sqlite:///<results folder>/mlflow.db]",
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only warnings and errors.")] = False,
+) -> None:
+    """A parent run per seed group (mean, std, CI, verdict), a nested run per seed; re-exporting updates."""
+    _export_command("mlflow", target, tracking_uri, quiet)
+
+
+def _export_command(tool: str, target: Path, destination: str | None, quiet: bool) -> None:
+    from actbench.export import default_destination, require, results_root
+    from actbench.report import find_experiments
+
+    try:
+        require(tool)
+        for exp_dir in find_experiments(target):
+            _export_one(tool, exp_dir, destination or default_destination(tool, results_root(target)), quiet)
+    except ActbenchError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _export_one(tool: str, exp_dir: Path, destination: str, quiet: bool) -> None:
+    from actbench.export import export
+    from actbench.progress import export_progress
+
+    with export_progress(f"{tool}: {exp_dir.name}", quiet) as progress:
+        summary = export(tool, exp_dir, destination, progress)
+    for note in summary.notes:
+        typer.echo(f"note: {note}", err=True)
+    if not quiet:
+        unchanged = f", {summary.unchanged} unchanged" if summary.unchanged else ""
+        typer.echo(f"{tool}: {summary.written} runs of {summary.experiment} exported{unchanged} to {summary.destination}")
+        if tool == "tensorboard":
+            typer.echo(f"  view: tensorboard --logdir {Path(summary.destination).parent}")

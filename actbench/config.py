@@ -44,8 +44,9 @@ class ActivationSpec(_Strict):
         # YAML allows `relu` and `{name: leaky_relu, alpha: 0.1}`; both become (name, params).
         if isinstance(value, ActivationSpec):
             return value
-        if isinstance(value, str):
-            value = {"name": value}
+        if isinstance(value, str):  # 'relu', or a printed label such as 'leaky_relu(alpha=0.2)'
+            name, params = activations.parse_label(value)
+            value = {"name": name, **params}
         if not isinstance(value, dict) or not isinstance(value.get("name"), str):
             raise ValueError("an activation is a name like 'relu' or a mapping like {name: leaky_relu, alpha: 0.1}")
         given = {k: v for k, v in value.items() if k not in ("name", "params")}
@@ -296,11 +297,21 @@ def load_config(path: Path, overrides: list[str] = ()) -> ExperimentConfig:
     """Read, override and validate a YAML config; every problem becomes one ActbenchError."""
     raw = _read_yaml(path)
     for override in overrides:
-        _apply_override(raw, override, path)
+        _apply_override(raw, override)
     try:
         return ExperimentConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ActbenchError("\n".join(_describe(error, path) for error in exc.errors())) from None
+        raise ActbenchError("\n".join(_describe(error, _origin(error["loc"], path, overrides)) for error in exc.errors())) from None
+
+
+def _origin(loc: tuple[Any, ...], path: Path, overrides: list[str]) -> str:
+    """Where a bad value came from: the last --set that wrote it or a section around it, else the file."""
+    fields = [part for part in loc if isinstance(part, str) and part not in ("mlp", "cnn")]
+    for override in reversed(overrides):
+        keys = override.partition("=")[0].strip().split(".")
+        if fields[: len(keys)] == keys:
+            return f"--set {override!r}"
+    return str(path)
 
 
 def config_as_dict(config: ExperimentConfig) -> dict[str, Any]:
@@ -333,7 +344,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _apply_override(raw: dict[str, Any], override: str, path: Path) -> None:
+def _apply_override(raw: dict[str, Any], override: str) -> None:
     """`training.epochs=1` sets raw['training']['epochs'] = 1; the value is read as a YAML scalar."""
     key, sep, text = override.partition("=")
     if not sep or not key.strip():
@@ -349,13 +360,13 @@ def _apply_override(raw: dict[str, Any], override: str, path: Path) -> None:
         if child is None:
             child = node[part] = {}
         if not isinstance(child, dict):
-            raise ActbenchError(f"--set {override!r}: {path}: '{part}' is not a section, so it has no '{parts[-1]}'")
+            raise ActbenchError(f"--set {override!r}: '{part}' is not a section, so it has no '{parts[-1]}'")
         node = child
     node[parts[-1]] = value
 
 
-def _describe(error: dict[str, Any], path: Path) -> str:
-    """One line: file, field path, what is wrong, and how to fix it."""
+def _describe(error: dict[str, Any], path: Path | str) -> str:
+    """One line: file (or the --set that caused it), field path, what is wrong, and how to fix it."""
     loc = [part for part in error["loc"] if part not in ("mlp", "cnn")]
     where = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[") or "(top level)"
     kind = error["type"]

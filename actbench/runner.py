@@ -10,7 +10,8 @@ from typing import Any
 
 from actbench import results
 from actbench.config import ExperimentConfig, RunSpec, config_as_dict, expand_runs, output_label, run_id
-from actbench.datasets import Dataset, RawData, load_dataset, resolve_source, split_dataset
+from actbench.costs import estimate_runs
+from actbench.datasets import Dataset, RawData, fallback_fix, load_dataset, resolve_source, split_dataset
 from actbench.progress import QuietReporter
 
 
@@ -75,7 +76,9 @@ def plan_runs(
         resolved[name] = resolve_source(name, requested, data_dir)
         if requested == "auto" and resolved[name] == "sample":
             if cache is None:
-                notes.append(f"{name}: full data not found locally; a real run tries to download it, else uses the sample")
+                notes.append(
+                    f"{name}: full data not found locally; a real run tries to download it, else uses the sample. {fallback_fix(name)}"
+                )
             else:
                 raw = cache.load(name, requested)
                 resolved[name] = raw.source
@@ -110,6 +113,7 @@ def run_experiment(
     summary = SweepSummary()
     summary.counts["skipped"] = len(planned) - len(pending)
 
+    reporter.expect([estimate.seconds for estimate in estimate_runs([p.spec for p in pending], results_root)])
     reporter.start(len(planned), len(pending))
     try:
         for index, run in enumerate(pending, start=1):

@@ -178,3 +178,16 @@ def test_commands_that_train_nothing_do_not_import_tensorflow(args, tiny_config,
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert out.stdout.split()[:2] == ["no", "TF"], out.stdout + out.stderr
+
+
+def test_version_help_without_bool_types_and_activation_headers():
+    from actbench import __version__
+
+    assert invoke("--version").output.strip() == f"actbench {__version__}"
+    for args in (["--help"], ["run", "--help"], ["report", "--help"], ["export", "mlflow", "--help"]):
+        text = invoke(*args).output
+        assert "<bool>" not in text and "--help" in text, args
+    assert "--dry-run" in invoke("run", "--help").output and "PATH=VALUE" in invoke("run", "--help").output
+    lines = invoke("activations").output.splitlines()
+    assert lines[0].split() == ["name", "(default", "parameters)", "initialiser", "formula"]
+    assert lines[1].split()[:2] == ["relu", "he_normal"] and any(line.startswith("leaky_relu(alpha=0.01) ") for line in lines)

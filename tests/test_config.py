@@ -72,15 +72,50 @@ def test_overrides_are_yaml_scalars_on_dotted_paths(tmp_path):
     assert config.training.epochs == 1 and config.data.limit_train == 1000
     assert config.seeds == [0, 1, 2]
     assert [a.name for a in config.hidden_activations] == ["tanh", "selu"]
-    assert "did you mean 'epochs'" in error_for(tmp_path, BASE, ["training.epoch=1"])
     with pytest.raises(ActbenchError, match=r"--set 'training.epochs': write it as dotted.path=value"):
         load_config(path, ["training.epochs"])
+
+
+def test_an_error_caused_by_set_names_the_override_not_the_file(tmp_path):
+    path = write_config(tmp_path, BASE + "training: {epochs: 2}\n")
+
+    def message(overrides: list[str]) -> str:
+        with pytest.raises(ActbenchError) as caught:
+            load_config(path, overrides)
+        return str(caught.value)
+
+    assert message(["training.epoch=1"]) == "--set 'training.epoch=1': training.epoch: unknown field; did you mean 'epochs'?"
+    assert message(["seeds=2", "training.epochs=0"]).startswith("--set 'training.epochs=0': training.epochs: must be greater than 0")
+    assert message(["hidden_activations=[relu, rleu]"]).startswith("--set 'hidden_activations=[relu, rleu]': hidden_activations[1]: unknown")
+    assert message(["training={epochs: -1}"]).startswith("--set 'training={epochs: -1}': training.epochs:")
+    assert message(["data.limit_train=x.y"]).startswith("--set 'data.limit_train=x.y'")
+    assert message(["name.first=x"]) == "--set 'name.first=x': 'name' is not a section, so it has no 'first'"
+    # A bad value the file itself holds is still the file's, even when other values were overridden.
+    broken = write_config(tmp_path, BASE + "training: {epochs: 0}\n", "broken.yaml")
+    with pytest.raises(ActbenchError, match=rf"^{broken}: training.epochs: must be greater than 0"):
+        load_config(broken, ["seeds=2"])
 
 
 def test_activation_forms_and_canonical_labels(tmp_path):
     text = BASE.replace("[relu]", "[relu, {name: leaky_relu, alpha: 0.1}, leaky_relu, silu, {name: gelu, approximate: true}]")
     labels = [a.label for a in load_config(write_config(tmp_path, text)).hidden_activations]
     assert labels == ["relu", "leaky_relu(alpha=0.1)", "leaky_relu(alpha=0.01)", "swish", "gelu(approximate=true)"]
+
+
+def test_printed_labels_are_accepted_as_input(tmp_path):
+    from actbench.activations import CATALOGUE, label
+
+    printed = [label(info.name, info.defaults) for info in CATALOGUE.values()]
+    text = BASE.replace("[relu]", "[" + ", ".join(f"'{p}'" for p in printed) + "]")
+    assert [a.label for a in load_config(write_config(tmp_path, text)).hidden_activations] == printed
+    given = ["leaky_relu(alpha=0.2)", "gelu(approximate=true)", "ELU(alpha=2)", "thresholded_relu()"]
+    config = load_config(write_config(tmp_path, BASE), ["hidden_activations=[" + ", ".join(given) + "]"])
+    assert [a.label for a in config.hidden_activations] == [
+        "leaky_relu(alpha=0.2)", "gelu(approximate=true)", "elu(alpha=2.0)", "thresholded_relu(threshold=1.0)"]
+    assert config.hidden_activations[0] == load_config(write_config(tmp_path, BASE.replace("[relu]", "[{name: leaky_relu, alpha: 0.2}]"))).hidden_activations[0]
+    assert "hidden_activations[0]: 'leaky_relu(alpha': write an activation" in error_for(tmp_path, BASE.replace("[relu]", "['leaky_relu(alpha']"))
+    assert "gelu.approximate must be true or false, not 'maybe'" in error_for(tmp_path, BASE.replace("[relu]", "['gelu(approximate=maybe)']"))
+    assert "activation 'relu' takes no parameters, not alpha" in error_for(tmp_path, BASE.replace("[relu]", "['relu(alpha=1)']"))
 
 
 def expand(tmp_path, text, source="sample"):

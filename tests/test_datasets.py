@@ -135,6 +135,9 @@ def test_unreachable_download_falls_back_to_the_sample_under_auto_only(isolated)
     dead_mirror = "http://127.0.0.1:9/"  # discard port: nothing listens, the connection is refused
     raw = load_dataset("mnist", "auto", mirror=dead_mirror)
     assert raw.source == "sample" and "using the embedded sample" in raw.warning
+    # The warning names the fixes: where the full data goes, or how to choose the sample on purpose.
+    keras_cache = str(isolated / "keras" / "datasets")
+    assert f"pass --data-dir DIR or put mnist.npz into {keras_cache}; to use the sample on purpose, pass --source sample" in raw.warning
     with pytest.raises(ActbenchError, match="mnist: full data not found .* pass --data-dir"):
         load_dataset("mnist", "full", mirror=dead_mirror)
 

@@ -78,9 +78,16 @@ def load_dataset(name: str, requested: str, data_dir: Path | None = None, mirror
                     f"{name}: full data not found (searched {searched}) and {exc}; "
                     "pass --data-dir, set ACTBENCH_MIRROR, or use data.source: sample"
                 ) from None
-            return _from_sample(name, warning=f"{name}: full data unavailable ({exc}); using the embedded sample")
+            return _from_sample(name, warning=f"{name}: full data unavailable ({exc}); using the embedded sample. {fallback_fix(name)}")
     arrays = sources.read_full(location)
     return RawData(name=name, source="full", origin=str(location), **arrays)
+
+
+def fallback_fix(name: str) -> str:
+    """The end of every fallback message: how to get the full data, or how to choose the sample on purpose."""
+    cache = str(sources.keras_cache_dir()).replace(str(Path.home()), "~", 1)
+    files = f"mnist.npz into {cache}" if name == "mnist" else f"the four IDX files into {cache}/fashion-mnist/"
+    return f"For the full data pass --data-dir DIR or put {files}; to use the sample on purpose, pass --source sample."
 
 
 def _from_sample(name: str, warning: str | None) -> RawData:
