@@ -78,7 +78,7 @@ def run(
     diagnostics: Annotated[
         bool, typer.Option("--diagnostics", help="Measure dead units, saturation and gradient norms per layer and epoch.")
     ] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="List the runs and which are finished; train nothing.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List the runs, which are finished and what the rest will cost; train nothing.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Rerun runs that are already finished.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only warnings and errors.")] = False,
     results_dir: ResultsDir = Path("results"),
@@ -92,9 +92,9 @@ def run(
         Optional[list[str]],
         typer.Option(
             "--export",
-            metavar="tensorboard|mlflow",
-            help="At the end (also after Ctrl-C), export the finished runs to <results-dir>/tensorboard or "
-            "MLflow (MLFLOW_TRACKING_URI, else <results-dir>/mlflow.db). Repeatable.",
+            metavar="TOOL",
+            help="tensorboard or mlflow: at the end, also after Ctrl-C, export the finished runs "
+            "(to <results-dir>/tensorboard; MLFLOW_TRACKING_URI, else <results-dir>/mlflow.db). Repeatable.",
         ),
     ] = None,
 ) -> None:
@@ -133,13 +133,13 @@ def run(
     except KeyboardInterrupt:
         _export_after_run(export_to, exp_dir, quiet)
         raise _fail("interrupted; completed runs are saved and the rest run when you repeat the command", 130) from None
-    _export_after_run(export_to, exp_dir, quiet)
     counts = summary.counts
     if not quiet:
         typer.echo(
             f"{counts['finished']} finished, {counts['diverged']} diverged, {counts['failed']} failed, "
             f"{counts['skipped']} already done; results: {summary.results_csv}"
         )
+    _export_after_run(export_to, exp_dir, quiet)
     if counts["failed"]:
         raise typer.Exit(code=1)
 
@@ -183,15 +183,27 @@ def _export_after_run(tools: list[str] | None, exp_dir: Path | None, quiet: bool
 @app.command(cls=FlagCommand)
 def activations() -> None:
     """List the activation functions actbench knows, with their parameters and default initialisers."""
+    import sys
+
+    from rich.console import Console
+    from rich.table import Table
+
     from actbench.activations import CATALOGUE, label
 
-    typer.echo(f"{'name (default parameters)':36} {'initialiser':15} formula")
+    # Formulas wrap inside their column on a narrow terminal; piped output keeps one line per activation.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    table.add_column("name (default parameters)", no_wrap=True)
+    table.add_column("initialiser", no_wrap=True)
+    table.add_column("formula")
     for info in CATALOGUE.values():
         aliases = f" (also: {', '.join(info.aliases)})" if info.aliases else ""
-        typer.echo(f"{label(info.name, info.defaults):36} {info.initializer:15} {info.summary}{aliases}")
-    typer.echo(
+        table.add_row(label(info.name, info.defaults), info.initializer, info.summary + aliases)
+    console.print(table, markup=False)
+    console.print(
         "Write one as a name (relu), a label as printed above (leaky_relu(alpha=0.2)) or a mapping "
-        "({name: leaky_relu, alpha: 0.2}); your own as 'package.module:function' (Glorot initialiser unless the model sets one)."
+        "({name: leaky_relu, alpha: 0.2}); your own as 'package.module:function' (Glorot initialiser unless the model sets one).",
+        markup=False,
     )
 
 
@@ -228,7 +240,7 @@ def report(
 
 
 Target = Annotated[
-    Path, typer.Argument(help="An experiment folder (results/NAME) or a results folder with several.")
+    Path, typer.Argument(metavar="TARGET", help="An experiment folder (results/NAME) or a results folder with several.")
 ]
 
 
@@ -236,7 +248,7 @@ Target = Annotated[
 def export_tensorboard(
     target: Target = Path("results"),
     logdir: Annotated[
-        Optional[Path], typer.Option("--logdir", help="TensorBoard log directory. [default: <results folder>/tensorboard]")
+        Optional[Path], typer.Option("--logdir", help="TensorBoard log directory (default: <results folder>/tensorboard).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only warnings and errors.")] = False,
 ) -> None:
@@ -252,7 +264,7 @@ def export_mlflow(
         typer.Option(
             "--tracking-uri",
             envvar="MLFLOW_TRACKING_URI",
-            help="Where MLflow records runs. [default: sqlite:///<results folder>/mlflow.db]",
+            help="Where MLflow records runs (default: sqlite:///<results folder>/mlflow.db).",
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only warnings and errors.")] = False,
