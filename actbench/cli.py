@@ -16,9 +16,10 @@ import typer
 # before anything imports TensorFlow. A user who wants it back sets the variable themselves.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from actbench.cli_base import FlagCommand, FlagGroup  # noqa: E402
+from actbench.cli_base import fail as _fail  # noqa: E402
+from actbench.cli_export import export_after_run, export_app  # noqa: E402
 from actbench.errors import ActbenchError  # noqa: E402
-
-from actbench.helpformat import FlagCommand, FlagGroup  # noqa: E402
 
 app = typer.Typer(
     help="Compare activation functions on MNIST and Fashion-MNIST: run YAML experiments, report the results.",
@@ -27,19 +28,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     cls=FlagGroup,
 )
-export_app = typer.Typer(
-    help="Send an experiment's runs to TensorBoard's HParams dashboard or to MLflow, with actbench's statistics.",
-    no_args_is_help=True,
-    cls=FlagGroup,
-)
 app.add_typer(export_app, name="export")
 
 ResultsDir = Annotated[Path, typer.Option("--results-dir", help="Where results/<experiment>/ folders live.")]
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=code)
 
 
 def _show_version(value: bool) -> None:
@@ -121,17 +112,20 @@ def run(
         config = load_config(config_path, overrides)
         exp_dir = results_dir / config.name
         if dry_run:
-            _print_plan(*runner.plan_runs(config, results_dir, data_dir), results_dir, quiet)
+            _print_plan(*runner.plan_runs(config, results_dir, data_dir), results_dir)
             return
-        for tool in export_to or []:
-            _export_module().require(tool)
+        if export_to:  # a missing extra is found now, not after hours of training
+            from actbench.export import require
+
+            for tool in export_to:
+                require(tool)
         summary = runner.run_experiment(
             config, results_dir, data_dir=data_dir, mirror=mirror, force=force, reporter=pick_reporter(quiet)
         )
     except ActbenchError as exc:
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
-        _export_after_run(export_to, exp_dir, quiet)
+        export_after_run(export_to, exp_dir, quiet)
         raise _fail("interrupted; completed runs are saved and the rest run when you repeat the command", 130) from None
     counts = summary.counts
     if not quiet:
@@ -139,12 +133,12 @@ def run(
             f"{counts['finished']} finished, {counts['diverged']} diverged, {counts['failed']} failed, "
             f"{counts['skipped']} already done; results: {summary.results_csv}"
         )
-    _export_after_run(export_to, exp_dir, quiet)
+    export_after_run(export_to, exp_dir, quiet)
     if counts["failed"]:
         raise typer.Exit(code=1)
 
 
-def _print_plan(planned: list, notes: list[str], results_dir: Path, quiet: bool) -> None:
+def _print_plan(planned: list, notes: list[str], results_dir: Path) -> None:
     from actbench.costs import describe_estimates, estimate_runs, format_seconds
 
     for note in notes:
@@ -159,25 +153,6 @@ def _print_plan(planned: list, notes: list[str], results_dir: Path, quiet: bool)
     todo = [estimate for run, estimate in zip(planned, estimates) if not run.done]
     if todo:
         typer.echo(describe_estimates(todo))
-
-
-def _export_module():  # noqa: ANN202 - a module
-    import actbench.export
-
-    return actbench.export
-
-
-def _export_after_run(tools: list[str] | None, exp_dir: Path | None, quiet: bool) -> None:
-    """Export what finished; a failing export is reported but does not hide the sweep's own outcome."""
-    if not tools or exp_dir is None or not (exp_dir / "runs").is_dir():
-        return
-    from actbench.export import default_destination, results_root
-
-    for tool in tools:
-        try:
-            _export_one(tool, exp_dir, default_destination(tool, results_root(exp_dir)), quiet)
-        except ActbenchError as exc:
-            typer.echo(f"error: export to {tool}: {exc}", err=True)
 
 
 @app.command(cls=FlagCommand)
@@ -237,64 +212,3 @@ def report(
                 typer.echo(f"report written to {folder}/")
     except ActbenchError as exc:
         raise _fail(str(exc)) from None
-
-
-Target = Annotated[
-    Path, typer.Argument(metavar="TARGET", help="An experiment folder (results/NAME) or a results folder with several.")
-]
-
-
-@export_app.command("tensorboard", cls=FlagCommand)
-def export_tensorboard(
-    target: Target = Path("results"),
-    logdir: Annotated[
-        Optional[Path], typer.Option("--logdir", help="TensorBoard log directory (default: <results folder>/tensorboard).")
-    ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only warnings and errors.")] = False,
-) -> None:
-    """One HParams session per run (settings as hyperparameters, seeds grouped), curves, test metrics, group statistics."""
-    _export_command("tensorboard", target, str(logdir) if logdir else None, quiet)
-
-
-@export_app.command("mlflow", cls=FlagCommand)
-def export_mlflow(
-    target: Target = Path("results"),
-    tracking_uri: Annotated[
-        Optional[str],
-        typer.Option(
-            "--tracking-uri",
-            envvar="MLFLOW_TRACKING_URI",
-            help="Where MLflow records runs (default: sqlite:///<results folder>/mlflow.db).",
-        ),
-    ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only warnings and errors.")] = False,
-) -> None:
-    """A parent run per seed group (mean, std, CI, verdict), a nested run per seed; re-exporting updates."""
-    _export_command("mlflow", target, tracking_uri, quiet)
-
-
-def _export_command(tool: str, target: Path, destination: str | None, quiet: bool) -> None:
-    from actbench.export import default_destination, require, results_root
-    from actbench.report import find_experiments
-
-    try:
-        require(tool)
-        for exp_dir in find_experiments(target):
-            _export_one(tool, exp_dir, destination or default_destination(tool, results_root(target)), quiet)
-    except ActbenchError as exc:
-        raise _fail(str(exc)) from None
-
-
-def _export_one(tool: str, exp_dir: Path, destination: str, quiet: bool) -> None:
-    from actbench.export import export
-    from actbench.progress import export_progress
-
-    with export_progress(f"{tool}: {exp_dir.name}", quiet) as progress:
-        summary = export(tool, exp_dir, destination, progress)
-    for note in summary.notes:
-        typer.echo(f"note: {note}", err=True)
-    if not quiet:
-        unchanged = f", {summary.unchanged} unchanged" if summary.unchanged else ""
-        typer.echo(f"{tool}: {summary.written} runs of {summary.experiment} exported{unchanged} to {summary.destination}")
-        if tool == "tensorboard":
-            typer.echo(f"  view: tensorboard --logdir {Path(summary.destination).parent}")
