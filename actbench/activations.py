@@ -209,8 +209,14 @@ def reference_curve(name: str, params: dict[str, Any], x: np.ndarray) -> np.ndar
     return CATALOGUE[name].reference(x, **params)
 
 
-def build_activation_layer(name: str, params: dict[str, Any], layer_name: str | None = None) -> Any:
-    """A Keras layer applying the activation; every activation is its own layer so it can be probed."""
+def build_activation_layer(
+    name: str, params: dict[str, Any], layer_name: str | None = None, after_convolution: bool = False
+) -> Any:
+    """A Keras layer applying the activation; every activation is its own layer so it can be probed.
+
+    After a convolution a learned parameter (PReLU's slope) is one per channel, shared over the
+    image positions as in He et al. 2015; one per pixel would make "prelu" a far larger model.
+    """
     import keras
 
     if is_custom(name):
@@ -220,7 +226,8 @@ def build_activation_layer(name: str, params: dict[str, Any], layer_name: str | 
         return keras.layers.LeakyReLU(negative_slope=params["alpha"], name=layer_name)
     if name == "prelu":
         initial = keras.initializers.Constant(params["alpha_init"])
-        return keras.layers.PReLU(alpha_initializer=initial, name=layer_name)
+        shared_axes = [1, 2] if after_convolution else None
+        return keras.layers.PReLU(alpha_initializer=initial, shared_axes=shared_axes, name=layer_name)
     if name == "elu":
         return keras.layers.ELU(alpha=params["alpha"], name=layer_name)
     if name == "thresholded_relu":

@@ -4,7 +4,7 @@
     results/<experiment>/plan.json                run ids that config expands to
     results/<experiment>/runs/<run_id>/spec.json  the resolved run spec (sorted keys)
                                       history.csv one row per epoch
-                                      predictions.npz test probabilities (float16) and labels
+                                      predictions.npz raw test outputs (float32) and labels
                                       confusion_matrix.csv rows: true class, columns: predicted
                                       diagnostics.csv, activation_histograms.npz  with diagnostics on
                                       metrics.json final metrics; written last: a run is done
@@ -27,6 +27,7 @@ import yaml
 
 from actbench.activations import label
 from actbench.config import TaskSpec
+from actbench.evaluation import class_probabilities
 
 DONE_STATUSES = ("finished", "diverged")
 LEADING_COLUMNS = [
@@ -121,10 +122,15 @@ def history_csv(history: list[dict[str, float]]) -> str:
     return rows_csv(history, HISTORY_COLUMNS)
 
 
-def predictions_npz(probabilities: np.ndarray, labels: np.ndarray, class_names: list[str]) -> bytes:
-    """Test probabilities as float16 (3 significant digits; rows re-normalise on reading), compressed."""
+def predictions_npz(outputs: np.ndarray, output_activation: str, labels: np.ndarray, class_names: list[str]) -> bytes:
+    """The model's raw test outputs, bit for bit (float32), so every metric recomputed from them is exact."""
     return arrays_npz(
-        {"probabilities": probabilities.astype(np.float16), "labels": labels.astype(np.uint8), "class_names": np.array(class_names)}
+        {
+            "outputs": np.asarray(outputs, dtype=np.float32),
+            "output_activation": np.array(output_activation),
+            "labels": labels.astype(np.uint8),
+            "class_names": np.array(class_names),
+        }
     )
 
 
@@ -143,10 +149,10 @@ def arrays_npz(arrays: dict[str, np.ndarray]) -> bytes:
 
 
 def read_predictions(directory: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """A run's saved test probabilities (float64, rows summing to 1), labels and class names."""
+    """A run's test probabilities, exactly those its metrics were computed from, labels and class names."""
     with np.load(directory / "predictions.npz") as saved:
-        probabilities = saved["probabilities"].astype(np.float64)
-        return probabilities / probabilities.sum(axis=1, keepdims=True), saved["labels"], list(saved["class_names"])
+        probabilities = class_probabilities(saved["outputs"], str(saved["output_activation"]))
+        return probabilities, saved["labels"], list(saved["class_names"])
 
 
 def confusion_csv(confusion: np.ndarray, class_names: list[str]) -> str:

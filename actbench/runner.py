@@ -154,7 +154,7 @@ def _run_files(outcome: Any) -> dict[str, str | bytes]:
     files: dict[str, str | bytes] = {"history.csv": results.history_csv(outcome.history)}
     test = outcome.evaluation
     if test is not None:
-        files["predictions.npz"] = results.predictions_npz(test.probabilities, test.labels, test.class_names)
+        files["predictions.npz"] = results.predictions_npz(test.outputs, test.output_activation, test.labels, test.class_names)
         files["confusion_matrix.csv"] = results.confusion_csv(test.confusion, test.class_names)
     probe = outcome.diagnostics
     if probe is not None:
