@@ -26,7 +26,8 @@ import numpy as np
 import yaml
 
 from actbench.activations import label
-from actbench.config import TaskSpec
+from actbench.config import TRAINING_RULES, TaskSpec
+from actbench.errors import ActbenchError
 from actbench.evaluation import class_probabilities
 
 DONE_STATUSES = ("finished", "diverged")
@@ -40,21 +41,43 @@ RUN_FILES = ("history.csv", "predictions.npz", "confusion_matrix.csv", "diagnost
 
 
 def write_atomic(path: Path, content: str | bytes) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write to a temporary file in the same folder, fsync, then rename: readers never see half a file.
+
+    A failed write (a full disk, a folder made read-only) leaves the old file as it was and becomes
+    one ActbenchError naming the path.
+    """
     data = content.encode("utf-8") if isinstance(content, str) else content
+    temporary = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(handle, "wb") as file:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
         os.chmod(temporary, 0o666 & ~_UMASK)  # mkstemp makes it owner-only; results are ordinary files
         os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
+    except BaseException as exc:
+        if temporary and os.path.exists(temporary):
             os.unlink(temporary)
+        if isinstance(exc, OSError):
+            raise ActbenchError(
+                f"{path}: cannot write ({exc.strerror or exc}); free some space or choose another --results-dir; "
+                "runs that finished before are kept"
+            ) from None
         raise
+
+
+def ensure_writable(results_root: Path) -> None:
+    """Refuse, before anything trains, a results folder that is a file or cannot be written."""
+    if results_root.exists() and not results_root.is_dir():
+        raise ActbenchError(f"--results-dir {results_root}: is a file, not a folder; pass a folder")
+    try:
+        results_root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=results_root):
+            pass
+    except OSError as exc:
+        raise ActbenchError(f"--results-dir {results_root}: cannot write there ({exc.strerror or exc}); pass a folder you can write to") from None
 
 
 def _current_umask() -> int:
@@ -199,9 +222,18 @@ def _flatten(prefix: str, data: dict[str, Any], skip: set[str] = frozenset()) ->
     }
 
 
+def is_stale(spec: dict[str, Any]) -> bool:
+    """Made under other training rules than this actbench's (runs from before the field existed are version 1)."""
+    return spec.get("training_rules", 1) != TRAINING_RULES
+
+
 def collect_rows(exp_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """Rows for every completed run under `exp_dir/runs`, and a note for each directory skipped."""
-    rows, skipped = [], []
+    """Rows for every completed, current run under `exp_dir/runs`, and a note for each directory skipped.
+
+    Runs made under older training rules are stale: never returned, so never mixed into a report,
+    and summed up in one note.
+    """
+    rows, skipped, stale = [], [], 0
     runs = exp_dir / "runs"
     for directory in sorted(runs.iterdir()) if runs.is_dir() else []:
         if not directory.is_dir() or directory.name.startswith("."):
@@ -210,9 +242,18 @@ def collect_rows(exp_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
             skipped.append(f"{directory}: incomplete (no metrics.json); it will run again")
             continue
         try:
-            rows.append(flatten_run(read_json(directory / "spec.json"), read_json(directory / "metrics.json")))
+            spec = read_json(directory / "spec.json")
+            if is_stale(spec):
+                stale += 1
+                continue
+            rows.append(flatten_run(spec, read_json(directory / "metrics.json")))
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             skipped.append(f"{directory}: unreadable ({type(exc).__name__}: {exc}); delete it to rerun that run")
+    if stale:
+        skipped.append(
+            f"{runs}: {stale} run{'s' if stale > 1 else ''} made under older training rules (before version "
+            f"{TRAINING_RULES}) left out as stale; `actbench run` trains them anew, and you may delete the old folders"
+        )
     return rows, skipped
 
 

@@ -126,7 +126,7 @@ def train_and_evaluate(spec: RunSpec, data: Dataset, on_epoch: EpochCallback | N
 
         # After the recorder, so the epoch's own seconds do not include measuring it.
         x_probe = to_model_input(tf.constant(data.x_val[:PROBE_SIZE])).numpy()
-        probe = DiagnosticsCallback(loss, x_probe, y_val[:PROBE_SIZE], spec.hidden_activation.name)
+        probe = DiagnosticsCallback(loss, x_probe, y_val[:PROBE_SIZE], spec.hidden_activation.name, spec.hidden_activation.params)
         callbacks.append(probe)
     started = time.perf_counter()
     model.fit(
@@ -145,8 +145,7 @@ def train_and_evaluate(spec: RunSpec, data: Dataset, on_epoch: EpochCallback | N
         "epochs_run": len(history),
         "train_seconds": round(train_seconds, 4),  # without the time diagnostics took
         "seconds_per_epoch": round(train_seconds / max(len(history), 1), 4),
-        **data.sizes,
-        "data_origin": data.origin,
+        **data.record,
         "decision_rule": evaluation.decision_rule(output, units),
         "environment": environment(spec.deterministic),
     }
