@@ -106,10 +106,13 @@ def run_dir(exp_dir: Path, run_id: str) -> Path:
 
 
 def run_status(exp_dir: Path, run_id: str) -> str | None:
-    """The recorded status of a run, or None if it never completed (or its metrics are unreadable)."""
-    path = run_dir(exp_dir, run_id) / "metrics.json"
+    """The recorded status of a run, or None if it never completed, its files are unreadable, or it
+    was made under other training rules (a stale run is never done)."""
+    directory = run_dir(exp_dir, run_id)
     try:
-        return read_json(path).get("status")
+        if is_stale(read_json(directory / "spec.json")):
+            return None
+        return read_json(directory / "metrics.json").get("status")
     except (OSError, ValueError, AttributeError):
         return None
 
