@@ -14,6 +14,7 @@ import typer
 
 # TensorFlow's C++ start-up chatter (CUDA probing, CPU feature notes) is noise in a CLI; set
 # before anything imports TensorFlow. A user who wants it back sets the variable themselves.
+# TensorFlow 2.21 ignores it for its earliest lines: `run` also filters them (native_logs.py).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from actbench.cli_base import FlagCommand, FlagGroup  # noqa: E402
@@ -91,6 +92,7 @@ def run(
 ) -> None:
     """Train and evaluate every run of an experiment; finished runs are skipped."""
     from actbench import runner
+    from actbench.native_logs import filter_native_stderr
     from actbench.config import load_config
     from actbench.progress import pick_reporter
 
@@ -119,6 +121,7 @@ def run(
 
             for tool in export_to:
                 require(tool)
+        filter_native_stderr()
         summary = runner.run_experiment(
             config, results_dir, data_dir=data_dir, mirror=mirror, force=force, reporter=pick_reporter(quiet)
         )

@@ -6,6 +6,7 @@ results folder) give the estimate directly, rescaled by the images it trains on 
 runs of the same shape with another activation come next. Without any, the cost model below says
 it from the model's multiply-adds per image, measured on the 2-core development machine by
 `python benchmarks/bench_cost_model.py` (which prints these constants and how well they fit).
+A recorded run's wall time is its metrics.json `run_seconds`, which the runner measures.
 
 Plain Python: the dry run and the report use it, so it must never import TensorFlow.
 """
@@ -89,7 +90,7 @@ def recorded_runs(results_root: Path) -> dict[str, list[tuple[float, float]]]:
             metrics = results.read_json(directory / "metrics.json")
             if metrics.get("status") != "finished":
                 continue
-            seconds = wall_seconds(directory, metrics)
+            seconds = wall_seconds(metrics)
             done = work(spec, n_train=metrics["n_train"] + metrics["n_val"], n_test=metrics["n_test"])
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue  # unreadable runs are the report's to name; here they just do not count
@@ -98,11 +99,11 @@ def recorded_runs(results_root: Path) -> dict[str, list[tuple[float, float]]]:
     return found
 
 
-def wall_seconds(directory: Path, metrics: dict[str, Any]) -> float:
-    """spec.json is written as a run starts and metrics.json as it ends; copied folders lose those times."""
-    wall = (directory / "metrics.json").stat().st_mtime - (directory / "spec.json").stat().st_mtime
-    fit = float(metrics["train_seconds"]) + float(metrics.get("diagnostics_seconds") or 0.0)
-    return wall if fit <= wall <= 3 * fit + 60 else fit + MEASURED.per_run
+def wall_seconds(metrics: dict[str, Any]) -> float:
+    """A run's wall time as the runner records it; for runs recorded before that, training time plus the fixed part."""
+    if metrics.get("run_seconds") is not None:
+        return float(metrics["run_seconds"])
+    return float(metrics["train_seconds"]) + float(metrics.get("diagnostics_seconds") or 0.0) + MEASURED.per_run
 
 
 def shape_key(spec: dict[str, Any], with_activation: bool = True) -> str:

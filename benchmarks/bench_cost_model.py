@@ -3,9 +3,8 @@
     python benchmarks/bench_cost_model.py [--dataset fashion_mnist] [--source full]
 
 Trains one run per shape below through actbench's own runner (as `actbench run` does), takes each
-run's wall seconds from its files as the estimator does (spec.json written at the start,
-metrics.json at the end), fits CostModel's five constants by non-negative least squares, and
-prints each run's measured seconds beside the fitted model's and the current constants'.
+run's wall seconds as the estimator does (run_seconds in metrics.json), fits CostModel's five
+constants by non-negative least squares, and prints each run's measured seconds beside the fitted model's and the current constants'.
 Paste the printed CostModel into actbench/costs.py (MEASURED).
 """
 
@@ -62,7 +61,7 @@ def main() -> None:
             directory = next((root / config.name / "runs").iterdir())
             spec = results.read_json(directory / "spec.json")
             metrics = results.read_json(directory / "metrics.json")
-            seconds = costs.wall_seconds(directory, metrics)
+            seconds = costs.wall_seconds(metrics)
             rows.append((spec, seconds))
             print(f"  {index}: {model} batch {batch}, {images} images, {epochs} epochs: {seconds:.2f} s", flush=True)
     matrix = np.array([features(spec) for spec, _ in rows])

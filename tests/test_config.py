@@ -192,3 +192,15 @@ def test_softmax_on_a_single_output_unit_is_refused_with_the_reason(tmp_path):
 )
 def test_impossible_tasks_and_output_widths_are_refused(tmp_path, text, expected):
     assert expected in error_for(tmp_path, text)
+
+
+def test_seeds_outside_32_bits_are_refused_before_anything_runs(tmp_path):
+    assert "seeds[0]: must be greater than or equal to 0 (got -1)" in error_for(tmp_path, BASE + "seeds: [-1]\n")
+    assert "seeds[1]: must be less than or equal to 4294967295" in error_for(tmp_path, BASE + "seeds: [0, 4294967296]\n")
+    assert load_config(write_config(tmp_path, BASE + "seeds: [4294967295]\n")).seeds == [2**32 - 1]
+
+
+def test_a_repeated_yaml_key_is_refused_naming_its_line(tmp_path):
+    message = error_for(tmp_path, BASE + "training:\n  epochs: 2\n  batch_size: 64\n  epochs: 3\n")
+    assert ":8:3: " in message and "the key 'epochs' appears twice in one mapping (first on line 6); keep one" in message
+    assert "twice" in error_for(tmp_path, BASE + "seeds: 1\nseeds: 2\n")

@@ -59,8 +59,8 @@ class RecordedRun:
     group_label: str
     metrics: dict[str, float]  # final numbers from metrics.json
     history: list[dict[str, float]]  # one row per epoch (history.csv)
-    started: float  # seconds since the epoch: spec.json is written as the run starts
-    ended: float  # metrics.json is written last
+    started: float  # seconds since the epoch: the end less the run's recorded seconds
+    ended: float  # when metrics.json, written last, was written
     digest: str  # changes when the run's recorded files change (a --force rerun)
     stats: GroupStats | None = None
 
@@ -133,6 +133,7 @@ def _recorded_run(directory: Path, stats: GroupStats | None) -> RecordedRun:
     row = results.flatten_run(spec, {})
     settings = {key: _setting(value) for key, value in row.items() if key not in NOT_SETTINGS}
     history = _read_history(directory / "history.csv")
+    ended = (directory / "metrics.json").stat().st_mtime  # written as the run ends
     return RecordedRun(
         run_id=spec["run_id"],
         experiment=spec["experiment"],
@@ -144,8 +145,8 @@ def _recorded_run(directory: Path, stats: GroupStats | None) -> RecordedRun:
         group_label=group_label(settings),
         metrics={k: float(v) for k, v in recorded.items() if k not in NOT_METRICS and _is_number(v)},
         history=history,
-        started=(directory / "spec.json").stat().st_mtime,
-        ended=(directory / "metrics.json").stat().st_mtime,
+        started=ended - float(recorded.get("run_seconds") or recorded.get("train_seconds") or 0.0),
+        ended=ended,
         digest=_digest(*(p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file() and not p.name.startswith("."))),
         stats=stats,
     )
