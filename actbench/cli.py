@@ -80,6 +80,25 @@ def run(
     mirror: Annotated[
         Optional[str], typer.Option(envvar="ACTBENCH_MIRROR", help="Base URL to download the datasets from instead of the default.")
     ] = None,
+    workers: Annotated[
+        Optional[str],
+        typer.Option(
+            metavar="N|auto",
+            help="Train N runs at once in worker processes, each with its share of the cores (and a GPU where there are "
+            "GPUs); auto: one per core, or two per GPU.",
+        ),
+    ] = None,
+    ray: Annotated[
+        Optional[str],
+        typer.Option(
+            metavar="ADDRESS",
+            help="Train on a Ray cluster: its address (ray://host:10001 or host:6379), auto (the cluster this machine "
+            "belongs to) or local (a private instance here). Needs pip install 'actbench[ray]'.",
+        ),
+    ] = None,
+    retries: Annotated[
+        int, typer.Option(min=0, help="Times a run is tried again when its worker process or node dies (not for errors in the run).")
+    ] = 2,
     export_to: Annotated[
         Optional[list[str]],
         typer.Option(
@@ -94,6 +113,8 @@ def run(
     from actbench import runner
     from actbench.native_logs import filter_native_stderr
     from actbench.config import load_config
+    from actbench.datasets.cache import DataRequest
+    from actbench.executors import pick_executor
     from actbench.progress import pick_reporter
 
     shortcuts = {
@@ -121,9 +142,13 @@ def run(
 
             for tool in export_to:
                 require(tool)
+        if workers is not None and ray is not None:
+            raise ActbenchError("--workers and --ray: choose one (on Ray, every CPU of the cluster is a worker)")
+        request = DataRequest(config.data.source, data_dir, mirror)
+        executor = pick_executor(workers, ray, request, retries)
         filter_native_stderr()
         summary = runner.run_experiment(
-            config, results_dir, data_dir=data_dir, mirror=mirror, force=force, reporter=pick_reporter(quiet)
+            config, results_dir, data_dir=data_dir, mirror=mirror, force=force, reporter=pick_reporter(quiet), executor=executor
         )
     except ActbenchError as exc:
         raise _fail(str(exc)) from None
@@ -134,7 +159,9 @@ def run(
     if not quiet:
         typer.echo(
             f"{counts['finished']} finished, {counts['diverged']} diverged, {counts['failed']} failed, "
-            f"{counts['skipped']} already done; results: {summary.results_csv}"
+            f"{counts['skipped']} already done"
+            + (f", {counts['elsewhere']} left to another actbench" if counts["elsewhere"] else "")
+            + f"; results: {summary.results_csv}"
         )
     export_after_run(export_to, exp_dir, quiet)
     if counts["failed"]:

@@ -18,35 +18,39 @@ from rich.text import Text
 
 
 class SweepClock:
-    """Seconds left in a sweep from per-run estimates, rescaled by the finished runs' actual/estimated ratio."""
+    """Seconds left in a sweep from per-run estimates, rescaled by the finished runs' actual/estimated
+    ratio and divided among the runs that train at once."""
 
-    def __init__(self, estimates: list[float], now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, estimates: list[float], parallelism: int = 1, now: Callable[[], float] = time.monotonic) -> None:
         self.estimates = estimates
+        self.parallelism = max(1, parallelism)
         self.now = now
-        self.finished = 0  # runs done so far, in order
-        self.started_at: float | None = None  # when the current run began
+        self.dispatched = 0  # runs handed out so far, in order
+        self.in_flight: dict[str, tuple[float, float]] = {}  # run id -> (its estimate, when it started)
         self.actual = 0.0
         self.estimated = 0.0
 
-    def run_started(self) -> None:
-        self.started_at = self.now()
+    def run_started(self, run_id: str = "") -> None:
+        estimate = self.estimates[self.dispatched] if self.dispatched < len(self.estimates) else 0.0
+        self.in_flight[run_id] = (estimate, self.now())
+        self.dispatched += 1
 
-    def run_done(self) -> None:
-        if self.started_at is not None and self.finished < len(self.estimates):
-            self.actual += self.now() - self.started_at
-            self.estimated += self.estimates[self.finished]
-        self.finished += 1
-        self.started_at = None
+    def run_done(self, run_id: str = "") -> None:
+        estimate, started = self.in_flight.pop(run_id, (0.0, self.now()))
+        if estimate > 0:
+            self.actual += self.now() - started
+            self.estimated += estimate
 
     def remaining(self) -> float | None:
         if not self.estimates:
             return None
         scale = self.actual / self.estimated if self.estimated > 0 else 1.0
-        later = sum(self.estimates[self.finished + (self.started_at is not None) :])
-        current = 0.0
-        if self.started_at is not None and self.finished < len(self.estimates):
-            current = max(self.estimates[self.finished] * scale - (self.now() - self.started_at), 0.0)
-        return scale * later + current
+        later = scale * sum(self.estimates[self.dispatched :])
+        current = [max(estimate * scale - (self.now() - started), 0.0) for estimate, started in self.in_flight.values()]
+        if self.parallelism == 1:
+            return later + sum(current)
+        # Runs still to start share the slots with what is in flight; the longest current run bounds it below.
+        return max((later + sum(current)) / self.parallelism, max(current, default=0.0))
 
 
 class _SweepRemainingColumn(TimeRemainingColumn):
@@ -71,14 +75,14 @@ class QuietReporter:
     def __init__(self) -> None:
         self.err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-    def expect(self, seconds: list[float]) -> None:
-        """The estimated seconds of each run to do, in order; called before start."""
+    def expect(self, seconds: list[float], parallelism: int = 1) -> None:
+        """The estimated seconds of each run to do, in order, and how many train at once; called before start."""
 
     def start(self, total: int, pending: int) -> None: ...
 
     def run_started(self, index: int, run_id: str, title: str, epochs: int) -> None: ...
 
-    def epoch_done(self, epoch: int, row: dict[str, float]) -> None: ...
+    def epoch_done(self, run_id: str, epoch: int, row: dict[str, float]) -> None: ...
 
     def run_done(self, index: int, run_id: str, title: str, status: str, metrics: dict[str, Any]) -> None: ...
 
@@ -97,8 +101,8 @@ class PlainReporter(QuietReporter):
         self.total = 0
         self.clock = SweepClock([])
 
-    def expect(self, seconds: list[float]) -> None:
-        self.clock = SweepClock(seconds)
+    def expect(self, seconds: list[float], parallelism: int = 1) -> None:
+        self.clock = SweepClock(seconds, parallelism)
 
     def start(self, total: int, pending: int) -> None:
         from actbench.costs import format_seconds
@@ -129,7 +133,7 @@ class RichReporter(PlainReporter):
             console=self.out,
         )
         self.sweep_task: Any = None
-        self.run_task: Any = None
+        self.run_tasks: dict[str, Any] = {}  # one row per run in flight
 
     def start(self, total: int, pending: int) -> None:
         super().start(total, pending)
@@ -137,17 +141,17 @@ class RichReporter(PlainReporter):
         self.sweep_task = self.progress.add_task("runs", total=pending, latest="", sweep=True)
 
     def run_started(self, index: int, run_id: str, title: str, epochs: int) -> None:
-        self.clock.run_started()
-        if self.run_task is not None:
-            self.progress.remove_task(self.run_task)
-        self.run_task = self.progress.add_task(f"  {title}", total=epochs, latest="")
+        self.clock.run_started(run_id)
+        self.run_tasks[run_id] = self.progress.add_task(f"  {title}", total=epochs, latest="")
 
-    def epoch_done(self, epoch: int, row: dict[str, float]) -> None:
+    def epoch_done(self, run_id: str, epoch: int, row: dict[str, float]) -> None:
         latest = f"loss {row.get('loss', float('nan')):.4f}  val_acc {row.get('val_accuracy', float('nan')):.4f}"
-        self.progress.update(self.run_task, completed=epoch, latest=latest)
+        self.progress.update(self.run_tasks[run_id], completed=epoch, latest=latest)
 
     def run_done(self, index: int, run_id: str, title: str, status: str, metrics: dict[str, Any]) -> None:
-        self.clock.run_done()
+        self.clock.run_done(run_id)
+        if run_id in self.run_tasks:
+            self.progress.remove_task(self.run_tasks.pop(run_id))
         self.progress.console.print(f"[{index}/{self.total}] {run_id} {title}: {describe_outcome(status, metrics)}", markup=False)
         self.progress.advance(self.sweep_task)
 

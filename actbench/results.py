@@ -144,6 +144,14 @@ def save_outcome(directory: Path, metrics: dict[str, Any], files: dict[str, str 
     write_json(directory / "metrics.json", metrics)
 
 
+def save_record(exp_dir: Path, spec: dict[str, Any], record: Any) -> Path:
+    """Write what an executor returned for one run (an execute.RunRecord): spec, files, then metrics."""
+    directory = run_dir(exp_dir, record.run_id)
+    save_spec(directory, spec, record.run_id)
+    save_outcome(directory, {"status": record.status, "run_id": record.run_id, **record.metrics}, record.files)
+    return directory
+
+
 def history_csv(history: list[dict[str, float]]) -> str:
     return rows_csv(history, HISTORY_COLUMNS)
 

@@ -9,3 +9,10 @@ def scaled_tanh(x, scale=1.0):
 
 def explode(x):
     raise RuntimeError("this activation always fails")
+
+
+def die(x):
+    """Kills the process that builds the model: what a crash in native code or the OOM killer looks like."""
+    import os
+
+    os._exit(3)

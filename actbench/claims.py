@@ -1,0 +1,98 @@
+"""Claims: two `actbench run` invocations on the same experiment folder never train the same run.
+
+Before a run is handed to an executor the driver creates `claims/<run_id>` exclusively (O_EXCL),
+holding its host, pid and start time, and removes it once the run's record is written. A claim
+whose holder is gone does not block forever: on the same host a dead pid frees it at once; from
+another host (a shared filesystem) it is free once its holder has not refreshed it for
+STALE_AFTER_S (a live driver touches its claims every REFRESH_S).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+STALE_AFTER_S = 600
+REFRESH_S = 60
+
+
+class Claims:
+    def __init__(self, exp_dir: Path) -> None:
+        self.folder = exp_dir / "claims"
+        self.held: set[str] = set()
+        self.me = {"host": socket.gethostname(), "pid": os.getpid()}
+        self._stop = threading.Event()
+        self._refresher = threading.Thread(target=self._refresh, name="claims-refresh", daemon=True)
+
+    def __enter__(self) -> Claims:
+        self._refresher.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for run_id in list(self.held):
+            self.release(run_id)
+
+    def take(self, run_id: str) -> bool:
+        """True when this process now holds the run; False while another live process does."""
+        path = self.folder / run_id
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for _ in range(2):  # a second try after clearing a dead holder's claim
+            try:
+                handle = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                if not self._holder_is_gone(path):
+                    return False
+                path.unlink(missing_ok=True)
+                continue
+            with os.fdopen(handle, "w") as file:
+                json.dump({**self.me, "since": time.time()}, file)
+            self.held.add(run_id)
+            return True
+        return False
+
+    def release(self, run_id: str) -> None:
+        self.held.discard(run_id)
+        (self.folder / run_id).unlink(missing_ok=True)
+
+    def holder(self, run_id: str) -> str:
+        try:
+            data = json.loads((self.folder / run_id).read_text())
+            return f"pid {data['pid']} on {data['host']}"
+        except (OSError, ValueError, KeyError):
+            return "another actbench"
+
+    def _holder_is_gone(self, path: Path) -> bool:
+        try:
+            data = json.loads(path.read_text())
+            age = time.time() - path.stat().st_mtime
+        except (OSError, ValueError):
+            return True  # unreadable or vanished: half-written by a process that died
+        if data.get("host") == self.me["host"]:
+            pid = int(data.get("pid", 0))
+            return pid == self.me["pid"] or not _alive(pid)  # our own pid: left by an earlier process
+        return age > STALE_AFTER_S
+
+    def _refresh(self) -> None:
+        while not self._stop.wait(REFRESH_S):
+            for run_id in list(self.held):
+                try:
+                    os.utime(self.folder / run_id)
+                except OSError:
+                    pass
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True

@@ -1,0 +1,51 @@
+"""Each dataset loaded once per process, and each (limits, validation split) cut of it once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from actbench.config import RunSpec
+from actbench.datasets import Dataset, RawData, load_dataset, split_dataset
+
+
+@dataclass(frozen=True)
+class DataRequest:
+    """Where a sweep's data comes from: the same for every run of it, whichever process trains it."""
+
+    source: str  # the config's data.source: "auto" | "full" | "sample"
+    data_dir: Path | None = None
+    mirror: str | None = None
+
+
+@dataclass
+class DataCache:
+    request: DataRequest
+    raw: dict[str, RawData] = field(default_factory=dict)
+    cuts: dict[tuple, Dataset] = field(default_factory=dict)
+
+    def load(self, name: str) -> RawData:
+        if name not in self.raw:
+            self.raw[name] = load_dataset(name, self.request.source, self.request.data_dir, self.request.mirror)
+        return self.raw[name]
+
+    def cut(self, spec: RunSpec) -> Dataset:
+        key = cut_key(spec)
+        if key not in self.cuts:
+            self.cuts[key] = split_dataset(self.load(spec.dataset), spec.limit_train, spec.limit_test, spec.training.validation_split)
+        return self.cuts[key]
+
+
+def cut_key(spec: RunSpec) -> tuple:
+    """Runs with the same key train and test on the same images."""
+    return (spec.dataset, spec.limit_train, spec.limit_test, spec.training.validation_split)
+
+
+_caches: dict[DataRequest, DataCache] = {}
+
+
+def cache_for(request: DataRequest) -> DataCache:
+    """This process's cache for `request`: planning, the serial executor and a worker's runs share it."""
+    if request not in _caches:
+        _caches[request] = DataCache(request)
+    return _caches[request]

@@ -1,0 +1,73 @@
+"""One run as a function of plain inputs: execute(spec, data) -> RunRecord, ready to be written by the driver.
+
+Any executor calls it, in this process, in a worker process or in a Ray task; it writes nothing,
+so the driver stays the only writer of results/. A Python error inside the run becomes a `failed`
+record (the sweep goes on); a data problem (ActbenchError) is the user's to fix and propagates.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from actbench import results
+from actbench.config import RunSpec, run_id
+from actbench.datasets import Dataset
+
+EpochCallback = Callable[[int, dict[str, float]], None]
+
+
+@dataclass
+class RunRecord:
+    """Everything a run produced: its status, metrics.json's content and its files as bytes."""
+
+    run_id: str
+    status: str  # "finished" | "diverged" | "failed"
+    metrics: dict[str, Any]
+    files: dict[str, str | bytes] = field(default_factory=dict)
+
+
+def execute(spec: RunSpec, data: Dataset, on_epoch: EpochCallback | None = None) -> RunRecord:
+    from actbench import train  # imports TensorFlow: only once a run really trains
+
+    started = time.perf_counter()
+    try:
+        outcome = train.train_and_evaluate(spec, data, on_epoch=on_epoch)
+        status, metrics, files = outcome.status, outcome.metrics, run_files(outcome)
+    except Exception as exc:  # noqa: BLE001 - any error in one run must not stop the sweep
+        status, files = "failed", {}
+        metrics = {"error": one_line_error(exc), "traceback": traceback.format_exc()}
+    # The whole run's wall time (building, training, testing): what cost estimates learn from.
+    metrics["run_seconds"] = round(time.perf_counter() - started, 3)
+    return RunRecord(run_id(spec), status, metrics, files)
+
+
+def failed_record(spec: RunSpec, reason: str) -> RunRecord:
+    """A run that could not be executed at all (its worker died, every retry too)."""
+    return RunRecord(run_id(spec), "failed", {"error": reason})
+
+
+def one_line_error(exc: BaseException, limit: int = 300) -> str:
+    """An exception as one readable line: Keras wraps errors in multi-line, coloured messages."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", f"{type(exc).__name__}: {exc}")
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def run_files(outcome: Any) -> dict[str, str | bytes]:
+    files: dict[str, str | bytes] = {"history.csv": results.history_csv(outcome.history)}
+    test = outcome.evaluation
+    if test is not None:
+        files["predictions.npz"] = results.predictions_npz(test.outputs, test.output_activation, test.labels, test.class_names)
+        files["confusion_matrix.csv"] = results.confusion_csv(test.confusion, test.class_names)
+    probe = outcome.diagnostics
+    if probe is not None:
+        from actbench.diagnostics import COLUMNS
+
+        files["diagnostics.csv"] = results.rows_csv(probe.rows, COLUMNS)
+        if probe.histograms:
+            files["activation_histograms.npz"] = results.arrays_npz(probe.histograms)
+    return files

@@ -1,0 +1,101 @@
+"""Runs as Ray Core tasks: on a private local instance (`local`), the cluster this machine belongs to (`auto`), or one at an address.
+
+Ray is an optional extra (`pip install 'actbench[ray]'`), imported only here. The driver loads
+each dataset cut once and puts it into Ray's object store, so workers need no copy of the data
+and no shared filesystem; each task returns its record to the driver, which alone writes
+results/. Ray retries a task whose worker or node died (`max_retries`); a Python error inside a
+run is a `failed` record and is not retried.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterator
+
+from actbench.config import RunSpec
+from actbench.datasets import Dataset
+from actbench.datasets.cache import DataRequest, cache_for, cut_key
+from actbench.errors import ActbenchError
+from actbench.execute import RunRecord, execute, failed_record
+from actbench.executors import Events, Job
+from actbench.executors import resources
+
+CPUS_PER_RUN = 1  # small models barely use a second core; more runs side by side is faster
+QUEUE_PER_SLOT = 2  # tasks submitted per free slot, so a worker never waits for the driver
+
+_threads_set = False  # per Ray worker process: TensorFlow's pools can be sized once
+
+
+class RayCluster:
+    def __init__(self, address: str, request: DataRequest, retries: int) -> None:
+        self.address, self.request, self.retries = address, request, retries
+        self.parallelism = 1  # known once connected
+        self.description = f"Ray at {address}"
+
+    def run(self, jobs: Iterator[Job], events: Events) -> Iterator[RunRecord]:
+        ray = _import_ray()
+        self._connect(ray)
+        try:
+            gpus_per_run = 1 / resources.RUNS_PER_GPU if ray.cluster_resources().get("GPU", 0) else 0
+            task = ray.remote(num_cpus=CPUS_PER_RUN, num_gpus=gpus_per_run, max_retries=self.retries)(_train)
+            self.parallelism = max(1, int(ray.cluster_resources().get("CPU", 1) // CPUS_PER_RUN))
+            yield from self._dispatch(ray, task, jobs, events)
+        finally:
+            ray.shutdown()
+
+    def _connect(self, ray: Any) -> None:
+        options: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False, "include_dashboard": False}
+        if self.address == "local":
+            options.update(address="local", num_cpus=resources.cpu_count())
+        else:
+            options.update(address=self.address)
+        try:
+            ray.init(**options)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise ActbenchError(
+                f"--ray {self.address}: cannot connect ({' '.join(str(exc).split())[:200]}); start a head with "
+                "`ray start --head`, or use --ray local for a private instance on this machine"
+            ) from None
+
+    def _dispatch(self, ray: Any, task: Any, jobs: Iterator[Job], events: Events) -> Iterator[RunRecord]:
+        cache = cache_for(self.request)
+        stored: dict[tuple, Any] = {}  # cut key -> the dataset's ObjectRef, put once
+        in_flight: dict[Any, Job] = {}
+        try:
+            while True:
+                while len(in_flight) < QUEUE_PER_SLOT * self.parallelism:
+                    job = next(jobs, None)
+                    if job is None:
+                        break
+                    key = cut_key(job.spec)
+                    if key not in stored:
+                        stored[key] = ray.put(cache.cut(job.spec))
+                    in_flight[task.remote(job.spec, stored[key], CPUS_PER_RUN)] = job
+                    events.started(job)
+                if not in_flight:
+                    return
+                (ready,), _ = ray.wait(list(in_flight), num_returns=1)
+                job = in_flight.pop(ready)
+                try:
+                    yield ray.get(ready)
+                except ray.exceptions.RayError as exc:  # its worker or node died, every retry too
+                    yield failed_record(job.spec, f"Ray task failed after {self.retries} retries: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}")
+        finally:
+            for ref in in_flight:  # Ctrl-C or an error: stop what is still training
+                ray.cancel(ref, force=True)
+
+
+def _train(spec: RunSpec, data: Dataset, threads: int) -> RunRecord:
+    global _threads_set
+    if not _threads_set:
+        resources.limit_tensorflow(threads, gpu=None)  # Ray sets CUDA_VISIBLE_DEVICES for the task itself
+        _threads_set = True
+    return execute(spec, data)
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise ActbenchError("--ray needs Ray: pip install 'actbench[ray]'") from None
+    return ray

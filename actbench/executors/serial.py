@@ -1,0 +1,23 @@
+"""Runs one after another in this process: the default, and the only executor that reports epochs live."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from actbench.datasets.cache import DataRequest, cache_for
+from actbench.execute import RunRecord, execute
+from actbench.executors import Events, Job
+
+
+class Serial:
+    parallelism = 1
+    description = "one run at a time in this process"
+
+    def __init__(self, request: DataRequest) -> None:
+        self.cache = cache_for(request)
+
+    def run(self, jobs: Iterator[Job], events: Events) -> Iterator[RunRecord]:
+        for job in jobs:
+            data = self.cache.cut(job.spec)  # a data problem is the user's to fix: it stops the sweep
+            events.started(job)
+            yield execute(job.spec, data, on_epoch=lambda epoch, row, job=job: events.epoch(job, epoch, row))

@@ -1,0 +1,129 @@
+"""Where runs train: serial, worker processes and Ray give the same numbers; dead workers are retried, then recorded."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from actbench import results
+from actbench.claims import Claims
+from actbench.config import load_config
+from actbench.datasets.cache import DataRequest
+from actbench.executors import pick_executor
+from actbench.runner import plan_runs, run_experiment
+from conftest import REPO, write_config
+
+SWEEP = """
+name: where
+datasets: [mnist]
+data: {source: sample, limit_train: 400, limit_test: 200}
+models: [{type: mlp, hidden_units: [16]}]
+hidden_activations: [relu, tanh]
+training: {epochs: 2, batch_size: 64}
+seeds: [0]
+"""
+
+
+def sweep(tmp_path, text=SWEEP, **options):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    config = load_config(write_config(tmp_path, text))
+    executor = pick_executor(options.get("workers"), options.get("ray"), DataRequest("sample"), options.get("retries", 2))
+    root = tmp_path / "results"
+    summary = run_experiment(config, root, executor=executor)
+    return summary, pd.read_csv(root / config.name / "results.csv").set_index("run_id").sort_index()
+
+
+def test_serial_workers_and_ray_give_the_same_numbers(tmp_path, monkeypatch):
+    monkeypatch.setenv("RAY_ADDRESS", "")  # never join a cluster by accident
+    _, serial = sweep(tmp_path / "serial")
+    _, workers = sweep(tmp_path / "workers", workers="2")
+    _, ray = sweep(tmp_path / "ray", ray="local")
+    columns = ["test_accuracy", "test_loss", "log_loss", "best_val_accuracy"]
+    assert len(serial) == 2 and set(serial["status"]) == {"finished"}
+    pd.testing.assert_frame_equal(serial[columns], workers[columns])
+    pd.testing.assert_frame_equal(serial[columns], ray[columns])
+
+
+def test_a_worker_that_dies_is_retried_then_recorded_failed_and_the_sweep_goes_on(tmp_path):
+    text = SWEEP.replace("[relu, tanh]", "[relu, 'helpers_activations:die']")
+    summary, table = sweep(tmp_path, text, workers="2", retries=1)
+    assert summary.counts == {"finished": 1, "diverged": 0, "failed": 1, "skipped": 0, "elsewhere": 0}
+    failed = table[table["status"] == "failed"]
+    assert failed["error"].iloc[0] == "its worker process died 2 times (killed, out of memory or crashed)"
+
+
+def test_a_python_error_in_a_worker_is_failed_without_retry(tmp_path):
+    text = SWEEP.replace("[relu, tanh]", "[relu, 'helpers_activations:explode']")
+    summary, table = sweep(tmp_path, text, workers="2")
+    failed = table[table["status"] == "failed"]
+    assert summary.counts["failed"] == 1
+    assert failed["error"].iloc[0].startswith("RuntimeError") and "this activation always fails" in failed["error"].iloc[0]
+
+
+def test_a_ray_task_whose_worker_dies_is_recorded_failed(tmp_path, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(REPO / "tests"))  # Ray's workers import the custom activation
+    monkeypatch.setenv("RAY_ADDRESS", "")
+    text = SWEEP.replace("[relu, tanh]", "[relu, 'helpers_activations:die']")
+    summary, table = sweep(tmp_path, text, ray="local", retries=0)
+    assert summary.counts["finished"] == 1 and summary.counts["failed"] == 1
+    assert table[table["status"] == "failed"]["error"].iloc[0].startswith("Ray task failed after 0 retries")
+
+
+def test_a_run_claimed_by_a_live_process_is_left_to_it_and_a_dead_ones_claim_is_taken(tmp_path):
+    config = load_config(write_config(tmp_path, SWEEP))
+    root = tmp_path / "results"
+    planned, _ = plan_runs(config, root, None)
+    exp_dir = root / "where"
+    live, dead = planned[0].run_id, planned[1].run_id
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    host = Claims(exp_dir).me["host"]
+    (exp_dir / "claims").mkdir(parents=True)
+    (exp_dir / "claims" / live).write_text(json.dumps({"host": host, "pid": os.getppid()}))
+    (exp_dir / "claims" / dead).write_text(json.dumps({"host": host, "pid": int(finished.stdout)}))
+    summary = run_experiment(config, root)
+    assert summary.counts["elsewhere"] == 1 and summary.counts["finished"] == 1
+    assert results.run_status(exp_dir, dead) == "finished" and results.run_status(exp_dir, live) is None
+    assert sorted(p.name for p in (exp_dir / "claims").iterdir()) == [live]  # ours released, theirs untouched
+
+
+def actbench(*args, **popen):
+    env = {**os.environ, "PYTHONPATH": str(REPO / "tests")}
+    return subprocess.Popen([sys.executable, "-m", "actbench", "run", *map(str, args)], env=env, cwd=REPO, **popen)
+
+
+def test_two_invocations_on_one_folder_train_each_run_once(tmp_path):
+    config = write_config(tmp_path, SWEEP.replace("seeds: [0]", "seeds: [0, 1, 2]"))
+    root = tmp_path / "results"
+    first, second = (actbench(config, "--results-dir", root, stdout=subprocess.PIPE, text=True) for _ in range(2))
+    outputs = [first.communicate(timeout=300)[0], second.communicate(timeout=300)[0]]
+    trained = [{line.split()[1] for line in out.splitlines() if line.startswith("[")} for out in outputs]
+    table = pd.read_csv(root / "where" / "results.csv")
+    assert len(table) == 6 and set(table["status"]) == {"finished"}
+    assert not trained[0] & trained[1], outputs  # no run trained twice ...
+    assert trained[0] | trained[1] == {run_id[:12] for run_id in table["run_id"]}  # ... and every run once
+
+
+def test_ctrl_c_stops_the_workers_keeps_what_finished_and_exits_130(tmp_path):
+    config = write_config(tmp_path, SWEEP.replace("seeds: [0]", "seeds: [0, 1, 2, 3, 4, 5]"))
+    root = tmp_path / "results"
+    process = actbench(config, "--results-dir", root, "--workers", "2", "-q", start_new_session=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not list(root.glob("where/runs/*/metrics.json")):
+        time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole process group
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and "Traceback" not in stderr, stderr
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and subprocess.run(["pgrep", "-s", str(process.pid)], capture_output=True).stdout:
+        time.sleep(0.2)
+    leftover = subprocess.run(["pgrep", "-a", "-s", str(process.pid)], capture_output=True, text=True).stdout
+    assert leftover == ""  # no worker trains on
+    done = [d for d in root.glob("where/runs/*") if (d / "metrics.json").exists()]
+    assert 1 <= len(done) < 12
+    assert not list((root / "where" / "claims").iterdir())
