@@ -10,7 +10,7 @@ run is a `failed` record and is not retried.
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from actbench.config import RunSpec
 from actbench.datasets import Dataset
@@ -27,17 +27,19 @@ _threads_set = False  # per Ray worker process: TensorFlow's pools can be sized 
 
 
 class RayCluster:
-    def __init__(self, address: str, request: DataRequest, retries: int) -> None:
+    def __init__(self, address: str, request: DataRequest, retries: int, train: Callable[..., RunRecord] | None = None) -> None:
         self.address, self.request, self.retries = address, request, retries
+        self.train = train or _train  # benchmarks/bench_driver.py swaps in a stub to time the driver alone
         self.parallelism = 1  # known once connected
         self.description = f"Ray at {address}"
+        self.local_cpus: int | None = None  # a local instance's logical CPUs: this machine's cores unless set
 
     def run(self, jobs: Iterator[Job], events: Events) -> Iterator[RunRecord]:
         ray = _import_ray()
         self._connect(ray)
         try:
             gpus_per_run = 1 / resources.RUNS_PER_GPU if ray.cluster_resources().get("GPU", 0) else 0
-            task = ray.remote(num_cpus=CPUS_PER_RUN, num_gpus=gpus_per_run, max_retries=self.retries)(_train)
+            task = ray.remote(num_cpus=CPUS_PER_RUN, num_gpus=gpus_per_run, max_retries=self.retries)(self.train)
             self.parallelism = max(1, int(ray.cluster_resources().get("CPU", 1) // CPUS_PER_RUN))
             yield from self._dispatch(ray, task, jobs, events)
         finally:
@@ -46,7 +48,8 @@ class RayCluster:
     def _connect(self, ray: Any) -> None:
         options: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False, "include_dashboard": False}
         if self.address == "local":
-            options.update(address="local", num_cpus=resources.cpu_count())
+            # A private instance: its notices (e.g. that token authentication is on) concern nobody.
+            options.update(address="local", num_cpus=self.local_cpus or resources.cpu_count(), logging_level=logging.ERROR)
         else:
             options.update(address=self.address)
         try:
