@@ -4,7 +4,7 @@ A *block* is a set of groups compared with each other (activations on one datase
 training); a group's values are its test accuracies, one per seed. Runs that share a seed share
 their data order and initial weights, so a seed moves every group of a block together: comparing
 two groups seed by seed (paired) removes that shared part of the noise. Pairs that share fewer
-than two seeds fall back to Welch's unpaired test and say so.
+than two seeds fall back to Welch's unpaired test and say so (see `_pair_tests`).
 
 Why every pair and not only "each group against the top": the top is chosen from the same numbers
 that are then tested, so the comparison against it is the block's largest gap. Holm's correction
@@ -99,43 +99,48 @@ class _Pairs:
 
 
 def _pair_tests(matrix: np.ndarray) -> _Pairs:
-    """Paired t on common seeds where two groups share 2 or more, Welch otherwise; exact tests at zero spread."""
+    """Every pair of groups, by the first test that is defined for it:
+
+    1. paired t on the seeds both have (two or more), the design's own test;
+    2. Welch's t on each group's own seeds, where they share fewer than two seeds, or where the
+       paired differences are all equal (t undefined) while the groups themselves vary: Welch
+       ignores the shared seed effect, which only makes it more cautious;
+    3. an exact test where both groups are constant: sign-flip on common seeds, else permutation.
+    """
     k = len(matrix)
     first, second = np.triu_indices(k, 1)
     deltas = matrix[first] - matrix[second]
     common = np.sum(~np.isnan(deltas), axis=1)
-    paired = common >= 2
-    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # pairs without common seeds: Welch below
-        difference = np.nanmean(np.where(paired[:, None], deltas, np.nan), axis=1)
-        se = np.nanstd(np.where(paired[:, None], deltas, np.nan), axis=1, ddof=1) / np.sqrt(common)
-    df = common - 1.0
-    test = np.where(paired, "paired t", "Welch t").astype(object)
     counts = np.sum(~np.isnan(matrix), axis=1)
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # groups with one value have no variance
+        warnings.simplefilter("ignore", RuntimeWarning)  # pairs without common seeds, groups with one value
+        difference = np.nanmean(np.where((common >= 2)[:, None], deltas, np.nan), axis=1)
+        se = np.nanstd(np.where((common >= 2)[:, None], deltas, np.nan), axis=1, ddof=1) / np.sqrt(common)
         means = np.nanmean(matrix, axis=1)
         variances = np.nanvar(matrix, axis=1, ddof=1) / counts
-    for index in np.flatnonzero(~paired):  # Welch on each group's own seeds
+    paired = (common >= 2) & (se > ZERO_SPREAD)
+    df = common - 1.0
+    test = np.where(paired, "paired t", "").astype(object)
+    p_floor = np.zeros(len(first))
+    for index in np.flatnonzero(~paired):
         a, b = first[index], second[index]
-        difference[index] = means[a] - means[b]
-        se[index] = math.sqrt(variances[a] + variances[b])
-        df[index] = (variances[a] + variances[b]) ** 2 / (
-            variances[a] ** 2 / (counts[a] - 1) + variances[b] ** 2 / (counts[b] - 1)
-        ) if se[index] > ZERO_SPREAD else np.nan
+        welch_se = math.sqrt(variances[a] + variances[b])
+        if welch_se > ZERO_SPREAD:
+            difference[index], se[index] = means[a] - means[b], welch_se
+            df[index] = welch_se ** 4 / (variances[a] ** 2 / (counts[a] - 1) + variances[b] ** 2 / (counts[b] - 1))
+            test[index] = "Welch t" if common[index] < 2 else "Welch t, equal paired differences"
+        elif common[index] >= 2:
+            test[index], se[index] = "exact sign-flip", np.nan
+            p_floor[index] = min(1.0, 2.0 / 2 ** common[index])
+        else:
+            difference[index], se[index] = means[a] - means[b], np.nan
+            test[index], p_floor[index] = "exact permutation", permutation_p(int(counts[a]), int(counts[b]))
     with np.errstate(invalid="ignore", divide="ignore"):
         p_value = 2 * stats.t.sf(np.abs(difference) / se, df)
-    p_floor = np.zeros(len(first))
-    for index in np.flatnonzero(~(se > ZERO_SPREAD)):  # the t statistic is undefined: exact tests instead
-        a, b = first[index], second[index]
-        if paired[index]:
-            p_value[index] = sign_flip_p(deltas[index][~np.isnan(deltas[index])])
-            p_floor[index], test[index] = min(1.0, 2.0 / 2 ** common[index]), "exact sign-flip"
-        else:
-            equal = abs(difference[index]) <= ZERO_SPREAD
-            p_value[index] = 1.0 if equal else permutation_p(int(counts[a]), int(counts[b]))
-            p_floor[index], test[index] = permutation_p(int(counts[a]), int(counts[b])), "exact permutation"
-        se[index] = np.nan
+    for index in np.flatnonzero(test == "exact sign-flip"):
+        p_value[index] = sign_flip_p(deltas[index][~np.isnan(deltas[index])])
+    for index in np.flatnonzero(test == "exact permutation"):
+        p_value[index] = 1.0 if abs(difference[index]) <= ZERO_SPREAD else p_floor[index]
     return _Pairs(first, second, difference, se, df, p_value, test, p_floor)
 
 

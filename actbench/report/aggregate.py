@@ -27,7 +27,7 @@ MEANS = {"test_loss": "loss_mean", "best_val_accuracy": "best_val_acc_mean", "be
          "train_seconds": "train_seconds_mean", "seconds_per_epoch": "seconds_per_epoch_mean"}
 STATS_COLUMNS = {"mean": "acc_mean", "sd": "acc_std", "ci_low": "acc_ci_low", "ci_high": "acc_ci_high", "difference": "diff_vs_top"}
 # Carried from the runs to their group unchanged: the structure behind the labels.
-STRUCTURE = ["task_type", "task_positive", "hidden_activation_name", "hidden_activation_params"]
+STRUCTURE = ["task_type", "task_positive", "hidden_activation_name", "hidden_activation_params", "model.hidden_units", "model.filters"]
 # How far above chance a group that learned nothing can land: three binomial standard errors of
 # one run's accuracy on the test set (a guesser's accuracy spread), see `chance_threshold`.
 CHANCE_SPREAD = 3.0

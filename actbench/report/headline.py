@@ -64,12 +64,17 @@ def _block_sentences(block: pd.DataFrame) -> list[str]:
     if not flat.empty:
         lines.append(f"did not learn{where} (mean accuracy within 3 standard errors of always guessing the commonest "
                      f"class, {flat['chance_level'].iloc[0]:.3f}): " + ", ".join(f"{row.label} ({row.acc_mean:.4f})" for row in flat.itertuples()))
-    welch = block[block["test"].str.startswith("Welch")]
-    if not welch.empty:
-        lines.append(f"{WELCH_MARK} unpaired Welch test{where}, the groups share fewer than 2 seeds: " + ", ".join(welch["label"]))
+    unpaired = block[block["test"] == "Welch t"]
+    if not unpaired.empty:
+        lines.append(f"{WELCH_MARK} unpaired Welch test{where}, these groups share fewer than 2 seeds with the top: "
+                     + ", ".join(unpaired["label"]))
+    constant = block[block["test"] == "Welch t, equal paired differences"]
+    if not constant.empty:
+        lines.append(f"{WELCH_MARK} Welch test{where}, the difference from the top is the same on every seed (paired t "
+                     "undefined): " + ", ".join(constant["label"]))
     for row in block[block["test"].str.startswith("exact")].itertuples():
         lines.append(
-            f"{EXACT_MARK} {row.label}{where}: differs from the top by the same amount on every seed, so the t-test is undefined; "
+            f"{EXACT_MARK} {row.label}{where}: it and the top each scored the same on every seed, so no t-test is defined; "
             f"an exact {row.test.removeprefix('exact ')} test was used, and with {row.n} seeds it cannot go below p = {row.p_floor:.2f}"
         )
     return lines

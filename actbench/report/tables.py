@@ -80,6 +80,8 @@ def group_rows(summary: pd.DataFrame, block: pd.DataFrame, wide: bool) -> pd.Dat
     shown["d"] = [_number(d, ".1f") for d in block["effect_size"]]
     shown["p (Holm)"] = [_p(p) + _mark(test) for p, test in zip(block["p_holm"], block["test"])]
     shown["verdict"] = [verdict + ("; did not learn" if flat else "") for verdict, flat in zip(block["verdict"], block["did_not_learn"])]
+    if block["p_holm"].isna().all() and not wide:  # nothing compared in this block: no comparison columns
+        shown = shown.drop(columns=["vs top ± 95% CI", "d", "p (Holm)"])
     if wide:
         shown["test"] = block["test"].replace("", "-")
         shown["p (raw)"] = [_p(p) for p in block["p_value"]]
