@@ -3,6 +3,7 @@ reports of real pipeline runs."""
 
 import json
 import math
+import re
 import subprocess
 import sys
 
@@ -11,11 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 from actbench.cli import app
-from actbench.config import expand_runs, load_config, run_id
 from actbench.report import build_report
 from actbench.report.headline import headline
-from actbench.results import history_csv, run_dir, save_outcome, save_spec, write_json
+from actbench.results import run_dir
 from conftest import write_config
+from helpers_report import make_results
 
 
 def invoke(*args):
@@ -25,44 +26,6 @@ def invoke(*args):
 def flat(text: str) -> str:
     """Output with line breaks undone: sentences wrap at the terminal width."""
     return " ".join(text.split())
-
-
-def make_results(tmp_path, accuracies: dict[str, list[float]], statuses=None, extra=None, name="made", epochs=3,
-                 seeds=None, plan=True):
-    """Construct an experiment folder by hand: one run per (activation, seed) with a chosen accuracy.
-
-    Each call is one sweep: its run ids become plan.json, as `actbench run` writes it. `seeds` maps
-    an activation to the seed numbers of its values (default 0, 1, 2, ...)."""
-    names = list(accuracies)
-    count = max(len(v) for v in accuracies.values())
-    all_seeds = sorted({s for ss in (seeds or {}).values() for s in ss} | set(range(count)))
-    config = load_config(write_config(
-        tmp_path, f"name: {name}\ndatasets: [mnist]\nhidden_activations: {names}\nseeds: {all_seeds}\n"
-                  f"training: {{epochs: {epochs}}}\n"))
-    exp_dir = tmp_path / "results" / name
-    ids = []
-    for spec in expand_runs(config, {"mnist": "sample"}):
-        activation = spec.hidden_activation.name
-        own_seeds = (seeds or {}).get(activation, list(range(len(accuracies[activation]))))
-        if spec.seed not in own_seeds:
-            continue
-        position = own_seeds.index(spec.seed)
-        identifier = run_id(spec)
-        ids.append(identifier)
-        status = (statuses or {}).get(activation, ["finished"] * 10)[position]
-        directory = run_dir(exp_dir, identifier)
-        save_spec(directory, spec.model_dump(mode="json"), identifier)
-        history = [{"epoch": e, "loss": 1 / e, "accuracy": 0.5, "val_loss": 1 / e, "val_accuracy": 0.5 + e / 10, "seconds": 1.0}
-                   for e in range(1, epochs + 1)]
-        metrics = {"status": status, "test_accuracy": accuracies[activation][position], "test_loss": 0.3, "best_val_accuracy": 0.8,
-                   "best_epoch": epochs, "train_seconds": 3.0, "seconds_per_epoch": 1.0, "epochs_run": epochs, "n_test": 1000}
-        metrics.update((extra or {}).get(activation, lambda seed: {})(spec.seed))
-        if status == "failed":
-            metrics = {"status": "failed", "error": "RuntimeError: boom"}
-        save_outcome(directory, metrics, {"history.csv": history_csv(history)})
-    if plan:
-        write_json(exp_dir / "plan.json", {"run_ids": ids})
-    return exp_dir, ids
 
 
 def summary_of(exp_dir, **options):
@@ -98,6 +61,15 @@ def test_the_issue_examples_zero_variance_chance_level_and_a_lone_seed(tmp_path)
     assert "with 2 seeds it cannot go below p = 0.50" in text
     assert "too few seeds to compare (fewer than 2 finished): selu (1 of 3 finished)" in text
     assert "did not learn" in text and "sigmoid (0.1000)" in text
+
+
+def test_groups_on_different_seeds_are_compared_unpaired_and_the_report_says_so(tmp_path):
+    exp_dir, _ = make_results(tmp_path, {"relu": [0.97, 0.98, 0.99], "sigmoid": [0.80, 0.83, 0.81]}, seeds={"sigmoid": [3, 4, 5]})
+    summary = summary_of(exp_dir)
+    assert summary.loc["sigmoid", "test"] == "Welch t" and summary.loc["sigmoid", "verdict"] == "worse"
+    shown = flat(invoke("report", exp_dir, "--no-plots").output)
+    assert "† unpaired Welch test, these groups share fewer than 2 seeds with the top: sigmoid" in shown
+    assert re.search(r"(\d\.\d{3}|<0\.001)†", shown)  # the p-value carries the mark
 
 
 def test_default_scope_is_the_latest_plan_and_all_labels_each_sweep(tmp_path):
@@ -149,7 +121,7 @@ def test_machine_formats_are_one_document_for_several_experiments(tmp_path):
     table = pd.read_csv(pd.io.common.StringIO(as_csv))
     assert table["n"].dtype.kind == "i" and set(table["experiment"]) == {"first", "second"}
     markdown = invoke("report", results, "-f", "markdown").stdout
-    assert "# first" in markdown and "# second" in markdown and "| rank |" in markdown
+    assert "# first" in markdown and "# second" in markdown and "| # | dataset |" in markdown
 
 
 @pytest.mark.parametrize("args, message", [

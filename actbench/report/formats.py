@@ -38,7 +38,7 @@ def print_tables(reports: list[ExperimentReport], console: Console, sort_by: str
         if not report.pivot.empty:
             draw_table(console, "accuracy by activation, one column per block (mean ± std over seeds)", pivot_frame(report.pivot, summary))
         for title, frame in extra_tables(summary):
-            draw_table(console, title, frame, keep=list(frame.columns).index("n") + 1)  # block, label and n repeat
+            draw_table(console, title, frame, keep=2)  # label and n repeat when the metrics need two tables
         problems = problem_rows(report.aggregated.problems)
         if not problems.empty:
             draw_table(console, "diverged or failed runs (not averaged in)", problems, keep=2)

@@ -22,7 +22,7 @@ SORT_KEYS = {
     "s/epoch": ("seconds_per_epoch_mean", True), "train s": ("train_seconds_mean", True),
 }
 # Dropped first, in this order, when the default table does not fit the terminal.
-OPTIONAL_COLUMNS = ["d", "95% CI"]
+OPTIONAL_COLUMNS = ["d", "95% CI", "p (Holm)"]
 WELCH_MARK, EXACT_MARK = "†", "‡"
 
 # Tables beside the accuracy table: each shows the metrics (mean ± std over seeds) the runs recorded.
@@ -65,7 +65,7 @@ def block_tables(summary: pd.DataFrame, sort_by: str | None = None, wide: bool =
 
 def group_rows(summary: pd.DataFrame, block: pd.DataFrame, wide: bool) -> pd.DataFrame:
     shown = pd.DataFrame(index=block.index)
-    shown["rank"] = [_rank(rank, ties) for rank, ties in zip(block["rank"], block["rank"].map(block["rank"].value_counts()))]
+    shown["#"] = [_rank(rank, ties) for rank, ties in zip(block["rank"], block["rank"].map(block["rank"].value_counts()))]
     if wide:
         for column in ["dataset", "task", "source", "model", "hidden_activation", "output_activation", *varying_settings(summary)]:
             if column in block and short_name(column) not in shown:
@@ -93,17 +93,13 @@ def group_rows(summary: pd.DataFrame, block: pd.DataFrame, wide: bool) -> pd.Dat
     return shown.reset_index(drop=True)
 
 
-def metric_rows(summary: pd.DataFrame, metrics: dict[str, str]) -> pd.DataFrame:
-    """Groups as rows, the given metrics as 'mean ± std' columns; empty when no run recorded any."""
-    present = [m for m in metrics if f"{m}_mean" in summary]
-    if summary.empty or not present:
+def metric_rows(summary: pd.DataFrame, block: pd.DataFrame, metrics: dict[str, str]) -> pd.DataFrame:
+    """The block's groups as rows, the given metrics as 'mean ± std' columns; empty when no run recorded any."""
+    present = [m for m in metrics if f"{m}_mean" in block and block[f"{m}_mean"].notna().any()]
+    if not present:
         return pd.DataFrame()
-    rows = summary.dropna(subset=[f"{m}_mean" for m in present], how="all")
-    shown = pd.DataFrame(index=rows.index)
-    if summary["block"].nunique() > 1:
-        shown["block"] = rows["block_label"]
-    shown[label_column_name(summary)] = rows["label"]
-    shown["n"] = rows["n"].astype(str)
+    rows = block.dropna(subset=[f"{m}_mean" for m in present], how="all")
+    shown = pd.DataFrame({label_column_name(summary): rows["label"], "n": rows["n"].astype(str)})
     for metric in present:
         digits = ".3g" if metric.startswith("grad_ratio") else ".4f"
         shown[metrics[metric]] = [mean_std(m, s, digits) for m, s in zip(rows[f"{metric}_mean"], rows[f"{metric}_std"])]
@@ -111,13 +107,20 @@ def metric_rows(summary: pd.DataFrame, metrics: dict[str, str]) -> pd.DataFrame:
 
 
 def extra_tables(summary: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    tables = [
-        ("beyond accuracy: test-set metrics (mean ± std over seeds)", metric_rows(summary, OUTPUT_METRICS)),
-        ("binary task, positive class: at threshold 0.5 and at the F1-best threshold found on validation",
-         metric_rows(summary, POSITIVE_CLASS_METRICS)),
-        ("inside the network: diagnostics after the last epoch (mean ± std over seeds)", metric_rows(summary, DIAGNOSTIC_METRICS)),
+    """Per metric family and block: output-layer metrics, the positive class of a binary task, diagnostics."""
+    families = [
+        ("beyond accuracy: test-set metrics (mean ± std over seeds)", OUTPUT_METRICS),
+        ("binary task, positive class: at threshold 0.5 and at the F1-best threshold found on validation", POSITIVE_CLASS_METRICS),
+        ("inside the network: diagnostics after the last epoch (mean ± std over seeds)", DIAGNOSTIC_METRICS),
     ]
-    return [(title, frame) for title, frame in tables if not frame.empty]
+    tables = []
+    for title, metrics in families:
+        for _, block in summary.groupby("block", sort=True) if not summary.empty else []:
+            frame = metric_rows(summary, block, metrics)
+            where = block["block_label"].iloc[0]
+            if not frame.empty:
+                tables.append((f"{where}: {title}" if where else title, frame))
+    return tables
 
 
 def problem_rows(problems: pd.DataFrame) -> pd.DataFrame:
@@ -149,7 +152,9 @@ def _difference(difference: float, low: float, high: float) -> str:
         return "-"
     if math.isnan(low):  # exact test: no interval
         return f"{difference:+.4f}"
-    return f"{difference:+.4f} ± {(high - low) / 2:.4f}"
+    half = (high - low) / 2
+    # An interval wider than ±1 says only that the seeds are too few: three digits are plenty.
+    return f"{difference:+.4f} ± {half:.4f}" if half < 1 else f"{difference:+.4f} ± {half:.3g}"
 
 
 def _number(value: float, digits: str) -> str:

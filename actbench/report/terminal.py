@@ -65,7 +65,9 @@ def _widths(frame: pd.DataFrame) -> tuple[list[int], list[int]]:
 
 
 def _table(console: Console, title: str | None, frame: pd.DataFrame, widths: list[int] | None) -> Table:
-    table = Table(title=title, box=box.SIMPLE_HEAVY if console.is_terminal else ASCII_SIMPLE, title_justify="left", show_edge=False)
+    # Two spaces between columns (one of padding, one of the box's blank rule) and none at the edges.
+    table = Table(title=title, box=box.SIMPLE_HEAVY if console.is_terminal else ASCII_SIMPLE, title_justify="left",
+                  show_edge=False, pad_edge=False, collapse_padding=True)
     for index, column in enumerate(frame.columns):
         width = widths[index] if widths else None
         table.add_column(wrap_cell(str(column), width) if width else str(column), no_wrap=True, width=width)
@@ -111,7 +113,7 @@ def draw_table(console: Console, title: str, frame: pd.DataFrame, optional: list
         return
     console.print(_table(console, title, frame, widths or None))
     if dropped:
-        console.print(f"({', '.join(dropped)} left out at {console.width} columns; --wide shows every column)", markup=False)
+        console.print(f"left out at {console.width} columns: {', '.join(dropped)}; --wide shows every column", markup=False)
 
 
 def _chunks(console: Console, frame: pd.DataFrame, keep: int) -> list[pd.DataFrame]:
