@@ -47,6 +47,7 @@ def rendered(report, width: int, terminal: bool) -> str:
 
 def test_wrap_cell_breaks_between_words_and_before_parameters():
     assert pieces("thresholded_relu(threshold=1.0) -> softmax") == ["thresholded_relu", "(threshold=1.0) ", "-> ", "softmax"]
+    assert pieces("softmax (2 units)") == ["softmax ", "(2 units)"]
     assert wrap_cell("thresholded_relu(threshold=1.0) -> softmax", 18) == "thresholded_relu\n(threshold=1.0) ->\nsoftmax"
     assert wrap_cell("not distinguishable", 5) == "not\ndistinguishable"  # a word longer than the width stays whole
 

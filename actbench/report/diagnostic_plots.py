@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from actbench.report import ExperimentReport
-from actbench.report.figure import Looks, grid, left_out_note, legend_outside, pyplot, save
+from actbench.report.figure import Looks, grid, left_out_note, legend_outside, pyplot, save, title
 from actbench.results import run_dir
 
 MAX_GROUPS = 16
@@ -47,7 +47,7 @@ def dead_units(report: ExperimentReport, diagnostics: pd.DataFrame, path: Path) 
 
     groups, total = _groups(diagnostics)
     figure, axes = grid(len(groups), 4, 4.2, 3.4)
-    for axis, (title, frame) in zip(axes, groups):
+    for axis, (heading, frame) in zip(axes, groups):
         hidden = frame[frame["dead_fraction"].notna()]
         layers = sorted(hidden["layer"].unique())
         for layer in layers:
@@ -58,14 +58,14 @@ def dead_units(report: ExperimentReport, diagnostics: pd.DataFrame, path: Path) 
             if saturated.notna().any():
                 axis.plot(saturated, color=color, linestyle="--")
         axis.set_ylim(-0.02, 1.02)
-        axis.set_title(title, fontsize=9)
+        axis.set_title(heading, fontsize=9)
         axis.set_xlabel("epoch (0 = initialisation)")
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_ylabel("share of units")
         axis.grid(alpha=0.3)
     if axes:
         legend_outside(axes[min(3, len(axes) - 1)], fontsize=7)
-    figure.suptitle(f"{report.name}: dead units (solid) and saturated units (dashed) per hidden layer, mean over seeds")
+    title(figure, report.name, "dead units (solid) and saturated units (dashed) per hidden layer, mean over seeds", report.aggregated.summary)
     left_out_note(figure, len(groups), total, "groups")
     return save(figure, path)
 
@@ -88,13 +88,13 @@ def gradient_norms(report: ExperimentReport, diagnostics: pd.DataFrame, looks: L
             axis.set_ylabel("||dLoss / dkernel||, probe batch, mean over seeds", fontsize=8)
             axis.grid(alpha=0.3, which="both")
         legend_outside(axes[2 * index + 1], fontsize=7)
-    figure.suptitle(f"{report.name}: gradient flow; a curve falling toward layer 1 is a vanishing gradient")
+    title(figure, report.name, "gradient flow; a curve falling toward layer 1 is a vanishing gradient", report.aggregated.summary)
     return save(figure, path)
 
 
 def activation_histograms(report: ExperimentReport, runs: pd.DataFrame, path: Path) -> Path | None:
     """Rows: groups (their lowest seed's run); columns: hidden layers. Outputs on the probe batch, after training."""
-    chosen = runs.sort_values("seed").groupby(["block", "label"], sort=True).head(1)
+    chosen = runs.sort_values("seed").groupby(["block", "label"], sort=True).head(1).sort_values(["block", "label"])
     histograms = []
     for run in chosen.head(MAX_GROUPS).itertuples():
         file = run_dir(report.exp_dir, run.run_id) / "activation_histograms.npz"
@@ -117,6 +117,7 @@ def activation_histograms(report: ExperimentReport, runs: pd.DataFrame, path: Pa
             axis.set_title(f"{run.label} {name}", fontsize=7)
         for axis in row_axes[len(layers):]:
             axis.set_visible(False)
-    figure.suptitle(f"{report.name}: activation values per hidden layer after training (probe batch, lowest seed)", fontsize=10)
+    title(figure, report.name, "activation values per hidden layer after training (probe batch, lowest seed)",
+          report.aggregated.summary, fontsize=10)
     left_out_note(figure, len(histograms), len(chosen), "groups")
     return save(figure, path)

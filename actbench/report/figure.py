@@ -12,6 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+from actbench.report.labels import header_line
+
 LINE_STYLES = ["-", "--", ":", "-."]
 MARKERS = ["o", "s", "^", "D", "v", "P"]
 
@@ -64,9 +66,10 @@ class Looks:
                 "marker": MARKERS[index % len(MARKERS)]}
 
 
-def panel_title(block_label: str, fallback: str) -> str:
-    """A panel names its block; with one block, the settings every group shares."""
-    return block_label or fallback
+def title(figure: Any, name: str, what: str, summary: pd.DataFrame, fontsize: float | None = None) -> None:
+    """'<experiment>: <what the figure shows>', and below it the settings every group shares."""
+    shared = header_line(summary) if not summary.empty else ""
+    figure.suptitle(f"{name}: {what}" + (f"\n{shared}" if shared else ""), fontsize=fontsize)
 
 
 def legend_outside(axis: Any, title: str | None = None, fontsize: int = 8) -> None:
@@ -80,4 +83,4 @@ def left_out_note(figure: Any, shown: int, total: int, what: str) -> None:
     """Say on the figure itself what it does not show."""
     if total > shown:
         figure.text(0.5, -0.01, f"showing {shown} of {total} {what}; {total - shown} left out "
-                    "(use --filter for a view of the others)", ha="center", va="top", fontsize=10, color="darkred")
+                    "(report --filter ... --out DIR draws a view of the others)", ha="center", va="top", fontsize=10, color="darkred")

@@ -10,8 +10,7 @@ import pandas as pd
 
 from actbench.evaluation import confidence_and_correct, reliability_bins
 from actbench.report import ExperimentReport
-from actbench.report.figure import Looks, grid, left_out_note, legend_outside, panel_title, save
-from actbench.report.labels import header_line
+from actbench.report.figure import Looks, grid, left_out_note, legend_outside, save, title
 from actbench.results import read_predictions, run_dir
 
 MAX_PANELS = 24
@@ -19,7 +18,9 @@ MAX_PANELS = 24
 
 def confusion_matrices(report: ExperimentReport, finished: pd.DataFrame, path: Path) -> Path | None:
     """One panel per group, best groups first: the confusion matrix of its most accurate run, colour = share of the true class."""
-    order = report.aggregated.summary[["block", "label"]].reset_index().rename(columns={"index": "order"})
+    # Rank 1 of every block, then rank 2 of every block, ...: when panels run out, each block keeps its best.
+    order = report.aggregated.summary.sort_values(["rank", "block"], kind="stable")[["block", "label"]]
+    order = order.reset_index(drop=True).reset_index().rename(columns={"index": "order"})
     best = (finished.sort_values("test_accuracy", ascending=False).drop_duplicates(["block", "label"])
             .merge(order, on=["block", "label"]).sort_values("order"))
     panels = []
@@ -31,7 +32,8 @@ def confusion_matrices(report: ExperimentReport, finished: pd.DataFrame, path: P
     if not panels:
         return None
     several_blocks = best["block"].nunique() > 1
-    figure, axes = grid(len(panels), 4, 3.6, 3.7)
+    # Taller than wide: square matrices then fill the width, and constrained layout keeps the titles clear.
+    figure, axes = grid(len(panels), 4, 3.6, 4.4)
     for axis, (run, matrix) in zip(axes, panels):
         counts = matrix.to_numpy()
         shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
@@ -47,8 +49,8 @@ def confusion_matrices(report: ExperimentReport, finished: pd.DataFrame, path: P
         axis.set_ylabel("true class", fontsize=7)
         where = f"{run.block_label}\n" if several_blocks else ""
         axis.set_title(f"{where}{run.label}, seed {run.seed}: acc {run.test_accuracy:.4f}", fontsize=7.5)
-    figure.suptitle(f"{report.name}: confusion matrix of each group's best run (colour: share of the true class)")
-    left_out_note(figure, len(panels), len(best), "groups (the best groups of each block first)")
+    title(figure, report.name, "confusion matrix of each group's best run (colour: share of the true class)", report.aggregated.summary)
+    left_out_note(figure, len(panels), len(best), "groups (by rank, every block's best first)")
     return save(figure, path)
 
 
@@ -70,7 +72,6 @@ def reliability(report: ExperimentReport, finished: pd.DataFrame, looks: Looks, 
     if not pooled:
         return None
     summary = report.aggregated.summary.set_index(["block", "label"])
-    fallback = header_line(report.aggregated.summary)
     figure, axes = grid(len(pooled), 2, 6.4, 4.4)
     for axis, ((block, output), lines) in zip(axes, sorted(pooled.items())):
         axis.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect calibration")
@@ -87,9 +88,9 @@ def reliability(report: ExperimentReport, finished: pd.DataFrame, looks: Looks, 
         axis.set_ylim(0, 1)
         axis.set_xlabel("confidence (probability of the predicted class)")
         axis.set_ylabel("accuracy in that confidence bin")
-        title = panel_title(summary.loc[(block, label), "block_label"], fallback)
-        axis.set_title(f"{title}\noutput {output}", fontsize=9)
+        where = summary.loc[(block, label), "block_label"]
+        axis.set_title(f"{where + ': ' if where else ''}output {output}", fontsize=9)
         axis.grid(alpha=0.3)
         legend_outside(axis, fontsize=7, title="ECE: mean over seeds")
-    figure.suptitle(f"{report.name}: reliability diagrams (test set; below the diagonal = overconfident)")
+    title(figure, report.name, "reliability diagrams (test set; below the diagonal = overconfident)", report.aggregated.summary)
     return save(figure, path)

@@ -14,8 +14,7 @@ import pandas as pd
 
 from actbench.activations import CATALOGUE, canonical_name, is_custom, reference_curve
 from actbench.report import ExperimentReport, diagnostic_plots, output_plots
-from actbench.report.figure import Looks, grid, legend_outside, panel_title, pyplot, save
-from actbench.report.labels import header_line
+from actbench.report.figure import Looks, grid, legend_outside, pyplot, save, title
 from actbench.results import run_dir
 
 
@@ -88,10 +87,8 @@ def learning_curves(report: ExperimentReport, runs: pd.DataFrame, looks: Looks, 
             axis.set_ylabel(metric)
             axis.grid(alpha=0.3)
         legend_outside(loss_axis, title="group")
-    shared = "" if len(blocks) > 1 else f"\n{header_line(report.aggregated.summary)}"
-    one_epoch = history["epoch"].nunique() == 1
-    band = "bars ±1 std" if one_epoch else "band ±1 std; faded: training"
-    figure.suptitle(f"{report.name}: learning curves (mean over seeds, {band}){shared}")
+    band = "bars ±1 std" if history["epoch"].nunique() == 1 else "band ±1 std; faded: training"
+    title(figure, report.name, f"learning curves (mean over seeds, {band})", report.aggregated.summary)
     return save(figure, path)
 
 
@@ -100,18 +97,17 @@ def accuracy_vs_time(report: ExperimentReport, looks: Looks, path: Path) -> Path
     summary = report.aggregated.summary
     blocks = list(summary.groupby("block", sort=True))
     figure, axes = grid(len(blocks), 2, 6.5, 4.6)
-    fallback = header_line(summary)
     for axis, (_, block) in zip(axes, blocks):
         for row in block.itertuples():
             look = looks.line(row.hidden_activation, row.output_activation)
             axis.errorbar(row.train_seconds_mean, row.acc_mean, yerr=0 if np.isnan(row.acc_std) else row.acc_std, fmt=look["marker"],
                           color=look["color"], capsize=3, markersize=6, label=row.label)
-        axis.set_title(panel_title(block["block_label"].iloc[0], fallback), fontsize=9)
+        axis.set_title(block["block_label"].iloc[0], fontsize=9)
         axis.set_xlabel("training time per run (s, mean over seeds)")
         axis.set_ylabel("test accuracy (mean ± std over seeds)")
         axis.grid(alpha=0.3)
         legend_outside(axis, title="group")
-    figure.suptitle(f"{report.name}: accuracy against training time")
+    title(figure, report.name, "accuracy against training time", summary)
     return save(figure, path)
 
 

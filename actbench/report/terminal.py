@@ -23,8 +23,11 @@ ASCII_SIMPLE = box.Box("    \n    \n -- \n    \n    \n -- \n    \n    \n", ascii
 
 
 def pieces(text: str) -> list[str]:
-    """The parts a cell may be broken into: words, and a label's name apart from '(its parameters)'."""
-    return [part for part in re.split(r"(?=\()|(?<=, )|(?<= )", text) if part]
+    """The parts a cell may be broken into: words, and a label's name apart from '(its parameters)'.
+
+    A parenthesis stays whole: 'softmax (2 units)' breaks before '(2 units)', never inside it.
+    """
+    return re.findall(r"\([^)]*\)?\s*|[^\s(]+\s*|\s+", text)
 
 
 def wrap_cell(text: str, width: int) -> str:
@@ -77,9 +80,14 @@ def _table(console: Console, title: str | None, frame: pd.DataFrame, widths: lis
     return table
 
 
-def _plan(console: Console, frame: pd.DataFrame) -> list[int] | None:
-    """Column widths that fit `console.width`: None when the natural widths fit, [] when nothing fits."""
+def _plan(console: Console, frame: pd.DataFrame, soft: int | None = None) -> list[int] | None:
+    """Column widths that fit `console.width`, wrapping only the first `soft` columns (None: any column).
+
+    None when the natural widths fit, [] when even the narrowest allowed widths do not.
+    """
     natural, narrowest = _widths(frame)
+    if soft is not None:
+        narrowest = narrowest[:soft] + natural[soft:]
     unlimited = console.options.update(max_width=WIDE)  # measured within the console's width, a table never exceeds it
     overhead = Measurement.get(console, unlimited, _table(console, None, frame, None)).maximum - sum(natural)
     room = console.width - overhead
@@ -96,17 +104,20 @@ def _plan(console: Console, frame: pd.DataFrame) -> list[int] | None:
 
 
 def draw_table(console: Console, title: str, frame: pd.DataFrame, optional: list[str] = (), keep: int = 1) -> None:
-    """Print `frame` within the console's width: drop `optional` columns if needed (saying so), then split
-    the rest over several tables, each repeating the first `keep` columns."""
+    """Print `frame` within the console's width, trying in turn: wrapping the first `keep` (label) columns;
+    dropping `optional` columns (saying so); wrapping any text column; splitting the columns over
+    several tables, each repeating the first `keep`."""
     dropped = []
-    widths = _plan(console, frame)
+    widths = _plan(console, frame, soft=keep)
     for column in optional:
         if widths != []:
             break
         if column in frame.columns:
             frame = frame.drop(columns=column)
             dropped.append(column)
-            widths = _plan(console, frame)
+            widths = _plan(console, frame, soft=keep)
+    if widths == []:
+        widths = _plan(console, frame)
     if widths == [] and len(frame.columns) > keep + 1:
         for part, chunk in enumerate(_chunks(console, frame, keep)):
             draw_table(console, f"{title} ({part + 1})" if part else title, chunk, keep=len(frame.columns))
@@ -121,7 +132,7 @@ def _chunks(console: Console, frame: pd.DataFrame, keep: int) -> list[pd.DataFra
     leading, rest = list(frame.columns[:keep]), list(frame.columns[keep:])
     chunks, current = [], []
     for column in rest:
-        if current and _plan(console, frame[leading + current + [column]]) == []:
+        if current and _plan(console, frame[leading + current + [column]], soft=keep) == []:
             chunks.append(frame[leading + current])
             current = []
         current.append(column)
