@@ -153,7 +153,7 @@ def report(
     """
     from actbench.report import build_report, find_experiments
     from actbench.report import files
-    from actbench.report.scope import parse_filters
+    from actbench.report.scope import no_match_message, parse_filters
     from actbench.report.tables import check_sort_key
 
     try:
@@ -165,7 +165,7 @@ def report(
             raise ActbenchError(f"--out {out}: is a file; give a folder (it is created if missing)")
         reports = [build_report(exp_dir, filter_ or [], all_runs) for exp_dir in find_experiments(target)]
         if filter_ and all(r.runs.empty for r in reports):
-            raise ActbenchError(f"--filter {' '.join(filter_)}: no run in {target} matches; check the value against results.csv")
+            raise ActbenchError(no_match_message(filter_, [r.scope for r in reports], target))
         if out is not None:
             files.check_out_folder(out, reports)
         _print_report(reports, fmt, sort_by, wide)

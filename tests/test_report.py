@@ -145,7 +145,7 @@ def test_other_bad_values_say_what_to_do(tmp_path):
     (tmp_path / "a-file").write_text("x")
     assert "is a file" in invoke("report", exp_dir, "--out", tmp_path / "a-file").output
     nothing = invoke("report", exp_dir, "--filter", "hidden_activation=relu7")
-    assert nothing.exit_code == 2 and "no run in" in nothing.output
+    assert nothing.exit_code == 2 and "no run in" in nothing.output and "hidden_activation: relu" in nothing.output
     assert "no such folder" in invoke("report", tmp_path / "nothing").output
     (tmp_path / "empty").mkdir()
     empty = invoke("report", tmp_path / "empty")

@@ -29,10 +29,12 @@ def headline(report: ExperimentReport) -> list[str]:
     lines.append("same for every group: " + ", ".join(filter(None, [shared, f"{seeds} seeds each" if seeds else ""])))
     pairs = sorted(set(summary.loc[summary["pairs"] > 0, "pairs"]))
     if pairs:
-        family = (f"the {pairs[0]} pair{'s' if pairs[0] > 1 else ''} of each block" if len(pairs) == 1
-                  else f"all pairs of each block ({pairs[0]}-{pairs[-1]})")
-        lines.append(f"verdicts: paired t-tests on the seeds two groups share, Holm-corrected over {family}; "
-                     "95% intervals cover seed-to-seed variation on one fixed test set")
+        if pairs == [1]:
+            method = "a paired t-test on the seeds the two groups share (one pair per block: nothing to correct)"
+        else:
+            family = f"the {pairs[0]} pairs of each block" if len(pairs) == 1 else f"all pairs of each block ({pairs[0]}-{pairs[-1]})"
+            method = f"paired t-tests on the seeds two groups share, Holm-corrected over {family}"
+        lines.append(f"verdicts: {method}; 95% intervals cover seed-to-seed variation on one fixed test set")
     for _, block in summary.groupby("block", sort=True):
         lines += _block_sentences(block)
     lines += _keras_accuracy_notes(summary)
@@ -52,7 +54,7 @@ def _block_sentences(block: pd.DataFrame) -> list[str]:
             names = ", ".join(tied) if len(tied) <= MAX_NAMED else f"{len(tied)} of the {tested} others"
             line += f"; not distinguishable from it: {names}"
             if len(tied) == tested and tested > 1:
-                line += " (more seeds would be needed to separate them)"
+                line += f" (at {best['n']} seeds; more seeds narrow the intervals)"
         elif tested:
             line += "; every other group is worse"
         lines.append(line)

@@ -37,6 +37,7 @@ class Scope:
     others: int = 0  # completed runs in the folder outside the plan
     filtered_out: int = 0
     has_plan: bool = True
+    values_seen: dict[str, set[str]] = field(default_factory=dict)  # per --filter key, its values before filtering
 
     @property
     def is_full(self) -> bool:
@@ -80,7 +81,9 @@ def select_runs(exp_dir: Path, all_runs: bool, filters: list[str], notes: list[s
         scope.others = len(present - planned)
         if not all_runs and not runs.empty:
             runs = runs[runs["run_id"].isin(planned)]
-    for key, value in parse_filters(filters):
+    parsed = parse_filters(filters)
+    scope.values_seen = {key: set(runs[key].astype(str)) if key in runs else set() for key, _ in parsed}
+    for key, value in parsed:
         before = len(runs)
         runs = runs[runs[key].astype(str) == value] if key in runs else runs.iloc[0:0]
         scope.filtered_out += before - len(runs)
@@ -96,6 +99,16 @@ def _planned_ids(exp_dir: Path, notes: list[str]) -> set[str] | None:
     except (OSError, ValueError, KeyError, TypeError):
         notes.append(f"{path}: unreadable, so every run in the folder is reported and missing runs cannot be counted")
     return None
+
+
+def no_match_message(filters: list[str], scopes: list[Scope], target: Path) -> str:
+    """The error for filters that left no run anywhere: the values each key does have."""
+    seen: dict[str, set[str]] = {}
+    for scope in scopes:
+        for key, values in scope.values_seen.items():
+            seen.setdefault(key, set()).update(values)
+    choices = "; ".join(f"{key}: {', '.join(sorted(values)) or 'none'}" for key, values in seen.items())
+    return f"--filter {' '.join(filters)}: no run in {target} matches; values there: {choices}"
 
 
 def scope_sentence(scope: Scope, shown: int, status: str) -> str:
