@@ -8,9 +8,9 @@ than two seeds fall back to Welch's unpaired test and say so (see `_pair_tests`)
 
 Why every pair and not only "each group against the top": the top is chosen from the same numbers
 that are then tested, so the comparison against it is the block's largest gap. Holm's correction
-over the k-1 comparisons with the top lets 8-15% of blocks of equal groups show a false "worse"
-(k = 5-20, n = 3-5, measured in benchmarks/bench_verdicts.py); over all k(k-1)/2 pairs it holds
-at 5%, whatever the selection, correlation or variances.
+over the k-1 comparisons with the top lets 5-15% of blocks of equal groups show a false "worse"
+(k = 5-20, n = 2-10, measured in benchmarks/bench_verdicts.py); over all k(k-1)/2 pairs it holds
+at 5% whatever the selection, the seeds' correlation or the groups' variances (Holm's guarantee).
 
 Never imports TensorFlow (the report uses it).
 """
