@@ -30,14 +30,6 @@ ALPHA = 0.05
 ZERO_SPREAD = 1e-9
 
 
-def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
-    """Student-t interval for the mean of one group's values over seeds, clipped to [0, 1]; NaN below 2 values."""
-    values = np.asarray(values, dtype=float)
-    sd = values.std(ddof=1) if len(values) > 1 else math.nan
-    low, high = mean_intervals(np.array([values.mean() if len(values) else math.nan]), np.array([sd]), np.array([len(values)]), level)
-    return float(low[0]), float(high[0])
-
-
 def mean_intervals(mean: np.ndarray, sd: np.ndarray, n: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Student-t intervals for several means at once, clipped to [0, 1] (an accuracy never leaves it).
 

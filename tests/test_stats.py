@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from actbench.stats import compare_block, holm, mean_interval, permutation_p, sign_flip_p
+from actbench.stats import compare_block, holm, permutation_p, sign_flip_p
 from actbench.verdict_simulation import simulate
 
 
@@ -17,13 +17,13 @@ def block(values: dict[str, dict[int, float]]) -> pd.DataFrame:
     return compare_block(pd.DataFrame(values).T)
 
 
-def test_mean_interval_is_student_t_and_stays_inside_0_1():
-    low, high = mean_interval(np.array([0.90, 0.92, 0.94]))
+def test_group_intervals_are_student_t_and_stay_inside_0_1():
+    result = block({"a": {0: 0.90, 1: 0.92, 2: 0.94}, "b": {0: 0.99, 1: 1.0}, "c": {0: 0.0, 1: 0.05}, "d": {0: 0.9}})
     half = scipy_stats.t.ppf(0.975, 2) * 0.02 / math.sqrt(3)
-    assert (low, high) == pytest.approx((0.92 - half, 0.92 + half))
-    assert mean_interval(np.array([0.99, 1.0])) == pytest.approx((0.9314689763, 1.0))  # unclipped: 1.0385
-    assert mean_interval(np.array([0.0, 0.05]))[0] == 0.0
-    assert all(math.isnan(v) for v in mean_interval(np.array([0.9])))
+    assert (result.loc["a", "ci_low"], result.loc["a", "ci_high"]) == pytest.approx((0.92 - half, 0.92 + half))
+    assert (result.loc["b", "ci_low"], result.loc["b", "ci_high"]) == pytest.approx((0.9314689763, 1.0))  # unclipped: 1.0385
+    assert result.loc["c", "ci_low"] == 0.0
+    assert math.isnan(result.loc["d", "ci_low"]) and math.isnan(result.loc["d", "ci_high"])
 
 
 def test_holm_matches_a_hand_computed_example():

@@ -95,7 +95,8 @@ def header_line(summary: pd.DataFrame) -> str:
     for column in HEADER_KEYS:
         if column in summary and column not in varying and not summary.empty:
             value = summary[column].iloc[0]
-            if column == "task" and value == "multiclass" or pd.isna(value):
+            plain_task = column == "task" and (summary["task_type"] == "multiclass").all()  # the default goes unsaid
+            if plain_task or pd.isna(value):
                 continue
             parts.append(f"{short_name(column)} {value}" if column in ACTIVATION_KEYS else setting_text(column, value))
     return ", ".join(parts)
