@@ -147,9 +147,9 @@ def report(
 ) -> None:
     """Compare the runs of one or all experiments: verdicts with paired tests and intervals, tables, plots.
 
-    The full view (latest plan, no --filter, --all or --no-plots, format table) is saved in
-    results/NAME/report/. Any other view is printed and leaves that folder as it was; --out DIR
-    writes it into DIR instead.
+    Saved in results/NAME/report/: the full view (latest plan, format table, no --filter, --all or --no-plots).
+
+    Any other view is only printed and leaves that folder as it was; --out DIR writes it into DIR.
     """
     from actbench.report import build_report, find_experiments
     from actbench.report import files

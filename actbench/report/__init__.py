@@ -45,6 +45,7 @@ def build_report(exp_dir: Path, filters: list[str] = (), all_runs: bool = False)
         runs["chance_level"] = _chance_levels(exp_dir, runs)
         aggregated = aggregate(runs)
         runs = label_runs(runs, aggregated)
+        aggregated.problems = runs[runs["status"] != "finished"].reset_index(drop=True)  # with their labels
     return ExperimentReport(exp_dir.name, exp_dir, runs, aggregated, pivot(aggregated.summary), scope, notes)
 
 

@@ -124,11 +124,19 @@ def extra_tables(summary: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
 
 
 def problem_rows(problems: pd.DataFrame) -> pd.DataFrame:
+    """Diverged and failed runs: which group and seed, how far they got, and the error."""
     if problems.empty:
         return pd.DataFrame()
-    columns = [c for c in ("run_id", "status", "dataset", "model", "hidden_activation", "output_activation", "seed", "epochs_run", "error")
-               if c in problems.columns]
-    return problems[columns].fillna("").astype(str).rename(columns=short_name)
+    shown = pd.DataFrame({"run_id": problems["run_id"], "status": problems["status"]})
+    if "block_label" in problems and problems["block_label"].fillna("").ne("").any():
+        shown["block"] = problems["block_label"]
+    shown["group"] = problems["label"] if "label" in problems else problems["hidden_activation"]
+    shown["seed"] = problems["seed"]
+    if "epochs_run" in problems:
+        shown["epochs run"] = [_number(v, ".0f") for v in pd.to_numeric(problems["epochs_run"], errors="coerce")]
+    if "error" in problems:
+        shown["error"] = problems["error"]
+    return shown.fillna("").astype(str).reset_index(drop=True)
 
 
 def pivot_frame(pivot: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
@@ -150,6 +158,7 @@ def _interval(low: float, high: float) -> str:
 def _difference(difference: float, low: float, high: float) -> str:
     if math.isnan(difference):
         return "-"
+    difference = round(difference, 4) + 0.0  # no "-0.0000"
     if math.isnan(low):  # exact test: no interval
         return f"{difference:+.4f}"
     half = (high - low) / 2
