@@ -46,7 +46,6 @@ class ActivationInfo:
     reference: Callable[..., np.ndarray] | None
     defaults: dict[str, Any] = field(default_factory=dict)
     initializer: str = GLOROT
-    bounds: tuple[float, float] | None = None  # output range, for saturation diagnostics
     aliases: tuple[str, ...] = ()
 
 
@@ -54,11 +53,10 @@ CATALOGUE: dict[str, ActivationInfo] = {
     info.name: info
     for info in [
         ActivationInfo("relu", "max(0, x)", lambda x: np.maximum(0.0, x), initializer=HE),
-        ActivationInfo("sigmoid", "1 / (1 + e^-x)", _sigmoid, bounds=(0.0, 1.0)),
-        ActivationInfo("tanh", "hyperbolic tangent", np.tanh, bounds=(-1.0, 1.0)),
+        ActivationInfo("sigmoid", "1 / (1 + e^-x)", _sigmoid),
+        ActivationInfo("tanh", "hyperbolic tangent", np.tanh),
         ActivationInfo("linear", "x (no activation)", lambda x: x, aliases=("identity", "none")),
-        # No bounds: softmax normalises across the layer, so most outputs sit near 0 by design, which
-        # is not saturation of a unit.
+        # No scalar formula: softmax mixes the whole layer (diagnostics use its Jacobian's diagonal).
         ActivationInfo("softmax", "e^x_i / sum_j e^x_j over the layer", None),
         ActivationInfo(
             "leaky_relu",
@@ -88,7 +86,7 @@ CATALOGUE: dict[str, ActivationInfo] = {
             initializer=LECUN,
         ),
         ActivationInfo("softplus", "ln(1 + e^x)", _softplus),
-        ActivationInfo("softsign", "x / (1 + |x|)", lambda x: x / (1 + np.abs(x)), bounds=(-1.0, 1.0)),
+        ActivationInfo("softsign", "x / (1 + |x|)", lambda x: x / (1 + np.abs(x))),
         ActivationInfo(
             "gelu",
             "x * Phi(x); approximate=true uses the tanh formula",
@@ -106,10 +104,9 @@ CATALOGUE: dict[str, ActivationInfo] = {
             "hard_sigmoid",
             "relu6(x + 3) / 6, a piecewise-linear sigmoid",
             lambda x: np.clip(x + 3.0, 0.0, 6.0) / 6.0,
-            bounds=(0.0, 1.0),
         ),
         ActivationInfo(
-            "relu6", "min(max(0, x), 6)", lambda x: np.clip(x, 0.0, 6.0), initializer=HE, bounds=(0.0, 6.0)
+            "relu6", "min(max(0, x), 6)", lambda x: np.clip(x, 0.0, 6.0), initializer=HE
         ),
         ActivationInfo(
             "thresholded_relu",
@@ -148,9 +145,10 @@ def canonical_name(name: str) -> str:
 
 
 def resolve_params(name: str, given: dict[str, Any]) -> dict[str, Any]:
-    """Fill in defaults and reject parameters the activation does not take."""
+    """Fill in defaults and reject parameters the activation does not take. Numbers become floats,
+    so `alpha: 1` and `alpha: 1.0` are the same run."""
     if is_custom(name):
-        return dict(sorted(given.items()))
+        return {k: float(v) if _is_number(v) else v for k, v in sorted(given.items())}
     defaults = CATALOGUE[name].defaults
     unknown = sorted(set(given) - set(defaults))
     if unknown:
@@ -162,11 +160,30 @@ def resolve_params(name: str, given: dict[str, Any]) -> dict[str, Any]:
         if isinstance(default, bool):
             if not isinstance(value, bool):
                 raise ValueError(f"{name}.{key} must be true or false, not {value!r}")
-        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+        elif not _is_number(value):
             raise ValueError(f"{name}.{key} must be a number, not {value!r}")
         else:
             params[key] = float(value)
     return params
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def source_digest(function: Callable[..., Any]) -> str:
+    """Short sha256 of a custom activation's source code (of its module's file when the source
+    cannot be had), so that editing the function gives its runs new ids."""
+    import hashlib
+    import inspect
+    from pathlib import Path
+
+    try:
+        text = inspect.getsource(function)
+    except (OSError, TypeError):
+        path = getattr(inspect.getmodule(function), "__file__", None)
+        text = Path(path).read_text(encoding="utf-8", errors="replace") if path else repr(function)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def load_custom_function(name: str) -> Callable[..., Any]:
@@ -190,6 +207,32 @@ def label(name: str, params: dict[str, Any]) -> str:
     return f"{name}({args})"
 
 
+def parse_label(text: str) -> tuple[str, dict[str, Any]]:
+    """The inverse of `label`, so printed labels work as input: 'leaky_relu(alpha=0.2)' -> ('leaky_relu', {'alpha': 0.2})."""
+    name, bracket, inside = text.strip().partition("(")
+    if not bracket:
+        return name, {}
+    if not inside.endswith(")") or not name.strip():
+        raise ValueError(f"{text!r}: write an activation with parameters as name(key=value), e.g. leaky_relu(alpha=0.2)")
+    params: dict[str, Any] = {}
+    for item in filter(None, (part.strip() for part in inside[:-1].split(","))):
+        key, equals, value = item.partition("=")
+        if not equals or not key.strip():
+            raise ValueError(f"{text!r}: parameter {item!r} needs a value, e.g. leaky_relu(alpha=0.2)")
+        params[key.strip()] = _parse_value(value.strip())
+    return name.strip(), params
+
+
+def _parse_value(text: str) -> Any:
+    """Parameter values as `label` prints them: true/false, numbers; anything else stays text."""
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def _format_value(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
@@ -209,8 +252,30 @@ def reference_curve(name: str, params: dict[str, Any], x: np.ndarray) -> np.ndar
     return CATALOGUE[name].reference(x, **params)
 
 
-def build_activation_layer(name: str, params: dict[str, Any], layer_name: str | None = None) -> Any:
-    """A Keras layer applying the activation; every activation is its own layer so it can be probed."""
+_SLOPE_GRID = np.linspace(-20.0, 20.0, 40_001)
+
+
+def largest_slope(name: str, params: dict[str, Any]) -> float | None:
+    """max |f'(x)| of a catalogue activation, numerically over [-20, 20] (where every catalogue
+    activation reaches it), or None where it has no scalar formula (softmax, custom functions).
+
+    The 99.99th percentile of the finite differences rather than their maximum: a jump (thresholded
+    ReLU's step at its threshold) is no slope, and it touches only the grid points beside it.
+    """
+    y = reference_curve(name, params, _SLOPE_GRID)
+    if y is None:
+        return None
+    return float(np.percentile(np.abs(np.gradient(y, _SLOPE_GRID)), 99.99))
+
+
+def build_activation_layer(
+    name: str, params: dict[str, Any], layer_name: str | None = None, after_convolution: bool = False
+) -> Any:
+    """A Keras layer applying the activation; every activation is its own layer so it can be probed.
+
+    After a convolution a learned parameter (PReLU's slope) is one per channel, shared over the
+    image positions as in He et al. 2015; one per pixel would make "prelu" a far larger model.
+    """
     import keras
 
     if is_custom(name):
@@ -220,7 +285,8 @@ def build_activation_layer(name: str, params: dict[str, Any], layer_name: str | 
         return keras.layers.LeakyReLU(negative_slope=params["alpha"], name=layer_name)
     if name == "prelu":
         initial = keras.initializers.Constant(params["alpha_init"])
-        return keras.layers.PReLU(alpha_initializer=initial, name=layer_name)
+        shared_axes = [1, 2] if after_convolution else None
+        return keras.layers.PReLU(alpha_initializer=initial, shared_axes=shared_axes, name=layer_name)
     if name == "elu":
         return keras.layers.ELU(alpha=params["alpha"], name=layer_name)
     if name == "thresholded_relu":

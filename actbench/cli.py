@@ -14,8 +14,12 @@ import typer
 
 # TensorFlow's C++ start-up chatter (CUDA probing, CPU feature notes) is noise in a CLI; set
 # before anything imports TensorFlow. A user who wants it back sets the variable themselves.
+# TensorFlow 2.21 ignores it for its earliest lines: `run` also filters them (native_logs.py).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from actbench.cli_base import FlagCommand, FlagGroup  # noqa: E402
+from actbench.cli_base import fail as _fail  # noqa: E402
+from actbench.cli_export import export_after_run, export_app  # noqa: E402
 from actbench.errors import ActbenchError  # noqa: E402
 
 app = typer.Typer(
@@ -23,22 +27,38 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=FlagGroup,
 )
+app.add_typer(export_app, name="export")
 
 ResultsDir = Annotated[Path, typer.Option("--results-dir", help="Where results/<experiment>/ folders live.")]
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=code)
+def _show_version(value: bool) -> None:
+    if value:
+        from actbench import __version__
+
+        typer.echo(f"actbench {__version__}")
+        raise typer.Exit()
 
 
-@app.command()
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Compare activation functions on MNIST and Fashion-MNIST: run YAML experiments, report the results."""
+
+
+@app.command(cls=FlagCommand)
 def run(
     config_path: Annotated[Path, typer.Argument(metavar="CONFIG", help="Experiment YAML, e.g. configs/relu_vs_sigmoid.yaml.")],
     set_: Annotated[
         Optional[list[str]],
-        typer.Option("--set", "-s", help="Override a config value: dotted.path=value (YAML scalar). Repeatable."),
+        typer.Option(
+            "--set", "-s", metavar="PATH=VALUE", help="Override a config value: dotted.path=value (YAML scalar). Repeatable."
+        ),
     ] = None,
     epochs: Annotated[Optional[int], typer.Option(help="Shortcut for --set training.epochs=N.")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Shortcut for --set training.batch_size=N.")] = None,
@@ -50,7 +70,7 @@ def run(
     diagnostics: Annotated[
         bool, typer.Option("--diagnostics", help="Measure dead units, saturation and gradient norms per layer and epoch.")
     ] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="List the runs and which are finished; train nothing.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List the runs, which are finished and what the rest will cost; train nothing.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Rerun runs that are already finished.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only warnings and errors.")] = False,
     results_dir: ResultsDir = Path("results"),
@@ -60,9 +80,19 @@ def run(
     mirror: Annotated[
         Optional[str], typer.Option(envvar="ACTBENCH_MIRROR", help="Base URL to download the datasets from instead of the default.")
     ] = None,
+    export_to: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--export",
+            metavar="TOOL",
+            help="tensorboard or mlflow: at the end, also after Ctrl-C, export the finished runs "
+            "(to <results-dir>/tensorboard; MLFLOW_TRACKING_URI, else <results-dir>/mlflow.db). Repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Train and evaluate every run of an experiment; finished runs are skipped."""
     from actbench import runner
+    from actbench.native_logs import filter_native_stderr
     from actbench.config import load_config
     from actbench.progress import pick_reporter
 
@@ -79,17 +109,26 @@ def run(
         overrides.append("deterministic=true")
     if diagnostics:
         overrides.append("diagnostics=true")
+    exp_dir = None  # known once the config loads: what --export sends after Ctrl-C
     try:
         config = load_config(config_path, overrides)
+        exp_dir = results_dir / config.name
         if dry_run:
-            _print_plan(*runner.plan_runs(config, results_dir, data_dir), results_dir / config.name)
+            _print_plan(*runner.plan_runs(config, results_dir, data_dir), results_dir)
             return
+        if export_to:  # a missing extra is found now, not after hours of training
+            from actbench.export import require
+
+            for tool in export_to:
+                require(tool)
+        filter_native_stderr()
         summary = runner.run_experiment(
             config, results_dir, data_dir=data_dir, mirror=mirror, force=force, reporter=pick_reporter(quiet)
         )
     except ActbenchError as exc:
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
+        export_after_run(export_to, exp_dir, quiet)
         raise _fail("interrupted; completed runs are saved and the rest run when you repeat the command", 130) from None
     counts = summary.counts
     if not quiet:
@@ -97,34 +136,59 @@ def run(
             f"{counts['finished']} finished, {counts['diverged']} diverged, {counts['failed']} failed, "
             f"{counts['skipped']} already done; results: {summary.results_csv}"
         )
+    export_after_run(export_to, exp_dir, quiet)
     if counts["failed"]:
         raise typer.Exit(code=1)
 
 
-def _print_plan(planned: list, notes: list[str], exp_dir: Path) -> None:
+def _print_plan(planned: list, notes: list[str], results_dir: Path) -> None:
+    from actbench.costs import describe_estimates, estimate_runs, format_seconds
+
     for note in notes:
         typer.echo(f"note: {note}", err=True)
-    for run in planned:
-        typer.echo(f"{run.run_id}  {run.status or 'todo':9}  {run.title}")
+    estimates = estimate_runs([run.spec for run in planned], results_dir)
+    for run, estimate in zip(planned, estimates):
+        cost = "" if run.done else f"~{format_seconds(estimate.seconds)}"
+        typer.echo(f"{run.run_id}  {run.status or 'todo':9}  {cost:>7}  {run.title}")
     done = sum(run.done for run in planned)
+    exp_dir = results_dir / planned[0].spec.experiment if planned else results_dir
     typer.echo(f"{len(planned)} runs, {done} already done, {len(planned) - done} to run; results in {exp_dir}")
+    todo = [estimate for run, estimate in zip(planned, estimates) if not run.done]
+    if todo:
+        typer.echo(describe_estimates(todo))
 
 
-@app.command()
+@app.command(cls=FlagCommand)
 def activations() -> None:
     """List the activation functions actbench knows, with their parameters and default initialisers."""
+    import sys
+
+    from rich.console import Console
+    from rich.table import Table
+
     from actbench.activations import CATALOGUE, label
 
+    # Formulas wrap inside their column on a narrow terminal; piped output keeps one line per activation.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    table.add_column("name (default parameters)", no_wrap=True)
+    table.add_column("initialiser", no_wrap=True)
+    table.add_column("formula")
     for info in CATALOGUE.values():
         aliases = f" (also: {', '.join(info.aliases)})" if info.aliases else ""
-        typer.echo(f"{label(info.name, info.defaults):36} {info.initializer:15} {info.summary}{aliases}")
-    typer.echo("Your own: 'package.module:function' (Glorot initialiser unless the model sets one).")
+        table.add_row(label(info.name, info.defaults), info.initializer, info.summary + aliases)
+    console.print(table, markup=False)
+    console.print(
+        "Write one as a name (relu), a label as printed above (leaky_relu(alpha=0.2)) or a mapping "
+        "({name: leaky_relu, alpha: 0.2}); your own as 'package.module:function' (Glorot initialiser unless the model sets one).",
+        markup=False,
+    )
 
 
 REPORT_FORMATS = ("table", "markdown", "csv", "json")
 
 
-@app.command()
+@app.command(cls=FlagCommand)
 def report(
     target: Annotated[
         Path, typer.Argument(help="An experiment folder (results/NAME) or a results folder with several.")
@@ -151,8 +215,7 @@ def report(
 
     Any other view is only printed and leaves that folder as it was; --out DIR writes it into DIR.
     """
-    from actbench.report import build_report, find_experiments
-    from actbench.report import files
+    from actbench.report import build_report, files, find_experiments, formats
     from actbench.report.scope import no_match_message, parse_filters
     from actbench.report.tables import check_sort_key
 
@@ -168,7 +231,7 @@ def report(
             raise ActbenchError(no_match_message(filter_, [r.scope for r in reports], target))
         if out is not None:
             files.check_out_folder(out, reports)
-        _print_report(reports, fmt, sort_by, wide)
+        formats.print_report(reports, fmt, sort_by, wide)
         # Messages go to stderr when stdout carries csv, json or markdown, so that stays one valid document.
         err = fmt != "table"
         if out is not None:
@@ -183,21 +246,3 @@ def report(
                        "(plain `actbench report` rewrites the saved full report)", err=True)
     except ActbenchError as exc:
         raise _fail(str(exc)) from None
-
-
-def _print_report(reports: list, fmt: str, sort_by: Optional[str], wide: bool) -> None:
-    import sys
-
-    from rich.console import Console
-
-    from actbench.report import formats
-    from actbench.report.terminal import WIDE
-
-    if fmt == "table":
-        # A terminal is used at its width; a pipe or a log gets 100 columns; --wide never narrows a table.
-        width = WIDE if wide else (None if sys.stdout.isatty() else 100)
-        formats.print_tables(reports, Console(width=width, highlight=False, soft_wrap=wide), sort_by, wide)
-    elif fmt == "markdown":
-        typer.echo("\n\n".join(formats.markdown(r) for r in reports))
-    else:
-        typer.echo(formats.to_csv(reports) if fmt == "csv" else formats.to_json(reports), nl=fmt == "json")

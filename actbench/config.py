@@ -25,6 +25,12 @@ from actbench import activations
 from actbench.errors import ActbenchError
 
 DATASETS = ("mnist", "fashion_mnist")
+# The version of the rules by which a run turns its spec into numbers (data order, models, losses,
+# metrics, diagnostics). Bump it in every change that alters the numbers: it is part of the run id,
+# so older run directories are then stale (reported as such, never mixed in, never counted as
+# done) and their runs train again. 1: until the input pipeline reshuffled every epoch.
+TRAINING_RULES = 2
+SEED_MAX = 2**32 - 1  # NumPy's and TensorFlow's seeds are 32-bit
 INITIALIZERS = ("auto", "he_normal", "he_uniform", "glorot_uniform", "glorot_normal", "lecun_normal", "lecun_uniform")
 
 
@@ -37,6 +43,7 @@ class ActivationSpec(_Strict):
 
     name: str
     params: dict[str, Any] = Field(default_factory=dict)
+    source_digest: str | None = None  # a custom function's source: editing it makes new runs
 
     @model_validator(mode="before")
     @classmethod
@@ -44,18 +51,20 @@ class ActivationSpec(_Strict):
         # YAML allows `relu` and `{name: leaky_relu, alpha: 0.1}`; both become (name, params).
         if isinstance(value, ActivationSpec):
             return value
-        if isinstance(value, str):
-            value = {"name": value}
+        if isinstance(value, str):  # 'relu', or a printed label such as 'leaky_relu(alpha=0.2)'
+            name, params = activations.parse_label(value)
+            value = {"name": name, **params}
         if not isinstance(value, dict) or not isinstance(value.get("name"), str):
             raise ValueError("an activation is a name like 'relu' or a mapping like {name: leaky_relu, alpha: 0.1}")
-        given = {k: v for k, v in value.items() if k not in ("name", "params")}
+        given = {k: v for k, v in value.items() if k not in ("name", "params", "source_digest")}
         given.update(value.get("params") or {})
         name = value["name"].strip()
+        digest = None
         if activations.is_custom(name):
-            activations.load_custom_function(name)
+            digest = activations.source_digest(activations.load_custom_function(name))
         else:
             name = activations.canonical_name(name)
-        return {"name": name, "params": activations.resolve_params(name, given)}
+        return {"name": name, "params": activations.resolve_params(name, given), "source_digest": digest}
 
     @property
     def label(self) -> str:
@@ -178,7 +187,7 @@ class ExperimentConfig(_Strict):
     hidden_activations: list[ActivationSpec] = Field(min_length=1)
     output_activations: list[OutputSpec] = Field(default_factory=lambda: [OutputSpec(name="softmax")], min_length=1)
     training: TrainingSpec = TrainingSpec()
-    seeds: list[int] = Field(default=[0], min_length=1)
+    seeds: list[Annotated[int, Field(ge=0, le=SEED_MAX)]] = Field(default=[0], min_length=1)
     deterministic: bool = False
     diagnostics: bool = False  # dead units, saturation, gradient norms per layer and epoch
 
@@ -250,6 +259,7 @@ class RunSpec(_Strict):
     seed: int
     deterministic: bool
     diagnostics: bool = False
+    training_rules: int
 
 
 # Fields that do not change the numbers and therefore stay out of the run id.
@@ -263,7 +273,16 @@ def run_id(spec: RunSpec) -> str:
 
 
 def expand_runs(config: ExperimentConfig, sources: dict[str, str]) -> list[RunSpec]:
-    """The cartesian product of the config's lists; `sources` maps dataset -> 'full' | 'sample'."""
+    """The cartesian product of the config's lists; `sources` maps dataset -> 'full' | 'sample'.
+
+    A limit at or above what the dataset holds means "all" and is recorded as None, so it gives the
+    same run id as no limit.
+    """
+    from actbench.datasets.catalogue import DATASETS as CATALOGUE
+
+    def effective(limit: int | None, available: int) -> int | None:
+        return None if limit is None or limit >= available else limit
+
     runs = []
     grid = itertools.product(
         config.datasets, config.models, config.hidden_activations, config.output_activations, config.seeds
@@ -276,8 +295,8 @@ def expand_runs(config: ExperimentConfig, sources: dict[str, str]) -> list[RunSp
                 experiment=config.name,
                 dataset=dataset,
                 source=sources[dataset],
-                limit_train=config.data.limit_train,
-                limit_test=config.data.limit_test,
+                limit_train=effective(config.data.limit_train, CATALOGUE[dataset].size(sources[dataset])[0]),
+                limit_test=effective(config.data.limit_test, CATALOGUE[dataset].size(sources[dataset])[1]),
                 task=config.task,
                 model=model,
                 hidden_activation=hidden,
@@ -287,6 +306,7 @@ def expand_runs(config: ExperimentConfig, sources: dict[str, str]) -> list[RunSp
                 seed=seed,
                 deterministic=config.deterministic,
                 diagnostics=config.diagnostics,
+                training_rules=TRAINING_RULES,
             )
         )
     return runs
@@ -296,11 +316,21 @@ def load_config(path: Path, overrides: list[str] = ()) -> ExperimentConfig:
     """Read, override and validate a YAML config; every problem becomes one ActbenchError."""
     raw = _read_yaml(path)
     for override in overrides:
-        _apply_override(raw, override, path)
+        _apply_override(raw, override)
     try:
         return ExperimentConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ActbenchError("\n".join(_describe(error, path) for error in exc.errors())) from None
+        raise ActbenchError("\n".join(_describe(error, _origin(error["loc"], path, overrides)) for error in exc.errors())) from None
+
+
+def _origin(loc: tuple[Any, ...], path: Path, overrides: list[str]) -> str:
+    """Where a bad value came from: the last --set that wrote it or a section around it, else the file."""
+    fields = [part for part in loc if isinstance(part, str) and part not in ("mlp", "cnn")]
+    for override in reversed(overrides):
+        keys = override.partition("=")[0].strip().split(".")
+        if fields[: len(keys)] == keys:
+            return f"--set {override!r}"
+    return str(path)
 
 
 def config_as_dict(config: ExperimentConfig) -> dict[str, Any]:
@@ -308,7 +338,7 @@ def config_as_dict(config: ExperimentConfig) -> dict[str, Any]:
     data = config.model_dump(mode="json")
     data["hidden_activations"] = [
         {"name": a["name"], **a["params"]} if a["params"] else a["name"] for a in data["hidden_activations"]
-    ]
+    ]  # the source digest is derived, not written by the user
     data["output_activations"] = [o if o["units"] else o["name"] for o in data["output_activations"]]
     return data
 
@@ -321,7 +351,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ActbenchError(f"{path}: cannot read the config: {exc}") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
@@ -333,7 +363,22 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _apply_override(raw: dict[str, Any], override: str, path: Path) -> None:
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.safe_load, except that a key repeated in one mapping is an error instead of "last one wins"."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key '{key}' appears twice in one mapping (first on line {seen[key]}); keep one", key_node.start_mark
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def _apply_override(raw: dict[str, Any], override: str) -> None:
     """`training.epochs=1` sets raw['training']['epochs'] = 1; the value is read as a YAML scalar."""
     key, sep, text = override.partition("=")
     if not sep or not key.strip():
@@ -349,13 +394,13 @@ def _apply_override(raw: dict[str, Any], override: str, path: Path) -> None:
         if child is None:
             child = node[part] = {}
         if not isinstance(child, dict):
-            raise ActbenchError(f"--set {override!r}: {path}: '{part}' is not a section, so it has no '{parts[-1]}'")
+            raise ActbenchError(f"--set {override!r}: '{part}' is not a section, so it has no '{parts[-1]}'")
         node = child
     node[parts[-1]] = value
 
 
-def _describe(error: dict[str, Any], path: Path) -> str:
-    """One line: file, field path, what is wrong, and how to fix it."""
+def _describe(error: dict[str, Any], path: Path | str) -> str:
+    """One line: file (or the --set that caused it), field path, what is wrong, and how to fix it."""
     loc = [part for part in error["loc"] if part not in ("mlp", "cnn")]
     where = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[") or "(top level)"
     kind = error["type"]

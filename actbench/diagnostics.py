@@ -1,8 +1,17 @@
 """Inside the network: dead and saturated units, activation statistics and gradient norms, per layer and epoch.
 
 Measured on a fixed probe batch (the first PROBE_SIZE validation images, the same for every run of
-a sweep) in inference mode, so measuring consumes no random numbers and leaves training unchanged.
-Epoch 0 is the network as initialised.
+a sweep; fewer when the validation split is smaller, and the size is recorded as `probe_size`) in
+inference mode, so measuring consumes no random numbers and leaves training unchanged. Epoch 0 is
+the network as initialised.
+
+- Dead: a unit whose output is exactly 0 for every probe input (a convolution's unit is a channel,
+  over all positions).
+- Saturated: the share of a layer's activations (unit x probe input) where the activation's slope
+  f'(z) is below 1% of that activation's largest slope: the same rule for every activation, so
+  sigmoid's and tanh's plateaus, ELU's and SELU's lower plateau and ReLU's zero region all count.
+  Softmax's slope is the diagonal of its Jacobian, s(1 - s), at most 1/4; a custom activation is
+  taken to act elementwise and its largest slope is measured on a grid.
 """
 
 from __future__ import annotations
@@ -15,11 +24,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from actbench.activations import CATALOGUE
+from actbench.activations import is_custom, largest_slope
 
 PROBE_SIZE = 512
 HISTOGRAM_BINS = 60
-SATURATION_MARGIN = 0.01  # within 1% of the output range of a bound counts as saturated
+SATURATION_SLOPE = 0.01  # a slope below 1% of the activation's largest counts as saturated
+SOFTMAX_LARGEST_SLOPE = 0.25  # s(1 - s) peaks at s = 1/2
 COLUMNS = ["epoch", "layer", "name", "units", "dead_fraction", "saturated_fraction", "mean", "std", "grad_norm"]
 
 
@@ -34,39 +44,59 @@ def weight_and_activation_layers(model: Any) -> list[tuple[Any, Any | None]]:
     return [(weights, activation) for weights, activation in pairs]
 
 
-def measure(model: Any, loss: Any, x: np.ndarray, y: np.ndarray, bounds: tuple[float, float] | None) -> list[dict[str, Any]]:
-    """One row per weight layer: statistics of its activation's output and the norm of dLoss/dkernel."""
+def measure(model: Any, loss: Any, x: np.ndarray, y: np.ndarray, flat_below: float) -> list[dict[str, Any]]:
+    """One row per weight layer: statistics of its activation's output and the norm of dLoss/dkernel.
+
+    `flat_below`: the slope under which an activation counts as saturated (see `saturation_threshold`).
+    """
     pairs = weight_and_activation_layers(model)
     with tf.GradientTape() as tape:
-        prediction, outputs = _forward(model, x)
+        prediction, outputs, slopes = _forward(model, x)
         loss_value = loss(y, prediction)
     gradients = tape.gradient(loss_value, [weights.kernel.value for weights, _ in pairs])
     rows = []
     for index, ((weights, activation), gradient) in enumerate(zip(pairs, gradients), start=1):
         row: dict[str, Any] = {"layer": index, "name": activation.name if activation else weights.name}
         if activation is not None:
-            row.update(unit_statistics(np.asarray(outputs[activation.name]), bounds))
+            row.update(unit_statistics(np.asarray(outputs[activation.name]), np.asarray(slopes[activation.name]), flat_below))
         row["grad_norm"] = float(tf.norm(gradient)) if gradient is not None else 0.0
         rows.append(row)
     return rows
 
 
-def unit_statistics(values: np.ndarray, bounds: tuple[float, float] | None) -> dict[str, Any]:
-    """values: (inputs, [height, width,] units). A convolution's unit is a channel, over all positions."""
+def unit_statistics(values: np.ndarray, slopes: np.ndarray, flat_below: float) -> dict[str, Any]:
+    """values, slopes: (inputs, [height, width,] units). A convolution's unit is a channel, over all positions."""
     per_unit = values.reshape(-1, values.shape[-1])
     dead = np.all(per_unit == 0.0, axis=0)
-    saturated = math.nan
-    if bounds is not None and all(map(math.isfinite, bounds)):
-        low, high = bounds
-        margin = SATURATION_MARGIN * (high - low)
-        saturated = float(np.mean((per_unit <= low + margin) | (per_unit >= high - margin)))
     return {
         "units": per_unit.shape[1],
         "dead_fraction": float(dead.mean()),
-        "saturated_fraction": saturated,
+        "saturated_fraction": float(np.mean(np.abs(slopes) < flat_below)),
         "mean": float(per_unit.mean()),
         "std": float(per_unit.std()),
     }
+
+
+def saturation_threshold(name: str, params: dict[str, Any]) -> float:
+    """SATURATION_SLOPE times the activation's largest slope."""
+    if name == "softmax":
+        largest = SOFTMAX_LARGEST_SLOPE
+    elif is_custom(name):
+        largest = _measured_largest_slope(name, params)
+    else:
+        largest = largest_slope(name, params)
+    return SATURATION_SLOPE * largest
+
+
+def _measured_largest_slope(name: str, params: dict[str, Any]) -> float:
+    from actbench.activations import load_custom_function
+
+    function = load_custom_function(name)
+    grid = tf.constant(np.linspace(-20.0, 20.0, 40_001), dtype=tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(grid)
+        values = function(grid, **params)
+    return float(tf.reduce_max(tf.abs(tape.gradient(values, grid))))
 
 
 def histograms(model: Any, x: np.ndarray) -> dict[str, np.ndarray]:
@@ -80,15 +110,25 @@ def histograms(model: Any, x: np.ndarray) -> dict[str, np.ndarray]:
     return found
 
 
-def _forward(model: Any, x: np.ndarray) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
-    """The model's output in inference mode, and each hidden activation layer's output by name."""
+def _forward(model: Any, x: np.ndarray) -> tuple[tf.Tensor, dict[str, tf.Tensor], dict[str, tf.Tensor]]:
+    """The model's output in inference mode, and each hidden activation layer's output and slope
+    f'(z) at its input z, by layer name."""
     outputs: dict[str, tf.Tensor] = {}
+    slopes: dict[str, tf.Tensor] = {}
     h = tf.convert_to_tensor(x)
     for layer in model.layers:
-        h = layer(h, training=False)
-        if layer.name.startswith("act_"):
-            outputs[layer.name] = h
-    return h, outputs
+        if not layer.name.startswith("act_"):
+            h = layer(h, training=False)
+            continue
+        with tf.GradientTape() as tape:
+            tape.watch(h)
+            out = layer(h, training=False)
+        if getattr(layer, "activation", None) is keras.activations.softmax:
+            slopes[layer.name] = out * (1.0 - out)  # the sum over a softmax is 1: its gradient says nothing
+        else:
+            slopes[layer.name] = tape.gradient(out, h)  # elementwise: the sum's gradient is f'(z) per unit
+        h = outputs[layer.name] = out
+    return h, outputs, slopes
 
 
 def headline(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -117,18 +157,17 @@ def _gradient_ratio(layers: list[dict[str, Any]]) -> float | None:
 class DiagnosticsCallback(keras.callbacks.Callback):
     """Measures before training (epoch 0) and after every epoch; keeps the time it spends."""
 
-    def __init__(self, loss: Any, x_probe: np.ndarray, y_probe: np.ndarray, activation: str) -> None:
+    def __init__(self, loss: Any, x_probe: np.ndarray, y_probe: np.ndarray, activation: str, params: dict[str, Any]) -> None:
         super().__init__()
         self.loss, self.x, self.y = loss, x_probe, y_probe
-        info = CATALOGUE.get(activation)  # None for a custom function: no bounds known
-        self.bounds = info.bounds if info else None
+        self.flat_below = saturation_threshold(activation, params)
         self.rows: list[dict[str, Any]] = []
         self.histograms: dict[str, np.ndarray] = {}
         self.seconds = 0.0
 
     def _measure(self, epoch: int) -> None:
         started = time.perf_counter()
-        self.rows += [{"epoch": epoch, **row} for row in measure(self.model, self.loss, self.x, self.y, self.bounds)]
+        self.rows += [{"epoch": epoch, **row} for row in measure(self.model, self.loss, self.x, self.y, self.flat_below)]
         self.seconds += time.perf_counter() - started
 
     def on_train_begin(self, logs: dict | None = None) -> None:

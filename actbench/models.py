@@ -21,8 +21,9 @@ def build_model(spec: RunSpec, input_shape: tuple[int, ...], output_units: int) 
     init = model_spec.initializer
     counter = iter(range(1, 1000))
 
-    def activation() -> Any:
-        return build_activation_layer(hidden.name, hidden.params, layer_name=f"act_{next(counter)}")
+    def activation(after_convolution: bool = False) -> Any:
+        name = f"act_{next(counter)}"
+        return build_activation_layer(hidden.name, hidden.params, name, after_convolution=after_convolution)
 
     layers: list[Any] = [keras.Input(shape=input_shape)]
     if isinstance(model_spec, MLPSpec):
@@ -35,7 +36,7 @@ def build_model(spec: RunSpec, input_shape: tuple[int, ...], output_units: int) 
         for filters in model_spec.filters:
             layers += [
                 keras.layers.Conv2D(filters, model_spec.kernel_size, kernel_initializer=init),
-                activation(),
+                activation(after_convolution=True),
                 keras.layers.MaxPooling2D(model_spec.pool_size),
             ]
         layers.append(keras.layers.Flatten())

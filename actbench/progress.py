@@ -1,15 +1,68 @@
 """How a sweep shows its progress: a rich display on a terminal, one plain line per run otherwise, or nothing.
 
-The runner calls the same five methods on whichever reporter the CLI picked.
+The runner calls the same six methods on whichever reporter the CLI picked. The time left is
+actbench.costs' estimate of each run still to come, corrected by how long the finished runs took
+against their own estimates: rich's linear rate would assume every run costs the same.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Any
+import time
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, Task, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.text import Text
+
+
+class SweepClock:
+    """Seconds left in a sweep from per-run estimates, rescaled by the finished runs' actual/estimated ratio."""
+
+    def __init__(self, estimates: list[float], now: Callable[[], float] = time.monotonic) -> None:
+        self.estimates = estimates
+        self.now = now
+        self.finished = 0  # runs done so far, in order
+        self.started_at: float | None = None  # when the current run began
+        self.actual = 0.0
+        self.estimated = 0.0
+
+    def run_started(self) -> None:
+        self.started_at = self.now()
+
+    def run_done(self) -> None:
+        if self.started_at is not None and self.finished < len(self.estimates):
+            self.actual += self.now() - self.started_at
+            self.estimated += self.estimates[self.finished]
+        self.finished += 1
+        self.started_at = None
+
+    def remaining(self) -> float | None:
+        if not self.estimates:
+            return None
+        scale = self.actual / self.estimated if self.estimated > 0 else 1.0
+        later = sum(self.estimates[self.finished + (self.started_at is not None) :])
+        current = 0.0
+        if self.started_at is not None and self.finished < len(self.estimates):
+            current = max(self.estimates[self.finished] * scale - (self.now() - self.started_at), 0.0)
+        return scale * later + current
+
+
+class _SweepRemainingColumn(TimeRemainingColumn):
+    """The sweep's row shows the clock's estimate; a run's epochs keep rich's rate, as epochs cost alike."""
+
+    def __init__(self, clock: Callable[[], SweepClock]) -> None:
+        super().__init__()
+        self.clock = clock
+
+    def render(self, task: Task) -> Text:
+        seconds = self.clock().remaining() if task.fields.get("sweep") else None
+        if seconds is None:
+            return super().render(task)
+        minutes, secs = divmod(int(round(seconds)), 60)
+        hours, minutes = divmod(minutes, 60)
+        return Text(f"{hours}:{minutes:02d}:{secs:02d}", style="progress.remaining")
 
 
 class QuietReporter:
@@ -17,6 +70,9 @@ class QuietReporter:
 
     def __init__(self) -> None:
         self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+    def expect(self, seconds: list[float]) -> None:
+        """The estimated seconds of each run to do, in order; called before start."""
 
     def start(self, total: int, pending: int) -> None: ...
 
@@ -39,10 +95,18 @@ class PlainReporter(QuietReporter):
         super().__init__()
         self.out = Console(highlight=False, soft_wrap=True, no_color=True)
         self.total = 0
+        self.clock = SweepClock([])
+
+    def expect(self, seconds: list[float]) -> None:
+        self.clock = SweepClock(seconds)
 
     def start(self, total: int, pending: int) -> None:
+        from actbench.costs import format_seconds
+
         self.total = pending
-        self.out.print(f"{pending} of {total} runs to do ({total - pending} already finished)", markup=False)
+        left = self.clock.remaining()
+        estimate = f", about {format_seconds(left)} by estimate" if pending and left else ""
+        self.out.print(f"{pending} of {total} runs to do ({total - pending} already finished){estimate}", markup=False)
 
     def run_done(self, index: int, run_id: str, title: str, status: str, metrics: dict[str, Any]) -> None:
         self.out.print(f"[{index}/{self.total}] {run_id} {title}: {describe_outcome(status, metrics)}", markup=False)
@@ -60,7 +124,7 @@ class RichReporter(PlainReporter):
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             TextColumn("eta"),
-            TimeRemainingColumn(),
+            _SweepRemainingColumn(lambda: self.clock),
             TextColumn("{task.fields[latest]}"),
             console=self.out,
         )
@@ -70,9 +134,10 @@ class RichReporter(PlainReporter):
     def start(self, total: int, pending: int) -> None:
         super().start(total, pending)
         self.progress.start()
-        self.sweep_task = self.progress.add_task("runs", total=pending, latest="")
+        self.sweep_task = self.progress.add_task("runs", total=pending, latest="", sweep=True)
 
     def run_started(self, index: int, run_id: str, title: str, epochs: int) -> None:
+        self.clock.run_started()
         if self.run_task is not None:
             self.progress.remove_task(self.run_task)
         self.run_task = self.progress.add_task(f"  {title}", total=epochs, latest="")
@@ -82,6 +147,7 @@ class RichReporter(PlainReporter):
         self.progress.update(self.run_task, completed=epoch, latest=latest)
 
     def run_done(self, index: int, run_id: str, title: str, status: str, metrics: dict[str, Any]) -> None:
+        self.clock.run_done()
         self.progress.console.print(f"[{index}/{self.total}] {run_id} {title}: {describe_outcome(status, metrics)}", markup=False)
         self.progress.advance(self.sweep_task)
 
@@ -107,6 +173,19 @@ def pick_reporter(quiet: bool) -> QuietReporter:
     """Rich on an interactive terminal, plain lines when piped or in CI, nothing with --quiet."""
     if quiet:
         return QuietReporter()
-    if sys.stdout.isatty() and Console().is_terminal and not Console().is_dumb_terminal:
-        return RichReporter()
-    return PlainReporter()
+    return RichReporter() if _interactive() else PlainReporter()
+
+
+def _interactive() -> bool:
+    return sys.stdout.isatty() and Console().is_terminal and not Console().is_dumb_terminal
+
+
+@contextmanager
+def export_progress(description: str, quiet: bool) -> Iterator[Callable[[int, int], None]]:
+    """A bar for an export on a terminal; nothing when piped, in CI or with --quiet."""
+    if quiet or not _interactive():
+        yield lambda done, total: None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True) as bar:
+        task = bar.add_task(description, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)

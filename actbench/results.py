@@ -4,7 +4,7 @@
     results/<experiment>/plan.json                run ids that config expands to
     results/<experiment>/runs/<run_id>/spec.json  the resolved run spec (sorted keys)
                                       history.csv one row per epoch
-                                      predictions.npz test probabilities (float16) and labels
+                                      predictions.npz raw test outputs (float32) and labels
                                       confusion_matrix.csv rows: true class, columns: predicted
                                       diagnostics.csv, activation_histograms.npz  with diagnostics on
                                       metrics.json final metrics; written last: a run is done
@@ -26,7 +26,9 @@ import numpy as np
 import yaml
 
 from actbench.activations import label
-from actbench.config import TaskSpec
+from actbench.config import TRAINING_RULES, TaskSpec
+from actbench.errors import ActbenchError
+from actbench.evaluation import class_probabilities
 
 DONE_STATUSES = ("finished", "diverged")
 LEADING_COLUMNS = [
@@ -39,21 +41,43 @@ RUN_FILES = ("history.csv", "predictions.npz", "confusion_matrix.csv", "diagnost
 
 
 def write_atomic(path: Path, content: str | bytes) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write to a temporary file in the same folder, fsync, then rename: readers never see half a file.
+
+    A failed write (a full disk, a folder made read-only) leaves the old file as it was and becomes
+    one ActbenchError naming the path.
+    """
     data = content.encode("utf-8") if isinstance(content, str) else content
+    temporary = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(handle, "wb") as file:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
         os.chmod(temporary, 0o666 & ~_UMASK)  # mkstemp makes it owner-only; results are ordinary files
         os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
+    except BaseException as exc:
+        if temporary and os.path.exists(temporary):
             os.unlink(temporary)
+        if isinstance(exc, OSError):
+            raise ActbenchError(
+                f"{path}: cannot write ({exc.strerror or exc}); free some space or choose another --results-dir; "
+                "runs that finished before are kept"
+            ) from None
         raise
+
+
+def ensure_writable(results_root: Path) -> None:
+    """Refuse, before anything trains, a results folder that is a file or cannot be written."""
+    if results_root.exists() and not results_root.is_dir():
+        raise ActbenchError(f"--results-dir {results_root}: is a file, not a folder; pass a folder")
+    try:
+        results_root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=results_root):
+            pass
+    except OSError as exc:
+        raise ActbenchError(f"--results-dir {results_root}: cannot write there ({exc.strerror or exc}); pass a folder you can write to") from None
 
 
 def _current_umask() -> int:
@@ -82,10 +106,13 @@ def run_dir(exp_dir: Path, run_id: str) -> Path:
 
 
 def run_status(exp_dir: Path, run_id: str) -> str | None:
-    """The recorded status of a run, or None if it never completed (or its metrics are unreadable)."""
-    path = run_dir(exp_dir, run_id) / "metrics.json"
+    """The recorded status of a run, or None if it never completed, its files are unreadable, or it
+    was made under other training rules (a stale run is never done)."""
+    directory = run_dir(exp_dir, run_id)
     try:
-        return read_json(path).get("status")
+        if is_stale(read_json(directory / "spec.json")):
+            return None
+        return read_json(directory / "metrics.json").get("status")
     except (OSError, ValueError, AttributeError):
         return None
 
@@ -121,10 +148,15 @@ def history_csv(history: list[dict[str, float]]) -> str:
     return rows_csv(history, HISTORY_COLUMNS)
 
 
-def predictions_npz(probabilities: np.ndarray, labels: np.ndarray, class_names: list[str]) -> bytes:
-    """Test probabilities as float16 (3 significant digits; rows re-normalise on reading), compressed."""
+def predictions_npz(outputs: np.ndarray, output_activation: str, labels: np.ndarray, class_names: list[str]) -> bytes:
+    """The model's raw test outputs, bit for bit (float32), so every metric recomputed from them is exact."""
     return arrays_npz(
-        {"probabilities": probabilities.astype(np.float16), "labels": labels.astype(np.uint8), "class_names": np.array(class_names)}
+        {
+            "outputs": np.asarray(outputs, dtype=np.float32),
+            "output_activation": np.array(output_activation),
+            "labels": labels.astype(np.uint8),
+            "class_names": np.array(class_names),
+        }
     )
 
 
@@ -143,10 +175,10 @@ def arrays_npz(arrays: dict[str, np.ndarray]) -> bytes:
 
 
 def read_predictions(directory: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """A run's saved test probabilities (float64, rows summing to 1), labels and class names."""
+    """A run's test probabilities, exactly those its metrics were computed from, labels and class names."""
     with np.load(directory / "predictions.npz") as saved:
-        probabilities = saved["probabilities"].astype(np.float64)
-        return probabilities / probabilities.sum(axis=1, keepdims=True), saved["labels"], list(saved["class_names"])
+        probabilities = class_probabilities(saved["outputs"], str(saved["output_activation"]))
+        return probabilities, saved["labels"], list(saved["class_names"])
 
 
 def confusion_csv(confusion: np.ndarray, class_names: list[str]) -> str:
@@ -195,9 +227,18 @@ def _flatten(prefix: str, data: dict[str, Any], skip: set[str] = frozenset()) ->
     }
 
 
+def is_stale(spec: dict[str, Any]) -> bool:
+    """Made under other training rules than this actbench's (runs from before the field existed are version 1)."""
+    return spec.get("training_rules", 1) != TRAINING_RULES
+
+
 def collect_rows(exp_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """Rows for every completed run under `exp_dir/runs`, and a note for each directory skipped."""
-    rows, skipped = [], []
+    """Rows for every completed, current run under `exp_dir/runs`, and a note for each directory skipped.
+
+    Runs made under older training rules are stale: never returned, so never mixed into a report,
+    and summed up in one note.
+    """
+    rows, skipped, stale = [], [], 0
     runs = exp_dir / "runs"
     for directory in sorted(runs.iterdir()) if runs.is_dir() else []:
         if not directory.is_dir() or directory.name.startswith("."):
@@ -206,9 +247,18 @@ def collect_rows(exp_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
             skipped.append(f"{directory}: incomplete (no metrics.json); it will run again")
             continue
         try:
-            rows.append(flatten_run(read_json(directory / "spec.json"), read_json(directory / "metrics.json")))
+            spec = read_json(directory / "spec.json")
+            if is_stale(spec):
+                stale += 1
+                continue
+            rows.append(flatten_run(spec, read_json(directory / "metrics.json")))
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             skipped.append(f"{directory}: unreadable ({type(exc).__name__}: {exc}); delete it to rerun that run")
+    if stale:
+        skipped.append(
+            f"{runs}: {stale} run{'s' if stale > 1 else ''} made under older training rules (before version "
+            f"{TRAINING_RULES}) left out as stale; `actbench run` trains them anew, and you may delete the old folders"
+        )
     return rows, skipped
 
 

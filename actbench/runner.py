@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +11,9 @@ from typing import Any
 
 from actbench import results
 from actbench.config import ExperimentConfig, RunSpec, config_as_dict, expand_runs, output_label, run_id
-from actbench.datasets import Dataset, RawData, load_dataset, resolve_source, split_dataset
+from actbench.costs import estimate_runs
+from actbench.datasets import Dataset, RawData, fallback_fix, load_dataset, resolve_source, split_dataset
+from actbench.errors import ActbenchError
 from actbench.progress import QuietReporter
 
 
@@ -75,13 +78,16 @@ def plan_runs(
         resolved[name] = resolve_source(name, requested, data_dir)
         if requested == "auto" and resolved[name] == "sample":
             if cache is None:
-                notes.append(f"{name}: full data not found locally; a real run tries to download it, else uses the sample")
+                notes.append(
+                    f"{name}: full data not found locally; a real run tries to download it, else uses the sample. {fallback_fix(name)}"
+                )
             else:
                 raw = cache.load(name, requested)
                 resolved[name] = raw.source
                 if raw.warning:
                     notes.append(raw.warning)
     exp_dir = results.experiment_dir(results_root, config.name)
+    notes += [note for note in results.collect_rows(exp_dir)[1] if "stale" in note]
     planned = []
     for spec in expand_runs(config, resolved):
         identifier = run_id(spec)
@@ -99,6 +105,7 @@ def run_experiment(
     reporter: QuietReporter | None = None,
 ) -> SweepSummary:
     reporter = reporter or QuietReporter()
+    results.ensure_writable(results_root)
     cache = DataCache(data_dir, mirror)
     planned, notes = plan_runs(config, results_root, data_dir, cache)
     for note in notes:
@@ -110,6 +117,7 @@ def run_experiment(
     summary = SweepSummary()
     summary.counts["skipped"] = len(planned) - len(pending)
 
+    reporter.expect([estimate.seconds for estimate in estimate_runs([p.spec for p in pending], results_root)])
     reporter.start(len(planned), len(pending))
     try:
         for index, run in enumerate(pending, start=1):
@@ -117,13 +125,24 @@ def run_experiment(
             status, metrics = _run_one(run, cache, config.data.source, exp_dir, reporter)
             summary.counts[status] += 1
             reporter.run_done(index, run.run_id, run.title, status, metrics)
-    finally:
-        # Also on Ctrl-C: results.csv then shows every run that completed before the interruption.
+    except BaseException:
+        # Ctrl-C, a full disk, a data problem: results.csv still shows every run completed so far,
+        # if it can be written; the error that stopped the sweep is the one the user sees.
         reporter.finish()
-        summary.results_csv, _, skipped = results.rebuild_results_csv(exp_dir)
-        for note in skipped:
-            reporter.warn(note)
+        try:
+            _rebuild_results(exp_dir, summary, reporter)
+        except ActbenchError as exc:
+            reporter.warn(str(exc))
+        raise
+    reporter.finish()
+    _rebuild_results(exp_dir, summary, reporter)
     return summary
+
+
+def _rebuild_results(exp_dir: Path, summary: SweepSummary, reporter: QuietReporter) -> None:
+    summary.results_csv, _, skipped = results.rebuild_results_csv(exp_dir)
+    for note in skipped:
+        reporter.warn(note)
 
 
 def one_line_error(exc: BaseException, limit: int = 300) -> str:
@@ -139,13 +158,17 @@ def _run_one(run: PlannedRun, cache: DataCache, requested: str, exp_dir: Path, r
 
     data = cache.cut(run.spec, requested)  # a data problem is the user's to fix: it stops the sweep
     directory = results.run_dir(exp_dir, run.run_id)
-    results.save_spec(directory, run.spec.model_dump(mode="json"), run.run_id)
+    started = time.perf_counter()
     try:
         outcome = train.train_and_evaluate(run.spec, data, on_epoch=reporter.epoch_done)
         status, metrics, files = outcome.status, outcome.metrics, _run_files(outcome)
     except Exception as exc:  # noqa: BLE001 - any error in one run must not stop the sweep
         status, files = "failed", {}
         metrics = {"error": one_line_error(exc), "traceback": traceback.format_exc()}
+    # The whole run's wall time (building, training, testing): what cost estimates learn from.
+    metrics["run_seconds"] = round(time.perf_counter() - started, 3)
+    # Written after training, spec first: a run folder holds a metrics.json only beside its spec.
+    results.save_spec(directory, run.spec.model_dump(mode="json"), run.run_id)
     results.save_outcome(directory, {"status": status, "run_id": run.run_id, **metrics}, files)
     return status, metrics
 
@@ -154,7 +177,7 @@ def _run_files(outcome: Any) -> dict[str, str | bytes]:
     files: dict[str, str | bytes] = {"history.csv": results.history_csv(outcome.history)}
     test = outcome.evaluation
     if test is not None:
-        files["predictions.npz"] = results.predictions_npz(test.probabilities, test.labels, test.class_names)
+        files["predictions.npz"] = results.predictions_npz(test.outputs, test.output_activation, test.labels, test.class_names)
         files["confusion_matrix.csv"] = results.confusion_csv(test.confusion, test.class_names)
     probe = outcome.diagnostics
     if probe is not None:

@@ -8,14 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from actbench.config import TaskSpec
-
-CLASS_NAMES = {
-    "mnist": [str(digit) for digit in range(10)],
-    "fashion_mnist": [
-        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-    ],
-}
-
+from actbench.datasets.catalogue import DATASETS
 
 def task_labels(labels: np.ndarray, task: TaskSpec) -> np.ndarray:
     """Dataset labels 0-9 -> the task's labels: unchanged, or 1 for a positive class and 0 for the rest."""
@@ -25,7 +18,7 @@ def task_labels(labels: np.ndarray, task: TaskSpec) -> np.ndarray:
 
 
 def class_names(dataset: str, task: TaskSpec) -> list[str]:
-    names = CLASS_NAMES[dataset]
+    names = list(DATASETS[dataset].class_names)
     if task.type == "binary":
         positive = " or ".join(names[c] for c in task.positive)
         return [f"not {positive}", positive]

@@ -26,6 +26,7 @@ from actbench import __version__, evaluation
 from actbench.config import RunSpec
 from actbench.datasets import Dataset
 from actbench.models import build_model
+from actbench.pipeline import TrainingBatches, evaluation_batches, model_input_shape, to_model_input
 from actbench.tasks import class_names, encode_targets, task_labels
 
 # Every run builds a new model, so each traces its own functions; TensorFlow's retracing warning
@@ -51,12 +52,18 @@ class RunResult:
 
 @dataclass
 class TestEvaluation:
-    """What is saved beside the metrics: test probabilities, task labels, confusion matrix."""
+    """What is saved beside the metrics: the raw test outputs (every metric is recomputed exactly from
+    them, see results.read_predictions), the output activation, task labels, confusion matrix."""
 
-    probabilities: np.ndarray  # (N, classes)
+    outputs: np.ndarray  # (N, units) float32, as the model produced them
+    output_activation: str
     labels: np.ndarray
     confusion: np.ndarray
     class_names: list[str]
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        return evaluation.class_probabilities(self.outputs, self.output_activation)
 
 
 def loss_for(output_activation: str, units: int) -> Any:
@@ -87,25 +94,19 @@ def keras_accuracy(outputs: np.ndarray, targets: np.ndarray, loss: Any) -> float
     return float(passthrough.evaluate(outputs, targets, batch_size=4096, verbose=0, return_dict=True)["accuracy"])
 
 
-def prepare_images(images: np.ndarray) -> np.ndarray:
-    """uint8 (N, 28, 28) -> float32 in [0, 1] with a channel axis."""
-    return (images.astype(np.float32) / 255.0)[..., np.newaxis]
-
-
 def train_and_evaluate(spec: RunSpec, data: Dataset, on_epoch: EpochCallback | None = None) -> RunResult:
     # A fresh global state per run: no layer-name counters, graphs or name scopes left over from
     # an earlier run (a run that raised can leave a scope open), and memory is given back.
     keras.backend.clear_session()
-    keras.utils.set_random_seed(spec.seed)
+    keras.utils.set_random_seed(spec.seed)  # initial weights and dropout; the data order is ours
     if spec.deterministic:
         tf.config.experimental.enable_op_determinism()
 
     output, units = spec.output_activation, spec.output_units
-    x_train, x_val, x_test = (prepare_images(x) for x in (data.x_train, data.x_val, data.x_test))
     labels_train, labels_val, labels_test = (task_labels(y, spec.task) for y in (data.y_train, data.y_val, data.y_test))
     y_train, y_val, y_test = (encode_targets(y, units) for y in (labels_train, labels_val, labels_test))
 
-    model = build_model(spec, x_train.shape[1:], units)
+    model = build_model(spec, model_input_shape(data.x_train), units)
     training = spec.training
     optimizer = keras.optimizers.get({"class_name": training.optimizer, "config": {"learning_rate": training.learning_rate}})
     loss = loss_for(output, units)
@@ -116,24 +117,23 @@ def train_and_evaluate(spec: RunSpec, data: Dataset, on_epoch: EpochCallback | N
         steps_per_execution=STEPS_PER_EXECUTION,
     )
 
+    batches = TrainingBatches(data.x_train, y_train, spec.seed, training.batch_size)
     recorder = _EpochRecorder(on_epoch)
-    callbacks = [keras.callbacks.TerminateOnNaN(), recorder]
+    callbacks = [batches, keras.callbacks.TerminateOnNaN(), recorder]
     probe = None
     if spec.diagnostics:
         from actbench.diagnostics import PROBE_SIZE, DiagnosticsCallback
 
         # After the recorder, so the epoch's own seconds do not include measuring it.
-        probe = DiagnosticsCallback(loss, x_val[:PROBE_SIZE], y_val[:PROBE_SIZE], spec.hidden_activation.name)
+        x_probe = to_model_input(tf.constant(data.x_val[:PROBE_SIZE])).numpy()
+        probe = DiagnosticsCallback(loss, x_probe, y_val[:PROBE_SIZE], spec.hidden_activation.name, spec.hidden_activation.params)
         callbacks.append(probe)
     started = time.perf_counter()
     model.fit(
-        x_train,
-        y_train,
-        batch_size=training.batch_size,
+        batches.dataset,
         epochs=training.epochs,
-        validation_data=(x_val, y_val),
-        validation_batch_size=EVAL_BATCH_SIZE,
-        shuffle=True,
+        validation_data=evaluation_batches(data.x_val, y_val, EVAL_BATCH_SIZE),
+        shuffle=False,  # the batches come in batch_order already
         verbose=0,
         callbacks=callbacks,
     )
@@ -145,32 +145,36 @@ def train_and_evaluate(spec: RunSpec, data: Dataset, on_epoch: EpochCallback | N
         "epochs_run": len(history),
         "train_seconds": round(train_seconds, 4),  # without the time diagnostics took
         "seconds_per_epoch": round(train_seconds / max(len(history), 1), 4),
-        **data.sizes,
-        "data_origin": data.origin,
+        **data.record,
         "decision_rule": evaluation.decision_rule(output, units),
         "environment": environment(spec.deterministic),
     }
     if probe:
         from actbench.diagnostics import headline
 
-        metrics.update(headline(probe.rows), diagnostics_seconds=round(probe.seconds, 4))
+        metrics.update(headline(probe.rows), diagnostics_seconds=round(probe.seconds, 4), probe_size=len(probe.x))
     if recorder.diverged:
         metrics.update(test_accuracy=None, test_loss=None, best_val_accuracy=None, best_epoch=None)
         return RunResult("diverged", metrics, history, diagnostics=probe)
 
     best = max(history, key=lambda row: row["val_accuracy"])
     metrics.update(best_val_accuracy=best["val_accuracy"], best_epoch=best["epoch"])
-    outputs = model.predict(x_test, batch_size=EVAL_BATCH_SIZE, verbose=0)
+    outputs = predict(model, data.x_test)
     probabilities = evaluation.class_probabilities(outputs, output)
     scores, confusion = evaluation.classification_metrics(probabilities, labels_test)
     metrics.update(scores)
     metrics["test_loss"] = float(loss(y_test, outputs))
     metrics["keras_accuracy"] = round(keras_accuracy(outputs, y_test, loss), 6)  # float32 noise off
     if spec.task.type == "binary":
-        p_val = evaluation.class_probabilities(model.predict(x_val, batch_size=EVAL_BATCH_SIZE, verbose=0), output)[:, 1]
+        p_val = evaluation.class_probabilities(predict(model, data.x_val), output)[:, 1]
         metrics.update(evaluation.binary_metrics(probabilities[:, 1], labels_test, p_val, labels_val))
     names = class_names(spec.dataset, spec.task)
-    return RunResult("finished", metrics, history, TestEvaluation(probabilities, labels_test, confusion, names), probe)
+    return RunResult("finished", metrics, history, TestEvaluation(outputs, output, labels_test, confusion, names), probe)
+
+
+def predict(model: Any, images: np.ndarray) -> np.ndarray:
+    """The model's raw outputs (float32) on uint8 images."""
+    return model.predict(evaluation_batches(images, None, EVAL_BATCH_SIZE), verbose=0)
 
 
 class _EpochRecorder(keras.callbacks.Callback):

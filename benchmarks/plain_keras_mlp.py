@@ -16,7 +16,7 @@ import keras  # noqa: E402
 
 from actbench.datasets import sources  # noqa: E402  (only to read the same IDX files)
 
-arrays = sources.read_full(sources.find_full("fashion_mnist", None))
+arrays = sources.read_full("fashion_mnist", sources.find_full("fashion_mnist", None))
 x_train = arrays["x_train"].reshape(-1, 28 * 28).astype("float32") / 255.0
 x_test = arrays["x_test"].reshape(-1, 28 * 28).astype("float32") / 255.0
 y_train = keras.utils.to_categorical(arrays["y_train"])

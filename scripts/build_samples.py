@@ -60,7 +60,7 @@ def build_fashion(rng: np.random.Generator) -> dict:
     location = sources.find_full("fashion_mnist", None)
     if location is None:
         raise SystemExit("Fashion-MNIST not found: apt-get install dataset-fashion-mnist, or set ACTBENCH_DATA_DIR")
-    arrays = sources.read_full(location)
+    arrays = sources.read_full("fashion_mnist", location)
     train = per_class(arrays["y_train"], TRAIN_PER_CLASS, rng)
     test = per_class(arrays["y_test"], TEST_PER_CLASS, rng)
     np.savez_compressed(

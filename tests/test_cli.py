@@ -178,3 +178,66 @@ def test_commands_that_train_nothing_do_not_import_tensorflow(args, tiny_config,
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert out.stdout.split()[:2] == ["no", "TF"], out.stdout + out.stderr
+
+
+def test_version_help_without_bool_types_and_activation_headers():
+    from actbench import __version__
+
+    assert invoke("--version").output.strip() == f"actbench {__version__}"
+    for args in (["--help"], ["run", "--help"], ["report", "--help"], ["export", "mlflow", "--help"]):
+        text = invoke(*args).output
+        assert "<bool>" not in text and "--help" in text, args
+    assert "--dry-run" in invoke("run", "--help").output and "PATH=VALUE" in invoke("run", "--help").output
+    lines = invoke("activations").output.splitlines()
+    assert lines[0].split() == ["name", "(default", "parameters)", "initialiser", "formula"]
+    assert lines[1].split()[:2] == ["relu", "he_normal"] and any(line.startswith("leaky_relu(alpha=0.01) ") for line in lines)
+
+
+@pytest.mark.parametrize("make", ["file", "under-a-file"])
+def test_a_results_dir_that_cannot_hold_results_is_one_error_before_training(tiny_config, tmp_path, make):
+    blocker = tmp_path / "taken"
+    blocker.write_text("not a folder\n")
+    target = blocker if make == "file" else blocker / "results"
+    outcome = invoke("run", tiny_config, "--results-dir", target)
+    assert outcome.exit_code == 2 and "Traceback" not in outcome.output
+    (line,) = outcome.output.strip().splitlines()
+    assert line.startswith(f"error: --results-dir {target}: ") and ("is a file" in line or "cannot write there" in line)
+    assert blocker.read_text() == "not a folder\n"
+
+
+def test_a_disk_that_fills_mid_sweep_is_one_line_and_leaves_nothing_trusted(tiny_config, tmp_path, monkeypatch):
+    """ENOSPC injected while the second run saves its files: the first run stays, the second is redone."""
+    import errno
+
+    results = tmp_path / "results"
+    real_fsync, runs_saved = os.fsync, set()
+
+    def full_disk_on_second_run(fd):
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        if "/runs/" in path and ".predictions.npz." in path:
+            runs_saved.add(Path(path).parent.name)
+            if len(runs_saved) == 2:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", full_disk_on_second_run)
+    outcome = invoke("run", tiny_config, "--results-dir", results, "-q")
+    monkeypatch.undo()
+    assert outcome.exit_code == 2 and "Traceback" not in outcome.output
+    error = [line for line in outcome.output.splitlines() if line.startswith("error:")]
+    assert len(error) == 1 and "predictions.npz: cannot write (No space left on device)" in error[0]
+    complete = [d for d in run_dirs(results) if (d / "metrics.json").exists()]
+    assert len(complete) == 1 and (complete[0] / "spec.json").exists()
+    assert not list(results.glob("tiny/runs/*/.*.tmp"))  # no half-written file left behind
+    resumed = invoke("run", tiny_config, "--results-dir", results)
+    assert resumed.exit_code == 0 and "1 of 2 runs to do" in resumed.output
+    table = pd.read_csv(results / "tiny" / "results.csv")
+    assert len(table) == 2 and set(table["status"]) == {"finished"}
+
+
+def test_each_run_records_its_wall_time(tiny_config, tmp_path):
+    results = tmp_path / "results"
+    assert invoke("run", tiny_config, "--results-dir", results).exit_code == 0
+    for directory in run_dirs(results):
+        metrics = json.loads((directory / "metrics.json").read_text())
+        assert metrics["train_seconds"] < metrics["run_seconds"] < 300

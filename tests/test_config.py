@@ -72,15 +72,50 @@ def test_overrides_are_yaml_scalars_on_dotted_paths(tmp_path):
     assert config.training.epochs == 1 and config.data.limit_train == 1000
     assert config.seeds == [0, 1, 2]
     assert [a.name for a in config.hidden_activations] == ["tanh", "selu"]
-    assert "did you mean 'epochs'" in error_for(tmp_path, BASE, ["training.epoch=1"])
     with pytest.raises(ActbenchError, match=r"--set 'training.epochs': write it as dotted.path=value"):
         load_config(path, ["training.epochs"])
+
+
+def test_an_error_caused_by_set_names_the_override_not_the_file(tmp_path):
+    path = write_config(tmp_path, BASE + "training: {epochs: 2}\n")
+
+    def message(overrides: list[str]) -> str:
+        with pytest.raises(ActbenchError) as caught:
+            load_config(path, overrides)
+        return str(caught.value)
+
+    assert message(["training.epoch=1"]) == "--set 'training.epoch=1': training.epoch: unknown field; did you mean 'epochs'?"
+    assert message(["seeds=2", "training.epochs=0"]).startswith("--set 'training.epochs=0': training.epochs: must be greater than 0")
+    assert message(["hidden_activations=[relu, rleu]"]).startswith("--set 'hidden_activations=[relu, rleu]': hidden_activations[1]: unknown")
+    assert message(["training={epochs: -1}"]).startswith("--set 'training={epochs: -1}': training.epochs:")
+    assert message(["data.limit_train=x.y"]).startswith("--set 'data.limit_train=x.y'")
+    assert message(["name.first=x"]) == "--set 'name.first=x': 'name' is not a section, so it has no 'first'"
+    # A bad value the file itself holds is still the file's, even when other values were overridden.
+    broken = write_config(tmp_path, BASE + "training: {epochs: 0}\n", "broken.yaml")
+    with pytest.raises(ActbenchError, match=rf"^{broken}: training.epochs: must be greater than 0"):
+        load_config(broken, ["seeds=2"])
 
 
 def test_activation_forms_and_canonical_labels(tmp_path):
     text = BASE.replace("[relu]", "[relu, {name: leaky_relu, alpha: 0.1}, leaky_relu, silu, {name: gelu, approximate: true}]")
     labels = [a.label for a in load_config(write_config(tmp_path, text)).hidden_activations]
     assert labels == ["relu", "leaky_relu(alpha=0.1)", "leaky_relu(alpha=0.01)", "swish", "gelu(approximate=true)"]
+
+
+def test_printed_labels_are_accepted_as_input(tmp_path):
+    from actbench.activations import CATALOGUE, label
+
+    printed = [label(info.name, info.defaults) for info in CATALOGUE.values()]
+    text = BASE.replace("[relu]", "[" + ", ".join(f"'{p}'" for p in printed) + "]")
+    assert [a.label for a in load_config(write_config(tmp_path, text)).hidden_activations] == printed
+    given = ["leaky_relu(alpha=0.2)", "gelu(approximate=true)", "ELU(alpha=2)", "thresholded_relu()"]
+    config = load_config(write_config(tmp_path, BASE), ["hidden_activations=[" + ", ".join(given) + "]"])
+    assert [a.label for a in config.hidden_activations] == [
+        "leaky_relu(alpha=0.2)", "gelu(approximate=true)", "elu(alpha=2.0)", "thresholded_relu(threshold=1.0)"]
+    assert config.hidden_activations[0] == load_config(write_config(tmp_path, BASE.replace("[relu]", "[{name: leaky_relu, alpha: 0.2}]"))).hidden_activations[0]
+    assert "hidden_activations[0]: 'leaky_relu(alpha': write an activation" in error_for(tmp_path, BASE.replace("[relu]", "['leaky_relu(alpha']"))
+    assert "gelu.approximate must be true or false, not 'maybe'" in error_for(tmp_path, BASE.replace("[relu]", "['gelu(approximate=maybe)']"))
+    assert "activation 'relu' takes no parameters, not alpha" in error_for(tmp_path, BASE.replace("[relu]", "['relu(alpha=1)']"))
 
 
 def expand(tmp_path, text, source="sample"):
@@ -157,3 +192,15 @@ def test_softmax_on_a_single_output_unit_is_refused_with_the_reason(tmp_path):
 )
 def test_impossible_tasks_and_output_widths_are_refused(tmp_path, text, expected):
     assert expected in error_for(tmp_path, text)
+
+
+def test_seeds_outside_32_bits_are_refused_before_anything_runs(tmp_path):
+    assert "seeds[0]: must be greater than or equal to 0 (got -1)" in error_for(tmp_path, BASE + "seeds: [-1]\n")
+    assert "seeds[1]: must be less than or equal to 4294967295" in error_for(tmp_path, BASE + "seeds: [0, 4294967296]\n")
+    assert load_config(write_config(tmp_path, BASE + "seeds: [4294967295]\n")).seeds == [2**32 - 1]
+
+
+def test_a_repeated_yaml_key_is_refused_naming_its_line(tmp_path):
+    message = error_for(tmp_path, BASE + "training:\n  epochs: 2\n  batch_size: 64\n  epochs: 3\n")
+    assert ":8:3: " in message and "the key 'epochs' appears twice in one mapping (first on line 6); keep one" in message
+    assert "twice" in error_for(tmp_path, BASE + "seeds: 1\nseeds: 2\n")

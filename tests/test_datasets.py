@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from actbench.datasets import load_dataset, resolve_source, sources, split_dataset
+from actbench.datasets.catalogue import DATASETS
 from actbench.errors import ActbenchError
 
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
@@ -64,7 +65,7 @@ def test_mnist_npz_in_keras_cache_is_found(isolated):
     assert sources.find_full("mnist", None) == cache / "mnist.npz"
     assert resolve_source("mnist", "auto", None) == "full"
     with pytest.raises(ActbenchError, match=r"mnist\.npz: lacks the array y_train, x_test, y_test"):
-        sources.read_full(cache / "mnist.npz")
+        sources.read_full("mnist", cache / "mnist.npz")
 
 
 def test_truncated_and_corrupt_files_are_refused_by_name(tmp_path):
@@ -81,7 +82,7 @@ def test_truncated_and_corrupt_files_are_refused_by_name(tmp_path):
     with pytest.raises(ActbenchError, match="is not an IDX file"):
         sources.read_idx(raw)
     with pytest.raises(ActbenchError, match="x_train has 20 items, expected 60000"):
-        sources.read_full(write_idx_folder(tmp_path / "small"))
+        sources.read_full("fashion_mnist", write_idx_folder(tmp_path / "small"))
 
 
 class _Server:
@@ -113,7 +114,8 @@ def checksums_of(folder: Path) -> dict[str, tuple[str, str]]:
 
 def test_download_with_good_checksums_lands_in_the_keras_cache(isolated, served, monkeypatch):
     folder, url = served
-    monkeypatch.setitem(sources.DOWNLOADS, "fashion_mnist", checksums_of(folder))
+    for name, digest in checksums_of(folder).items():
+        monkeypatch.setitem(DATASETS["fashion_mnist"].published_files, name, digest)
     location = sources.download_full("fashion_mnist", mirror=url)
     assert location == isolated / "keras" / "datasets" / "fashion-mnist"
     assert sources.find_full("fashion_mnist", None) == location
@@ -124,7 +126,8 @@ def test_download_with_good_checksums_lands_in_the_keras_cache(isolated, served,
 def test_download_with_a_bad_checksum_is_refused_and_not_kept(isolated, served, monkeypatch):
     folder, url = served
     wrong = {name: ("md5", "0" * 32) for name in checksums_of(folder)}
-    monkeypatch.setitem(sources.DOWNLOADS, "fashion_mnist", wrong)
+    for name, digest in wrong.items():
+        monkeypatch.setitem(DATASETS["fashion_mnist"].published_files, name, digest)
     monkeypatch.setenv("ACTBENCH_MIRROR", url)
     with pytest.raises(ActbenchError, match="checksum mismatch .* the file was not used"):
         load_dataset("fashion_mnist", "auto")  # a wrong file is an error even under auto
@@ -135,6 +138,9 @@ def test_unreachable_download_falls_back_to_the_sample_under_auto_only(isolated)
     dead_mirror = "http://127.0.0.1:9/"  # discard port: nothing listens, the connection is refused
     raw = load_dataset("mnist", "auto", mirror=dead_mirror)
     assert raw.source == "sample" and "using the embedded sample" in raw.warning
+    # The warning names the fixes: where the full data goes, or how to choose the sample on purpose.
+    keras_cache = str(isolated / "keras" / "datasets")
+    assert f"pass --data-dir DIR or put mnist.npz into {keras_cache}; to use the sample on purpose, pass --source sample" in raw.warning
     with pytest.raises(ActbenchError, match="mnist: full data not found .* pass --data-dir"):
         load_dataset("mnist", "full", mirror=dead_mirror)
 

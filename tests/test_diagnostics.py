@@ -8,7 +8,8 @@ import pytest
 
 from actbench.config import expand_runs, load_config
 from actbench.datasets import load_dataset, split_dataset
-from actbench.diagnostics import COLUMNS, headline, measure, unit_statistics
+from actbench.activations import CATALOGUE
+from actbench.diagnostics import COLUMNS, headline, measure, saturation_threshold, unit_statistics
 from actbench.models import build_model
 from actbench.train import loss_for, train_and_evaluate
 from conftest import write_config
@@ -33,7 +34,7 @@ def test_relu_layer_pushed_negative_is_all_dead_and_passes_no_gradient(tmp_path)
     _, model = model_for(tmp_path, "relu")
     first = dense_layers(model)[0]
     first.bias.assign(np.full(first.bias.shape, -1e3, dtype=np.float32))
-    rows = measure(model, loss_for("softmax", 10), X, Y, bounds=None)
+    rows = measure(model, loss_for("softmax", 10), X, Y, saturation_threshold("relu", {}))
     assert [row["name"] for row in rows] == ["act_1", "act_2", "logits"]
     assert rows[0]["dead_fraction"] == 1.0 and rows[0]["mean"] == 0.0
     # Nothing reaches past a dead layer, so no kernel before or after it learns from this batch.
@@ -42,35 +43,70 @@ def test_relu_layer_pushed_negative_is_all_dead_and_passes_no_gradient(tmp_path)
 
 def test_healthy_relu_layer_has_some_live_units_and_gradient(tmp_path):
     _, model = model_for(tmp_path, "relu")
-    rows = measure(model, loss_for("softmax", 10), X, Y, bounds=None)
+    rows = measure(model, loss_for("softmax", 10), X, Y, saturation_threshold("relu", {}))
     assert rows[0]["dead_fraction"] < 0.5 and rows[0]["grad_norm"] > 0
-    assert math.isnan(rows[0]["saturated_fraction"])  # ReLU is unbounded above: saturation does not apply
+    # ReLU's slope is 0 wherever its output is 0 and 1 elsewhere: saturated = the share of zeros.
+    first = dense_layers(model)[0]
+    zeros = np.mean(np.asarray(first(keras.layers.Flatten()(X))) <= 0)
+    assert rows[0]["saturated_fraction"] == pytest.approx(zeros)
 
 
 def test_sigmoid_layer_fed_huge_inputs_is_saturated(tmp_path):
     _, model = model_for(tmp_path, "sigmoid")
     first = dense_layers(model)[0]
     first.kernel.assign(first.kernel.numpy() * 1e4)
-    rows = measure(model, loss_for("softmax", 10), X, Y, bounds=(0.0, 1.0))
+    rows = measure(model, loss_for("softmax", 10), X, Y, saturation_threshold("sigmoid", {}))
     assert rows[0]["saturated_fraction"] > 0.95
     _, calm = model_for(tmp_path, "sigmoid")
-    assert measure(calm, loss_for("softmax", 10), X, Y, bounds=(0.0, 1.0))[0]["saturated_fraction"] < 0.05
+    assert measure(calm, loss_for("softmax", 10), X, Y, saturation_threshold("sigmoid", {}))[0]["saturated_fraction"] < 0.05
 
 
 def test_linear_network_has_no_dead_units(tmp_path):
     _, model = model_for(tmp_path, "linear")
-    rows = measure(model, loss_for("softmax", 10), X, Y, bounds=None)
+    rows = measure(model, loss_for("softmax", 10), X, Y, saturation_threshold("linear", {}))
     assert [row["dead_fraction"] for row in rows[:2]] == [0.0, 0.0]
+    assert [row["saturated_fraction"] for row in rows[:2]] == [0.0, 0.0]
 
 
 def test_a_convolution_unit_is_a_channel():
     values = np.zeros((4, 5, 5, 3), dtype=np.float32)
     values[0, 2, 2, 1] = 0.5  # channel 1 fires once, at one position of one input: alive
     values[..., 2] = 1.0  # channel 2: at the upper bound everywhere
-    stats = unit_statistics(values, bounds=(0.0, 1.0))
+    slopes = np.where((values > 0) & (values < 1), 0.25, 0.0)  # a sigmoid-like slope: flat at 0 and 1
+    stats = unit_statistics(values, slopes, saturation_threshold("sigmoid", {}))
     assert stats["units"] == 3 and stats["dead_fraction"] == pytest.approx(1 / 3)  # only channel 0
-    # Saturated: every value of channels 0 and 2 (at a bound), all but one of channel 1.
+    # Saturated: every value of channels 0 and 2 (flat), all but one of channel 1.
     assert stats["saturated_fraction"] == pytest.approx(1 - 1 / values.size)
+
+
+@pytest.mark.parametrize("name", list(CATALOGUE))
+def test_every_catalogue_activation_has_a_saturation_threshold_of_one_percent_of_its_largest_slope(name):
+    threshold = saturation_threshold(name, CATALOGUE[name].defaults)
+    largest = {"sigmoid": 0.25, "hard_sigmoid": 1 / 6, "softmax": 0.25, "selu": 1.0507 * 1.6733, "gelu": 1.129,
+               "swish": 1.0998, "mish": 1.0885}.get(name, 1.0)
+    assert threshold == pytest.approx(0.01 * largest, rel=0.01)
+
+
+@pytest.mark.parametrize(
+    "activation, expected",
+    [("relu", 0.5), ("relu6", 1.0), ("elu", 0.5), ("selu", 0.5), ("tanh", 1.0), ("sigmoid", 1.0), ("softsign", 1.0), ("leaky_relu", 0.0)],
+)
+def test_the_same_rule_counts_every_flat_region(tmp_path, activation, expected):
+    # Half the pre-activations at -10, half at +10. Flat (slope < 1% of the largest) there: ReLU's
+    # zeros, both ends of ReLU6, tanh, sigmoid and softsign (slope 1/121), ELU's and SELU's lower
+    # plateau. Not flat: leaky ReLU (slope 0.01, not below 1%).
+    _, model = model_for(tmp_path, activation, model="{type: mlp, hidden_units: [2]}")
+    first = dense_layers(model)[0]
+    first.kernel.assign(np.zeros(first.kernel.shape, dtype=np.float32))
+    first.bias.assign(np.array([-10.0, 10.0], dtype=np.float32))
+    row = measure(model, loss_for("softmax", 10), X, Y, saturation_threshold(activation, CATALOGUE[activation].defaults))[0]
+    assert row["saturated_fraction"] == pytest.approx(expected)
+
+
+def test_a_softmax_hidden_layer_is_measured_by_its_jacobian_diagonal(tmp_path):
+    _, model = model_for(tmp_path, "softmax", model="{type: mlp, hidden_units: [8]}")
+    row = measure(model, loss_for("softmax", 10), X, Y, saturation_threshold("softmax", {}))[0]
+    assert 0.0 <= row["saturated_fraction"] < 0.5  # eight units near 1/8 each: s(1-s) = 0.11, not flat
 
 
 def test_headline_takes_the_last_epoch_worst_layer_and_gradient_ratio():
@@ -100,7 +136,7 @@ def test_a_run_with_diagnostics_measures_every_epoch_and_layer(tmp_path):
     assert probe.histograms["act_1_edges"].min() >= -1 and probe.histograms["act_1_edges"].max() <= 1
     metrics = result.metrics
     assert 0 <= metrics["saturated_fraction_max"] <= 1 and metrics["grad_ratio_first_last"] > 0
-    assert metrics["diagnostics_seconds"] > 0
+    assert metrics["diagnostics_seconds"] > 0 and metrics["probe_size"] == 40
 
 
 def test_measuring_does_not_change_what_is_trained(tmp_path):

@@ -113,3 +113,18 @@ def test_multiclass_run_records_per_class_scores(tmp_path, data):
     assert metrics["keras_accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-6)
     assert 0 <= metrics["ece"] <= 1 and metrics["log_loss"] > 0
     assert metrics["decision_rule"] == "argmax"
+
+
+def test_prelu_after_a_convolution_learns_one_slope_per_channel(tmp_path):
+    from actbench.models import build_model
+
+    def params(activation):
+        spec = spec_for(tmp_path, models="[cnn]", hidden_activations=f"[{activation}]")
+        return build_model(spec, (28, 28, 1), 10).count_params()
+
+    # The default CNN has 34,826 weights; PReLU adds one slope per channel of its two convolutions
+    # (32 + 64), not one per pixel and channel (26*26*32 + 11*11*64 = 29,376).
+    assert params("relu") == 34_826
+    assert params("prelu") == 34_826 + 32 + 64
+    mlp = spec_for(tmp_path, hidden_activations="[prelu]")
+    assert build_model(mlp, (28, 28, 1), 10).count_params() == build_model(spec_for(tmp_path), (28, 28, 1), 10).count_params() + 32

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from actbench.datasets import samples, sources
+from actbench.datasets.catalogue import DATASETS
+from actbench.datasets.verify import verify_full, verify_sample
 from actbench.errors import ActbenchError
 
 NUM_CLASSES = 10
@@ -30,6 +32,8 @@ class RawData:
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    content_sha256: str  # of the decoded arrays, see verify.content_sha256
+    verified_by: str  # "content sha256" | "published file digests" | "content signature"
     warning: str | None = None
 
 
@@ -46,10 +50,22 @@ class Dataset:
     y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    content_sha256: str
+    verified_by: str
 
     @property
     def sizes(self) -> dict[str, int]:
         return {"n_train": len(self.y_train), "n_val": len(self.y_val), "n_test": len(self.y_test)}
+
+    @property
+    def record(self) -> dict[str, int | str]:
+        """What every run records about its data."""
+        return {
+            **self.sizes,
+            "data_origin": self.origin,
+            "data_sha256": self.content_sha256,
+            "data_verified_by": self.verified_by,
+        }
 
 
 def resolve_source(name: str, requested: str, data_dir: Path | None) -> str:
@@ -78,15 +94,24 @@ def load_dataset(name: str, requested: str, data_dir: Path | None = None, mirror
                     f"{name}: full data not found (searched {searched}) and {exc}; "
                     "pass --data-dir, set ACTBENCH_MIRROR, or use data.source: sample"
                 ) from None
-            return _from_sample(name, warning=f"{name}: full data unavailable ({exc}); using the embedded sample")
-    arrays = sources.read_full(location)
-    return RawData(name=name, source="full", origin=str(location), **arrays)
+            return _from_sample(name, warning=f"{name}: full data unavailable ({exc}); using the embedded sample. {fallback_fix(name)}")
+    arrays = sources.read_full(name, location)
+    digest, verified_by = verify_full(DATASETS[name], location, arrays)
+    return RawData(name, "full", str(location), **arrays, content_sha256=digest, verified_by=verified_by)
+
+
+def fallback_fix(name: str) -> str:
+    """The end of every fallback message: how to get the full data, or how to choose the sample on purpose."""
+    cache = str(sources.keras_cache_dir()).replace(str(Path.home()), "~", 1)
+    files = f"mnist.npz into {cache}" if name == "mnist" else f"the four IDX files into {cache}/fashion-mnist/"
+    return f"For the full data pass --data-dir DIR or put {files}; to use the sample on purpose, pass --source sample."
 
 
 def _from_sample(name: str, warning: str | None) -> RawData:
     arrays = samples.read_sample(name)
     origin = samples.sample_provenance(name)["description"]
-    return RawData(name=name, source="sample", origin=origin, warning=warning, **arrays)
+    digest = verify_sample(DATASETS[name], origin, arrays)
+    return RawData(name, "sample", origin, **arrays, content_sha256=digest, verified_by="content sha256", warning=warning)
 
 
 def split_dataset(
@@ -106,7 +131,7 @@ def split_dataset(
     x_fit, x_val, y_fit, y_val = train_test_split(
         x_train, y_train, test_size=n_val, stratify=y_train, random_state=SPLIT_SEED
     )
-    return Dataset(raw.name, raw.source, raw.origin, x_fit, y_fit, x_val, y_val, x_test, y_test)
+    return Dataset(raw.name, raw.source, raw.origin, x_fit, y_fit, x_val, y_val, x_test, y_test, raw.content_sha256, raw.verified_by)
 
 
 def _stratified_subset(x: np.ndarray, y: np.ndarray, limit: int | None, field: str) -> tuple[np.ndarray, np.ndarray]:

@@ -6,25 +6,27 @@ Debian's dataset-fashion-mnist installs). In each folder a dataset is either `mn
 Keras format, MNIST only) or the four IDX files, gzipped or not, in a subfolder named after it
 (`mnist/`, `fashion-mnist/` or `fashion_mnist/`).
 
-Local files are checked structurally (gzip and zip CRCs, IDX magic numbers, exact sizes), so a
-truncated or corrupt file is refused by name. Downloads are checked against published checksums
-before they are moved into the Keras cache.
+Local files are checked structurally here (gzip and zip CRCs, IDX magic numbers, exact sizes), so
+a truncated or corrupt file is refused by name; verify.py then checks their content. Downloads are
+checked against published checksums before they are moved into the Keras cache.
 """
 
 from __future__ import annotations
 
 import gzip
-import hashlib
 import os
 import shutil
 import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
+from actbench.datasets.catalogue import DATASETS
+from actbench.datasets.verify import file_digest
 from actbench.errors import ActbenchError
 
 DEFAULT_MIRROR = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
@@ -37,19 +39,10 @@ IDX_FILES = {
     "x_test": "t10k-images-idx3-ubyte",
     "y_test": "t10k-labels-idx1-ubyte",
 }
-EXPECTED_COUNTS = {"x_train": 60000, "y_train": 60000, "x_test": 10000, "y_test": 10000}
-SUBFOLDERS = {"mnist": ("mnist",), "fashion_mnist": ("fashion-mnist", "fashion_mnist")}
-
-# What a download fetches, with the checksum its publisher gives: Keras' sha256 for mnist.npz,
-# Zalando's md5 list (fashion-mnist README) for the Fashion-MNIST archives.
-DOWNLOADS: dict[str, dict[str, tuple[str, str]]] = {
-    "mnist": {"mnist.npz": ("sha256", "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1")},
-    "fashion_mnist": {
-        "train-images-idx3-ubyte.gz": ("md5", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
-        "train-labels-idx1-ubyte.gz": ("md5", "25c81989df183df01b3e8a0aad5dffbe"),
-        "t10k-images-idx3-ubyte.gz": ("md5", "bef4ecab320f06d8554ea6380940ec79"),
-        "t10k-labels-idx1-ubyte.gz": ("md5", "bb300cfdad3c16e7a12a480ee83cd310"),
-    },
+# What a download fetches; each file is checked against the digest in the catalogue.
+DOWNLOAD_FILES = {
+    "mnist": ("mnist.npz",),
+    "fashion_mnist": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
 }
 
 Arrays = dict[str, np.ndarray]
@@ -70,16 +63,17 @@ def find_full(name: str, data_dir: Path | None) -> Path | None:
     for root in search_dirs(data_dir):
         if name == "mnist" and (root / "mnist.npz").is_file():
             return root / "mnist.npz"
-        for sub in SUBFOLDERS[name]:
+        for sub in DATASETS[name].subfolders:
             if all(_idx_path(root / sub, key) for key in IDX_FILES):
                 return root / sub
     return None
 
 
-def read_full(location: Path) -> Arrays:
-    """Read and check a local copy found by `find_full`."""
+def read_full(name: str, location: Path) -> Arrays:
+    """Read a local copy found by `find_full` and check its structure (verify.py checks its content)."""
     arrays = _read_npz(location) if location.suffix == ".npz" else _read_idx_folder(location)
-    for key, count in EXPECTED_COUNTS.items():
+    n_train, n_test = DATASETS[name].full_size
+    for key, count in (("x_train", n_train), ("y_train", n_train), ("x_test", n_test), ("y_test", n_test)):
         if len(arrays[key]) != count:
             raise _corrupt(location, f"{key} has {len(arrays[key])} items, expected {count}")
     for key in ("y_train", "y_test"):
@@ -91,11 +85,12 @@ def read_full(location: Path) -> Arrays:
 def download_full(name: str, mirror: str | None = None) -> Path:
     """Fetch the dataset into the Keras cache, verifying each file; returns what `find_full` would."""
     base = (mirror or os.environ.get("ACTBENCH_MIRROR") or DEFAULT_MIRROR).rstrip("/") + "/"
-    target = keras_cache_dir() if name == "mnist" else keras_cache_dir() / SUBFOLDERS[name][0]
+    target = keras_cache_dir() if name == "mnist" else keras_cache_dir() / DATASETS[name].subfolders[0]
     target.mkdir(parents=True, exist_ok=True)
-    for filename, (algorithm, expected) in DOWNLOADS[name].items():
+    for filename in DOWNLOAD_FILES[name]:
+        algorithm, expected = DATASETS[name].published_files[filename]
         destination = target / filename
-        if destination.exists() and _digest(destination, algorithm) == expected:
+        if destination.exists() and file_digest(destination, algorithm) == expected:
             continue
         download_file(base + filename, destination, algorithm, expected)
     return target / "mnist.npz" if name == "mnist" else target
@@ -107,7 +102,7 @@ def download_file(url: str, destination: Path, algorithm: str, expected: str) ->
     try:
         with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
             shutil.copyfileobj(response, out)
-        actual = _digest(Path(temporary), algorithm)
+        actual = file_digest(Path(temporary), algorithm)
         if actual != expected:
             raise ActbenchError(
                 f"{url}: checksum mismatch ({algorithm} {actual}, expected {expected}); "
@@ -126,14 +121,6 @@ class DownloadError(ActbenchError):
     """The network could not deliver the file (as opposed to delivering a wrong one)."""
 
 
-def _digest(path: Path, algorithm: str) -> str:
-    digest = hashlib.new(algorithm)
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _idx_path(folder: Path, key: str) -> Path | None:
     for candidate in (folder / (IDX_FILES[key] + ".gz"), folder / IDX_FILES[key]):
         if candidate.is_file():
@@ -149,7 +136,7 @@ def read_idx(path: Path) -> np.ndarray:
     """Parse one IDX file (LeCun's format: magic, dimension sizes, then unsigned bytes)."""
     try:
         data = gzip.open(path).read() if path.suffix == ".gz" else path.read_bytes()
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         raise _corrupt(path, f"cannot be decompressed ({exc})") from None
     if len(data) < 4 or data[0:2] != b"\x00\x00" or data[2] != 0x08 or data[3] not in (1, 3):
         raise _corrupt(path, "is not an IDX file of unsigned bytes")
@@ -170,7 +157,7 @@ def _read_npz(path: Path) -> Arrays:
             if missing:
                 raise _corrupt(path, f"lacks the array {', '.join(missing)}")
             arrays = {key: archive[key] for key in IDX_FILES}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise _corrupt(path, f"cannot be read ({exc})") from None
     if arrays["x_train"].shape[1:] != (28, 28) or arrays["x_train"].dtype != np.uint8:
         raise _corrupt(path, "does not hold 28x28 uint8 images")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,7 @@ from rich.console import Console
 from actbench.report import ExperimentReport
 from actbench.report.headline import headline
 from actbench.report.tables import OPTIONAL_COLUMNS, block_tables, extra_tables, pivot_frame, problem_rows
-from actbench.report.terminal import draw_table
+from actbench.report.terminal import WIDE, draw_table
 
 INT_COLUMNS = {"n", "runs", "not_finished", "rank", "pairs", "block", "seed", "limit_train", "limit_test", "output_units",
                "epochs_run", "n_test", "training.epochs", "training.batch_size", "model.kernel_size", "model.pool_size"}
@@ -24,6 +25,18 @@ JSON_COLUMNS = {"task_positive", "hidden_activation_params"}
 # First after the labels in CSV and JSON: the answer, then how it was reached.
 VERDICT_COLUMNS = ["verdict", "did_not_learn", "rank", "n", "acc_mean", "acc_std", "acc_ci_low", "acc_ci_high", "diff_vs_top",
                    "diff_low", "diff_high", "effect_size", "p_holm", "p_value", "test", "p_floor", "pairs", "chance_level"]
+
+
+def print_report(reports: list[ExperimentReport], fmt: str, sort_by: str | None = None, wide: bool = False) -> None:
+    """Write the reports to stdout in `fmt`: one document whatever their number."""
+    if fmt == "table":
+        # A terminal is used at its width; a pipe or a log gets 100 columns; --wide never narrows a table.
+        width = WIDE if wide else (None if sys.stdout.isatty() else 100)
+        print_tables(reports, Console(width=width, highlight=False, soft_wrap=wide), sort_by, wide)
+    elif fmt == "markdown":
+        print("\n\n".join(markdown(r) for r in reports))
+    else:
+        print(to_csv(reports) if fmt == "csv" else to_json(reports), end="" if fmt == "csv" else "\n")
 
 
 def print_tables(reports: list[ExperimentReport], console: Console, sort_by: str | None = None, wide: bool = False) -> None:

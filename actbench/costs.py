@@ -1,0 +1,178 @@
+"""What a sweep will cost: seconds per run, from recorded runs of the same shape, else from a cost model.
+
+A run's *shape* is what its speed depends on: the model, the batch size, whether diagnostics are
+measured, and the hidden activation. Recorded finished runs of the same shape (anywhere under the
+results folder) give the estimate directly, rescaled by the images it trains on and its epochs;
+runs of the same shape with another activation come next. Without any, the cost model below says
+it from the model's multiply-adds per image, measured on the 2-core development machine by
+`python benchmarks/bench_cost_model.py` (which prints these constants and how well they fit).
+A recorded run's wall time is its metrics.json `run_seconds`, which the runner measures.
+
+Plain Python: the dry run and the report use it, so it must never import TensorFlow.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from actbench import results
+from actbench.config import CNNSpec, RunSpec
+
+FULL_SIZES = {"train": 60000, "test": 10000}  # both datasets' published splits
+SAMPLE_SIZES = {"train": 4000, "test": 1000}  # the embedded samples (actbench/data/samples.json)
+FORWARD_SHARE = 1 / 3  # an image only evaluated (validation, test) costs about a third of one trained on
+STEPS_PER_EXECUTION = 50  # as in train.py: batches per compiled call
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """seconds = per_run + work * (per_image + per_dense_mac * dense + per_conv_mac * conv) + per_call * calls."""
+
+    per_run: float  # build, compile, test evaluation set-up, saving
+    per_image: float  # per trained image, whatever the model
+    per_dense_mac: float  # per multiply-add of a dense layer, per trained image
+    per_conv_mac: float  # per multiply-add of a convolution, per trained image
+    per_call: float  # per compiled training call (STEPS_PER_EXECUTION batches)
+
+
+# Fitted by benchmarks/bench_cost_model.py on the development machine (2 cores, no GPU,
+# TensorFlow 2.21); see README "What a sweep costs" for the command and the fit.
+MEASURED = CostModel(per_run=1.96, per_image=1.75e-05, per_dense_mac=3.44e-11, per_conv_mac=8.07e-11, per_call=0.00797)
+
+
+BASES = {
+    "recorded": "recorded runs of the same shape",
+    "other activation": "recorded runs with another activation",
+    "model": "the cost model for 2 CPU cores",
+}
+
+
+@dataclass(frozen=True)
+class Estimate:
+    seconds: float
+    basis: str  # a key of BASES
+
+
+def estimate_runs(specs: list[RunSpec], results_root: Path, model: CostModel = MEASURED) -> list[Estimate]:
+    """One estimate per spec, from the finished runs recorded under `results_root` where there are some."""
+    recorded = recorded_runs(results_root)
+    return [estimate_run(spec, recorded, model) for spec in specs]
+
+
+def estimate_run(spec: RunSpec, recorded: dict[str, list[tuple[float, float]]], model: CostModel = MEASURED) -> Estimate:
+    dumped = spec.model_dump(mode="json")
+    for key, basis in ((shape_key(dumped), "recorded"), (shape_key(dumped, with_activation=False), "other activation")):
+        if key in recorded:
+            overhead, planned = model.per_run, work(dumped)
+            # Each recorded run rescaled to this run's images and epochs; the median resists one slow outlier.
+            rescaled = [overhead + max(seconds - overhead, 0.0) * planned / done for seconds, done in recorded[key]]
+            return Estimate(statistics.median(rescaled), basis)
+    return Estimate(model_seconds(dumped, model), "model")
+
+
+def model_seconds(spec: dict[str, Any], model: CostModel = MEASURED) -> float:
+    dense, conv = multiply_adds(spec)
+    per_image = model.per_image + model.per_dense_mac * dense + model.per_conv_mac * conv
+    return model.per_run + work(spec) * per_image + model.per_call * compiled_calls(spec)
+
+
+def recorded_runs(results_root: Path) -> dict[str, list[tuple[float, float]]]:
+    """(wall seconds, work) of every finished run under `results_root`, by shape key (with and without activation)."""
+    found: dict[str, list[tuple[float, float]]] = {}
+    for directory in sorted(results_root.glob("*/runs/*")) if results_root.is_dir() else []:
+        try:
+            spec = results.read_json(directory / "spec.json")
+            metrics = results.read_json(directory / "metrics.json")
+            if metrics.get("status") != "finished":
+                continue
+            seconds = wall_seconds(metrics)
+            done = work(spec, n_train=metrics["n_train"] + metrics["n_val"], n_test=metrics["n_test"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue  # unreadable runs are the report's to name; here they just do not count
+        for key in {shape_key(spec), shape_key(spec, with_activation=False)}:
+            found.setdefault(key, []).append((seconds, done))
+    return found
+
+
+def wall_seconds(metrics: dict[str, Any]) -> float:
+    """A run's wall time as the runner records it; for runs recorded before that, training time plus the fixed part."""
+    if metrics.get("run_seconds") is not None:
+        return float(metrics["run_seconds"])
+    return float(metrics["train_seconds"]) + float(metrics.get("diagnostics_seconds") or 0.0) + MEASURED.per_run
+
+
+def shape_key(spec: dict[str, Any], with_activation: bool = True) -> str:
+    shape = {
+        "model": {k: v for k, v in spec["model"].items() if k != "initializer"},
+        "batch_size": spec["training"]["batch_size"],
+        "diagnostics": spec.get("diagnostics", False),
+        "output_units": spec.get("output_units", 10),
+    }
+    if with_activation:
+        shape["activation"] = spec["hidden_activation"]
+    return json.dumps(shape, sort_keys=True)
+
+
+def image_counts(spec: dict[str, Any]) -> tuple[int, int, int]:
+    """(trained, validation, test) images of a planned run, from its source, limits and validation split."""
+    sizes = FULL_SIZES if spec["source"] == "full" else SAMPLE_SIZES
+    train = min(spec.get("limit_train") or sizes["train"], sizes["train"])
+    test = min(spec.get("limit_test") or sizes["test"], sizes["test"])
+    validation = round(train * spec["training"]["validation_split"])
+    return train - validation, validation, test
+
+
+def work(spec: dict[str, Any], n_train: int | None = None, n_test: int | None = None) -> float:
+    """Image passes in trained-image units: epochs x (trained + a third of validation) + a third of test."""
+    if n_train is None or n_test is None:
+        fit, validation, test = image_counts(spec)
+    else:
+        validation = round(n_train * spec["training"]["validation_split"])
+        fit, test = n_train - validation, n_test
+    return spec["training"]["epochs"] * (fit + FORWARD_SHARE * validation) + FORWARD_SHARE * test
+
+
+def compiled_calls(spec: dict[str, Any]) -> float:
+    fit = image_counts(spec)[0]
+    return spec["training"]["epochs"] * math.ceil(math.ceil(fit / spec["training"]["batch_size"]) / STEPS_PER_EXECUTION)
+
+
+def multiply_adds(spec: dict[str, Any], side: int = 28) -> tuple[int, int]:
+    """Multiply-adds per image in dense layers and in convolutions (28x28 grey images, 'valid' convolutions)."""
+    model, units = spec["model"], spec.get("output_units", 10)
+    if model["type"] != "cnn":
+        widths = [side * side, *model["hidden_units"], units]
+        return sum(a * b for a, b in zip(widths, widths[1:])), 0
+    cnn = CNNSpec.model_validate(model)
+    conv, channels = 0, 1
+    for filters in cnn.filters:
+        side -= cnn.kernel_size - 1
+        conv += side * side * cnn.kernel_size**2 * channels * filters
+        side //= cnn.pool_size
+        channels = filters
+    widths = [side * side * channels, *cnn.dense_units, units]
+    return sum(a * b for a, b in zip(widths, widths[1:])), conv
+
+
+def format_seconds(seconds: float) -> str:
+    """'45s', '12m', '3.4h': an estimate's precision, no more."""
+    if seconds < 90:
+        return f"{seconds:.0f}s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.1f}h"
+
+
+def describe_estimates(estimates: list[Estimate]) -> str:
+    """One line for --dry-run: the total and which basis each part came from."""
+    total = sum(e.seconds for e in estimates)
+    counts: dict[str, int] = {}
+    for estimate in estimates:
+        counts[estimate.basis] = counts.get(estimate.basis, 0) + 1
+    bases = ", ".join(f"{n} from {BASES[basis]}" for basis, n in counts.items())
+    return f"estimated {format_seconds(total)} for the runs to do ({bases})"

@@ -1,0 +1,41 @@
+"""The sweep's time left: estimates per run, corrected by how the finished runs compared with theirs."""
+
+from actbench.progress import PlainReporter, SweepClock
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_time_left_stays_right_when_slow_runs_come_last():
+    # Three quick runs then two slow ones (an MLP then a CNN), on a machine twice as slow as estimated.
+    estimates = [10.0, 10.0, 10.0, 100.0, 100.0]
+    actual = [2 * e for e in estimates]
+    time = FakeTime()
+    clock = SweepClock(estimates, now=time)
+    assert clock.remaining() == 230.0
+    for seconds in actual[:3]:
+        clock.run_started()
+        time.now += seconds
+        clock.run_done()
+    truth = sum(actual[3:])
+    linear = time.now / 3 * 2  # rich's rate: elapsed per finished run times the runs left
+    assert clock.remaining() == truth
+    assert linear / truth < 0.2  # what the bar used to say: 85% low
+    clock.run_started()
+    time.now += 50.0  # a quarter into the first slow run
+    assert clock.remaining() == truth - 50.0
+    time.now += 500.0  # far past its estimate: the current run counts as nearly done, never negative
+    assert clock.remaining() == 200.0
+
+
+def test_without_estimates_there_is_no_time_left_to_show(capsys):
+    assert SweepClock([]).remaining() is None
+    reporter = PlainReporter()
+    reporter.expect([30.0, 90.0])
+    reporter.start(3, 2)
+    assert "2 of 3 runs to do (1 already finished), about 2m by estimate" in capsys.readouterr().out
