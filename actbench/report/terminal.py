@@ -80,14 +80,14 @@ def _table(console: Console, title: str | None, frame: pd.DataFrame, widths: lis
     return table
 
 
-def _plan(console: Console, frame: pd.DataFrame, soft: int | None = None) -> list[int] | None:
-    """Column widths that fit `console.width`, wrapping only the first `soft` columns (None: any column).
+def _plan(console: Console, frame: pd.DataFrame, soft: list[str] | None = None) -> list[int] | None:
+    """Column widths that fit `console.width`, wrapping only the `soft` columns (None: any text column).
 
     None when the natural widths fit, [] when even the narrowest allowed widths do not.
     """
     natural, narrowest = _widths(frame)
     if soft is not None:
-        narrowest = narrowest[:soft] + natural[soft:]
+        narrowest = [low if column in soft else high for column, low, high in zip(frame.columns, narrowest, natural)]
     unlimited = console.options.update(max_width=WIDE)  # measured within the console's width, a table never exceeds it
     overhead = Measurement.get(console, unlimited, _table(console, None, frame, None)).maximum - sum(natural)
     room = console.width - overhead
@@ -108,14 +108,15 @@ def draw_table(console: Console, title: str, frame: pd.DataFrame, optional: list
     dropping `optional` columns (saying so); wrapping any text column; splitting the columns over
     several tables, each repeating the first `keep`."""
     dropped = []
-    widths = _plan(console, frame, soft=keep)
+    soft = list(frame.columns[:keep])
+    widths = _plan(console, frame, soft)
     for column in optional:
         if widths != []:
             break
         if column in frame.columns:
             frame = frame.drop(columns=column)
             dropped.append(column)
-            widths = _plan(console, frame, soft=keep)
+            widths = _plan(console, frame, soft)
     if widths == []:
         widths = _plan(console, frame)
     if widths == [] and len(frame.columns) > keep + 1:
@@ -132,7 +133,7 @@ def _chunks(console: Console, frame: pd.DataFrame, keep: int) -> list[pd.DataFra
     leading, rest = list(frame.columns[:keep]), list(frame.columns[keep:])
     chunks, current = [], []
     for column in rest:
-        if current and _plan(console, frame[leading + current + [column]], soft=keep) == []:
+        if current and _plan(console, frame[leading + current + [column]], leading) == []:
             chunks.append(frame[leading + current])
             current = []
         current.append(column)
