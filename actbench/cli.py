@@ -212,33 +212,64 @@ def activations() -> None:
     )
 
 
+REPORT_FORMATS = ("table", "markdown", "csv", "json")
+
+
 @app.command(cls=FlagCommand)
 def report(
     target: Annotated[
         Path, typer.Argument(help="An experiment folder (results/NAME) or a results folder with several.")
     ] = Path("results"),
     fmt: Annotated[str, typer.Option("--format", "-f", help="table | markdown | csv | json")] = "table",
-    sort_by: Annotated[Optional[str], typer.Option(help="Sort the summary by this column instead of rank.")] = None,
+    sort_by: Annotated[
+        Optional[str], typer.Option(help="Sort each table by: rank, accuracy, activation, n, difference, p, loss, 'train s', ...")
+    ] = None,
     filter_: Annotated[
         Optional[list[str]], typer.Option("--filter", help="Keep runs whose column equals a value: dataset=mnist. Repeatable.")
     ] = None,
-    plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Draw the PNG plots into report/.")] = True,
+    all_runs: Annotated[
+        bool, typer.Option("--all", help="Every run in the folder, not only those of the latest `actbench run`.")
+    ] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Every column, at any width (default: fit the terminal).")] = False,
+    plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Draw the PNG plots.")] = True,
+    out: Annotated[
+        Optional[Path], typer.Option("--out", help="Write this view's report (tables, summary.csv, plots) into this folder.")
+    ] = None,
 ) -> None:
-    """Compare the runs of one or all experiments: ranked tables with confidence intervals and tests, plots."""
-    from actbench.report import build_report, find_experiments
-    from actbench.report.files import write_report_files
-    from actbench.report.render import render
+    """Compare the runs of one or all experiments: verdicts with paired tests and intervals, tables, plots.
 
-    if fmt not in ("table", "markdown", "csv", "json"):
-        raise _fail(f"--format {fmt!r}: use table, markdown, csv or json")
+    Saved in results/NAME/report/: the full view (latest plan, format table, no --filter, --all or --no-plots).
+
+    Any other view is only printed and leaves that folder as it was; --out DIR writes it into DIR.
+    """
+    from actbench.report import build_report, files, find_experiments, formats
+    from actbench.report.scope import no_match_message, parse_filters
+    from actbench.report.tables import check_sort_key
+
     try:
-        for exp_dir in find_experiments(target):
-            built = build_report(exp_dir, filter_ or [])
-            text = render(built, fmt, sort_by)
-            if text is not None:
-                typer.echo(text)
-            folder = write_report_files(built, with_plots=plots)
-            if fmt == "table":
-                typer.echo(f"report written to {folder}/")
+        if fmt not in REPORT_FORMATS:
+            raise ActbenchError(f"--format {fmt!r}: use one of {', '.join(REPORT_FORMATS)}")
+        check_sort_key(sort_by)
+        parse_filters(filter_ or [])
+        if out is not None and out.exists() and not out.is_dir():
+            raise ActbenchError(f"--out {out}: is a file; give a folder (it is created if missing)")
+        reports = [build_report(exp_dir, filter_ or [], all_runs) for exp_dir in find_experiments(target)]
+        if filter_ and all(r.runs.empty for r in reports):
+            raise ActbenchError(no_match_message(filter_, [r.scope for r in reports], target))
+        if out is not None:
+            files.check_out_folder(out, reports)
+        formats.print_report(reports, fmt, sort_by, wide)
+        # Messages go to stderr when stdout carries csv, json or markdown, so that stays one valid document.
+        err = fmt != "table"
+        if out is not None:
+            for folder in files.write_view(reports, out, plots):
+                typer.echo(f"report written to {folder}/", err=err)
+        elif plots and fmt == "table" and not filter_ and not all_runs:
+            for built in reports:
+                typer.echo(f"report written to {files.write_report_files(built)}/")
+        else:
+            saved = ", ".join(f"{files.saved_report_folder(r)}/" for r in reports)
+            typer.echo(f"note: this view is not saved and {saved} is unchanged; add --out DIR to write it "
+                       "(plain `actbench report` rewrites the saved full report)", err=True)
     except ActbenchError as exc:
         raise _fail(str(exc)) from None

@@ -32,8 +32,8 @@ from actbench.evaluation import class_probabilities
 
 DONE_STATUSES = ("finished", "diverged")
 LEADING_COLUMNS = [
-    "run_id", "experiment", "dataset", "task", "source", "model", "hidden_activation", "output_activation",
-    "output_units", "seed", "status", "test_accuracy", "keras_accuracy", "test_loss", "log_loss", "macro_f1", "ece",
+    "run_id", "experiment", "dataset", "task", "task_type", "task_positive", "source", "model", "hidden_activation",
+    "hidden_activation_name", "hidden_activation_params", "output_activation", "output_units", "seed", "status", "test_accuracy", "keras_accuracy", "test_loss", "log_loss", "macro_f1", "ece",
     "best_val_accuracy", "best_epoch", "train_seconds", "seconds_per_epoch",
 ]
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
@@ -201,14 +201,20 @@ def confusion_csv(confusion: np.ndarray, class_names: list[str]) -> str:
 def flatten_run(spec: dict[str, Any], metrics: dict[str, Any]) -> dict[str, Any]:
     """One results.csv row: the spec as columns (model.hidden_units, training.epochs, ...) and the metrics."""
     activation = spec["hidden_activation"]
+    task = TaskSpec.model_validate(spec.get("task") or {})
     row: dict[str, Any] = {
         "run_id": spec["run_id"],
         "experiment": spec["experiment"],
         "dataset": spec["dataset"],
-        "task": _task_label(spec.get("task")),
+        "task": task.label,
+        # Structure beside the display labels, so readers never parse a label (JSON for lists and mappings).
+        "task_type": task.type,
+        "task_positive": json.dumps(task.positive),
         "source": spec["source"],
         "model": spec["model"]["type"],
         "hidden_activation": label(activation["name"], activation["params"]),
+        "hidden_activation_name": activation["name"],
+        "hidden_activation_params": json.dumps(activation["params"], sort_keys=True),
         "output_activation": spec["output_activation"],
         "output_units": spec.get("output_units", 10),
         "seed": spec["seed"],
@@ -219,10 +225,6 @@ def flatten_run(spec: dict[str, Any], metrics: dict[str, Any]) -> dict[str, Any]
     row["diagnostics"] = spec.get("diagnostics", False)
     row.update({k: v for k, v in metrics.items() if not isinstance(v, (dict, list))})
     return row
-
-
-def _task_label(task: dict[str, Any] | None) -> str:
-    return TaskSpec.model_validate(task or {}).label
 
 
 def _flatten(prefix: str, data: dict[str, Any], skip: set[str] = frozenset()) -> dict[str, Any]:

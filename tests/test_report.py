@@ -1,148 +1,177 @@
-"""`actbench report`: statistics on constructed results with known answers, and reports of real pipeline runs."""
+"""`actbench report`: verdicts on constructed results with known answers, scope, views and formats, and
+reports of real pipeline runs."""
 
 import json
 import math
+import re
 import subprocess
 import sys
 
-import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 from typer.testing import CliRunner
 
 from actbench.cli import app
-from actbench.config import expand_runs, load_config, run_id
 from actbench.report import build_report
-from actbench.report.render import headline
-from actbench.report.aggregate import confidence_interval, welch_test
-from actbench.results import history_csv, run_dir, save_outcome, save_spec, write_json
+from actbench.report.headline import headline
+from actbench.results import run_dir
 from conftest import write_config
+from helpers_report import make_results
 
 
 def invoke(*args):
     return CliRunner().invoke(app, [str(a) for a in args])
 
 
-def make_results(tmp_path, accuracies: dict[str, list[float]], statuses: dict[str, list[str]] | None = None, extra=None):
-    """Construct an experiment folder by hand: one run per (activation, seed) with a chosen accuracy."""
-    names = list(accuracies)
-    config = load_config(
-        write_config(tmp_path, f"name: made\ndatasets: [mnist]\nhidden_activations: {names}\nseeds: {max(map(len, accuracies.values()))}\n")
-    )
-    exp_dir = tmp_path / "results" / "made"
-    ids = []
-    for spec in expand_runs(config, {"mnist": "full"}):
-        values = accuracies[spec.hidden_activation.name]
-        if spec.seed >= len(values):
-            continue
-        identifier = run_id(spec)
-        ids.append(identifier)
-        status = (statuses or {}).get(spec.hidden_activation.name, ["finished"] * 10)[spec.seed]
-        directory = run_dir(exp_dir, identifier)
-        save_spec(directory, spec.model_dump(mode="json"), identifier)
-        history = [{"epoch": e, "loss": 1 / e, "accuracy": 0.5, "val_loss": 1 / e, "val_accuracy": 0.5 + e / 10, "seconds": 1.0} for e in (1, 2, 3)]
-        metrics = {"status": status, "test_accuracy": values[spec.seed], "test_loss": 0.3, "best_val_accuracy": 0.8,
-                   "best_epoch": 3, "train_seconds": 3.0, "seconds_per_epoch": 1.0, "epochs_run": 3}
-        metrics.update((extra or {}).get(spec.hidden_activation.name, lambda seed: {})(spec.seed))
-        if status == "failed":
-            metrics = {"status": "failed", "error": "RuntimeError: boom"}
-        save_outcome(directory, metrics, {"history.csv": history_csv(history)})
-    return exp_dir, ids
+def flat(text: str) -> str:
+    """Output with line breaks undone: sentences wrap at the terminal width."""
+    return " ".join(text.split())
 
 
-def test_confidence_interval_and_welch_match_textbook_values():
-    values = np.array([0.90, 0.92, 0.94])
-    low, high = confidence_interval(values)
-    half_width = stats.t.ppf(0.975, 2) * 0.02 / math.sqrt(3)  # sd 0.02, n 3
-    assert (low, high) == pytest.approx((0.92 - half_width, 0.92 + half_width))
-    assert math.isnan(confidence_interval(np.array([0.9]))[0])
-    a, b = np.array([0.90, 0.91, 0.92, 0.93]), np.array([0.80, 0.82, 0.81, 0.83])
-    assert welch_test(a, b) == pytest.approx(stats.ttest_ind(a, b, equal_var=False).pvalue)
-    assert welch_test(a, b) < 0.001
-    assert math.isnan(welch_test(a, np.array([0.8])))
+def summary_of(exp_dir, **options):
+    return build_report(exp_dir, **options).aggregated.summary.set_index("hidden_activation")
 
 
-def test_groups_aggregate_over_seeds_rank_and_test(tmp_path):
-    exp_dir, _ = make_results(tmp_path, {"relu": [0.97, 0.98, 0.99], "tanh": [0.955, 0.975, 0.995], "sigmoid": [0.80, 0.81, 0.82]})
-    summary = build_report(exp_dir).aggregated.summary.set_index("hidden_activation")
-    assert summary.loc["relu", "n"] == 3
-    assert summary.loc["relu", "acc_mean"] == pytest.approx(0.98)
+def test_groups_aggregate_over_seeds_with_paired_verdicts(tmp_path):
+    exp_dir, _ = make_results(tmp_path, {"relu": [0.97, 0.98, 0.99], "tanh": [0.955, 0.975, 0.995], "sigmoid": [0.80, 0.82, 0.81]})
+    summary = summary_of(exp_dir)
+    assert summary.loc["relu", "n"] == 3 and summary.loc["relu", "acc_mean"] == pytest.approx(0.98)
     assert summary.loc["tanh", "acc_std"] == pytest.approx(0.02)
-    assert list(summary.sort_values("rank").index) == ["relu", "tanh", "sigmoid"]
-    assert summary.loc["relu", "vs_best"] == "best"
-    assert summary.loc["tanh", "vs_best"] == "not distinguishable"  # 0.005 lower, spread 0.02
-    assert summary.loc["tanh", "p_vs_best"] > 0.5
-    assert summary.loc["sigmoid", "vs_best"] == "worse (p<0.05)"
+    assert summary.loc["relu", "verdict"] == "best" and summary.loc["relu", "rank"] == 1
+    assert summary.loc["tanh", "verdict"] == "not distinguishable"  # 0.005 lower, spread 0.02
+    assert summary.loc["sigmoid", "verdict"] == "worse"  # 0.16-0.18 lower on every seed
+    assert summary.loc["sigmoid", "test"] == "paired t" and summary.loc["sigmoid", "pairs"] == 3
+    assert summary.loc["sigmoid", "diff_vs_top"] == pytest.approx(-0.17)
+    assert summary.loc["sigmoid", "p_holm"] == pytest.approx(min(1, 3 * summary.loc["sigmoid", "p_value"]))
+    assert ((summary["acc_ci_low"] >= 0) & (summary["acc_ci_high"] <= 1)).all()
 
 
-def test_one_seed_says_no_test_is_possible(tmp_path):
-    exp_dir, _ = make_results(tmp_path, {"relu": [0.98], "sigmoid": [0.90]})
-    summary = build_report(exp_dir).aggregated.summary.set_index("hidden_activation")
-    assert summary.loc["sigmoid", "vs_best"] == "no test (needs 2+ seeds)"
-    assert math.isnan(summary.loc["sigmoid", "p_vs_best"])
-
-
-def test_failed_and_diverged_runs_are_listed_not_averaged_and_missing_runs_counted(tmp_path):
-    exp_dir, ids = make_results(
-        tmp_path, {"relu": [0.98, 0.97, 0.5], "sigmoid": [0.9, 0.9]}, statuses={"relu": ["finished", "finished", "diverged"]}
-    )
-    write_json(exp_dir / "plan.json", {"run_ids": ids + ["not-run-yet-1", "not-run-yet-2"]})
+def test_the_issue_examples_zero_variance_chance_level_and_a_lone_seed(tmp_path):
+    exp_dir, _ = make_results(
+        tmp_path, {"relu": [0.9, 0.9, 0.2], "tanh": [0.8967, 0.8967], "sigmoid": [0.1, 0.1, 0.1], "selu": [0.95, 0.1, 0.1]},
+        statuses={"relu": ["finished", "finished", "diverged"], "selu": ["finished", "diverged", "diverged"]})
     report = build_report(exp_dir)
-    assert report.aggregated.summary.set_index("hidden_activation").loc["relu", "n"] == 2
-    assert report.aggregated.summary.set_index("hidden_activation").loc["relu", "acc_mean"] == pytest.approx(0.975)
-    assert list(report.aggregated.problems["status"]) == ["diverged"]
-    assert report.missing == 2
-    outcome = invoke("report", exp_dir, "--no-plots")
-    assert "2 planned runs missing" in outcome.output and "diverged or failed runs" in outcome.output
+    summary = report.aggregated.summary.set_index("hidden_activation")
+    assert summary.loc["selu", "verdict"] == "too few seeds"  # the highest accuracy, but one finished seed
+    assert summary.loc["relu", "verdict"] == "best" and summary.loc["relu", "n"] == 2
+    assert summary.loc["tanh", "test"] == "exact sign-flip" and summary.loc["tanh", "p_value"] == pytest.approx(0.5)
+    assert summary.loc["tanh", "verdict"] == "not distinguishable"
+    assert summary.loc["sigmoid", "did_not_learn"] and not summary.loc["relu", "did_not_learn"]
+    text = "\n".join(headline(report))
+    assert "with 2 seeds it cannot go below p = 0.50" in text
+    assert "too few seeds to compare (fewer than 2 finished): selu (1 of 3 finished)" in text
+    assert "did not learn" in text and "sigmoid (0.1000)" in text
 
 
-def test_formats_filters_and_sorting(tmp_path):
+def test_groups_on_different_seeds_are_compared_unpaired_and_the_report_says_so(tmp_path):
+    exp_dir, _ = make_results(tmp_path, {"relu": [0.97, 0.98, 0.99], "sigmoid": [0.80, 0.83, 0.81]}, seeds={"sigmoid": [3, 4, 5]})
+    summary = summary_of(exp_dir)
+    assert summary.loc["sigmoid", "test"] == "Welch t" and summary.loc["sigmoid", "verdict"] == "worse"
+    shown = flat(invoke("report", exp_dir, "--no-plots").output)
+    assert "† unpaired Welch test, these groups share fewer than 2 seeds with the top: sigmoid" in shown
+    assert re.search(r"(\d\.\d{3}|<0\.001)†", shown)  # the p-value carries the mark
+
+
+def test_default_scope_is_the_latest_plan_and_all_labels_each_sweep(tmp_path):
+    make_results(tmp_path, {"relu": [0.50, 0.52], "sigmoid": [0.30, 0.31]}, epochs=1)
+    exp_dir, _ = make_results(tmp_path, {"relu": [0.97, 0.98], "sigmoid": [0.90, 0.91]}, epochs=5)
+    latest = build_report(exp_dir)
+    assert len(latest.runs) == 4 and latest.scope.others == 4
+    assert "the folder holds 4 other runs from earlier sweeps (--all includes them)" in headline(latest)[0]
+    assert set(latest.aggregated.summary["label"]) == {"relu", "sigmoid"}
+    everything = build_report(exp_dir, all_runs=True).aggregated.summary
+    assert sorted(everything["block_label"].unique()) == ["epochs=1", "epochs=5"]
+    assert everything.groupby("block_label")["acc_mean"].max().to_dict() == pytest.approx({"epochs=1": 0.51, "epochs=5": 0.975})
+    shown = flat(invoke("report", exp_dir, "--all", "--no-plots").output)
+    assert "best on epochs=1: relu" in shown and "best on epochs=5: relu" in shown
+    assert "epochs=1: test accuracy over seeds" in shown
+
+
+def test_a_view_never_replaces_the_saved_report_and_out_writes_it_elsewhere(tmp_path):
     exp_dir, _ = make_results(tmp_path, {"relu": [0.97, 0.99], "sigmoid": [0.80, 0.82]})
-    as_json = json.loads(invoke("report", exp_dir, "--format", "json", "--no-plots").output)
-    assert {g["hidden_activation"] for g in as_json["groups"]} == {"relu", "sigmoid"}
-    as_csv = invoke("report", exp_dir, "-f", "csv", "--no-plots").output
-    assert as_csv.startswith("dataset,") and len(as_csv.strip().splitlines()) == 3
-    markdown = invoke("report", exp_dir, "-f", "markdown", "--no-plots").output
-    assert "| rank | dataset |" in markdown and "0.9800 ± 0.0141" in markdown
-    filtered = json.loads(invoke("report", exp_dir, "-f", "json", "--filter", "hidden_activation=sigmoid", "--no-plots").output)
-    assert [g["hidden_activation"] for g in filtered["groups"]] == ["sigmoid"]
-    table = invoke("report", exp_dir, "--sort-by", "train s", "--no-plots").output
-    assert "+----" in table  # plain ASCII borders when not on a terminal
-    bad = invoke("report", exp_dir, "--filter", "colour=red")
-    assert bad.exit_code == 2 and "--filter 'colour=red'" in bad.output
+    assert invoke("report", exp_dir).exit_code == 0
+    saved = {p.name: p.read_bytes() for p in (exp_dir / "report").iterdir()}
+    assert {"report.md", "summary.csv", "learning_curves.png"} <= set(saved)
+    for view in (["--filter", "hidden_activation=sigmoid"], ["--no-plots"], ["--format", "json"], ["--all"]):
+        outcome = invoke("report", exp_dir, *view)
+        assert outcome.exit_code == 0, (view, outcome.output)
+        assert "this view is not saved" in flat(outcome.output)
+        assert {p.name: p.read_bytes() for p in (exp_dir / "report").iterdir()} == saved, view
+    out = tmp_path / "sigmoid-view"
+    outcome = invoke("report", exp_dir, "--filter", "hidden_activation=sigmoid", "--out", out)
+    assert outcome.exit_code == 0 and f"report written to {out}/" in outcome.output
+    assert pd.read_csv(out / "summary.csv")["hidden_activation"].tolist() == ["sigmoid"]
+    assert "missing" not in (out / "report.md").read_text()  # filtered-out runs are not "missing"
+    refused = invoke("report", exp_dir, "--filter", "hidden_activation=sigmoid", "--out", exp_dir / "report")
+    assert refused.exit_code == 2 and "saved full report" in refused.output
 
 
-def test_broken_inputs_give_a_message_and_report_what_they_can(tmp_path):
+def test_machine_formats_are_one_document_for_several_experiments(tmp_path):
+    make_results(tmp_path, {"relu": [0.97, 0.99], "sigmoid": [0.80, 0.82]}, name="first")
+    make_results(tmp_path, {"relu": [0.96, 0.98], "tanh": [0.90, 0.92]}, name="second")
+    results = tmp_path / "results"
+    outcome = invoke("report", results, "--format", "json")
+    document = json.loads(outcome.stdout)
+    assert [e["experiment"] for e in document["experiments"]] == ["first", "second"]
+    group = document["experiments"][0]["groups"][0]
+    assert isinstance(group["n"], int) and isinstance(group["rank"], int) and isinstance(group["training.epochs"], int)
+    assert group["model.hidden_units"] == [128, 64] and group["task_positive"] == [] and group["hidden_activation_params"] == {}
+    as_csv = invoke("report", results, "--format", "csv").stdout
+    assert as_csv.count("experiment,") == 1 and len(as_csv.strip().splitlines()) == 5
+    table = pd.read_csv(pd.io.common.StringIO(as_csv))
+    assert table["n"].dtype.kind == "i" and set(table["experiment"]) == {"first", "second"}
+    markdown = invoke("report", results, "-f", "markdown").stdout
+    assert "# first" in markdown and "# second" in markdown and "| # | dataset |" in markdown
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--format", "xml"], "use one of table, markdown, csv, json"),
+    (["--sort-by", "colour"], "'rank', 'accuracy'"),
+    (["--filter", "colour=red"], "model.hidden_units"),
+    (["--filter", "dataset"], "write it as column=value"),
+])
+def test_an_unusable_option_value_exits_2_with_the_choices_whatever_the_folder(tmp_path, args, message):
+    make_results(tmp_path, {"relu": [0.97, 0.99]}, name="first")
+    make_results(tmp_path, {"relu": [0.96, 0.98]}, name="second")
+    (tmp_path / "empty").mkdir()
+    for target in (tmp_path / "results", tmp_path / "results" / "first", tmp_path / "empty"):
+        outcome = invoke("report", target, *args)
+        assert outcome.exit_code == 2, (target, outcome.output)
+        assert message in outcome.output and "Traceback" not in outcome.output
+
+
+def test_other_bad_values_say_what_to_do(tmp_path):
+    exp_dir, _ = make_results(tmp_path, {"relu": [0.97, 0.99]})
+    (tmp_path / "a-file").write_text("x")
+    assert "is a file" in invoke("report", exp_dir, "--out", tmp_path / "a-file").output
+    nothing = invoke("report", exp_dir, "--filter", "hidden_activation=relu7")
+    assert nothing.exit_code == 2 and "no run in" in nothing.output and "hidden_activation: relu" in nothing.output
     assert "no such folder" in invoke("report", tmp_path / "nothing").output
     (tmp_path / "empty").mkdir()
     empty = invoke("report", tmp_path / "empty")
     assert empty.exit_code == 2 and "holds no experiment results" in empty.output
+
+
+def test_the_sample_note_says_all_or_some(tmp_path):
     exp_dir, ids = make_results(tmp_path, {"relu": [0.97, 0.99]})
+    assert "note: all runs used the embedded data sample" in "\n".join(headline(build_report(exp_dir)))
+    spec_path = run_dir(exp_dir, ids[0]) / "spec.json"
+    spec_path.write_text(spec_path.read_text().replace('"source": "sample"', '"source": "full"'))
+    assert "note: some runs (column 'source') used the embedded data sample" in "\n".join(headline(build_report(exp_dir)))
+
+
+def test_broken_inputs_give_a_message_and_report_what_they_can(tmp_path):
+    exp_dir, ids = make_results(tmp_path, {"relu": [0.97, 0.99, 0.98]})
     (exp_dir / "results.csv").write_text("this,was\nedited,by,hand,badly\n")
     (run_dir(exp_dir, ids[0]) / "metrics.json").unlink()
     (run_dir(exp_dir, "garbage") / "metrics.json").parent.mkdir(parents=True)
     (run_dir(exp_dir, "garbage") / "metrics.json").write_text("{not json")
-    outcome = invoke("report", exp_dir.parent)
+    (exp_dir / "plan.json").write_text("{broken")
+    outcome = invoke("report", exp_dir.parent, "--no-plots")
     assert outcome.exit_code == 0, outcome.output
     assert "Traceback" not in outcome.output
     assert "incomplete (no metrics.json)" in outcome.output and "garbage: unreadable" in outcome.output
-    assert "relu" in outcome.output
-
-
-def test_report_of_a_real_sweep_writes_files_and_plots(tiny_config, tmp_path):
-    results = tmp_path / "results"
-    assert invoke("run", tiny_config, "--results-dir", results, "--seeds", "2").exit_code == 0
-    outcome = invoke("report", results)
-    assert outcome.exit_code == 0, outcome.output
-    folder = results / "tiny" / "report"
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "accuracy_vs_time.png", "activations.png", "confusion_matrices.png", "learning_curves.png", "reliability.png",
-        "report.md", "summary.csv"]
-    summary = pd.read_csv(folder / "summary.csv")
-    assert sorted(summary["hidden_activation"]) == ["relu", "tanh"] and set(summary["n"]) == {2}
-    assert "![learning curves](learning_curves.png)" in (folder / "report.md").read_text()
-    assert all((folder / name).stat().st_size > 10_000 for name in ("learning_curves.png", "activations.png"))
+    assert "plan.json: unreadable, so every run in the folder is reported" in flat(outcome.output)
 
 
 def test_extra_metrics_average_over_seeds_and_a_keras_accuracy_gap_is_called_out(tmp_path):
@@ -162,6 +191,25 @@ def test_extra_metrics_average_over_seeds_and_a_keras_accuracy_gap_is_called_out
     assert "beyond accuracy" in text and "0.0300 ± 0.0141" in text and "inside the network" in text
 
 
+def test_report_of_a_real_sweep_writes_files_plots_and_structured_columns(tiny_config, tmp_path):
+    results = tmp_path / "results"
+    assert invoke("run", tiny_config, "--results-dir", results, "--seeds", "2").exit_code == 0
+    outcome = invoke("report", results)
+    assert outcome.exit_code == 0, outcome.output
+    folder = results / "tiny" / "report"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "accuracy_vs_time.png", "activations.png", "confusion_matrices.png", "learning_curves.png", "reliability.png",
+        "report.md", "summary.csv"]
+    summary = pd.read_csv(folder / "summary.csv")
+    assert sorted(summary["hidden_activation"]) == ["relu", "tanh"] and set(summary["n"]) == {2}
+    assert set(summary["test"].dropna()) == {"paired t"}
+    assert "![learning curves](learning_curves.png)" in (folder / "report.md").read_text()
+    assert all((folder / name).stat().st_size > 10_000 for name in ("learning_curves.png", "activations.png"))
+    rows = pd.read_csv(results / "tiny" / "results.csv")
+    assert set(rows["task_type"]) == {"multiclass"} and set(rows["hidden_activation_name"]) == {"relu", "tanh"}
+    assert set(rows["hidden_activation_params"]) == {"{}"} and set(rows["task_positive"]) == {"[]"}
+
+
 def test_report_of_a_binary_sweep_with_diagnostics_draws_every_plot(tmp_path):
     config = write_config(tmp_path, """
         name: inside
@@ -178,13 +226,15 @@ def test_report_of_a_binary_sweep_with_diagnostics_draws_every_plot(tmp_path):
     assert invoke("run", config, "--results-dir", results).exit_code == 0
     outcome = invoke("report", results)
     assert outcome.exit_code == 0, outcome.output
-    assert "relu   | sigmoid (1 unit)" in outcome.output and "binary task, positive class" in outcome.output
+    assert "sigmoid (1 unit)" in outcome.output and "binary task, positive class" in outcome.output
+    assert "same for every group: mnist, binary(0 vs rest), sample" in outcome.output  # shared settings: one line
     folder = results / "inside" / "report"
     for name in ("confusion_matrices", "reliability", "dead_units", "gradient_norms", "activation_histograms"):
         assert (folder / f"{name}.png").stat().st_size > 10_000, name
         assert f"({name}.png)" in (folder / "report.md").read_text()
     summary = pd.read_csv(folder / "summary.csv")
     assert {"roc_auc_mean", "f1_tuned_mean", "grad_ratio_first_last_mean"} <= set(summary.columns)
+    assert set(summary["chance_level"]) == {0.9}  # 10 of 100 test images are zeros: always "not 0" scores 0.9
 
 
 def test_report_never_imports_tensorflow(tmp_path):

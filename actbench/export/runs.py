@@ -34,8 +34,8 @@ class GroupStats:
     acc_std: float
     acc_ci_low: float
     acc_ci_high: float
-    rank: int
-    p_vs_best: float
+    rank: float  # NaN for a group with too few seeds: it has no rank
+    p_vs_best: float  # Holm-adjusted p of the paired test against the block's top group
     verdict: str
 
     def as_metrics(self) -> dict[str, float]:
@@ -100,18 +100,20 @@ def group_statistics(exp_dir: Path) -> dict[str, GroupStats]:
     """The report's statistics for each run's group, by run id: the one place that reads report columns.
 
     Reads from `build_report(...).aggregated.summary`: acc_mean, acc_std, acc_ci_low, acc_ci_high,
-    n, rank, p_vs_best, vs_best, and the group key columns (`aggregated.group_keys`) to match runs.
+    n, rank, p_holm, verdict, and the group key columns (`aggregated.group_keys`) to match runs.
+    Every run in the folder (`all_runs`), as every run is exported; sweeps that differ in a
+    setting are separate blocks there, so they are never averaged together.
     """
     from actbench.report import build_report
 
-    report = build_report(exp_dir)
+    report = build_report(exp_dir, all_runs=True)
     summary, keys = report.aggregated.summary, report.aggregated.group_keys
     if summary.empty:
         return {}
     by_key = {
         _key(row, keys): GroupStats(
             n=int(row["n"]), acc_mean=row["acc_mean"], acc_std=row["acc_std"], acc_ci_low=row["acc_ci_low"],
-            acc_ci_high=row["acc_ci_high"], rank=int(row["rank"]), p_vs_best=row["p_vs_best"], verdict=str(row["vs_best"]),
+            acc_ci_high=row["acc_ci_high"], rank=float(row["rank"]), p_vs_best=row["p_holm"], verdict=str(row["verdict"]),
         )
         for row in summary.to_dict("records")
     }
@@ -156,7 +158,7 @@ def group_label(settings: dict[str, Setting]) -> str:
     """'mnist mlp 128-64 relu -> softmax' (with the task when binary): a group in a few words."""
     widths = settings.get("model.hidden_units", settings.get("model.filters", ""))
     model = f"{settings['model']} {'-'.join(str(w) for w in json.loads(str(widths) or '[]'))}".strip()
-    task = f" {settings['task']}" if str(settings.get("task", "")).startswith("binary") else ""
+    task = f" {settings['task']}" if settings.get("task_type") == "binary" else ""
     output = settings["output_activation"]
     if task:
         output = f"{output} ({settings['output_units']})"

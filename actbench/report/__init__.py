@@ -6,99 +6,65 @@ results.csv edited by hand cannot mislead it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from actbench import results
-from actbench.config import output_label
-from actbench.errors import ActbenchError
-from actbench.report.aggregate import EXTRA_METRICS, Aggregated, aggregate, pivot
+from actbench.report.aggregate import EXTRA_METRICS, Aggregated, aggregate, label_runs, pivot
+from actbench.report.labels import model_labels, output_labels
+from actbench.report.scope import Scope, find_experiments, select_runs
+from actbench.results import run_dir
 
-NUMERIC = ["test_accuracy", "test_loss", "best_val_accuracy", "best_epoch", "train_seconds", "seconds_per_epoch"]
+__all__ = ["ExperimentReport", "build_report", "find_experiments"]
+NUMERIC = ["test_accuracy", "test_loss", "best_val_accuracy", "best_epoch", "train_seconds", "seconds_per_epoch", "n_test"]
 
 
 @dataclass
 class ExperimentReport:
     name: str
     exp_dir: Path
-    runs: pd.DataFrame
+    runs: pd.DataFrame  # the runs in scope, with model and output labels
     aggregated: Aggregated
     pivot: pd.DataFrame
-    missing: int
+    scope: Scope
     notes: list[str] = field(default_factory=list)
 
 
-def find_experiments(target: Path) -> list[Path]:
-    """`target` is one experiment folder (has runs/) or a results folder holding several."""
-    if not target.exists():
-        raise ActbenchError(f"{target}: no such folder; run an experiment first (actbench run CONFIG) or pass its results folder")
-    if (target / "runs").is_dir():
-        return [target]
-    found = sorted(p for p in target.iterdir() if (p / "runs").is_dir())
-    if not found:
-        raise ActbenchError(f"{target}: holds no experiment results (no */runs/ folders); run `actbench run CONFIG` first")
-    return found
-
-
-def build_report(exp_dir: Path, filters: list[str] = ()) -> ExperimentReport:
-    rows, notes = results.collect_rows(exp_dir)
-    runs = pd.DataFrame(rows)
-    planned = _planned_ids(exp_dir, notes)
+def build_report(exp_dir: Path, filters: list[str] = (), all_runs: bool = False) -> ExperimentReport:
+    notes: list[str] = []
+    runs, scope = select_runs(exp_dir, all_runs, list(filters), notes)
     if runs.empty:
-        aggregated = Aggregated(pd.DataFrame(), pd.DataFrame(), [], [])
-        missing = len(planned)
+        aggregated = Aggregated(pd.DataFrame(), pd.DataFrame(), [], pd.Series(dtype=int))
     else:
-        runs = _apply_filters(runs.assign(model=_model_labels(runs), output_activation=_output_labels(runs)), filters)
+        runs = runs.assign(model=model_labels(runs), output_activation=output_labels(runs))
         for column in NUMERIC + [m for m in EXTRA_METRICS if m in runs]:
             runs[column] = pd.to_numeric(runs[column], errors="coerce") if column in runs else float("nan")
+        runs["chance_level"] = _chance_levels(exp_dir, runs)
         aggregated = aggregate(runs)
-        missing = len(planned - set(runs["run_id"]))
-    return ExperimentReport(exp_dir.name, exp_dir, runs, aggregated, pivot(aggregated.summary), missing, notes)
+        runs = label_runs(runs, aggregated)
+        aggregated.problems = runs[runs["status"] != "finished"].reset_index(drop=True)  # with their labels
+    return ExperimentReport(exp_dir.name, exp_dir, runs, aggregated, pivot(aggregated.summary), scope, notes)
 
 
-def _model_labels(runs: pd.DataFrame) -> pd.Series:
-    """'mlp 128-64' or 'cnn 32-64': the model type with its layer widths, for tables and legends."""
-    empty = pd.Series("", index=runs.index)
-    widths = runs.get("model.hidden_units", empty).where(runs["model"] == "mlp", runs.get("model.filters", empty))
-    widths = widths.fillna("").astype(str).str.strip("[]").map(_widths_label)
-    return (runs["model"] + " " + widths).str.strip()
+def _chance_levels(exp_dir: Path, runs: pd.DataFrame) -> pd.Series:
+    """Per run, the accuracy of always predicting the commonest test class: the score of a network that learned nothing.
 
-
-def _widths_label(text: str) -> str:
-    """'128,64' -> '128-64'; three or more equal widths shorten: '128,128,128' -> '128x3'."""
-    parts = [p for p in text.split(",") if p]
-    if len(parts) > 2 and len(set(parts)) == 1:
-        return f"{parts[0]}x{len(parts)}"
-    return "-".join(parts)
-
-
-def _output_labels(runs: pd.DataFrame) -> pd.Series:
-    if "task" not in runs or "output_units" not in runs:  # runs recorded before binary tasks existed
-        return runs["output_activation"]
-    return pd.Series(
-        [output_label(name, int(units), task.startswith("binary"))
-         for name, units, task in zip(runs["output_activation"], runs["output_units"], runs["task"])],
-        index=runs.index,
-    )
-
-
-def _apply_filters(runs: pd.DataFrame, filters: list[str]) -> pd.DataFrame:
-    for item in filters:
-        key, sep, value = item.partition("=")
-        if not sep or key not in runs.columns:
-            valid = ", ".join(c for c in runs.columns if "." in c or c in ("dataset", "model", "hidden_activation", "output_activation", "source", "seed"))
-            raise ActbenchError(f"--filter {item!r}: write it as column=value with a column of results.csv, e.g. {valid}")
-        runs = runs[runs[key].astype(str) == value]
-    return runs
-
-
-def _planned_ids(exp_dir: Path, notes: list[str]) -> set[str]:
-    try:
-        return set(results.read_json(exp_dir / "plan.json")["run_ids"])
-    except FileNotFoundError:
-        return set()
-    except (OSError, ValueError, KeyError, TypeError):
-        notes.append(f"{exp_dir / 'plan.json'}: unreadable, so missing runs cannot be counted")
-        return set()
+    Read from one saved confusion matrix per test set (its row sums are the class counts); runs
+    without one fall back to the task: 1/10, or the larger side of a binary split of 10 balanced classes.
+    """
+    test_set = ["dataset", "source", "limit_test", "task"]
+    levels = pd.Series(float("nan"), index=runs.index)
+    for _, same_test_set in runs.groupby(test_set, dropna=False, sort=False):
+        for run_id in same_test_set.loc[same_test_set["status"] == "finished", "run_id"]:
+            try:
+                counts = pd.read_csv(run_dir(exp_dir, run_id) / "confusion_matrix.csv", index_col=0).to_numpy().sum(axis=1)
+            except (OSError, ValueError):
+                continue
+            levels[same_test_set.index] = counts.max() / max(counts.sum(), 1)
+            break
+    positive_share = runs["task_positive"].map(lambda text: len(json.loads(text)) / 10)
+    larger_side = np.maximum(positive_share, 1 - positive_share)
+    return levels.fillna(larger_side.where(runs["task_type"] == "binary", 0.1))

@@ -1,103 +1,108 @@
-"""Aggregate runs over seeds: mean, spread, 95% confidence interval, rank, and Welch's t-test against the best.
+"""Aggregate runs over seeds and give each group its verdict within its block.
 
 A *group* is every run that differs only by seed. A *block* is the set of groups that differ only
-by their activations (same dataset, source, data size, model and training): ranks and tests
-compare groups within a block, never across blocks.
+by their activations (same dataset, source, data size, model and training): verdicts compare
+groups within a block (actbench.stats), never across blocks.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-ACTIVATION_KEYS = ["hidden_activation", "output_activation"]
-# `initializer: auto` follows the hidden activation and the output width follows the output
-# activation, so they vary with them: part of what is compared, not of the block (otherwise every
-# activation would sit alone in its own block).
-FOLLOWS_ACTIVATION = ["model.initializer", "output_units"]
+from actbench import stats
+from actbench.report.labels import ACTIVATION_KEYS, FOLLOWS_ACTIVATION, add_labels, setting_columns
+
 # Averaged over seeds beside accuracy when the runs recorded them (older runs and diagnostics-off
-# runs simply lack some): output-layer metrics (issue 4) and diagnostics headlines (issue 5).
+# runs simply lack some): output-layer metrics and diagnostics headlines.
 EXTRA_METRICS = [
     "keras_accuracy", "log_loss", "macro_f1", "min_class_recall", "ece", "confidence_correct", "confidence_wrong",
     "recall", "f1", "recall_tuned", "f1_tuned", "roc_auc", "pr_auc",
     "dead_fraction_max", "saturated_fraction_max", "grad_ratio_initial", "grad_ratio_first_last", "diagnostics_seconds",
 ]
-NOT_GROUP_KEYS = {"run_id", "seed", "experiment", "status", "error", "traceback", "data_origin"}
-ALPHA = 0.05
+MEANS = {"test_loss": "loss_mean", "best_val_accuracy": "best_val_acc_mean", "best_epoch": "best_epoch_mean",
+         "train_seconds": "train_seconds_mean", "seconds_per_epoch": "seconds_per_epoch_mean"}
+STATS_COLUMNS = {"mean": "acc_mean", "sd": "acc_std", "ci_low": "acc_ci_low", "ci_high": "acc_ci_high", "difference": "diff_vs_top"}
+# Carried from the runs to their group unchanged: the structure behind the labels.
+STRUCTURE = ["task_type", "task_positive", "hidden_activation_name", "hidden_activation_params", "model.hidden_units", "model.filters"]
+# How far above chance a group that learned nothing can land: three binomial standard errors of
+# one run's accuracy on the test set (a guesser's accuracy spread), see `chance_threshold`.
+CHANCE_SPREAD = 3.0
 
 
 @dataclass
 class Aggregated:
-    summary: pd.DataFrame  # one row per group
+    summary: pd.DataFrame  # one row per group, blocks in order, ranked within each
     problems: pd.DataFrame  # diverged and failed runs, one row each
-    block_keys: list[str]
     group_keys: list[str]
+    run_groups: pd.Series  # per run (same index as the runs), the `group` number of its summary row
 
 
-def spec_columns(runs: pd.DataFrame) -> list[str]:
-    """Columns describing what a run is (not what it measured): the identity columns and dotted spec keys."""
-    leading = ["dataset", "task", "source", "model", *ACTIVATION_KEYS, "limit_train", "limit_test", "deterministic", "diagnostics"]
-    return [c for c in leading if c in runs.columns] + sorted(c for c in runs.columns if "." in c)
+def chance_threshold(chance: float, n_test: float) -> float:
+    """Highest mean accuracy still called "did not learn".
 
-
-def confidence_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
-    """Student-t interval for the mean; NaN bounds with fewer than two values."""
-    n = len(values)
-    if n < 2:
-        return math.nan, math.nan
-    mean, sem = float(np.mean(values)), float(stats.sem(values))
-    if sem == 0:
-        return mean, mean
-    low, high = stats.t.interval(level, n - 1, loc=mean, scale=sem)
-    return float(low), float(high)
-
-
-def welch_test(a: np.ndarray, b: np.ndarray) -> float:
-    """Two-sided p-value of Welch's t-test; NaN when either side has fewer than two runs."""
-    if len(a) < 2 or len(b) < 2:
-        return math.nan
-    if np.std(a) == 0 and np.std(b) == 0:
-        return 1.0 if np.mean(a) == np.mean(b) else 0.0
-    with warnings.catch_warnings():  # scipy warns on nearly identical samples; the p-value stands
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+    A network that learned nothing predicts one class, or guesses: either way its expected
+    accuracy is at most the commonest class's share of the test set (`chance`; 1/10 on a balanced
+    10-class set, 0.9 for one digit against the rest). Guessing spreads around that by
+    sqrt(c(1-c)/n_test) from run to run: 0.0095 on 1,000 test images at c = 0.1. Three of those
+    above chance keeps a guesser below the line while a network that learned even a little
+    (0.15 on 10 classes, 1,000 images) stays above it.
+    """
+    spread = math.sqrt(chance * (1 - chance) / n_test) if n_test and n_test > 0 else 0.0
+    return chance + CHANCE_SPREAD * spread
 
 
 def aggregate(runs: pd.DataFrame) -> Aggregated:
-    group_keys = spec_columns(runs)
+    """Groups over seeds; `runs` has labelled model/output columns and, per run, `chance_level`."""
+    group_keys = setting_columns(runs)
     block_keys = [k for k in group_keys if k not in ACTIVATION_KEYS + FOLLOWS_ACTIVATION]
-    done = runs[runs["status"] == "finished"]
-    problems = runs[runs["status"] != "finished"]
     rows = []
-    for key, group in done.groupby(group_keys, dropna=False, sort=False):
-        accuracy = group["test_accuracy"].to_numpy(dtype=float)
-        low, high = confidence_interval(accuracy)
-        rows.append(
-            {
-                **dict(zip(group_keys, key)),
-                "n": len(group),
-                "acc_mean": float(np.mean(accuracy)),
-                "acc_std": float(np.std(accuracy, ddof=1)) if len(group) > 1 else math.nan,
-                "acc_ci_low": low,
-                "acc_ci_high": high,
-                "loss_mean": float(group["test_loss"].mean()),
-                "best_val_acc_mean": float(group["best_val_accuracy"].mean()),
-                "best_epoch_mean": float(group["best_epoch"].mean()),
-                "train_seconds_mean": float(group["train_seconds"].mean()),
-                "seconds_per_epoch_mean": float(group["seconds_per_epoch"].mean()),
-                **_extra_means(group),
-                "_accuracies": accuracy,
-            }
-        )
+    run_groups = pd.Series(-1, index=runs.index)
+    for number, (key, group) in enumerate(runs.groupby(group_keys, dropna=False, sort=False)):
+        done = group[group["status"] == "finished"]
+        run_groups[group.index] = number
+        rows.append({
+            "group": number,
+            **dict(zip(group_keys, key)),
+            **{column: group[column].iloc[0] for column in STRUCTURE if column in group},
+            "runs": len(group),
+            "not_finished": len(group) - len(done),
+            **{name: float(done[column].mean()) if len(done) else math.nan for column, name in MEANS.items()},
+            **_extra_means(done),
+            "chance_level": float(group["chance_level"].max()),
+            "n_test": float(group["n_test"].max()) if "n_test" in group else math.nan,
+            "_by_seed": dict(zip(done["seed"], done["test_accuracy"].astype(float))),
+        })
     summary = pd.DataFrame(rows)
     if not summary.empty:
-        summary = _rank_and_test(summary, block_keys)
-    return Aggregated(summary, problems.reset_index(drop=True), block_keys, group_keys)
+        summary = add_labels(_verdicts(summary, block_keys))
+    problems = runs[runs["status"] != "finished"].reset_index(drop=True)
+    return Aggregated(summary, problems, group_keys, run_groups)
+
+
+def label_runs(runs: pd.DataFrame, aggregated: Aggregated) -> pd.DataFrame:
+    """Each run with its group's block number, block label and label, for plots drawn from run files."""
+    if aggregated.summary.empty:
+        return runs
+    names = aggregated.summary.set_index("group")[["block", "block_label", "label"]]
+    return runs.join(names, on=aggregated.run_groups)
+
+
+def _verdicts(summary: pd.DataFrame, block_keys: list[str]) -> pd.DataFrame:
+    parts = []
+    for block_number, (_, block) in enumerate(summary.groupby(block_keys, dropna=False, sort=True)):
+        seeds = pd.DataFrame(list(block["_by_seed"]), index=block.index)
+        compared = stats.compare_block(seeds.reindex(sorted(seeds.columns), axis=1)).rename(columns=STATS_COLUMNS)
+        block = block.assign(block=block_number, **{column: compared[column] for column in compared.columns})
+        block["did_not_learn"] = [
+            not math.isnan(mean) and mean <= chance_threshold(chance, n_test)
+            for mean, chance, n_test in zip(block["acc_mean"], block["chance_level"], block["n_test"])
+        ]
+        parts.append(block.sort_values(["rank", "acc_mean"], ascending=[True, False], na_position="last", kind="stable"))
+    return pd.concat(parts).drop(columns="_by_seed").reset_index(drop=True)
 
 
 def _extra_means(group: pd.DataFrame) -> dict[str, float]:
@@ -110,39 +115,13 @@ def _extra_means(group: pd.DataFrame) -> dict[str, float]:
     return found
 
 
-def _rank_and_test(summary: pd.DataFrame, block_keys: list[str]) -> pd.DataFrame:
-    parts = []
-    for _, block in summary.groupby(block_keys, dropna=False, sort=False):
-        block = block.sort_values("acc_mean", ascending=False).copy()
-        block["rank"] = np.arange(1, len(block) + 1)
-        best = block.iloc[0]["_accuracies"]
-        p_values = [welch_test(best, accuracies) for accuracies in block["_accuracies"]]
-        block["p_vs_best"] = p_values
-        block.loc[block["rank"] == 1, "p_vs_best"] = math.nan
-        block["vs_best"] = [_verdict(rank, p, len(acc), len(best)) for rank, p, acc in zip(block["rank"], p_values, block["_accuracies"])]
-        parts.append(block)
-    return pd.concat(parts).drop(columns="_accuracies").reset_index(drop=True)
-
-
-def _verdict(rank: int, p_value: float, n: int, n_best: int) -> str:
-    if rank == 1:
-        return "best"
-    if n < 2 or n_best < 2:
-        return "no test (needs 2+ seeds)"
-    return "worse (p<0.05)" if p_value < ALPHA else "not distinguishable"
-
-
 def pivot(summary: pd.DataFrame) -> pd.DataFrame:
-    """Activations as rows, dataset x model as columns, 'mean ± std' test accuracy in the cells."""
-    if summary.empty:
+    """Group labels as rows, blocks as columns, 'mean ± std' test accuracy in the cells; empty for one block."""
+    if summary.empty or summary["block"].nunique() < 2:
         return pd.DataFrame()
-    cells = summary.assign(
-        activation=summary["hidden_activation"] + " -> " + summary["output_activation"],
-        column=summary["dataset"] + " / " + summary["model"],
-        cell=[mean_std(m, s) for m, s in zip(summary["acc_mean"], summary["acc_std"])],
-    )
-    table = cells.pivot_table(index="activation", columns="column", values="cell", aggfunc="first")
-    order = cells.groupby("activation")["acc_mean"].mean().sort_values(ascending=False).index
+    cells = summary.assign(cell=[mean_std(m, s) for m, s in zip(summary["acc_mean"], summary["acc_std"])])
+    table = cells.pivot_table(index="label", columns="block_label", values="cell", aggfunc="first", sort=False)
+    order = cells.groupby("label")["acc_mean"].mean().sort_values(ascending=False).index
     return table.loc[order].fillna("")
 
 

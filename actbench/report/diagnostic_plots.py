@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from actbench.report import ExperimentReport
-from actbench.report.figure import grid, pyplot, save
+from actbench.report.figure import Looks, grid, left_out_note, legend_outside, pyplot, save, title
 from actbench.results import run_dir
 
 MAX_GROUPS = 16
@@ -27,18 +27,17 @@ def read_diagnostics(report: ExperimentReport, runs: pd.DataFrame) -> pd.DataFra
                 report.notes.append(f"{path}: unreadable; left out of the diagnostics plots")
     if not frames:
         return pd.DataFrame()
-    identity = runs[["run_id", "dataset", "model", "hidden_activation", "output_activation", "seed"]]
+    identity = runs[["run_id", "block", "block_label", "label", "hidden_activation", "output_activation", "seed"]]
     return pd.concat(frames).merge(identity, on="run_id")
 
 
-def _groups(diagnostics: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    keys = ["dataset", "model", "hidden_activation", "output_activation"]
+def _groups(diagnostics: pd.DataFrame) -> tuple[list[tuple[str, pd.DataFrame]], int]:
+    """Up to MAX_GROUPS (title, rows) per group, in block order, and how many groups there are."""
     titled = []
-    several_blocks = diagnostics[["dataset", "model"]].drop_duplicates().shape[0] > 1
-    for (dataset, model, hidden, output), frame in diagnostics.groupby(keys, sort=True):
-        title = f"{hidden} -> {output}" + (f"\n{dataset} / {model}" if several_blocks else "")
-        titled.append((title, frame))
-    return titled[:MAX_GROUPS]
+    several_blocks = diagnostics["block"].nunique() > 1
+    for (_, label), frame in diagnostics.groupby(["block", "label"], sort=True):
+        titled.append((label + (f"\n{frame['block_label'].iloc[0]}" if several_blocks else ""), frame))
+    return titled[:MAX_GROUPS], len(titled)
 
 
 def dead_units(report: ExperimentReport, diagnostics: pd.DataFrame, path: Path) -> Path:
@@ -46,9 +45,9 @@ def dead_units(report: ExperimentReport, diagnostics: pd.DataFrame, path: Path) 
     plt = pyplot()
     from matplotlib.ticker import MaxNLocator
 
-    groups = _groups(diagnostics)
+    groups, total = _groups(diagnostics)
     figure, axes = grid(len(groups), 4, 4.2, 3.4)
-    for axis, (title, frame) in zip(axes, groups):
+    for axis, (heading, frame) in zip(axes, groups):
         hidden = frame[frame["dead_fraction"].notna()]
         layers = sorted(hidden["layer"].unique())
         for layer in layers:
@@ -59,40 +58,43 @@ def dead_units(report: ExperimentReport, diagnostics: pd.DataFrame, path: Path) 
             if saturated.notna().any():
                 axis.plot(saturated, color=color, linestyle="--")
         axis.set_ylim(-0.02, 1.02)
-        axis.set_title(title, fontsize=9)
+        axis.set_title(heading, fontsize=9)
         axis.set_xlabel("epoch (0 = initialisation)")
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_ylabel("share of units")
         axis.grid(alpha=0.3)
     if axes:
-        axes[0].legend(fontsize=6, loc="upper right")
-    figure.suptitle(f"{report.name}: dead units (solid) and saturated units (dashed) per hidden layer, mean over seeds")
+        legend_outside(axes[min(3, len(axes) - 1)], fontsize=7)
+    title(figure, report.name, "dead units (solid) and saturated units (dashed) per hidden layer, mean over seeds", report.aggregated.summary)
+    left_out_note(figure, len(groups), total, "groups")
     return save(figure, path)
 
 
-def gradient_norms(report: ExperimentReport, diagnostics: pd.DataFrame, path: Path) -> Path:
-    """Norm of dLoss/dkernel per layer at initialisation and after the last epoch, log scale, per activation."""
-    plt = pyplot()
+def gradient_norms(report: ExperimentReport, diagnostics: pd.DataFrame, looks: Looks, path: Path) -> Path:
+    """Per block: norm of dLoss/dkernel per layer at initialisation and after the last epoch, log scale, per group."""
     last_epoch = diagnostics.groupby("run_id")["epoch"].transform("max")
-    moments = [("at initialisation", diagnostics[diagnostics["epoch"] == 0]), ("after the last epoch", diagnostics[diagnostics["epoch"] == last_epoch])]
-    figure, axes = plt.subplots(1, 2, figsize=(13, 5), sharey=True)
-    for axis, (moment, frame) in zip(axes, moments):
-        for index, (label, curve) in enumerate(frame.groupby(frame["hidden_activation"] + " -> " + frame["output_activation"])):
-            per_layer = curve.groupby("layer")["grad_norm"].mean()
-            axis.plot(per_layer.index, per_layer.clip(lower=1e-12), marker="o", markersize=3, color=plt.cm.tab10(index % 10), label=label)
-        axis.set_yscale("log")
-        axis.set_title(f"gradient norm per layer, {moment}")
-        axis.set_xlabel("layer (1 = first hidden layer; last = output layer)")
-        axis.grid(alpha=0.3, which="both")
-    axes[0].set_ylabel("||dLoss / dkernel|| on the probe batch (mean over seeds)")
-    axes[1].legend(fontsize=7)
-    figure.suptitle(f"{report.name}: gradient flow; a curve falling toward layer 1 is a vanishing gradient")
+    moments = [("at initialisation", diagnostics["epoch"] == 0), ("after the last epoch", diagnostics["epoch"] == last_epoch)]
+    blocks = list(diagnostics.groupby("block", sort=True))
+    figure, axes = grid(2 * len(blocks), 2, 6.2, 4.4)
+    for index, (_, block) in enumerate(blocks):
+        for axis, (moment, chosen) in zip(axes[2 * index: 2 * index + 2], moments):
+            for (label, hidden, output), curve in block[chosen.loc[block.index]].groupby(["label", "hidden_activation", "output_activation"]):
+                per_layer = curve.groupby("layer")["grad_norm"].mean()
+                axis.plot(per_layer.index, per_layer.clip(lower=1e-12), markersize=3, label=label, **looks.line(hidden, output))
+            axis.set_yscale("log")
+            where = f"{block['block_label'].iloc[0]}: " if block["block_label"].iloc[0] else ""
+            axis.set_title(f"{where}gradient norm per layer, {moment}", fontsize=9)
+            axis.set_xlabel("layer (1 = first hidden layer; last = output layer)")
+            axis.set_ylabel("||dLoss / dkernel||, probe batch, mean over seeds", fontsize=8)
+            axis.grid(alpha=0.3, which="both")
+        legend_outside(axes[2 * index + 1], fontsize=7)
+    title(figure, report.name, "gradient flow; a curve falling toward layer 1 is a vanishing gradient", report.aggregated.summary)
     return save(figure, path)
 
 
 def activation_histograms(report: ExperimentReport, runs: pd.DataFrame, path: Path) -> Path | None:
     """Rows: groups (their lowest seed's run); columns: hidden layers. Outputs on the probe batch, after training."""
-    chosen = runs.sort_values("seed").groupby(["dataset", "model", "hidden_activation", "output_activation"], sort=True).head(1)
+    chosen = runs.sort_values("seed").groupby(["block", "label"], sort=True).head(1).sort_values(["block", "label"])
     histograms = []
     for run in chosen.head(MAX_GROUPS).itertuples():
         file = run_dir(report.exp_dir, run.run_id) / "activation_histograms.npz"
@@ -104,15 +106,18 @@ def activation_histograms(report: ExperimentReport, runs: pd.DataFrame, path: Pa
         return None
     plt = pyplot()
     columns = max(len(layers) for _, layers in histograms)
-    figure, axes = plt.subplots(len(histograms), columns, figsize=(2.2 * columns, 1.7 * len(histograms)), squeeze=False)
+    figure, axes = plt.subplots(len(histograms), columns, figsize=(2.2 * columns, 1.7 * len(histograms)), squeeze=False,
+                                layout="constrained")
     for row_axes, (run, layers) in zip(axes, histograms):
         for axis, (name, counts, edges) in zip(row_axes, layers):
             share = counts / max(counts.sum(), 1)
             axis.stairs(share, edges, fill=True, alpha=0.7)
             axis.set_yticks([])
             axis.tick_params(labelsize=6)
-            axis.set_title(f"{run.hidden_activation} {name}", fontsize=7)
+            axis.set_title(f"{run.label} {name}", fontsize=7)
         for axis in row_axes[len(layers):]:
             axis.set_visible(False)
-    figure.suptitle(f"{report.name}: activation values per hidden layer after training (probe batch, lowest seed)", fontsize=10)
+    title(figure, report.name, "activation values per hidden layer after training (probe batch, lowest seed)",
+          report.aggregated.summary, fontsize=10)
+    left_out_note(figure, len(histograms), len(chosen), "groups")
     return save(figure, path)

@@ -1,9 +1,21 @@
-"""Shared plotting plumbing: matplotlib without a display, and one way to save a figure."""
+"""Shared plotting plumbing: matplotlib without a display, one look for a group in every plot, one way to save.
+
+A group keeps its look across all plots of a report: the colour follows its hidden activation,
+the line style (or marker) its output layer. Legends sit outside the axes, and a figure that
+leaves something out says so on the figure.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
+
+from actbench.report.labels import header_line
+
+LINE_STYLES = ["-", "--", ":", "-."]
+MARKERS = ["o", "s", "^", "D", "v", "P"]
 
 
 def pyplot() -> Any:
@@ -16,8 +28,8 @@ def pyplot() -> Any:
 
 
 def save(figure: Any, path: Path) -> Path:
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    # bbox_inches="tight" grows the image to hold legends outside the axes and long titles.
+    figure.savefig(path, dpi=110, bbox_inches="tight")
     pyplot().close(figure)
     return path
 
@@ -27,12 +39,48 @@ def grid(count: int, columns: int, width: float, height: float) -> tuple[Any, li
     plt = pyplot()
     rows = max(1, -(-count // columns))
     columns = max(1, min(columns, count))
-    figure, axes = plt.subplots(rows, columns, figsize=(width * columns, height * rows), squeeze=False)
+    figure, axes = plt.subplots(rows, columns, figsize=(width * columns, height * rows), squeeze=False, layout="constrained")
     flat = list(axes.ravel())
     for axis in flat[count:]:
         axis.set_visible(False)
     return figure, flat[:count]
 
 
-def group_label(row: Any) -> str:
-    return f"{row.hidden_activation} -> {row.output_activation}"
+class Looks:
+    """Colour per hidden activation, line style and marker per output layer, the same in every plot."""
+
+    def __init__(self, summary: pd.DataFrame) -> None:
+        plt = pyplot()
+        # tab10, then tab20's lighter partners: 20 colours before any repeats; past that the marker changes too.
+        colours = [plt.cm.tab10(i) for i in range(10)] + [plt.cm.tab20(2 * i + 1) for i in range(10)]
+        hidden = sorted(summary["hidden_activation"].unique()) if not summary.empty else []
+        outputs = sorted(summary["output_activation"].unique()) if not summary.empty else []
+        self.colour = {name: colours[i % len(colours)] for i, name in enumerate(hidden)}
+        self._repeat = {name: i // len(colours) for i, name in enumerate(hidden)}
+        self._output = {name: i for i, name in enumerate(outputs)}
+
+    def line(self, hidden: str, output: str) -> dict[str, Any]:
+        """Keyword arguments for axis.plot: colour, line style and marker of this group."""
+        index = self._output.get(output, 0) + self._repeat.get(hidden, 0)
+        return {"color": self.colour.get(hidden, "black"), "linestyle": LINE_STYLES[index % len(LINE_STYLES)],
+                "marker": MARKERS[index % len(MARKERS)]}
+
+
+def title(figure: Any, name: str, what: str, summary: pd.DataFrame, fontsize: float | None = None) -> None:
+    """'<experiment>: <what the figure shows>', and below it the settings every group shares."""
+    shared = header_line(summary) if not summary.empty else ""
+    figure.suptitle(f"{name}: {what}" + (f"\n{shared}" if shared else ""), fontsize=fontsize)
+
+
+def legend_outside(axis: Any, title: str | None = None, fontsize: int = 8) -> None:
+    """The legend to the right of the axes, never over the data (save() makes room for it)."""
+    if axis.get_legend_handles_labels()[0]:
+        axis.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, fontsize=fontsize, title=title,
+                    title_fontsize=fontsize)
+
+
+def left_out_note(figure: Any, shown: int, total: int, what: str) -> None:
+    """Say on the figure itself what it does not show."""
+    if total > shown:
+        figure.text(0.5, -0.01, f"showing {shown} of {total} {what}; {total - shown} left out "
+                    "(report --filter ... --out DIR draws a view of the others)", ha="center", va="top", fontsize=10, color="darkred")

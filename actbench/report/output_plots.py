@@ -1,87 +1,96 @@
-"""How the output layer judges: confusion matrices of each group's best run, reliability diagrams per output."""
+"""How the output layer judges: confusion matrices of each group's best run, reliability diagrams per block and output."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from actbench.evaluation import confidence_and_correct, expected_calibration_error, reliability_bins
+from actbench.evaluation import confidence_and_correct, reliability_bins
 from actbench.report import ExperimentReport
-from actbench.report.figure import grid, group_label, pyplot, save
+from actbench.report.figure import Looks, grid, left_out_note, legend_outside, save, title
 from actbench.results import read_predictions, run_dir
 
 MAX_PANELS = 24
 
 
 def confusion_matrices(report: ExperimentReport, finished: pd.DataFrame, path: Path) -> Path | None:
-    """One panel per group: the confusion matrix of its most accurate run, colour = share of the true class."""
-    keys = report.aggregated.group_keys
-    best = finished.sort_values("test_accuracy", ascending=False).groupby(keys, dropna=False, sort=False).head(1)
+    """One panel per group, best groups first: the confusion matrix of its most accurate run, colour = share of the true class."""
+    # Rank 1 of every block, then rank 2 of every block, ...: when panels run out, each block keeps its best.
+    order = report.aggregated.summary.sort_values(["rank", "block"], kind="stable")[["block", "label"]]
+    order = order.reset_index(drop=True).reset_index().rename(columns={"index": "order"})
+    best = (finished.sort_values("test_accuracy", ascending=False).drop_duplicates(["block", "label"])
+            .merge(order, on=["block", "label"]).sort_values("order"))
     panels = []
     for run in best.head(MAX_PANELS).itertuples():
-        matrix_path = run_dir(report.exp_dir, run.run_id) / "confusion_matrix.csv"
         try:
-            panels.append((run, pd.read_csv(matrix_path, index_col=0)))
+            panels.append((run, pd.read_csv(run_dir(report.exp_dir, run.run_id) / "confusion_matrix.csv", index_col=0)))
         except (OSError, ValueError):
             continue  # runs from before confusion matrices were saved
     if not panels:
         return None
-    if len(best) > MAX_PANELS:
-        report.notes.append(f"confusion_matrices.png shows the first {MAX_PANELS} of {len(best)} groups")
-    figure, axes = grid(len(panels), 3, 5.2, 4.8)
+    several_blocks = best["block"].nunique() > 1
+    # Taller than wide: square matrices then fill the width, and constrained layout keeps the titles clear.
+    figure, axes = grid(len(panels), 4, 3.6, 4.4)
     for axis, (run, matrix) in zip(axes, panels):
         counts = matrix.to_numpy()
         shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
         axis.imshow(shares, cmap="Blues", vmin=0, vmax=1)
         small = len(counts) > 2
         for (i, j), count in np.ndenumerate(counts):
-            axis.text(j, i, str(count), ha="center", va="center", fontsize=6 if small else 10,
+            axis.text(j, i, str(count), ha="center", va="center", fontsize=5.5 if small else 10,
                       color="white" if shares[i, j] > 0.5 else "black")
         names = [str(n) for n in matrix.columns]
-        axis.set_xticks(range(len(names)), names, rotation=45 if small else 0, ha="right" if small else "center", fontsize=7)
-        axis.set_yticks(range(len(names)), [str(n) for n in matrix.index], fontsize=7)
-        axis.set_xlabel("predicted class")
-        axis.set_ylabel("true class")
-        axis.set_title(f"{run.dataset} / {run.model}\n{group_label(run)}, seed {run.seed}: acc {run.test_accuracy:.4f}", fontsize=8)
-    figure.suptitle(f"{report.name}: confusion matrix of each group's best run (colour: share of the true class)")
+        axis.set_xticks(range(len(names)), names, rotation=45 if small else 0, ha="right" if small else "center", fontsize=6)
+        axis.set_yticks(range(len(names)), [str(n) for n in matrix.index], fontsize=6)
+        axis.set_xlabel("predicted class", fontsize=7)
+        axis.set_ylabel("true class", fontsize=7)
+        where = f"{run.block_label}\n" if several_blocks else ""
+        axis.set_title(f"{where}{run.label}, seed {run.seed}: acc {run.test_accuracy:.4f}", fontsize=7.5)
+    title(figure, report.name, "confusion matrix of each group's best run (colour: share of the true class)", report.aggregated.summary)
+    left_out_note(figure, len(panels), len(best), "groups (by rank, every block's best first)")
     return save(figure, path)
 
 
-def reliability(report: ExperimentReport, finished: pd.DataFrame, path: Path) -> Path | None:
-    """Per dataset and output activation: accuracy against confidence, one line per hidden activation (seeds pooled)."""
+def reliability(report: ExperimentReport, finished: pd.DataFrame, looks: Looks, path: Path) -> Path | None:
+    """Per block and output layer: accuracy against confidence, one line per hidden activation (seeds pooled for the curve).
+
+    The ECE in the legend is the group's mean over seeds, the number in the tables.
+    """
     pooled: dict[tuple, dict[str, list]] = {}
     for run in finished.itertuples():
         try:
             probabilities, labels, _ = read_predictions(run_dir(report.exp_dir, run.run_id))
         except (OSError, ValueError, KeyError):
             continue
-        panel = pooled.setdefault((run.dataset, getattr(run, "task", "multiclass"), run.output_activation), {})
         confidence, correct = confidence_and_correct(probabilities, labels)
-        entry = panel.setdefault(run.hidden_activation, [[], []])
+        entry = pooled.setdefault((run.block, run.output_activation), {}).setdefault((run.hidden_activation, run.label), [[], []])
         entry[0].append(confidence)
         entry[1].append(correct)
     if not pooled:
         return None
-    plt = pyplot()
-    figure, axes = grid(len(pooled), 3, 5, 4.6)
-    for axis, ((dataset, task, output), lines) in zip(axes, sorted(pooled.items())):
+    summary = report.aggregated.summary.set_index(["block", "label"])
+    figure, axes = grid(len(pooled), 2, 6.4, 4.4)
+    for axis, ((block, output), lines) in zip(axes, sorted(pooled.items())):
         axis.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect calibration")
-        for index, (hidden, (confidences, corrects)) in enumerate(sorted(lines.items())):
-            confidence, correct = np.concatenate(confidences), np.concatenate(corrects)
-            table = reliability_bins(confidence, correct)
+        binary = False
+        for (hidden, label), (confidences, corrects) in sorted(lines.items()):
+            group = summary.loc[(block, label)]
+            binary = group["task_type"] == "binary"
+            table = reliability_bins(np.concatenate(confidences), np.concatenate(corrects))
             filled = table["count"] > 0
-            ece = expected_calibration_error(confidence, correct)
-            axis.plot(table["confidence"][filled], table["accuracy"][filled], marker="o", markersize=3,
-                      color=plt.cm.tab10(index % 10), label=f"{hidden}: ECE {ece:.3f}")
-        lowest = 0.5 if task != "multiclass" else 0.0  # two classes: confidence is never below 0.5
-        axis.set_xlim(lowest, 1)
+            ece = group.get("ece_mean", math.nan)
+            axis.plot(table["confidence"][filled], table["accuracy"][filled], markersize=3,
+                      label=f"{label}: ECE {ece:.3f}", **looks.line(hidden, output))
+        axis.set_xlim(0.5 if binary else 0.0, 1)  # two classes: confidence is never below 0.5
         axis.set_ylim(0, 1)
         axis.set_xlabel("confidence (probability of the predicted class)")
         axis.set_ylabel("accuracy in that confidence bin")
-        axis.set_title(f"{dataset} {task if task != 'multiclass' else ''}: output {output}", fontsize=9)
+        where = summary.loc[(block, label), "block_label"]
+        axis.set_title(f"{where + ': ' if where else ''}output {output}", fontsize=9)
         axis.grid(alpha=0.3)
-        axis.legend(fontsize=7, loc="upper left")
-    figure.suptitle(f"{report.name}: reliability diagrams (test set, seeds pooled; below the diagonal = overconfident)")
+        legend_outside(axis, fontsize=7, title="ECE: mean over seeds")
+    title(figure, report.name, "reliability diagrams (test set; below the diagonal = overconfident)", report.aggregated.summary)
     return save(figure, path)

@@ -1,37 +1,41 @@
-"""The report's PNG plots: learning curves, accuracy against training time, and the activation functions."""
+"""The report's PNG plots: learning curves, accuracy against training time, and the activation functions.
+
+Every plot has one panel per block (what differs between blocks is in the panel title), one
+look per group (colour: hidden activation, line style: output layer) and its legend outside.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from actbench.activations import CATALOGUE, canonical_name, is_custom, reference_curve, resolve_params
-from actbench.report import ExperimentReport
-from actbench.report import diagnostic_plots, output_plots
-from actbench.report.figure import pyplot as _pyplot
-from actbench.report.figure import save
+from actbench.activations import CATALOGUE, canonical_name, is_custom, reference_curve
+from actbench.report import ExperimentReport, diagnostic_plots, output_plots
+from actbench.report.figure import Looks, grid, legend_outside, pyplot, save, title
 from actbench.results import run_dir
 
 
 def write_plots(report: ExperimentReport, folder: Path) -> list[Path]:
     """Draw every plot that the finished runs allow; returns the files written."""
     finished = report.runs[report.runs["status"] == "finished"] if not report.runs.empty else report.runs
-    if finished.empty:
+    if finished.empty or report.aggregated.summary.empty:
         return []
+    looks = Looks(report.aggregated.summary)
     written = [
-        learning_curves(report, finished, folder / "learning_curves.png"),
-        accuracy_vs_time(report, folder / "accuracy_vs_time.png"),
-        activation_functions(sorted(set(finished["hidden_activation"])), folder / "activations.png"),
+        learning_curves(report, finished, looks, folder / "learning_curves.png"),
+        accuracy_vs_time(report, looks, folder / "accuracy_vs_time.png"),
+        activation_functions(report.aggregated.summary, looks, folder / "activations.png"),
         output_plots.confusion_matrices(report, finished, folder / "confusion_matrices.png"),
-        output_plots.reliability(report, finished, folder / "reliability.png"),
+        output_plots.reliability(report, finished, looks, folder / "reliability.png"),
     ]
     diagnostics = diagnostic_plots.read_diagnostics(report, finished)
     if not diagnostics.empty:
         written += [
             diagnostic_plots.dead_units(report, diagnostics, folder / "dead_units.png"),
-            diagnostic_plots.gradient_norms(report, diagnostics, folder / "gradient_norms.png"),
+            diagnostic_plots.gradient_norms(report, diagnostics, looks, folder / "gradient_norms.png"),
             diagnostic_plots.activation_histograms(report, finished, folder / "activation_histograms.png"),
         ]
     return [path for path in written if path is not None]
@@ -48,80 +52,81 @@ def _histories(report: ExperimentReport, runs: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames) if frames else pd.DataFrame()
 
 
-def learning_curves(report: ExperimentReport, runs: pd.DataFrame, path: Path) -> Path:
-    """Validation accuracy and loss per epoch, mean over seeds with a ±1 std band; training dashed."""
-    plt = _pyplot()
-    from matplotlib.ticker import MaxNLocator
-
-    history = _histories(report, runs).merge(runs[["run_id", "dataset", "model", "hidden_activation", "output_activation"]], on="run_id")
-    blocks = list(history.groupby(["dataset", "model"], sort=True)) if not history.empty else []
-    figure, axes = plt.subplots(max(len(blocks), 1), 2, figsize=(13, 4.2 * max(len(blocks), 1)), squeeze=False)
-    for (block, frame), (acc_axis, loss_axis) in zip(blocks, axes):
-        for index, (label, curve) in enumerate(frame.groupby(frame["hidden_activation"] + " -> " + frame["output_activation"])):
-            color = plt.cm.tab10(index % 10)
+def learning_curves(report: ExperimentReport, runs: pd.DataFrame, looks: Looks, path: Path) -> Path | None:
+    """Per block: validation accuracy and loss per epoch, mean over seeds with a ±1 std band; training faded."""
+    history = _histories(report, runs)
+    if history.empty:
+        return None
+    history = history.merge(runs[["run_id", "block", "block_label", "label", "hidden_activation", "output_activation"]], on="run_id")
+    blocks = list(history.groupby("block", sort=True))
+    figure, axes = grid(2 * len(blocks), 2, 6.2, 4.0)
+    for index, (_, frame) in enumerate(blocks):
+        acc_axis, loss_axis = axes[2 * index], axes[2 * index + 1]
+        epochs = sorted(frame["epoch"].unique())
+        groups = list(frame.groupby(["label", "hidden_activation", "output_activation"], sort=True))
+        for number, ((label, hidden, output), curve) in enumerate(groups):
+            look = looks.line(hidden, output)
             per_epoch = curve.groupby("epoch")
+            # With one epoch every curve is a single point: spread the groups sideways so none hides another.
+            dodge = (number - (len(groups) - 1) / 2) * 0.6 / len(groups) if len(epochs) == 1 else 0.0
             for axis, metric in ((acc_axis, "accuracy"), (loss_axis, "loss")):
                 mean, std = per_epoch[f"val_{metric}"].mean(), per_epoch[f"val_{metric}"].std().fillna(0)
-                axis.plot(mean.index, mean, color=color, label=f"{label} (validation)")
-                axis.fill_between(mean.index, mean - std, mean + std, color=color, alpha=0.15)
-                axis.plot(mean.index, per_epoch[metric].mean(), color=color, linestyle="--", linewidth=1, label=f"{label} (training)")
-        for axis, metric in ((acc_axis, "accuracy (fraction correct)"), (loss_axis, "loss (cross-entropy)")):
-            axis.set_title(f"{block[0]} / {block[1]}: {metric.split(' ')[0]}")
+                if len(epochs) == 1:
+                    axis.errorbar(mean.index + dodge, mean, yerr=std, capsize=2, markersize=5, label=label, **look)
+                else:
+                    axis.plot(mean.index, mean, markersize=4, label=label, **look)
+                    axis.fill_between(mean.index, mean - std, mean + std, color=look["color"], alpha=0.12)
+                    axis.plot(mean.index, per_epoch[metric].mean(), color=look["color"], linestyle=look["linestyle"],
+                              linewidth=0.8, alpha=0.4)
+        where = f"{frame['block_label'].iloc[0]}: " if frame["block_label"].iloc[0] else ""
+        for axis, metric in ((acc_axis, "accuracy (fraction correct)"), (loss_axis, "loss")):
+            axis.set_title(f"{where}validation {metric.split(' ')[0]}", fontsize=9)
             axis.set_xlabel("epoch")
-            axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+            axis.set_xticks(epochs if len(epochs) <= 12 else np.linspace(epochs[0], epochs[-1], 6).round())
+            axis.set_xlim(epochs[0] - 0.5, epochs[-1] + 0.5)  # one epoch is a point: give it room
             axis.set_ylabel(metric)
             axis.grid(alpha=0.3)
-        acc_axis.legend(fontsize=7, loc="lower right")
-    figure.suptitle(f"{report.name}: learning curves (mean over seeds, band ±1 std; dashed: training)")
+        legend_outside(loss_axis, title="group")
+    band = "bars ±1 std" if history["epoch"].nunique() == 1 else "band ±1 std; faded: training"
+    title(figure, report.name, f"learning curves (mean over seeds, {band})", report.aggregated.summary)
     return save(figure, path)
 
 
-def accuracy_vs_time(report: ExperimentReport, path: Path) -> Path:
-    """One point per group: mean training time against mean test accuracy, bars ±1 std of accuracy."""
-    plt = _pyplot()
+def accuracy_vs_time(report: ExperimentReport, looks: Looks, path: Path) -> Path:
+    """Per block, one point per group: mean training time against mean test accuracy, bars ±1 std of accuracy."""
     summary = report.aggregated.summary
-    figure, axis = plt.subplots(figsize=(9, 6))
-    for index, ((dataset, model), block) in enumerate(summary.groupby(["dataset", "model"], sort=True)):
-        marker = "os^Dv<>p"[index % 8]
-        axis.errorbar(
-            block["train_seconds_mean"], block["acc_mean"], yerr=block["acc_std"].fillna(0),
-            fmt=marker, capsize=3, label=f"{dataset} / {model}",
-        )
+    blocks = list(summary.groupby("block", sort=True))
+    figure, axes = grid(len(blocks), 2, 6.5, 4.6)
+    for axis, (_, block) in zip(axes, blocks):
         for row in block.itertuples():
-            axis.annotate(f"{row.hidden_activation}->{row.output_activation}", (row.train_seconds_mean, row.acc_mean),
-                          fontsize=7, xytext=(4, 3), textcoords="offset points")
-    axis.set_xlabel("training time per run (seconds, mean over seeds)")
-    axis.set_ylabel("test accuracy (fraction correct, mean ± std over seeds)")
-    axis.set_title(f"{report.name}: accuracy against training time")
-    axis.grid(alpha=0.3)
-    axis.legend(fontsize=8)
+            look = looks.line(row.hidden_activation, row.output_activation)
+            axis.errorbar(row.train_seconds_mean, row.acc_mean, yerr=0 if np.isnan(row.acc_std) else row.acc_std, fmt=look["marker"],
+                          color=look["color"], capsize=3, markersize=6, label=row.label)
+        axis.set_title(block["block_label"].iloc[0], fontsize=9)
+        axis.set_xlabel("training time per run (s, mean over seeds)")
+        axis.set_ylabel("test accuracy (mean ± std over seeds)")
+        axis.grid(alpha=0.3)
+        legend_outside(axis, title="group")
+    title(figure, report.name, "accuracy against training time", summary)
     return save(figure, path)
 
 
-def parse_label(text: str) -> tuple[str, dict]:
-    """Inverse of activations.label: 'leaky_relu(alpha=0.1)' -> ('leaky_relu', {'alpha': 0.1})."""
-    name, _, rest = text.partition("(")
-    params = {}
-    for item in filter(None, rest.rstrip(")").split(", ")):
-        key, _, value = item.partition("=")
-        params[key] = value == "true" if value in ("true", "false") else float(value)
-    return name, params
-
-
-def activation_functions(labels: list[str], path: Path) -> Path:
-    """Each activation and its derivative over [-5, 5] (the seed tutorial's visualisation exercise)."""
-    plt = _pyplot()
+def activation_functions(summary: pd.DataFrame, looks: Looks, path: Path) -> Path:
+    """Each hidden activation and its derivative over [-5, 5] (the seed tutorial's visualisation exercise)."""
+    plt = pyplot()
     x = np.linspace(-5, 5, 1001)
-    figure, (value_axis, slope_axis) = plt.subplots(1, 2, figsize=(13, 5))
-    for label in labels:
-        name, params = parse_label(label)
-        if is_custom(name) or name not in CATALOGUE:
+    figure, (value_axis, slope_axis) = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
+    shown = summary.drop_duplicates("hidden_activation").sort_values("hidden_activation")
+    skipped = []
+    for row in shown.itertuples():
+        name, params = row.hidden_activation_name, json.loads(row.hidden_activation_params)
+        y = None if is_custom(name) or name not in CATALOGUE else reference_curve(canonical_name(name), params, x)
+        if y is None:  # softmax and user functions have no single-input NumPy formula here
+            skipped.append(row.hidden_activation)
             continue
-        y = reference_curve(canonical_name(name), resolve_params(name, params), x)
-        if y is None:  # softmax has no single-input curve
-            continue
-        value_axis.plot(x, y, label=label)
-        slope_axis.plot(x, np.gradient(y, x), label=label)
+        colour = looks.colour[row.hidden_activation]
+        value_axis.plot(x, y, color=colour, label=row.hidden_activation)
+        slope_axis.plot(x, np.gradient(y, x), color=colour, label=row.hidden_activation)
     for axis, what in ((value_axis, "f(x)"), (slope_axis, "f'(x) (numerical derivative)")):
         axis.axhline(0, color="black", linewidth=0.5)
         axis.axvline(0, color="black", linewidth=0.5)
@@ -131,5 +136,8 @@ def activation_functions(labels: list[str], path: Path) -> Path:
     value_axis.set_title("activation functions")
     slope_axis.set_title("their derivatives: where the gradient vanishes")
     value_axis.set_ylim(-2, 5)
-    value_axis.legend(fontsize=8)
+    slope_axis.set_ylim(-0.5, 2.0)  # a step (thresholded_relu) has an unbounded slope; it would flatten every other curve
+    legend_outside(slope_axis)
+    if skipped:
+        figure.text(0.5, -0.02, f"no curve for {', '.join(skipped)} (no single-input formula)", ha="center", va="top", fontsize=9)
     return save(figure, path)

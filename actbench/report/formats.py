@@ -1,0 +1,137 @@
+"""One output for any number of experiments: terminal tables, markdown, one CSV (one header), one JSON document.
+
+Machine formats keep types: counts and ranks are integers, lists (layer widths, positive
+classes) are lists, activation parameters a mapping, missing values null.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+
+from actbench.report import ExperimentReport
+from actbench.report.headline import headline
+from actbench.report.tables import OPTIONAL_COLUMNS, block_tables, extra_tables, pivot_frame, problem_rows
+from actbench.report.terminal import WIDE, draw_table
+
+INT_COLUMNS = {"n", "runs", "not_finished", "rank", "pairs", "block", "seed", "limit_train", "limit_test", "output_units",
+               "epochs_run", "n_test", "training.epochs", "training.batch_size", "model.kernel_size", "model.pool_size"}
+JSON_COLUMNS = {"task_positive", "hidden_activation_params"}
+# First after the labels in CSV and JSON: the answer, then how it was reached.
+VERDICT_COLUMNS = ["verdict", "did_not_learn", "rank", "n", "acc_mean", "acc_std", "acc_ci_low", "acc_ci_high", "diff_vs_top",
+                   "diff_low", "diff_high", "effect_size", "p_holm", "p_value", "test", "p_floor", "pairs", "chance_level"]
+
+
+def print_report(reports: list[ExperimentReport], fmt: str, sort_by: str | None = None, wide: bool = False) -> None:
+    """Write the reports to stdout in `fmt`: one document whatever their number."""
+    if fmt == "table":
+        # A terminal is used at its width; a pipe or a log gets 100 columns; --wide never narrows a table.
+        width = WIDE if wide else (None if sys.stdout.isatty() else 100)
+        print_tables(reports, Console(width=width, highlight=False, soft_wrap=wide), sort_by, wide)
+    elif fmt == "markdown":
+        print("\n\n".join(markdown(r) for r in reports))
+    else:
+        print(to_csv(reports) if fmt == "csv" else to_json(reports), end="" if fmt == "csv" else "\n")
+
+
+def print_tables(reports: list[ExperimentReport], console: Console, sort_by: str | None = None, wide: bool = False) -> None:
+    for number, report in enumerate(reports):
+        if number:
+            console.print()
+        for line in headline(report):
+            console.print(line, markup=False, highlight=False)
+        summary = report.aggregated.summary
+        for title, frame in block_tables(summary, sort_by, wide):
+            draw_table(console, title, frame, optional=[] if wide else OPTIONAL_COLUMNS, keep=2)
+        if not report.pivot.empty:
+            draw_table(console, "accuracy by activation, one column per block (mean ± std over seeds)", pivot_frame(report.pivot, summary))
+        for title, frame in extra_tables(summary):
+            draw_table(console, title, frame, keep=2)  # label and n repeat when the metrics need two tables
+        problems = problem_rows(report.aggregated.problems)
+        if not problems.empty:
+            draw_table(console, "diverged or failed runs (not averaged in)", problems, keep=2)
+
+
+def markdown(report: ExperimentReport) -> str:
+    summary = report.aggregated.summary
+    parts = [f"# {report.name}\n", *(f"- {line}" for line in headline(report)), ""]
+    for title, frame in block_tables(summary, wide=True):
+        parts += [f"## {title[0].upper()}{title[1:]}\n", markdown_table(frame)]
+    if not report.pivot.empty:
+        parts += ["## Accuracy by activation\n", markdown_table(pivot_frame(report.pivot, summary))]
+    for title, frame in extra_tables(summary):
+        parts += [f"## {title[0].upper()}{title[1:]}\n", markdown_table(frame)]
+    problems = problem_rows(report.aggregated.problems)
+    if not problems.empty:
+        parts += ["## Diverged or failed runs (not averaged in)\n", markdown_table(problems)]
+    return "\n".join(parts)
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "_none_\n"
+    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
+    body = ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *body]) + "\n"
+
+
+def summary_frame(reports: list[ExperimentReport]) -> pd.DataFrame:
+    """Every group of every report, one row each, with the experiment's name first."""
+    frames = [r.aggregated.summary.assign(experiment=r.name) for r in reports if not r.aggregated.summary.empty]
+    if not frames:
+        return pd.DataFrame(columns=["experiment"])
+    table = pd.concat(frames, ignore_index=True)
+    leading = ["experiment", "block", "block_label", "label", *VERDICT_COLUMNS]
+    leading = [c for c in leading if c in table.columns]
+    table = table[leading + [c for c in table.columns if c not in leading]]
+    for column in INT_COLUMNS & set(table.columns):
+        numbers = pd.to_numeric(table[column], errors="coerce")
+        if (numbers.dropna() % 1 == 0).all():
+            table[column] = numbers.astype("Int64")
+    return table
+
+
+def to_csv(reports: list[ExperimentReport]) -> str:
+    return summary_frame(reports).to_csv(index=False)
+
+
+def to_json(reports: list[ExperimentReport]) -> str:
+    groups = summary_frame(reports)
+    document = {"experiments": [
+        {
+            "experiment": report.name,
+            "scope": {"latest_plan_only": not report.scope.all_runs, "filters": report.scope.filters,
+                      "planned": report.scope.planned, "missing": report.scope.missing,
+                      "other_runs_in_folder": report.scope.others, "filtered_out": report.scope.filtered_out},
+            "notes": headline(report),
+            "groups": _records(groups[groups["experiment"] == report.name].drop(columns="experiment")),
+            "problems": _records(report.aggregated.problems.drop(columns=["traceback"], errors="ignore")),
+        }
+        for report in reports
+    ]}
+    return json.dumps(document, indent=2, allow_nan=False)
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return [{column: _plain(column, value) for column, value in row.items()} for row in frame.to_dict(orient="records")]
+
+
+def _plain(column: str, value: object) -> object:
+    """A JSON value: None for missing, int for counts, lists and mappings decoded from their JSON text."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer, np.floating)):
+        value = value.item()
+    if isinstance(value, float) and column in INT_COLUMNS and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and (column in JSON_COLUMNS or "." in column) and value[:1] in "[{":
+        return json.loads(value)
+    return value

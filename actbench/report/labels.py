@@ -1,0 +1,125 @@
+"""Names for what is shown: which settings vary, the label of each block and group, the shared header.
+
+A label names every setting that varies within what is shown and nothing else: two sweeps of
+the same config with different epochs become `mnist / mlp 128-64 / epochs=1` and `... / epochs=5`,
+while a setting the same everywhere moves to one header line. Labels are built from the
+structured columns of results.csv, never parsed back.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from actbench.config import output_label
+
+ACTIVATION_KEYS = ["hidden_activation", "output_activation"]
+# `initializer: auto` follows the hidden activation and the output width follows the output
+# activation: they vary with them, as part of what is compared, not of the block (otherwise every
+# activation would sit alone in its own block).
+FOLLOWS_ACTIVATION = ["model.initializer", "output_units"]
+# Already in the model label ('mlp 128-64'), or a second form of a label: never named on their own.
+IN_OTHER_LABELS = {"model.type", "model.hidden_units", "model.filters", "task_type", "task_positive",
+                   "hidden_activation_name", "hidden_activation_params"}
+# Shown on the header line when the same for every group, in this order.
+HEADER_KEYS = ["dataset", "task", "source", "model", "hidden_activation", "output_activation", "training.epochs", "limit_train"]
+
+
+def setting_columns(runs: pd.DataFrame) -> list[str]:
+    """Columns describing what a run is (not what it measured): identity columns and dotted spec keys."""
+    leading = ["dataset", "task", "source", "model", *ACTIVATION_KEYS, "limit_train", "limit_test", "deterministic", "diagnostics"]
+    return [c for c in leading if c in runs.columns] + sorted(c for c in runs.columns if "." in c and c not in IN_OTHER_LABELS)
+
+
+def short_name(column: str) -> str:
+    """'training.epochs' -> 'epochs', 'hidden_activation' -> 'hidden'."""
+    return {"hidden_activation": "hidden", "output_activation": "output"}.get(column, column.rsplit(".", 1)[-1])
+
+
+def setting_text(column: str, value: object) -> str:
+    """How a setting reads in a label: identity values plainly ('mnist', 'relu'), the rest as 'epochs=1'."""
+    if column in ("dataset", "task", "source", "model", *ACTIVATION_KEYS):
+        return str(value)
+    return f"{short_name(column)}={'-' if pd.isna(value) else value}"
+
+
+def varying_settings(frame: pd.DataFrame) -> list[str]:
+    """Setting columns with more than one value among the rows shown.
+
+    A model's own settings (kernel size, dropout, initialiser) count only where they vary within
+    one model label: an MLP beside a CNN differs in kernel size because it is another model, and
+    'mlp 128-64' / 'cnn 32-64' already say so.
+    """
+    found = []
+    for column in setting_columns(frame):
+        values = frame[column].astype(str)
+        if values.nunique() < 2:
+            continue
+        if column.startswith("model.") or column in FOLLOWS_ACTIVATION:
+            within = frame.assign(_value=values).groupby(["model", *ACTIVATION_KEYS], dropna=False)["_value"].nunique()
+            if (within < 2).all():
+                continue
+        found.append(column)
+    return found
+
+
+def add_labels(summary: pd.DataFrame) -> pd.DataFrame:
+    """Add `block_label` (what varies between blocks) and `label` (what varies within one) to the groups."""
+    varying = varying_settings(summary)
+    block_keys = [c for c in varying if c not in ACTIVATION_KEYS + FOLLOWS_ACTIVATION]
+    group_keys = [c for c in varying if c not in block_keys]
+    if not group_keys:  # one group per block: its activations are still what a reader looks for
+        group_keys = ["hidden_activation"]
+    labelled = summary.copy()
+    labelled["block_label"] = [" / ".join(setting_text(c, row[c]) for c in block_keys) for _, row in summary.iterrows()]
+    labelled["label"] = [
+        " -> ".join(setting_text(c, row[c]) for c in group_keys if c in ACTIVATION_KEYS)
+        + "".join(f", {setting_text(c, row[c])}" for c in group_keys if c not in ACTIVATION_KEYS)
+        for _, row in summary.iterrows()
+    ]
+    return labelled
+
+
+def label_column_name(summary: pd.DataFrame) -> str:
+    """The heading of the label column: 'hidden', 'output' or 'hidden -> output' (what the labels name)."""
+    varying = set(varying_settings(summary))
+    shown = [short_name(c) for c in ACTIVATION_KEYS if c in varying] or ["hidden"]
+    return " -> ".join(shown)
+
+
+def header_line(summary: pd.DataFrame) -> str:
+    """The settings every group shares, e.g. 'mnist, sample, mlp 128-64, output softmax, epochs=1'."""
+    varying = set(varying_settings(summary))
+    parts = []
+    for column in HEADER_KEYS:
+        if column in summary and column not in varying and not summary.empty:
+            value = summary[column].iloc[0]
+            plain_task = column == "task" and (summary["task_type"] == "multiclass").all()  # the default goes unsaid
+            if plain_task or pd.isna(value):
+                continue
+            parts.append(f"{short_name(column)} {value}" if column in ACTIVATION_KEYS else setting_text(column, value))
+    return ", ".join(parts)
+
+
+def model_labels(runs: pd.DataFrame) -> pd.Series:
+    """'mlp 128-64' or 'cnn 32-64': the model type with its layer widths, for tables and legends."""
+    widths = runs.get("model.hidden_units", pd.Series(None, index=runs.index)).where(
+        runs["model"] == "mlp", runs.get("model.filters", pd.Series(None, index=runs.index)))
+    return (runs["model"] + " " + widths.map(_widths_label)).str.strip()
+
+
+def _widths_label(value: object) -> str:
+    """'[128,64]' -> '128-64'; three or more equal widths shorten: '[128,128,128]' -> '128x3'."""
+    if not isinstance(value, str):
+        return ""
+    parts = [str(width) for width in json.loads(value)]
+    if len(parts) > 2 and len(set(parts)) == 1:
+        return f"{parts[0]}x{len(parts)}"
+    return "-".join(parts)
+
+
+def output_labels(runs: pd.DataFrame) -> pd.Series:
+    """For a binary task the width tells output layers apart: 'sigmoid (1 unit)', 'softmax (2 units)'."""
+    return pd.Series([output_label(name, int(units), task == "binary") for name, units, task in
+                      zip(runs["output_activation"], runs["output_units"], runs["task_type"])], index=runs.index, dtype=object)

@@ -1,0 +1,180 @@
+"""The report's tables as DataFrames of display strings: one per block, the extra metrics, problems, pivot.
+
+Which columns a table has depends on `wide`: the default keeps what answers "which won, by how
+much, is it real"; wide (and the markdown file) adds every setting and timing.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from actbench.errors import ActbenchError
+from actbench.report.aggregate import mean_std
+from actbench.report.labels import label_column_name, short_name, varying_settings
+
+# --sort-by NAME: (summary column, ascending). Fixed, so a bad name is refused before any folder is read.
+SORT_KEYS = {
+    "rank": ("rank", True), "accuracy": ("acc_mean", False), "activation": ("label", True), "n": ("n", False),
+    "difference": ("diff_vs_top", False), "p": ("p_holm", True), "loss": ("loss_mean", True),
+    "best val acc": ("best_val_acc_mean", False), "best epoch": ("best_epoch_mean", True),
+    "s/epoch": ("seconds_per_epoch_mean", True), "train s": ("train_seconds_mean", True),
+}
+# Dropped first, in this order, when the default table does not fit the terminal.
+OPTIONAL_COLUMNS = ["d", "95% CI", "p (Holm)"]
+WELCH_MARK, EXACT_MARK = "†", "‡"
+
+# Tables beside the accuracy table: each shows the metrics (mean ± std over seeds) the runs recorded.
+OUTPUT_METRICS = {
+    "keras_accuracy": "Keras 'accuracy'", "log_loss": "log loss", "macro_f1": "macro F1",
+    "min_class_recall": "worst-class recall", "ece": "ECE", "confidence_correct": "confidence right",
+    "confidence_wrong": "confidence wrong",
+}
+POSITIVE_CLASS_METRICS = {
+    "recall": "recall@0.5", "f1": "F1@0.5", "recall_tuned": "recall@tuned", "f1_tuned": "F1@tuned",
+    "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC",
+}
+DIAGNOSTIC_METRICS = {
+    "dead_fraction_max": "dead units, worst layer", "saturated_fraction_max": "saturated, worst layer",
+    "grad_ratio_initial": "grad norm first/last, at init", "grad_ratio_first_last": "grad norm first/last, at end",
+    "diagnostics_seconds": "diagnostics s",
+}
+
+
+def check_sort_key(sort_by: str | None) -> None:
+    if sort_by is not None and sort_by not in SORT_KEYS:
+        raise ActbenchError(f"--sort-by {sort_by!r}: use one of {', '.join(repr(k) for k in SORT_KEYS)}")
+
+
+def block_tables(summary: pd.DataFrame, sort_by: str | None = None, wide: bool = False) -> list[tuple[str, pd.DataFrame]]:
+    """One (title, table) per block, rows ranked (or sorted by `sort_by`) within it."""
+    check_sort_key(sort_by)
+    if summary.empty:
+        return []
+    tables = []
+    for _, block in summary.groupby("block", sort=True):
+        if sort_by:
+            column, ascending = SORT_KEYS[sort_by]
+            block = block.sort_values(column, ascending=ascending, kind="stable", na_position="last")
+        label = block["block_label"].iloc[0]
+        title = f"{label}: test accuracy over seeds" if label else "test accuracy over seeds"
+        tables.append((title, group_rows(summary, block, wide)))
+    return tables
+
+
+def group_rows(summary: pd.DataFrame, block: pd.DataFrame, wide: bool) -> pd.DataFrame:
+    shown = pd.DataFrame(index=block.index)
+    shown["#"] = [_rank(rank, ties) for rank, ties in zip(block["rank"], block["rank"].map(block["rank"].value_counts()))]
+    if wide:
+        for column in ["dataset", "task", "source", "model", "hidden_activation", "output_activation", *varying_settings(summary)]:
+            if column in block and short_name(column) not in shown:
+                shown[short_name(column)] = block[column].astype(str)
+    else:
+        shown[label_column_name(summary)] = block["label"]
+    if wide or summary["n"].nunique() > 1 or summary["not_finished"].any():
+        shown["n"] = [f"{n} of {runs}" if runs > n else str(n) for n, runs in zip(block["n"], block["runs"])]
+    shown["test accuracy"] = [mean_std(m, s) for m, s in zip(block["acc_mean"], block["acc_std"])]
+    shown["95% CI"] = [_interval(lo, hi) for lo, hi in zip(block["acc_ci_low"], block["acc_ci_high"])]
+    shown["vs top ± 95% CI"] = [_difference(d, lo, hi) for d, lo, hi in zip(block["diff_vs_top"], block["diff_low"], block["diff_high"])]
+    shown["d"] = [_number(d, ".1f") for d in block["effect_size"]]
+    shown["p (Holm)"] = [_p(p) + _mark(test) for p, test in zip(block["p_holm"], block["test"])]
+    shown["verdict"] = [verdict + ("; did not learn" if flat else "") for verdict, flat in zip(block["verdict"], block["did_not_learn"])]
+    if block["p_holm"].isna().all() and not wide:  # nothing compared in this block: no comparison columns
+        shown = shown.drop(columns=["vs top ± 95% CI", "d", "p (Holm)"])
+    if wide:
+        shown["test"] = block["test"].replace("", "-")
+        shown["p (raw)"] = [_p(p) for p in block["p_value"]]
+        shown["test loss"] = [_number(v, ".4f") for v in block["loss_mean"]]
+        shown["best val acc"] = [_number(v, ".4f") for v in block["best_val_acc_mean"]]
+        shown["best epoch"] = [_number(v, ".1f") for v in block["best_epoch_mean"]]
+        shown["s/epoch"] = [_number(v, ".2f") for v in block["seconds_per_epoch_mean"]]
+        shown["train s"] = [_number(v, ".1f") for v in block["train_seconds_mean"]]
+    return shown.reset_index(drop=True)
+
+
+def metric_rows(summary: pd.DataFrame, block: pd.DataFrame, metrics: dict[str, str]) -> pd.DataFrame:
+    """The block's groups as rows, the given metrics as 'mean ± std' columns; empty when no run recorded any."""
+    present = [m for m in metrics if f"{m}_mean" in block and block[f"{m}_mean"].notna().any()]
+    if not present:
+        return pd.DataFrame()
+    rows = block.dropna(subset=[f"{m}_mean" for m in present], how="all")
+    shown = pd.DataFrame({label_column_name(summary): rows["label"], "n": rows["n"].astype(str)})
+    for metric in present:
+        digits = ".3g" if metric.startswith("grad_ratio") else ".4f"
+        shown[metrics[metric]] = [mean_std(m, s, digits) for m, s in zip(rows[f"{metric}_mean"], rows[f"{metric}_std"])]
+    return shown.reset_index(drop=True)
+
+
+def extra_tables(summary: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """Per metric family and block: output-layer metrics, the positive class of a binary task, diagnostics."""
+    families = [
+        ("beyond accuracy: test-set metrics (mean ± std over seeds)", OUTPUT_METRICS),
+        ("binary task, positive class: at threshold 0.5 and at the F1-best threshold found on validation", POSITIVE_CLASS_METRICS),
+        ("inside the network: diagnostics after the last epoch (mean ± std over seeds)", DIAGNOSTIC_METRICS),
+    ]
+    tables = []
+    for title, metrics in families:
+        for _, block in summary.groupby("block", sort=True) if not summary.empty else []:
+            frame = metric_rows(summary, block, metrics)
+            where = block["block_label"].iloc[0]
+            if not frame.empty:
+                tables.append((f"{where}: {title}" if where else title, frame))
+    return tables
+
+
+def problem_rows(problems: pd.DataFrame) -> pd.DataFrame:
+    """Diverged and failed runs: which group and seed, how far they got, and the error."""
+    if problems.empty:
+        return pd.DataFrame()
+    shown = pd.DataFrame({"run_id": problems["run_id"], "status": problems["status"]})
+    if "block_label" in problems and problems["block_label"].fillna("").ne("").any():
+        shown["block"] = problems["block_label"]
+    shown["group"] = problems["label"] if "label" in problems else problems["hidden_activation"]
+    shown["seed"] = problems["seed"]
+    if "epochs_run" in problems:
+        shown["epochs run"] = [_number(v, ".0f") for v in pd.to_numeric(problems["epochs_run"], errors="coerce")]
+    if "error" in problems:
+        shown["error"] = problems["error"]
+    return shown.fillna("").astype(str).reset_index(drop=True)
+
+
+def pivot_frame(pivot: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    if pivot.empty:
+        return pd.DataFrame()
+    return pivot.reset_index().rename(columns={"label": label_column_name(summary)}).rename_axis(columns=None)
+
+
+def _rank(rank: float, ties: float) -> str:
+    if rank is None or math.isnan(rank):
+        return "-"
+    return f"{int(rank)}=" if ties > 1 else str(int(rank))
+
+
+def _interval(low: float, high: float) -> str:
+    return "-" if math.isnan(low) else f"[{low:.4f}, {high:.4f}]"
+
+
+def _difference(difference: float, low: float, high: float) -> str:
+    if math.isnan(difference):
+        return "-"
+    difference = round(difference, 4) + 0.0  # no "-0.0000"
+    if math.isnan(low):  # exact test: no interval
+        return f"{difference:+.4f}"
+    half = (high - low) / 2
+    # An interval wider than ±1 says only that the seeds are too few: three digits are plenty.
+    return f"{difference:+.4f} ± {half:.4f}" if half < 1 else f"{difference:+.4f} ± {half:.3g}"
+
+
+def _number(value: float, digits: str) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:{digits}}"
+
+
+def _p(value: float) -> str:
+    if value is None or math.isnan(value):
+        return "-"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _mark(test: str) -> str:
+    return WELCH_MARK if test.startswith("Welch") else EXACT_MARK if test.startswith("exact") else ""

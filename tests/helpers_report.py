@@ -1,0 +1,41 @@
+"""Experiment folders built by hand, with chosen accuracies, through actbench's own config expansion and writer."""
+
+from actbench.config import expand_runs, load_config, run_id
+from actbench.results import history_csv, run_dir, save_outcome, save_spec, write_json
+from conftest import write_config
+
+
+def make_results(tmp_path, accuracies: dict[str, list[float]], statuses=None, extra=None, name="made", epochs=3, seeds=None):
+    """Construct an experiment folder by hand: one run per (activation, seed) with a chosen accuracy.
+
+    Each call is one sweep: its run ids become plan.json, as `actbench run` writes it. `seeds` maps
+    an activation to the seed numbers of its values (default 0, 1, 2, ...)."""
+    names = list(accuracies)
+    count = max(len(v) for v in accuracies.values())
+    all_seeds = sorted({s for ss in (seeds or {}).values() for s in ss} | set(range(count)))
+    config = load_config(write_config(
+        tmp_path, f"name: {name}\ndatasets: [mnist]\nhidden_activations: {names}\nseeds: {all_seeds}\n"
+                  f"training: {{epochs: {epochs}}}\n"))
+    exp_dir = tmp_path / "results" / name
+    ids = []
+    for spec in expand_runs(config, {"mnist": "sample"}):
+        activation = spec.hidden_activation.name
+        own_seeds = (seeds or {}).get(activation, list(range(len(accuracies[activation]))))
+        if spec.seed not in own_seeds:
+            continue
+        position = own_seeds.index(spec.seed)
+        identifier = run_id(spec)
+        ids.append(identifier)
+        status = (statuses or {}).get(activation, ["finished"] * 10)[position]
+        directory = run_dir(exp_dir, identifier)
+        save_spec(directory, spec.model_dump(mode="json"), identifier)
+        history = [{"epoch": e, "loss": 1 / e, "accuracy": 0.5, "val_loss": 1 / e, "val_accuracy": 0.5 + e / 10, "seconds": 1.0}
+                   for e in range(1, epochs + 1)]
+        metrics = {"status": status, "test_accuracy": accuracies[activation][position], "test_loss": 0.3, "best_val_accuracy": 0.8,
+                   "best_epoch": epochs, "train_seconds": 3.0, "seconds_per_epoch": 1.0, "epochs_run": epochs, "n_test": 1000}
+        metrics.update((extra or {}).get(activation, lambda seed: {})(spec.seed))
+        if status == "failed":
+            metrics = {"status": "failed", "error": "RuntimeError: boom"}
+        save_outcome(directory, metrics, {"history.csv": history_csv(history)})
+    write_json(exp_dir / "plan.json", {"run_ids": ids})
+    return exp_dir, ids
