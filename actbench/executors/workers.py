@@ -37,7 +37,7 @@ class Workers:
         context = multiprocessing.get_context("spawn")
         counter = context.Value("i", 0)  # hands each new worker its index, for its GPU
         queue: deque[tuple[Job, int]] = deque()  # runs to try again, with their attempt count
-        in_flight: dict[Future, tuple[Job, int]] = {}
+        in_flight: dict[Future, tuple[Job, int, ProcessPoolExecutor]] = {}
         pool = self._pool(context, counter)
         try:
             while True:
@@ -45,7 +45,13 @@ class Workers:
                     job, attempt = queue.popleft() if queue else (next(jobs, None), 0)
                     if job is None:
                         break
-                    in_flight[pool.submit(_train, job.spec)] = (job, attempt)
+                    try:
+                        future = pool.submit(_train, job.spec)
+                    except BrokenProcessPool:  # a worker died since the last look; its runs' futures say so
+                        _stop(pool)
+                        pool = self._pool(context, counter)
+                        future = pool.submit(_train, job.spec)
+                    in_flight[future] = (job, attempt, pool)
                     if attempt == 0:
                         events.started(job)
                 if not in_flight:
@@ -53,11 +59,11 @@ class Workers:
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 broken = False
                 for future in done:
-                    job, attempt = in_flight.pop(future)
+                    job, attempt, submitted_to = in_flight.pop(future)
                     try:
                         yield future.result()
                     except BrokenProcessPool:
-                        broken = True
+                        broken = broken or submitted_to is pool  # an older pool's news is already acted on
                         if attempt < self.retries:
                             queue.append((job, attempt + 1))
                         else:
