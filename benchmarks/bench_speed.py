@@ -32,9 +32,9 @@ seeds: [0]
 
 def run_plain() -> dict:
     started = time.perf_counter()
-    out = subprocess.run([sys.executable, str(HERE / "plain_keras_mlp.py")], capture_output=True, text=True, check=True)
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    return {**result, "wall_seconds": time.perf_counter() - started}
+    out = subprocess.run([sys.executable, str(HERE / "plain_keras_sweep.py"), "relu"], capture_output=True, text=True, check=True)
+    (run,) = json.loads(out.stdout.strip().splitlines()[-1])["runs"]
+    return {**run, "wall_seconds": time.perf_counter() - started}
 
 
 def run_actbench(workdir: Path) -> dict:
