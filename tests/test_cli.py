@@ -120,10 +120,12 @@ def test_ctrl_c_keeps_finished_runs_and_trusts_no_partial_one(tiny_config, tmp_p
     assert len(pd.read_csv(results / "tiny" / "results.csv")) == 2
 
 
-def test_killed_process_leaves_nothing_a_later_run_trusts(tiny_config, tmp_path):
-    """SIGKILL mid-sweep (no cleanup code runs), then resume: every run completes exactly once."""
+@pytest.mark.parametrize("executor", [[], ["--workers", "2"]], ids=["serial", "workers"])
+def test_killed_process_leaves_nothing_a_later_run_trusts(tiny_config, tmp_path, executor):
+    """SIGKILL mid-sweep (no cleanup code runs), then resume: every run completes exactly once.
+    With workers, the kill also ends them, and the dead driver's claims do not block the resume."""
     results = tmp_path / "results"
-    command = [sys.executable, "-m", "actbench", "run", str(tiny_config), "--results-dir", str(results), "-q", "--seeds", "3"]
+    command = [sys.executable, "-m", "actbench", "run", str(tiny_config), "--results-dir", str(results), "-q", "--seeds", "3", *executor]
     env = {**os.environ, "PYTHONPATH": str(REPO / "tests")}
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120

@@ -1,5 +1,7 @@
 """The sweep's time left: estimates per run, corrected by how the finished runs compared with theirs."""
 
+import pytest
+
 from actbench.progress import PlainReporter, SweepClock
 
 
@@ -39,3 +41,19 @@ def test_without_estimates_there_is_no_time_left_to_show(capsys):
     reporter.expect([30.0, 90.0])
     reporter.start(3, 2)
     assert "2 of 3 runs to do (1 already finished), about 2m by estimate" in capsys.readouterr().out
+
+
+def test_time_left_is_shared_among_the_runs_that_train_at_once():
+    time = FakeTime()
+    clock = SweepClock([10.0] * 6, parallelism=2, now=time)
+    assert clock.remaining() == 30.0  # six 10 s runs, two at a time
+    clock.run_started("a"), clock.run_started("b")
+    time.now += 10.0
+    clock.run_done("a"), clock.run_done("b")  # on estimate: the scale stays 1
+    assert clock.remaining() == 20.0
+    clock.run_started("c"), clock.run_started("d")
+    time.now += 4.0
+    assert clock.remaining() == (20.0 + 6.0 + 6.0) / 2
+    clock.run_done("c")  # in 4 s instead of 10: runs now look 0.8 times their estimate (24 s for 30)
+    scale = 24.0 / 30.0
+    assert clock.remaining() == pytest.approx((scale * 20.0 + (scale * 10.0 - 4.0)) / 2)

@@ -2,8 +2,8 @@
 
 Workers are started with `spawn` (TensorFlow is not fork-safe), load each dataset once and keep
 it for every run they train, and return records; they write nothing. A worker that dies (killed,
-out of memory, a crash in native code) breaks the pool: the pool is rebuilt and every run that
-was in flight is tried again, at most `retries` times each.
+out of memory, a crash in native code) is replaced, and the run it was training is tried again,
+at most `retries` times.
 """
 
 from __future__ import annotations
@@ -34,62 +34,50 @@ class Workers:
         self.description = f"{count} worker processes, {self.threads} thread(s) each{where}"
 
     def run(self, jobs: Iterator[Job], events: Events) -> Iterator[RunRecord]:
+        # One single-process pool per slot: when a worker dies, only the run it held is to blame
+        # (one pool of N workers breaks as a whole, failing every run in flight).
         context = multiprocessing.get_context("spawn")
-        counter = context.Value("i", 0)  # hands each new worker its index, for its GPU
+        slots = [self._slot(context, index) for index in range(self.parallelism)]
         queue: deque[tuple[Job, int]] = deque()  # runs to try again, with their attempt count
-        in_flight: dict[Future, tuple[Job, int, ProcessPoolExecutor]] = {}
-        pool = self._pool(context, counter)
+        in_flight: dict[Future, tuple[Job, int, int]] = {}  # future -> (job, attempt, slot)
         try:
             while True:
-                while len(in_flight) < self.parallelism:
+                busy = {slot for _, _, slot in in_flight.values()}
+                for slot in (index for index in range(self.parallelism) if index not in busy):
                     job, attempt = queue.popleft() if queue else (next(jobs, None), 0)
                     if job is None:
                         break
-                    try:
-                        future = pool.submit(_train, job.spec)
-                    except BrokenProcessPool:  # a worker died since the last look; its runs' futures say so
-                        _stop(pool)
-                        pool = self._pool(context, counter)
-                        future = pool.submit(_train, job.spec)
-                    in_flight[future] = (job, attempt, pool)
+                    in_flight[slots[slot].submit(_train, job.spec)] = (job, attempt, slot)
                     if attempt == 0:
                         events.started(job)
                 if not in_flight:
                     return
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                broken = False
                 for future in done:
-                    job, attempt, submitted_to = in_flight.pop(future)
+                    job, attempt, slot = in_flight.pop(future)
                     try:
                         yield future.result()
-                    except BrokenProcessPool:
-                        broken = broken or submitted_to is pool  # an older pool's news is already acted on
+                    except BrokenProcessPool:  # this slot's worker died while training this run
+                        _stop(slots[slot])
+                        slots[slot] = self._slot(context, slot)
                         if attempt < self.retries:
                             queue.append((job, attempt + 1))
                         else:
                             yield failed_record(job.spec, f"its worker process died {attempt + 1} times (killed, out of memory or crashed)")
-                if broken:
-                    _stop(pool)
-                    pool = self._pool(context, counter)
         finally:
-            _stop(pool)  # Ctrl-C, an error, or the end: nothing keeps training
+            for pool in slots:  # Ctrl-C, an error, or the end: nothing keeps training
+                _stop(pool)
 
-    def _pool(self, context: Any, counter: Any) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            self.parallelism,
-            mp_context=context,
-            initializer=_start_worker,
-            initargs=(counter, self.threads, self.gpus, self.request),
-        )
+    def _slot(self, context: Any, index: int) -> ProcessPoolExecutor:
+        gpu = self.gpus[index % len(self.gpus)] if self.gpus else None
+        return ProcessPoolExecutor(1, mp_context=context, initializer=_start_worker, initargs=(self.threads, gpu, self.request))
 
 
-def _start_worker(counter: Any, threads: int, gpus: list[str], request: DataRequest) -> None:
+def _start_worker(threads: int, gpu: str | None, request: DataRequest) -> None:
     global _request
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle: it stops the workers
     _die_with_parent()
-    with counter.get_lock():
-        index, counter.value = counter.value, counter.value + 1
-    resources.limit_tensorflow(threads, gpus[index % len(gpus)] if gpus else None)
+    resources.limit_tensorflow(threads, gpu)
     _request = request
 
 
