@@ -113,7 +113,7 @@ def run(
     from actbench import runner
     from actbench.native_logs import filter_native_stderr
     from actbench.config import load_config
-    from actbench.datasets.cache import DataRequest
+    from actbench.datasets.cache import data_request
     from actbench.executors import pick_executor
     from actbench.progress import pick_reporter
 
@@ -144,7 +144,7 @@ def run(
                 require(tool)
         if workers is not None and ray is not None:
             raise ActbenchError("--workers and --ray: choose one (on Ray, every CPU of the cluster is a worker)")
-        request = DataRequest(config.data.source, data_dir, mirror)
+        request = data_request(config, data_dir, mirror)
         executor = pick_executor(workers, ray, request, retries)
         filter_native_stderr()
         summary = runner.run_experiment(

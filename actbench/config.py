@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
+from pydantic import AfterValidator, Discriminator, Tag
+
 import yaml
 from pydantic import (
     BaseModel,
@@ -25,6 +27,7 @@ from actbench import activations
 from actbench.errors import ActbenchError
 
 DATASETS = ("mnist", "fashion_mnist")
+BUILTIN_CLASSES = 10  # MNIST's digits, Fashion-MNIST's garments
 # The version of the rules by which a run turns its spec into numbers (data order, models, losses,
 # metrics, diagnostics). Bump it in every change that alters the numbers: it is part of the run id,
 # so older run directories are then stale (reported as such, never mixed in, never counted as
@@ -93,17 +96,59 @@ class CNNSpec(_Strict):
 ModelSpec = Annotated[Union[MLPSpec, CNNSpec], Field(discriminator="type")]
 
 
+class CustomDataset(_Strict):
+    """A dataset of your own: a folder of the four IDX files (gzipped or not) or an .npz with
+    x_train, y_train, x_test, y_test; any image size, grey (N, H, W) or colour (N, H, W, C)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
+    path: str = Field(min_length=1)
+    class_names: list[str] | None = Field(default=None, min_length=2)  # else "0", "1", ...
+
+    @field_validator("name")
+    @classmethod
+    def _not_a_builtin_name(cls, value: str) -> str:
+        if value in DATASETS:
+            raise ValueError(f"'{value}' is a built-in dataset; give your own dataset another name")
+        return value
+
+    @property
+    def location(self) -> Path:
+        return Path(self.path).expanduser()
+
+
+# A dataset is a built-in name (`mnist`) or a mapping with a path (`{name: kmnist, path: ~/data/kmnist}`).
+DatasetEntry = Annotated[
+    Union[Annotated[Literal[DATASETS], Tag("builtin")], Annotated[CustomDataset, Tag("own")]],  # type: ignore[valid-type]
+    Discriminator(lambda value: "builtin" if isinstance(value, str) else "own"),
+]
+# Union tags that pydantic puts into error locations; never shown to the user.
+_LOC_TAGS = ("mlp", "cnn", "builtin", "own")
+
+
+def dataset_name(entry: str | CustomDataset) -> str:
+    return entry if isinstance(entry, str) else entry.name
+
+
 class DataSpec(_Strict):
     source: Literal["auto", "full", "sample"] = "auto"
     limit_train: PositiveInt | None = None
     limit_test: PositiveInt | None = None
 
 
+def _class_index(value: int, info: ValidationInfo) -> int:
+    # The built-in datasets have 10 classes; with a dataset of your own the bound is its class
+    # count, known once its files are read (runner.plan_runs checks it then).
+    bound = (info.context or {}).get("class_bound", BUILTIN_CLASSES)
+    if bound is not None and value >= bound:
+        raise ValueError(f"must be less than {bound}")
+    return value
+
+
 class TaskSpec(_Strict):
-    """What is predicted: the 10 classes, or a binary task 'these classes against the rest'."""
+    """What is predicted: every class, or a binary task 'these classes against the rest'."""
 
     type: Literal["multiclass", "binary"] = "multiclass"
-    positive: list[Annotated[int, Field(ge=0, lt=10)]] = Field(default_factory=list)
+    positive: list[Annotated[int, Field(ge=0), AfterValidator(_class_index)]] = Field(default_factory=list)
 
     @field_validator("positive")
     @classmethod
@@ -113,16 +158,22 @@ class TaskSpec(_Strict):
         return sorted(value)
 
     @model_validator(mode="after")
-    def _positive_only_for_binary(self) -> TaskSpec:
-        if self.type == "binary" and not 0 < len(self.positive) < 10:
-            raise ValueError("a binary task needs 'positive': 1 to 9 of the classes 0-9, e.g. positive: [0]")
-        if self.type == "multiclass" and self.positive:
-            raise ValueError("'positive' belongs to a binary task; add type: binary or drop it")
+    def _positive_only_for_binary(self, info: ValidationInfo) -> TaskSpec:
+        problem = self.problem((info.context or {}).get("class_bound", BUILTIN_CLASSES))
+        if problem:
+            raise ValueError(problem)
         return self
 
-    @property
-    def num_classes(self) -> int:
-        return 2 if self.type == "binary" else 10
+    def problem(self, classes: int | None) -> str | None:
+        """What is wrong with this task for a dataset of `classes` classes (None: not known yet)."""
+        if self.type == "binary" and (not self.positive or classes is not None and len(self.positive) >= classes):
+            top = classes or BUILTIN_CLASSES
+            return f"a binary task needs 'positive': 1 to {top - 1} of the classes 0-{top - 1}, e.g. positive: [0]"
+        if self.type == "multiclass" and self.positive:
+            return "'positive' belongs to a binary task; add type: binary or drop it"
+        if classes is not None and any(c >= classes for c in self.positive):
+            return f"'positive' lists a class the dataset does not have: its classes are 0-{classes - 1}"
+        return None
 
     @property
     def label(self) -> str:
@@ -143,13 +194,13 @@ class OutputSpec(_Strict):
         return {"name": value} if isinstance(value, str) else value
 
 
-def output_units(task: TaskSpec, output: OutputSpec) -> int:
-    """The output width: 10 for 10 classes; for a binary task 1 unit (sigmoid, logit) or 2 (softmax)."""
+def output_units(task: TaskSpec, output: OutputSpec, classes: int = 10) -> int:
+    """The output width: one unit per class; for a binary task 1 unit (sigmoid, logit) or 2 (softmax)."""
     if output.units is not None:
         return output.units
     if task.type == "binary":
         return 2 if output.name == "softmax" else 1
-    return task.num_classes
+    return classes
 
 
 def output_label(name: str, units: int, binary: bool) -> str:
@@ -157,13 +208,14 @@ def output_label(name: str, units: int, binary: bool) -> str:
     return f"{name} ({units} unit{'s' if units > 1 else ''})" if binary else name
 
 
-def _output_problem(task: TaskSpec, output: OutputSpec) -> str | None:
-    units = output_units(task, output)
+def output_problem(task: TaskSpec, output: OutputSpec, classes: int = 10) -> str | None:
+    """What is wrong with this output layer for the task on a dataset of `classes` classes, or None."""
+    units = output_units(task, output, classes)
     if output.name == "softmax" and units == 1:
         # exp(x) / exp(x) = 1.0 whatever x is: the output carries no information and no gradient.
         return "softmax over one unit always outputs 1.0, so the network cannot learn; use softmax with 2 units, or sigmoid or linear with 1"
-    if task.type == "multiclass" and units != task.num_classes:
-        return f"a {task.num_classes}-class task needs {task.num_classes} output units (got {units}); drop 'units'"
+    if task.type == "multiclass" and units != classes:
+        return f"a {classes}-class task needs {classes} output units (got {units}); drop 'units'"
     if task.type == "binary" and units not in (1, 2):
         return f"a binary task has 1 output unit (a probability or logit) or 2 (one per class), not {units}"
     return None
@@ -180,7 +232,7 @@ class TrainingSpec(_Strict):
 class ExperimentConfig(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
     description: str = ""
-    datasets: list[Literal[DATASETS]] = Field(min_length=1)  # type: ignore[valid-type]
+    datasets: list[DatasetEntry] = Field(min_length=1)
     data: DataSpec = DataSpec()
     task: TaskSpec = TaskSpec()
     models: list[ModelSpec] = Field(default_factory=lambda: [MLPSpec()], min_length=1)
@@ -199,15 +251,34 @@ class ExperimentConfig(_Strict):
             return [{"type": item} if isinstance(item, str) else item for item in value]
         return value
 
+    @field_validator("datasets")
+    @classmethod
+    def _distinct_datasets(cls, value: list[Any]) -> list[Any]:
+        names = [dataset_name(entry) for entry in value]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"the dataset '{repeated[0]}' is listed twice; list each dataset once")
+        return value
+
     @field_validator("output_activations")
     @classmethod
     def _outputs_fit_the_task(cls, value: list[OutputSpec], info: ValidationInfo) -> list[OutputSpec]:
+        # Checked here for the built-in datasets (10 classes); for your own, once its files are read.
         task = info.data.get("task")
-        for index, output in enumerate(value if task else []):
-            problem = _output_problem(task, output)
+        builtin = any(isinstance(entry, str) for entry in info.data.get("datasets") or [])
+        for index, output in enumerate(value if task and builtin else []):
+            problem = output_problem(task, output, BUILTIN_CLASSES)
             if problem:
                 raise ValueError(f"[{index}] {output.name}: {problem}")
         return value
+
+    @property
+    def dataset_names(self) -> list[str]:
+        return [dataset_name(entry) for entry in self.datasets]
+
+    @property
+    def own_datasets(self) -> dict[str, CustomDataset]:
+        return {entry.name: entry for entry in self.datasets if isinstance(entry, CustomDataset)}
 
     @field_validator("seeds", mode="before")
     @classmethod
@@ -242,12 +313,23 @@ class ExperimentConfig(_Strict):
         return self
 
 
+class OwnData(_Strict):
+    """What a run of a dataset of your own records about its content: the digest of its arrays (so a
+    changed file makes new runs), and the facts that size the model and estimate its cost."""
+
+    sha256: str
+    image_shape: tuple[PositiveInt, ...]  # (H, W) grey or (H, W, C)
+    classes: PositiveInt
+    n_train: PositiveInt
+    n_test: PositiveInt
+
+
 class RunSpec(_Strict):
     """One cell of the grid: everything that determines a run's numbers, plus the experiment name."""
 
     experiment: str
     dataset: str
-    source: Literal["full", "sample"]
+    source: Literal["full", "sample", "own"]
     limit_train: PositiveInt | None
     limit_test: PositiveInt | None
     task: TaskSpec
@@ -260,6 +342,12 @@ class RunSpec(_Strict):
     deterministic: bool
     diagnostics: bool = False
     training_rules: int
+    own_data: OwnData | None = None  # only for a dataset of your own
+
+    def as_json(self) -> dict[str, Any]:
+        """The spec as spec.json holds it; a built-in dataset's runs have no `own_data` key, so
+        their spec (and run id) is what it was before datasets of your own existed."""
+        return self.model_dump(mode="json", exclude=None if self.own_data else {"own_data"})
 
 
 # Fields that do not change the numbers and therefore stay out of the run id.
@@ -268,45 +356,57 @@ _NOT_IN_RUN_ID = {"experiment"}
 
 def run_id(spec: RunSpec) -> str:
     """Short sha256 of the canonical JSON of everything that changes the numbers."""
-    canonical = json.dumps(spec.model_dump(mode="json", exclude=_NOT_IN_RUN_ID), sort_keys=True, separators=(",", ":"))
+    identity = {k: v for k, v in spec.as_json().items() if k not in _NOT_IN_RUN_ID}
+    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
-def expand_runs(config: ExperimentConfig, sources: dict[str, str]) -> list[RunSpec]:
-    """The cartesian product of the config's lists; `sources` maps dataset -> 'full' | 'sample'.
+def expand_runs(config: ExperimentConfig, sources: dict[str, str], own: dict[str, OwnData] | None = None) -> list[RunSpec]:
+    """The cartesian product of the config's lists; `sources` maps a built-in dataset -> 'full' |
+    'sample', `own` each dataset of your own -> what its files hold (see runner.plan_runs).
 
     A limit at or above what the dataset holds means "all" and is recorded as None, so it gives the
     same run id as no limit.
     """
     from actbench.datasets.catalogue import DATASETS as CATALOGUE
 
+    own = own or {}
+
     def effective(limit: int | None, available: int) -> int | None:
         return None if limit is None or limit >= available else limit
 
+    def facts(dataset: str) -> tuple[str, tuple[int, int], int]:
+        """Source, (train, test) size and class count."""
+        if dataset in own:
+            return "own", (own[dataset].n_train, own[dataset].n_test), own[dataset].classes
+        return sources[dataset], CATALOGUE[dataset].size(sources[dataset]), len(CATALOGUE[dataset].class_names)
+
     runs = []
     grid = itertools.product(
-        config.datasets, config.models, config.hidden_activations, config.output_activations, config.seeds
+        config.dataset_names, config.models, config.hidden_activations, config.output_activations, config.seeds
     )
     for dataset, model, hidden, output, seed in grid:
         if model.initializer == "auto":
             model = model.model_copy(update={"initializer": activations.default_initializer(hidden.name)})
+        source, (n_train, n_test), classes = facts(dataset)
         runs.append(
             RunSpec(
                 experiment=config.name,
                 dataset=dataset,
-                source=sources[dataset],
-                limit_train=effective(config.data.limit_train, CATALOGUE[dataset].size(sources[dataset])[0]),
-                limit_test=effective(config.data.limit_test, CATALOGUE[dataset].size(sources[dataset])[1]),
+                source=source,
+                limit_train=effective(config.data.limit_train, n_train),
+                limit_test=effective(config.data.limit_test, n_test),
                 task=config.task,
                 model=model,
                 hidden_activation=hidden,
                 output_activation=output.name,
-                output_units=output_units(config.task, output),
+                output_units=output_units(config.task, output, classes),
                 training=config.training,
                 seed=seed,
                 deterministic=config.deterministic,
                 diagnostics=config.diagnostics,
                 training_rules=TRAINING_RULES,
+                own_data=own.get(dataset),
             )
         )
     return runs
@@ -318,14 +418,22 @@ def load_config(path: Path, overrides: list[str] = ()) -> ExperimentConfig:
     for override in overrides:
         _apply_override(raw, override)
     try:
-        return ExperimentConfig.model_validate(raw)
+        return ExperimentConfig.model_validate(raw, context={"class_bound": _class_bound(raw)})
     except ValidationError as exc:
         raise ActbenchError("\n".join(_describe(error, _origin(error["loc"], path, overrides)) for error in exc.errors())) from None
 
 
+def _class_bound(raw: dict[str, Any]) -> int | None:
+    """The class count task.positive is checked against now: 10, unless a dataset of your own
+    (whose classes are known only once it is read) is in the grid."""
+    entries = raw.get("datasets")
+    own = isinstance(entries, list) and any(isinstance(entry, dict) for entry in entries)
+    return None if own else BUILTIN_CLASSES
+
+
 def _origin(loc: tuple[Any, ...], path: Path, overrides: list[str]) -> str:
     """Where a bad value came from: the last --set that wrote it or a section around it, else the file."""
-    fields = [part for part in loc if isinstance(part, str) and part not in ("mlp", "cnn")]
+    fields = [part for part in loc if isinstance(part, str) and part not in _LOC_TAGS]
     for override in reversed(overrides):
         keys = override.partition("=")[0].strip().split(".")
         if fields[: len(keys)] == keys:
@@ -336,6 +444,9 @@ def _origin(loc: tuple[Any, ...], path: Path, overrides: list[str]) -> str:
 def config_as_dict(config: ExperimentConfig) -> dict[str, Any]:
     """The validated config as plain data, for writing next to the results."""
     data = config.model_dump(mode="json")
+    data["datasets"] = [
+        entry if isinstance(entry, str) else {k: v for k, v in entry.items() if v is not None} for entry in data["datasets"]
+    ]
     data["hidden_activations"] = [
         {"name": a["name"], **a["params"]} if a["params"] else a["name"] for a in data["hidden_activations"]
     ]  # the source digest is derived, not written by the user
@@ -401,7 +512,7 @@ def _apply_override(raw: dict[str, Any], override: str) -> None:
 
 def _describe(error: dict[str, Any], path: Path | str) -> str:
     """One line: file (or the --set that caused it), field path, what is wrong, and how to fix it."""
-    loc = [part for part in error["loc"] if part not in ("mlp", "cnn")]
+    loc = [part for part in error["loc"] if part not in _LOC_TAGS]
     where = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[") or "(top level)"
     kind = error["type"]
     if kind == "extra_forbidden":
@@ -431,8 +542,8 @@ def _fields_at(loc: tuple[Any, ...]) -> list[str]:
     for part in loc:
         if isinstance(part, int):
             continue
-        if part in ("mlp", "cnn"):
-            model = MLPSpec if part == "mlp" else CNNSpec
+        if part in _LOC_TAGS:
+            model = {"mlp": MLPSpec, "cnn": CNNSpec, "own": CustomDataset}.get(part, model)
             continue
         annotation = model.model_fields[part].annotation
         model = _inner_model(annotation)

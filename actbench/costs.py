@@ -65,7 +65,7 @@ def estimate_runs(specs: list[RunSpec], results_root: Path, model: CostModel = M
 
 
 def estimate_run(spec: RunSpec, recorded: dict[str, list[tuple[float, float]]], model: CostModel = MEASURED) -> Estimate:
-    dumped = spec.model_dump(mode="json")
+    dumped = spec.as_json()
     for key, basis in ((shape_key(dumped), "recorded"), (shape_key(dumped, with_activation=False), "other activation")):
         if key in recorded:
             overhead, planned = model.per_run, work(dumped)
@@ -113,6 +113,8 @@ def shape_key(spec: dict[str, Any], with_activation: bool = True) -> str:
         "diagnostics": spec.get("diagnostics", False),
         "output_units": spec.get("output_units", 10),
     }
+    if spec.get("own_data"):  # a dataset of your own: its image size changes the cost
+        shape["image_shape"] = spec["own_data"]["image_shape"]
     if with_activation:
         shape["activation"] = spec["hidden_activation"]
     return json.dumps(shape, sort_keys=True)
@@ -120,7 +122,8 @@ def shape_key(spec: dict[str, Any], with_activation: bool = True) -> str:
 
 def image_counts(spec: dict[str, Any]) -> tuple[int, int, int]:
     """(trained, validation, test) images of a planned run, from its source, limits and validation split."""
-    sizes = FULL_SIZES if spec["source"] == "full" else SAMPLE_SIZES
+    own = spec.get("own_data")
+    sizes = {"train": own["n_train"], "test": own["n_test"]} if own else FULL_SIZES if spec["source"] == "full" else SAMPLE_SIZES
     train = min(spec.get("limit_train") or sizes["train"], sizes["train"])
     test = min(spec.get("limit_test") or sizes["test"], sizes["test"])
     validation = round(train * spec["training"]["validation_split"])
@@ -142,20 +145,22 @@ def compiled_calls(spec: dict[str, Any]) -> float:
     return spec["training"]["epochs"] * math.ceil(math.ceil(fit / spec["training"]["batch_size"]) / STEPS_PER_EXECUTION)
 
 
-def multiply_adds(spec: dict[str, Any], side: int = 28) -> tuple[int, int]:
-    """Multiply-adds per image in dense layers and in convolutions (28x28 grey images, 'valid' convolutions)."""
+def multiply_adds(spec: dict[str, Any]) -> tuple[int, int]:
+    """Multiply-adds per image in dense layers and in convolutions ('valid' convolutions; 28x28 grey
+    images, or a dataset of your own's image shape)."""
     model, units = spec["model"], spec.get("output_units", 10)
+    height, width, channels = (list((spec.get("own_data") or {}).get("image_shape") or (28, 28)) + [1])[:3]
     if model["type"] != "cnn":
-        widths = [side * side, *model["hidden_units"], units]
+        widths = [height * width * channels, *model["hidden_units"], units]
         return sum(a * b for a, b in zip(widths, widths[1:])), 0
     cnn = CNNSpec.model_validate(model)
-    conv, channels = 0, 1
+    conv = 0
     for filters in cnn.filters:
-        side -= cnn.kernel_size - 1
-        conv += side * side * cnn.kernel_size**2 * channels * filters
-        side //= cnn.pool_size
+        height, width = height - (cnn.kernel_size - 1), width - (cnn.kernel_size - 1)
+        conv += height * width * cnn.kernel_size**2 * channels * filters
+        height, width = height // cnn.pool_size, width // cnn.pool_size
         channels = filters
-    widths = [side * side * channels, *cnn.dense_units, units]
+    widths = [height * width * channels, *cnn.dense_units, units]
     return sum(a * b for a, b in zip(widths, widths[1:])), conv
 
 

@@ -12,10 +12,10 @@ from typing import Iterator
 
 from actbench import results
 from actbench.claims import Claims
-from actbench.config import ExperimentConfig, RunSpec, config_as_dict, expand_runs, output_label, run_id
+from actbench.config import BUILTIN_CLASSES, ExperimentConfig, OwnData, RunSpec, config_as_dict, expand_runs, output_label, output_problem, run_id
 from actbench.costs import estimate_runs
 from actbench.datasets import fallback_fix, resolve_source
-from actbench.datasets.cache import DataCache, DataRequest, cache_for
+from actbench.datasets.cache import DataCache, cache_for, data_request
 from actbench.errors import ActbenchError
 from actbench.executors import Executor, Job
 from actbench.executors.serial import Serial
@@ -61,7 +61,8 @@ def plan_runs(
     With one, `auto` without local data tries the download first, as the real run will.
     """
     resolved, notes = {}, []
-    for name in config.datasets:
+    own = own_data(config, cache or cache_for(data_request(config, data_dir)))
+    for name in (name for name in config.dataset_names if name not in own):
         requested = config.data.source
         resolved[name] = resolve_source(name, requested, data_dir)
         if requested == "auto" and resolved[name] == "sample":
@@ -77,10 +78,28 @@ def plan_runs(
     exp_dir = results.experiment_dir(results_root, config.name)
     notes += [note for note in results.collect_rows(exp_dir)[1] if "stale" in note]
     planned = []
-    for spec in expand_runs(config, resolved):
+    for spec in expand_runs(config, resolved, own):
         identifier = run_id(spec)
         planned.append(PlannedRun(spec, identifier, results.run_status(exp_dir, identifier)))
     return planned, notes
+
+
+def own_data(config: ExperimentConfig, cache: DataCache) -> dict[str, OwnData]:
+    """Read each dataset of your own once (even for a dry run: its digest is part of every run id)
+    and check the task and output layers against its class count, as the config does for MNIST's 10."""
+    facts = {}
+    if config.own_datasets and config.task.problem(BUILTIN_CLASSES) and len(config.own_datasets) < len(config.datasets):
+        # With a dataset of your own in the grid the config could not check 'positive' against MNIST's 10 classes.
+        raise ActbenchError(f"task: for the built-in datasets (10 classes) {config.task.problem(BUILTIN_CLASSES)}")
+    for name, entry in config.own_datasets.items():
+        raw = cache.load(name)
+        classes = len(raw.class_names)
+        problems = [config.task.problem(classes)] + [output_problem(config.task, output, classes) for output in config.output_activations]
+        problem = next((p for p in problems if p), None)
+        if problem:
+            raise ActbenchError(f"{entry.location}: dataset '{name}' has {classes} classes: {problem}")
+        facts[name] = OwnData(sha256=raw.content_sha256, image_shape=raw.image_shape, classes=classes, n_train=len(raw.y_train), n_test=len(raw.y_test))
+    return facts
 
 
 def run_experiment(
@@ -96,7 +115,7 @@ def run_experiment(
     """Plan, skip what is done, hand the rest to the executor, write each record as it comes back."""
     reporter = reporter or QuietReporter()
     results.ensure_writable(results_root)
-    request = DataRequest(config.data.source, data_dir, mirror)
+    request = data_request(config, data_dir, mirror)
     planned, notes = plan_runs(config, results_root, data_dir, cache_for(request))
     for note in notes:
         reporter.warn(note)
@@ -115,7 +134,7 @@ def run_experiment(
         with Claims(exp_dir) as claims:
             jobs = _claimed_jobs(pending, exp_dir, claims, force, summary, reporter)
             for index, record in enumerate(executor.run(jobs, _ReporterEvents(reporter)), start=1):
-                results.save_record(exp_dir, specs[record.run_id].model_dump(mode="json"), record)
+                results.save_record(exp_dir, specs[record.run_id].as_json(), record)
                 claims.release(record.run_id)
                 summary.counts[record.status] += 1
                 reporter.run_done(index, record.run_id, _title(specs[record.run_id]), record.status, record.metrics)

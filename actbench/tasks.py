@@ -8,17 +8,18 @@ from __future__ import annotations
 import numpy as np
 
 from actbench.config import TaskSpec
-from actbench.datasets.catalogue import DATASETS
+
 
 def task_labels(labels: np.ndarray, task: TaskSpec) -> np.ndarray:
-    """Dataset labels 0-9 -> the task's labels: unchanged, or 1 for a positive class and 0 for the rest."""
+    """Dataset labels 0 .. K-1 -> the task's labels: unchanged, or 1 for a positive class and 0 for the rest."""
     if task.type == "binary":
         return np.isin(labels, task.positive).astype(labels.dtype)
     return labels
 
 
-def class_names(dataset: str, task: TaskSpec) -> list[str]:
-    names = list(DATASETS[dataset].class_names)
+def class_names(dataset_classes: tuple[str, ...], task: TaskSpec) -> list[str]:
+    """The names of what the task predicts, from the dataset's class names (the catalogue's, or your own dataset's)."""
+    names = list(dataset_classes)
     if task.type == "binary":
         positive = " or ".join(names[c] for c in task.positive)
         return [f"not {positive}", positive]

@@ -168,7 +168,7 @@ def train_and_evaluate(spec: RunSpec, data: Dataset, on_epoch: EpochCallback | N
     if spec.task.type == "binary":
         p_val = evaluation.class_probabilities(predict(model, data.x_val), output)[:, 1]
         metrics.update(evaluation.binary_metrics(probabilities[:, 1], labels_test, p_val, labels_val))
-    names = class_names(spec.dataset, spec.task)
+    names = class_names(data.class_names, spec.task)
     return RunResult("finished", metrics, history, TestEvaluation(outputs, output, labels_test, confusion, names), probe)
 
 

@@ -1,6 +1,7 @@
-"""Datasets: find the data (full or the embedded sample), then cut it into train/validation/test.
+"""Datasets: find the data (full, the embedded sample, or your own from a path), then cut it into train/validation/test.
 
-`load_dataset` resolves `data.source` and returns the raw published splits; `split_dataset`
+`load_dataset` resolves `data.source` and returns the raw published splits (`load_own` reads a
+dataset of your own); `split_dataset`
 applies the config's limits and validation split. Both are deterministic and independent of a
 run's seed, so every run of a sweep sees the same images.
 """
@@ -12,12 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from actbench.datasets import samples, sources
+from actbench.datasets import own, samples, sources
 from actbench.datasets.catalogue import DATASETS
-from actbench.datasets.verify import verify_full, verify_sample
+from actbench.datasets.verify import content_sha256, verify_full, verify_sample
 from actbench.errors import ActbenchError
 
-NUM_CLASSES = 10
 SPLIT_SEED = 0  # fixed: subsets and validation images must not change with a run's seed
 
 
@@ -26,20 +26,25 @@ class RawData:
     """A dataset's published train and test arrays and where they came from."""
 
     name: str
-    source: str  # "full" | "sample"
+    source: str  # "full" | "sample" | "own"
     origin: str  # a path, or the sample's description
     x_train: np.ndarray
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
     content_sha256: str  # of the decoded arrays, see verify.content_sha256
-    verified_by: str  # "content sha256" | "published file digests" | "content signature"
+    verified_by: str  # "content sha256" | "published file digests" | "content signature" | "checked, digest in the run id"
+    class_names: tuple[str, ...]
     warning: str | None = None
+
+    @property
+    def image_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_train.shape[1:])
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """What a run trains and is judged on: uint8 images (N, 28, 28) and integer labels."""
+    """What a run trains and is judged on: uint8 images (N, H, W) or (N, H, W, C) and integer labels 0 .. K-1."""
 
     name: str
     source: str
@@ -52,6 +57,7 @@ class Dataset:
     y_test: np.ndarray
     content_sha256: str
     verified_by: str
+    class_names: tuple[str, ...]
 
     @property
     def sizes(self) -> dict[str, int]:
@@ -97,7 +103,15 @@ def load_dataset(name: str, requested: str, data_dir: Path | None = None, mirror
             return _from_sample(name, warning=f"{name}: full data unavailable ({exc}); using the embedded sample. {fallback_fix(name)}")
     arrays = sources.read_full(name, location)
     digest, verified_by = verify_full(DATASETS[name], location, arrays)
-    return RawData(name, "full", str(location), **arrays, content_sha256=digest, verified_by=verified_by)
+    return RawData(name, "full", str(location), **arrays, content_sha256=digest, verified_by=verified_by, class_names=DATASETS[name].class_names)
+
+
+def load_own(name: str, location: Path, class_names: list[str] | None = None) -> RawData:
+    """A dataset of your own (see own.py); nothing vouches for its content, so its digest, recorded
+    in every run id and metrics.json, is what identifies it."""
+    arrays, names = own.read_own(name, location, class_names)
+    digest = content_sha256(arrays)
+    return RawData(name, "own", str(location), **arrays, content_sha256=digest, verified_by="checked, digest in the run id", class_names=names)
 
 
 def fallback_fix(name: str) -> str:
@@ -111,7 +125,9 @@ def _from_sample(name: str, warning: str | None) -> RawData:
     arrays = samples.read_sample(name)
     origin = samples.sample_provenance(name)["description"]
     digest = verify_sample(DATASETS[name], origin, arrays)
-    return RawData(name, "sample", origin, **arrays, content_sha256=digest, verified_by="content sha256", warning=warning)
+    return RawData(
+        name, "sample", origin, **arrays, content_sha256=digest, verified_by="content sha256", class_names=DATASETS[name].class_names, warning=warning
+    )
 
 
 def split_dataset(
@@ -120,10 +136,11 @@ def split_dataset(
     """Stratified, deterministic subsets; validation comes out of the training images only."""
     from sklearn.model_selection import train_test_split  # slow to import; only needed to train
 
-    x_train, y_train = _stratified_subset(raw.x_train, raw.y_train, limit_train, "data.limit_train")
-    x_test, y_test = _stratified_subset(raw.x_test, raw.y_test, limit_test, "data.limit_test")
+    classes = len(raw.class_names)
+    x_train, y_train = _stratified_subset(raw.x_train, raw.y_train, limit_train, "data.limit_train", classes)
+    x_test, y_test = _stratified_subset(raw.x_test, raw.y_test, limit_test, "data.limit_test", classes)
     n_val = round(len(y_train) * validation_split)
-    if n_val < NUM_CLASSES or len(y_train) - n_val < NUM_CLASSES:
+    if n_val < classes or len(y_train) - n_val < classes:
         raise ActbenchError(
             f"{raw.name}: {len(y_train)} training images with validation_split {validation_split} leave too "
             "few images for training or validation; raise data.limit_train or change training.validation_split"
@@ -131,16 +148,18 @@ def split_dataset(
     x_fit, x_val, y_fit, y_val = train_test_split(
         x_train, y_train, test_size=n_val, stratify=y_train, random_state=SPLIT_SEED
     )
-    return Dataset(raw.name, raw.source, raw.origin, x_fit, y_fit, x_val, y_val, x_test, y_test, raw.content_sha256, raw.verified_by)
+    return Dataset(
+        raw.name, raw.source, raw.origin, x_fit, y_fit, x_val, y_val, x_test, y_test, raw.content_sha256, raw.verified_by, raw.class_names
+    )
 
 
-def _stratified_subset(x: np.ndarray, y: np.ndarray, limit: int | None, field: str) -> tuple[np.ndarray, np.ndarray]:
+def _stratified_subset(x: np.ndarray, y: np.ndarray, limit: int | None, field: str, classes: int) -> tuple[np.ndarray, np.ndarray]:
     if limit is None or limit >= len(y):
         return x, y
     from sklearn.model_selection import train_test_split
 
-    if limit < NUM_CLASSES:
-        raise ActbenchError(f"{field} is {limit}: keep at least {NUM_CLASSES} images, one per class")
+    if limit < classes:
+        raise ActbenchError(f"{field} is {limit}: keep at least {classes} images, one per class")
     keep, _ = train_test_split(np.arange(len(y)), train_size=limit, stratify=y, random_state=SPLIT_SEED)
     keep = np.sort(keep)
     return x[keep], y[keep]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from actbench.config import RunSpec
-from actbench.datasets import Dataset, RawData, load_dataset, split_dataset
+from actbench.config import ExperimentConfig, RunSpec
+from actbench.datasets import Dataset, RawData, load_dataset, load_own, split_dataset
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,14 @@ class DataRequest:
     source: str  # the config's data.source: "auto" | "full" | "sample"
     data_dir: Path | None = None
     mirror: str | None = None
+    own: tuple[tuple[str, Path, tuple[str, ...] | None], ...] = ()  # datasets of your own: name, path, class names
+
+
+def data_request(config: ExperimentConfig, data_dir: Path | None = None, mirror: str | None = None) -> DataRequest:
+    own = tuple(
+        (name, entry.location, tuple(entry.class_names) if entry.class_names else None) for name, entry in config.own_datasets.items()
+    )
+    return DataRequest(config.data.source, data_dir, mirror, own)
 
 
 @dataclass
@@ -26,7 +34,12 @@ class DataCache:
 
     def load(self, name: str) -> RawData:
         if name not in self.raw:
-            self.raw[name] = load_dataset(name, self.request.source, self.request.data_dir, self.request.mirror)
+            own = {entry[0]: entry for entry in self.request.own}
+            if name in own:
+                _, location, names = own[name]
+                self.raw[name] = load_own(name, location, list(names) if names else None)
+            else:
+                self.raw[name] = load_dataset(name, self.request.source, self.request.data_dir, self.request.mirror)
         return self.raw[name]
 
     def cut(self, spec: RunSpec) -> Dataset:

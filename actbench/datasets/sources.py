@@ -46,6 +46,8 @@ DOWNLOAD_FILES = {
 }
 
 Arrays = dict[str, np.ndarray]
+MNIST_IMAGE = (28, 28)  # every built-in dataset's image shape
+REDOWNLOAD_FIX = "the file is damaged or incomplete: delete it so it is downloaded again, or replace it with an intact copy"
 
 
 def keras_cache_dir() -> Path:
@@ -64,14 +66,14 @@ def find_full(name: str, data_dir: Path | None) -> Path | None:
         if name == "mnist" and (root / "mnist.npz").is_file():
             return root / "mnist.npz"
         for sub in DATASETS[name].subfolders:
-            if all(_idx_path(root / sub, key) for key in IDX_FILES):
+            if all(idx_path(root / sub, key) for key in IDX_FILES):
                 return root / sub
     return None
 
 
 def read_full(name: str, location: Path) -> Arrays:
     """Read a local copy found by `find_full` and check its structure (verify.py checks its content)."""
-    arrays = _read_npz(location) if location.suffix == ".npz" else _read_idx_folder(location)
+    arrays = read_npz(location) if location.suffix == ".npz" else read_idx_folder(location)
     n_train, n_test = DATASETS[name].full_size
     for key, count in (("x_train", n_train), ("y_train", n_train), ("x_test", n_test), ("y_test", n_test)):
         if len(arrays[key]) != count:
@@ -121,51 +123,50 @@ class DownloadError(ActbenchError):
     """The network could not deliver the file (as opposed to delivering a wrong one)."""
 
 
-def _idx_path(folder: Path, key: str) -> Path | None:
+def idx_path(folder: Path, key: str) -> Path | None:
     for candidate in (folder / (IDX_FILES[key] + ".gz"), folder / IDX_FILES[key]):
         if candidate.is_file():
             return candidate
     return None
 
 
-def _read_idx_folder(folder: Path) -> Arrays:
-    return {key: read_idx(_idx_path(folder, key)) for key in IDX_FILES}  # type: ignore[arg-type]
+def read_idx_folder(folder: Path, image_shape: tuple[int, ...] | None = MNIST_IMAGE, fix: str = REDOWNLOAD_FIX) -> Arrays:
+    return {key: read_idx(idx_path(folder, key), image_shape, fix) for key in IDX_FILES}  # type: ignore[arg-type]
 
 
-def read_idx(path: Path) -> np.ndarray:
-    """Parse one IDX file (LeCun's format: magic, dimension sizes, then unsigned bytes)."""
+def read_idx(path: Path, image_shape: tuple[int, ...] | None = MNIST_IMAGE, fix: str = REDOWNLOAD_FIX) -> np.ndarray:
+    """Parse one IDX file (LeCun's format: magic, dimension sizes, then unsigned bytes); images
+    must have `image_shape` unless it is None."""
     try:
         data = gzip.open(path).read() if path.suffix == ".gz" else path.read_bytes()
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
-        raise _corrupt(path, f"cannot be decompressed ({exc})") from None
-    if len(data) < 4 or data[0:2] != b"\x00\x00" or data[2] != 0x08 or data[3] not in (1, 3):
-        raise _corrupt(path, "is not an IDX file of unsigned bytes")
+        raise _corrupt(path, f"cannot be decompressed ({exc})", fix) from None
+    if len(data) < 4 or data[0:2] != b"\x00\x00" or data[2] != 0x08 or not 1 <= data[3] <= 4:
+        raise _corrupt(path, "is not an IDX file of unsigned bytes", fix)
     ndim = data[3]
     header = 4 + 4 * ndim
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     if len(data) != header + int(np.prod(shape)):
-        raise _corrupt(path, f"holds {len(data) - header} bytes of data, its header promises {int(np.prod(shape))}")
-    if ndim == 3 and shape[1:] != (28, 28):
-        raise _corrupt(path, f"holds images of {shape[1]}x{shape[2]}, expected 28x28")
+        raise _corrupt(path, f"holds {len(data) - header} bytes of data, its header promises {int(np.prod(shape))}", fix)
+    if image_shape is not None and ndim > 1 and shape[1:] != image_shape:
+        expected = "x".join(map(str, image_shape))
+        raise _corrupt(path, f"holds images of {'x'.join(map(str, shape[1:]))}, expected {expected}", fix)
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
 
 
-def _read_npz(path: Path) -> Arrays:
+def read_npz(path: Path, image_shape: tuple[int, ...] | None = MNIST_IMAGE, fix: str = REDOWNLOAD_FIX) -> Arrays:
     try:
         with np.load(path, allow_pickle=False) as archive:
             missing = [key for key in IDX_FILES if key not in archive.files]
             if missing:
-                raise _corrupt(path, f"lacks the array {', '.join(missing)}")
+                raise _corrupt(path, f"lacks the array {', '.join(missing)}", fix)
             arrays = {key: archive[key] for key in IDX_FILES}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        raise _corrupt(path, f"cannot be read ({exc})") from None
-    if arrays["x_train"].shape[1:] != (28, 28) or arrays["x_train"].dtype != np.uint8:
-        raise _corrupt(path, "does not hold 28x28 uint8 images")
+        raise _corrupt(path, f"cannot be read ({exc})", fix) from None
+    if image_shape is not None and (arrays["x_train"].shape[1:] != image_shape or arrays["x_train"].dtype != np.uint8):
+        raise _corrupt(path, "does not hold 28x28 uint8 images", fix)
     return arrays
 
 
-def _corrupt(path: Path, problem: str) -> ActbenchError:
-    return ActbenchError(
-        f"{path}: {problem}; the file is damaged or incomplete: delete it so it is downloaded "
-        "again, or replace it with an intact copy"
-    )
+def _corrupt(path: Path, problem: str, fix: str = REDOWNLOAD_FIX) -> ActbenchError:
+    return ActbenchError(f"{path}: {problem}; {fix}")

@@ -1,0 +1,196 @@
+"""A dataset of your own from a path: 14x14 images of 5 classes built from the embedded MNIST sample
+(digits 0-4, each image averaged over 2x2 blocks), as IDX files and as an .npz, grey and colour."""
+
+import gzip
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from actbench import runner
+from actbench.cli import app
+from actbench.config import load_config
+from actbench.datasets import samples, sources
+from actbench.errors import ActbenchError
+from conftest import write_config
+from test_datasets import idx_bytes
+
+
+def small_digits() -> dict[str, np.ndarray]:
+    """Real digits 0-4 of the MNIST sample at 14x14: another image size and class count than MNIST's."""
+    arrays = samples.read_sample("mnist")
+    out = {}
+    for part in ("train", "test"):
+        keep = arrays[f"y_{part}"] < 5
+        images = arrays[f"x_{part}"][keep].reshape(-1, 14, 2, 14, 2).mean(axis=(2, 4))
+        out[f"x_{part}"], out[f"y_{part}"] = images.round().astype(np.uint8), arrays[f"y_{part}"][keep]
+    return out
+
+
+def write_idx(folder: Path, arrays: dict[str, np.ndarray], gzipped: bool = True) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for key, filename in sources.IDX_FILES.items():
+        data = idx_bytes(arrays[key])
+        (folder / (filename + (".gz" if gzipped else ""))).write_bytes(gzip.compress(data) if gzipped else data)
+    return folder
+
+
+def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> Path:
+    np.savez(path, **arrays)
+    return path
+
+
+def config_for(tmp_path: Path, path: Path, extra: str = "", entry: str = "") -> Path:
+    """A config of its own file per dataset path and settings, so several can coexist in one test."""
+    return write_config(
+        tmp_path,
+        f"""
+        name: own
+        datasets: [{{name: digits5, path: '{path}'{entry}}}]
+        data: {{limit_train: 600, limit_test: 200}}
+        models: [{{type: mlp, hidden_units: [16]}}, {{type: cnn, filters: [4], dense_units: []}}]
+        hidden_activations: [relu]
+        training: {{epochs: 1, batch_size: 32, learning_rate: 0.005}}
+        {extra}
+        """,
+        f"own-{abs(hash((str(path), extra, entry)))}.yaml",
+    )
+
+
+def invoke(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def plan(config: Path, results: Path) -> list:
+    return runner.plan_runs(load_config(config), results, None)[0]
+
+
+def test_an_own_dataset_trains_with_mlp_and_cnn_and_is_reported(tmp_path):
+    arrays = small_digits()
+    folder = write_idx(tmp_path / "digits5", arrays)
+    results = tmp_path / "results"
+    outcome = invoke("run", config_for(tmp_path, folder), "--results-dir", results)
+    assert outcome.exit_code == 0, outcome.output
+    table = pd.read_csv(results / "own" / "results.csv")
+    assert sorted(table["model"]) == ["cnn", "mlp"] and set(table["status"]) == {"finished"}
+    assert set(table["dataset"]) == {"digits5"} and set(table["source"]) == {"own"} and set(table["output_units"]) == {5}
+    # Five classes learned from real digits: well above the 20% of guessing after one epoch.
+    assert (table["test_accuracy"] > 0.5).all(), table["test_accuracy"]
+    for directory in (results / "own" / "runs").iterdir():
+        metrics = json.loads((directory / "metrics.json").read_text())
+        spec = json.loads((directory / "spec.json").read_text())
+        assert metrics["data_sha256"] == spec["own_data"]["sha256"] and metrics["data_origin"] == str(folder)
+        assert spec["own_data"]["image_shape"] == [14, 14] and spec["own_data"]["classes"] == 5
+        with np.load(directory / "predictions.npz") as saved:
+            assert list(saved["class_names"]) == ["0", "1", "2", "3", "4"] and saved["outputs"].shape == (200, 5)
+    report = invoke("report", results / "own")
+    assert report.exit_code == 0, report.output
+    assert "digits5" in report.output and "relu" in report.output
+
+
+def test_a_colour_npz_with_class_names_trains_a_cnn(tmp_path):
+    arrays = small_digits()
+    for part in ("train", "test"):  # colour: the same digit in red, green and blue at different strengths
+        grey = arrays[f"x_{part}"]
+        arrays[f"x_{part}"] = np.stack([grey, grey // 2, grey // 4], axis=-1)
+    path = write_npz(tmp_path / "digits5.npz", arrays)
+    names = ", ".join(["zero", "one", "two", "three", "four"])
+    config = config_for(tmp_path, path, entry=f", class_names: [{names}]")
+    results = tmp_path / "results"
+    outcome = invoke("run", config, "--results-dir", results)
+    assert outcome.exit_code == 0, outcome.output
+    for directory in (results / "own" / "runs").iterdir():
+        assert json.loads((directory / "spec.json").read_text())["own_data"]["image_shape"] == [14, 14, 3]
+        header = (directory / "confusion_matrix.csv").read_text().splitlines()[0]
+        assert header == "true \\ predicted,zero,one,two,three,four"
+
+
+def test_the_content_digest_is_in_the_run_id(tmp_path):
+    arrays = small_digits()
+    idx_ids = [run.run_id for run in plan(config_for(tmp_path, write_idx(tmp_path / "d", arrays, gzipped=False)), tmp_path / "r")]
+    npz_ids = [run.run_id for run in plan(config_for(tmp_path, write_npz(tmp_path / "d.npz", arrays)), tmp_path / "r")]
+    assert idx_ids == npz_ids  # the same content in another format is the same dataset
+    arrays["y_train"] = arrays["y_train"].copy()
+    other = int(np.argmax(arrays["y_train"] != arrays["y_train"][0]))
+    arrays["y_train"][[0, other]] = arrays["y_train"][[other, 0]]  # two labels swapped: other numbers, other runs
+    changed = [run.run_id for run in plan(config_for(tmp_path, write_npz(tmp_path / "e.npz", arrays)), tmp_path / "r")]
+    assert set(changed).isdisjoint(idx_ids)
+
+
+def test_limits_at_or_above_the_dataset_size_mean_all(tmp_path):
+    arrays = small_digits()
+    path = write_npz(tmp_path / "d.npz", arrays)
+    assert plan(config_for(tmp_path, path), tmp_path / "r")[0].spec.limit_train == 600
+    config = write_config(tmp_path, f"name: own\ndatasets: [{{name: d5, path: '{path}'}}]\ndata: {{limit_train: 99999}}\nhidden_activations: [relu]\n")
+    (run,) = plan(config, tmp_path / "r")
+    assert run.spec.limit_train is None and run.spec.own_data.n_train == len(arrays["y_train"])
+
+
+def _mutate(arrays: dict[str, np.ndarray], key: str, value: np.ndarray) -> dict[str, np.ndarray]:
+    return {**arrays, key: value}
+
+
+BAD_ARRAYS = [
+    (lambda a: _mutate(a, "x_train", a["x_train"].astype(np.float32)), "x_train has dtype float32, expected uint8"),
+    (lambda a: _mutate(a, "y_test", a["y_test"].astype(np.int64)), "y_test has dtype int64, expected uint8"),
+    (lambda a: _mutate(a, "x_test", a["x_test"][:, :10]), "x_test holds images of (10, 14), x_train of (14, 14)"),
+    (lambda a: _mutate(a, "y_train", a["y_train"][:-1]), "y_train has"),
+    (lambda a: _mutate(a, "y_test", np.where(a["y_test"] == 4, 3, a["y_test"]).astype(np.uint8)), "y_test has no example of class 4"),
+    (lambda a: _mutate(a, "y_test", np.where(a["y_test"] == 4, 7, a["y_test"]).astype(np.uint8)), "y_test has label 7, but y_train's labels run 0-4"),
+    (lambda a: _mutate(a, "x_train", a["x_train"][:, 0, 0]), "x_train has shape"),
+    (lambda a: _mutate(a, "y_train", np.zeros_like(a["y_train"])), "y_train holds a single class"),
+]
+
+
+@pytest.mark.parametrize(("change", "expected"), BAD_ARRAYS)
+def test_invalid_arrays_are_one_line_naming_file_and_field(tmp_path, change, expected):
+    path = write_npz(tmp_path / "bad.npz", change(small_digits()))
+    with pytest.raises(ActbenchError, match=re.escape(expected)) as caught:
+        plan(config_for(tmp_path, path), tmp_path / "r")
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message and message.endswith("fix the file, or point the dataset's path elsewhere")
+
+
+def test_invalid_files_and_configs_exit_2_with_one_line(tmp_path):
+    arrays = small_digits()
+    folder = write_idx(tmp_path / "digits5", arrays)
+    cases = []
+    (folder / "t10k-labels-idx1-ubyte.gz").unlink()
+    cases.append((config_for(tmp_path, folder), f"{folder}: dataset 'digits5' lacks t10k-labels-idx1-ubyte (or .gz)"))
+    cases.append((config_for(tmp_path, tmp_path / "nowhere"), f"{tmp_path / 'nowhere'}: dataset 'digits5': no such file or folder"))
+    (tmp_path / "notes.txt").write_text("x")
+    cases.append((config_for(tmp_path, tmp_path / "notes.txt"), "is neither a folder nor an .npz"))
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"PK not a zip")
+    cases.append((config_for(tmp_path, broken), f"{broken}: cannot be read"))
+    npz = write_npz(tmp_path / "ok.npz", arrays)
+    cases.append((config_for(tmp_path, npz, entry=", class_names: [a, b, c]"), "y_train has label 4, but class_names lists 3 names"))
+    cases.append((config_for(tmp_path, npz, extra="task: {type: binary, positive: [7]}"), "dataset 'digits5' has 5 classes: 'positive' lists a class the dataset does not have"))
+    cases.append((config_for(tmp_path, npz, extra="output_activations: [{name: softmax, units: 10}]"), "a 5-class task needs 5 output units (got 10)"))
+    for config, expected in cases:
+        outcome = invoke("run", config, "--results-dir", tmp_path / "results", "--dry-run")
+        assert outcome.exit_code == 2, (expected, outcome.output)
+        assert expected in outcome.output and "Traceback" not in outcome.output
+        assert len(outcome.output.strip().splitlines()) == 1, outcome.output
+    assert not (tmp_path / "results" / "own").exists()
+
+
+@pytest.mark.parametrize(
+    ("datasets", "expected"),
+    [
+        ("[{name: mnist, path: /x}]", "datasets[0].name: 'mnist' is a built-in dataset; give your own dataset another name"),
+        ("[{name: d5}]", "datasets[0].path: required field is missing"),
+        ("[{name: d5, path: /x, classes: 3}]", "datasets[0].classes: unknown field; did you mean 'class_names'?"),
+        ("[mnist, mnist]", "the dataset 'mnist' is listed twice"),
+        ("[cifar]", "datasets[0]: must be 'mnist' or 'fashion_mnist'"),
+    ],
+)
+def test_dataset_entries_are_checked_like_the_rest_of_the_config(tmp_path, datasets, expected):
+    config = write_config(tmp_path, f"name: own\ndatasets: {datasets}\nhidden_activations: [relu]\n")
+    with pytest.raises(ActbenchError) as caught:
+        load_config(config)
+    assert expected in str(caught.value), str(caught.value)
