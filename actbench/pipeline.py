@@ -55,14 +55,23 @@ class TrainingBatches(keras.callbacks.Callback):
         def gather(indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
             return to_model_input(tf.gather(images_tensor, indices)), tf.gather(targets_tensor, indices)
 
+        whole = (self.count // batch_size) * batch_size
+
+        def cut_into_batches(order: tf.Tensor) -> tf.data.Dataset:
+            # Whole batches as rows of one reshape, then the smaller last batch: tf.data handles one
+            # element per batch, never one per example.
+            batches = tf.data.Dataset.from_tensor_slices(tf.reshape(order[:whole], [-1, batch_size]))
+            return batches if whole == self.count else batches.concatenate(tf.data.Dataset.from_tensors(order[whole:]))
+
         order = tf.data.Dataset.from_generator(self._order, output_signature=tf.TensorSpec([self.count], tf.int32))
-        batches_per_epoch = -(-self.count // batch_size)  # the last batch of an epoch may be smaller
+        batches_per_epoch = -(-self.count // batch_size)
         self.dataset = (
-            order.flat_map(tf.data.Dataset.from_tensor_slices)
-            .batch(batch_size)
+            order.flat_map(cut_into_batches)
             .apply(tf.data.experimental.assert_cardinality(batches_per_epoch))  # Keras then knows the epoch's end
-            .map(gather, num_parallel_calls=tf.data.AUTOTUNE)
-            .prefetch(tf.data.AUTOTUNE)
+            # One thread gathering and converting is plenty for a batch of uint8 images; tf.data's
+            # autotuned parallel map only took cores from training (benchmarks/bench_pipeline.py).
+            .map(gather)
+            .prefetch(2)
         )
 
     def _order(self):
