@@ -1,7 +1,7 @@
 """Claims: two `actbench run` invocations on the same experiment folder never train the same run.
 
-Before a run is handed to an executor the driver creates `claims/<run_id>` exclusively (O_EXCL),
-holding its host, pid and start time, and removes it once the run's record is written. A claim
+Before a run is handed to an executor the driver creates `claims/<run_id>` exclusively (a hard
+link, which is atomic and fails if the name exists), holding its host, pid and start time, and removes it once the run's record is written. A claim
 whose holder is gone does not block forever: on the same host a dead pid frees it at once; from
 another host (a shared filesystem) it is free once its holder has not refreshed it for
 STALE_AFTER_S (a live driver touches its claims every REFRESH_S).
@@ -41,19 +41,24 @@ class Claims:
         """True when this process now holds the run; False while another live process does."""
         path = self.folder / run_id
         self.folder.mkdir(parents=True, exist_ok=True)
-        for _ in range(2):  # a second try after clearing a dead holder's claim
-            try:
-                handle = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                if not self._holder_is_gone(path):
-                    return False
-                path.unlink(missing_ok=True)
-                continue
-            with os.fdopen(handle, "w") as file:
-                json.dump({**self.me, "since": time.time()}, file)
-            self.held.add(run_id)
-            return True
-        return False
+        # The claim is written in full under a private name, then linked to its real name: link is
+        # atomic and fails if the name exists, so no other process ever reads a half-written claim.
+        draft = self.folder / f".{run_id}.{self.me['host']}.{self.me['pid']}"
+        draft.write_text(json.dumps({**self.me, "since": time.time()}))
+        try:
+            for _ in range(2):  # a second try after clearing a dead holder's claim
+                try:
+                    os.link(draft, path)
+                except FileExistsError:
+                    if not self._holder_is_gone(path):
+                        return False
+                    path.unlink(missing_ok=True)
+                    continue
+                self.held.add(run_id)
+                return True
+            return False
+        finally:
+            draft.unlink(missing_ok=True)
 
     def release(self, run_id: str) -> None:
         self.held.discard(run_id)
@@ -70,8 +75,10 @@ class Claims:
         try:
             data = json.loads(path.read_text())
             age = time.time() - path.stat().st_mtime
+        except FileNotFoundError:
+            return True  # released meanwhile
         except (OSError, ValueError):
-            return True  # unreadable or vanished: half-written by a process that died
+            return False  # unreadable: leave it (claims are complete when they appear), try next time
         if data.get("host") == self.me["host"]:
             pid = int(data.get("pid", 0))
             return pid == self.me["pid"] or not _alive(pid)  # our own pid: left by an earlier process
