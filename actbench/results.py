@@ -263,11 +263,27 @@ def collect_rows(exp_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             skipped.append(f"{directory}: unreadable ({type(exc).__name__}: {exc}); delete it to rerun that run")
     if stale:
-        skipped.append(
-            f"{runs}: {stale} run{'s' if stale > 1 else ''} made under older training rules (before version "
-            f"{TRAINING_RULES}) left out as stale; `actbench run` trains them anew, and you may delete the old folders"
-        )
+        skipped.append(_stale_message(runs, stale))
     return rows, skipped
+
+
+def stale_note(exp_dir: Path) -> str | None:
+    """collect_rows' note on stale runs, from the specs alone (for planning, which needs no rows)."""
+    runs = exp_dir / "runs"
+    stale = 0
+    for spec in runs.glob("*/spec.json") if runs.is_dir() else []:
+        try:
+            stale += (spec.parent / "metrics.json").exists() and is_stale(read_json(spec))
+        except (OSError, ValueError, AttributeError):
+            continue  # collect_rows names unreadable folders
+    return _stale_message(runs, stale) if stale else None
+
+
+def _stale_message(runs: Path, stale: int) -> str:
+    return (
+        f"{runs}: {stale} run{'s' if stale > 1 else ''} made under older training rules (before version "
+        f"{TRAINING_RULES}) left out as stale; `actbench run` trains them anew, and you may delete the old folders"
+    )
 
 
 def rebuild_results_csv(exp_dir: Path) -> tuple[Path, int, list[str]]:

@@ -76,7 +76,7 @@ def plan_runs(
                 if raw.warning:
                     notes.append(raw.warning)
     exp_dir = results.experiment_dir(results_root, config.name)
-    notes += [note for note in results.collect_rows(exp_dir)[1] if "stale" in note]
+    notes += filter(None, [results.stale_note(exp_dir)])
     planned = []
     for spec in expand_runs(config, resolved, own):
         identifier = run_id(spec)
@@ -143,12 +143,12 @@ def run_experiment(
         # if it can be written; the error that stopped the sweep is the one the user sees.
         reporter.finish()
         try:
-            _rebuild_results(exp_dir, summary, reporter)
+            _rebuild_results(exp_dir, summary, reporter, shown=notes)
         except ActbenchError as exc:
             reporter.warn(str(exc))
         raise
     reporter.finish()
-    _rebuild_results(exp_dir, summary, reporter)
+    _rebuild_results(exp_dir, summary, reporter, shown=notes)
     return summary
 
 
@@ -162,7 +162,7 @@ def _claimed_jobs(
             summary.counts["elsewhere"] += 1
             reporter.warn(f"{run.run_id} {run.title}: being trained by {claims.holder(run.run_id)}; left to it")
             continue
-        if not force and results.run_status(exp_dir, run.run_id) in results.DONE_STATUSES:
+        if not force and results.is_done(exp_dir, run.run_id):
             claims.release(run.run_id)  # another invocation finished it after this one planned
             summary.counts["skipped"] += 1
             continue
@@ -181,7 +181,8 @@ class _ReporterEvents:
         self.reporter.epoch_done(job.run_id, epoch, row)
 
 
-def _rebuild_results(exp_dir: Path, summary: SweepSummary, reporter: QuietReporter) -> None:
+def _rebuild_results(exp_dir: Path, summary: SweepSummary, reporter: QuietReporter, shown: list[str]) -> None:
     summary.results_csv, _, skipped = results.rebuild_results_csv(exp_dir)
     for note in skipped:
-        reporter.warn(note)
+        if note not in shown:  # e.g. the stale runs, already said when the sweep was planned
+            reporter.warn(note)

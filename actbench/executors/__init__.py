@@ -32,7 +32,6 @@ class Events(Protocol):
 
 class Executor(Protocol):
     parallelism: int  # how many runs train at once
-    description: str
 
     def run(self, jobs: Iterator[Job], events: Events) -> Iterator[RunRecord]: ...
 

@@ -31,7 +31,6 @@ class RayCluster:
         self.address, self.request, self.retries = address, request, retries
         self.train = train or _train  # benchmarks/bench_driver.py swaps in a stub to time the driver alone
         self.parallelism = 1  # known once connected
-        self.description = f"Ray at {address}"
         self.local_cpus: int | None = None  # a local instance's logical CPUs: this machine's cores unless set
 
     def run(self, jobs: Iterator[Job], events: Events) -> Iterator[RunRecord]:

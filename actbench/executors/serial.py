@@ -11,7 +11,6 @@ from actbench.executors import Events, Job
 
 class Serial:
     parallelism = 1
-    description = "one run at a time in this process"
 
     def __init__(self, request: DataRequest) -> None:
         self.cache = cache_for(request)

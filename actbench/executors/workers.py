@@ -30,8 +30,6 @@ class Workers:
         self.parallelism, self.request, self.retries = count, request, retries
         self.threads = resources.threads_per_worker(count)
         self.gpus = resources.gpu_ids()
-        where = f", {len(self.gpus)} GPU(s) shared" if self.gpus else ""
-        self.description = f"{count} worker processes, {self.threads} thread(s) each{where}"
 
     def run(self, jobs: Iterator[Job], events: Events) -> Iterator[RunRecord]:
         # One single-process pool per slot: when a worker dies, only the run it held is to blame
