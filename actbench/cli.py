@@ -112,26 +112,24 @@ def run(
     """Train and evaluate every run of an experiment; finished runs are skipped."""
     from actbench import runner
     from actbench.native_logs import filter_native_stderr
-    from actbench.config import load_config
+    from actbench.config import load_config, option_overrides, parse_set
     from actbench.datasets.cache import data_request
     from actbench.executors import pick_executor
     from actbench.progress import pick_reporter
 
     shortcuts = {
-        "training.epochs": epochs,
-        "training.batch_size": batch_size,
-        "seeds": seeds,
-        "data.limit_train": limit_train,
-        "data.limit_test": limit_test,
-        "data.source": source,
+        "--epochs": ("training.epochs", epochs),
+        "--batch-size": ("training.batch_size", batch_size),
+        "--seeds": ("seeds", seeds),
+        "--limit-train": ("data.limit_train", limit_train),
+        "--limit-test": ("data.limit_test", limit_test),
+        "--source": ("data.source", source),
+        "--deterministic": ("deterministic", deterministic),
+        "--diagnostics": ("diagnostics", diagnostics),
     }
-    overrides = [*(set_ or []), *(f"{key}={value}" for key, value in shortcuts.items() if value is not None)]
-    if deterministic:
-        overrides.append("deterministic=true")
-    if diagnostics:
-        overrides.append("diagnostics=true")
     exp_dir = None  # known once the config loads: what --export sends after Ctrl-C
     try:
+        overrides = [*map(parse_set, set_ or []), *option_overrides(shortcuts)]
         config = load_config(config_path, overrides)
         exp_dir = results_dir / config.name
         if dry_run:

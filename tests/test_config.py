@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from actbench.config import RunSpec, expand_runs, load_config, run_id
+from actbench.config import RunSpec, expand_runs, load_config, parse_set, run_id
 from actbench.errors import ActbenchError
 from conftest import REPO, write_config
 
@@ -16,7 +16,7 @@ hidden_activations: [relu]
 def error_for(tmp_path: Path, text: str, overrides: list[str] = ()) -> str:
     path = write_config(tmp_path, text)
     with pytest.raises(ActbenchError) as caught:
-        load_config(path, list(overrides))
+        load_config(path, [parse_set(o) for o in overrides])
     message = str(caught.value)
     assert message.startswith(str(path)), message
     return message
@@ -68,12 +68,12 @@ def test_yaml_syntax_error_reports_line_and_column(tmp_path):
 
 def test_overrides_are_yaml_scalars_on_dotted_paths(tmp_path):
     path = write_config(tmp_path, BASE)
-    config = load_config(path, ["training.epochs=1", "data.limit_train=1000", "seeds=3", "hidden_activations=[tanh, selu]"])
+    config = load_config(path, [parse_set(o) for o in ["training.epochs=1", "data.limit_train=1000", "seeds=3", "hidden_activations=[tanh, selu]"]])
     assert config.training.epochs == 1 and config.data.limit_train == 1000
     assert config.seeds == [0, 1, 2]
     assert [a.name for a in config.hidden_activations] == ["tanh", "selu"]
     with pytest.raises(ActbenchError, match=r"--set 'training.epochs': write it as dotted.path=value"):
-        load_config(path, ["training.epochs"])
+        load_config(path, [parse_set("training.epochs")])
 
 
 def test_an_error_caused_by_set_names_the_override_not_the_file(tmp_path):
@@ -81,7 +81,7 @@ def test_an_error_caused_by_set_names_the_override_not_the_file(tmp_path):
 
     def message(overrides: list[str]) -> str:
         with pytest.raises(ActbenchError) as caught:
-            load_config(path, overrides)
+            load_config(path, [parse_set(o) for o in overrides])
         return str(caught.value)
 
     assert message(["training.epoch=1"]) == "--set 'training.epoch=1': training.epoch: unknown field; did you mean 'epochs'?"
@@ -93,7 +93,7 @@ def test_an_error_caused_by_set_names_the_override_not_the_file(tmp_path):
     # A bad value the file itself holds is still the file's, even when other values were overridden.
     broken = write_config(tmp_path, BASE + "training: {epochs: 0}\n", "broken.yaml")
     with pytest.raises(ActbenchError, match=rf"^{broken}: training.epochs: must be greater than 0"):
-        load_config(broken, ["seeds=2"])
+        load_config(broken, [parse_set("seeds=2")])
 
 
 def test_activation_forms_and_canonical_labels(tmp_path):
@@ -109,7 +109,7 @@ def test_printed_labels_are_accepted_as_input(tmp_path):
     text = BASE.replace("[relu]", "[" + ", ".join(f"'{p}'" for p in printed) + "]")
     assert [a.label for a in load_config(write_config(tmp_path, text)).hidden_activations] == printed
     given = ["leaky_relu(alpha=0.2)", "gelu(approximate=true)", "ELU(alpha=2)", "thresholded_relu()"]
-    config = load_config(write_config(tmp_path, BASE), ["hidden_activations=[" + ", ".join(given) + "]"])
+    config = load_config(write_config(tmp_path, BASE), [parse_set("hidden_activations=[" + ", ".join(given) + "]")])
     assert [a.label for a in config.hidden_activations] == [
         "leaky_relu(alpha=0.2)", "gelu(approximate=true)", "elu(alpha=2.0)", "thresholded_relu(threshold=1.0)"]
     assert config.hidden_activations[0] == load_config(write_config(tmp_path, BASE.replace("[relu]", "[{name: leaky_relu, alpha: 0.2}]"))).hidden_activations[0]

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from actbench.config import expand_runs, load_config
+from actbench.config import Override, expand_runs, load_config
 from actbench.datasets import load_dataset, split_dataset
 from actbench.activations import CATALOGUE
 from actbench.diagnostics import COLUMNS, headline, measure, saturation_threshold, unit_statistics
@@ -21,7 +21,7 @@ Y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 64)]
 
 def model_for(tmp_path, activation, model="{type: mlp, hidden_units: [16, 16]}", **overrides):
     text = f"name: d\ndatasets: [mnist]\nmodels: [{model}]\nhidden_activations: [{activation}]\n"
-    config = load_config(write_config(tmp_path, text), [f"{k}={v}" for k, v in overrides.items()])
+    config = load_config(write_config(tmp_path, text), [Override.of(k, v) for k, v in overrides.items()])
     spec = expand_runs(config, {"mnist": "sample"})[0]
     return spec, build_model(spec, (28, 28, 1), 10)
 
@@ -124,7 +124,7 @@ def test_headline_takes_the_last_epoch_worst_layer_and_gradient_ratio():
 
 def test_a_run_with_diagnostics_measures_every_epoch_and_layer(tmp_path):
     spec, _ = model_for(tmp_path, "tanh", **{
-        "diagnostics": "true", "training.epochs": 2, "data.source": "sample", "data.limit_train": 400, "data.limit_test": 100,
+        "diagnostics": True, "training.epochs": 2, "data.source": "sample", "data.limit_train": 400, "data.limit_test": 100,
     })
     data = split_dataset(load_dataset("mnist", "sample"), 400, 100, 0.1)
     result = train_and_evaluate(spec, data)
@@ -141,9 +141,9 @@ def test_a_run_with_diagnostics_measures_every_epoch_and_layer(tmp_path):
 
 def test_measuring_does_not_change_what_is_trained(tmp_path):
     data = split_dataset(load_dataset("mnist", "sample"), 400, 100, 0.1)
-    common = {"training.epochs": 2, "data.source": "sample", "data.limit_train": 400, "data.limit_test": 100, "deterministic": "true"}
+    common = {"training.epochs": 2, "data.source": "sample", "data.limit_train": 400, "data.limit_test": 100, "deterministic": True}
     plain, _ = model_for(tmp_path, "relu", **common)
-    probed, _ = model_for(tmp_path, "relu", diagnostics="true", **common)
+    probed, _ = model_for(tmp_path, "relu", diagnostics=True, **common)
     without, with_ = train_and_evaluate(plain, data), train_and_evaluate(probed, data)
     assert without.diagnostics is None and "dead_fraction_max" not in without.metrics
     assert [row["loss"] for row in without.history] == [row["loss"] for row in with_.history]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from actbench.config import expand_runs, load_config, run_id
+from actbench.config import Override, expand_runs, load_config, run_id
 from actbench.report import build_report
 from actbench.report.formats import print_tables
 from actbench.report.terminal import pieces, wrap_cell
@@ -19,7 +19,7 @@ from conftest import REPO
 def catalogue_report(tmp_path_factory):
     """The shipped catalogue config on an MLP and a CNN, 3 seeds, constructed accuracies and extra metrics:
     18 groups with the longest labels actbench prints, two blocks (a pivot), wide metric tables."""
-    config = load_config(REPO / "configs" / "activation_catalogue.yaml", ["models=[mlp, cnn]"])
+    config = load_config(REPO / "configs" / "activation_catalogue.yaml", [Override.of("models", ["mlp", "cnn"])])
     exp_dir = tmp_path_factory.mktemp("render") / "activation_catalogue"
     rng = np.random.default_rng(0)
     ids = []

@@ -3,7 +3,7 @@
 import keras
 import pytest
 
-from actbench.config import load_config, expand_runs
+from actbench.config import expand_runs, load_config, parse_set
 from actbench.datasets import load_dataset, split_dataset
 import numpy as np
 
@@ -21,7 +21,7 @@ def spec_for(tmp_path, **overrides):
     hidden_activations: [relu]
     training: {epochs: 2, batch_size: 32}
     """
-    config = load_config(write_config(tmp_path, text), [f"{k}={v}" for k, v in overrides.items()])
+    config = load_config(write_config(tmp_path, text), [parse_set(f"{k}={v}") for k, v in overrides.items()])
     return expand_runs(config, {"mnist": "sample"})[0]
 
 

@@ -1,0 +1,34 @@
+"""The experiment config: schema.py (the sections), experiment.py (the whole config), load.py (YAML,
+overrides, one-line errors), overrides.py (values set on the command line), grid.py (runs and their ids).
+
+Everything callers use is importable from here: `from actbench.config import load_config, RunSpec`.
+"""
+
+from actbench.config.experiment import SEED_MAX, ExperimentConfig, config_as_dict
+from actbench.config.grid import TRAINING_RULES, OwnData, RunSpec, expand_runs, run_id
+from actbench.config.load import load_config
+from actbench.config.overrides import Override, option_overrides, parse_set
+from actbench.config.schema import (
+    BUILTIN_CLASSES,
+    DATASETS,
+    INITIALIZERS,
+    ActivationSpec,
+    CNNSpec,
+    CustomDataset,
+    DataSpec,
+    MLPSpec,
+    OutputSpec,
+    TaskSpec,
+    TrainingSpec,
+    dataset_name,
+    output_label,
+    output_problem,
+    output_units,
+)
+
+__all__ = [
+    "BUILTIN_CLASSES", "DATASETS", "INITIALIZERS", "SEED_MAX", "TRAINING_RULES", "ActivationSpec", "CNNSpec",
+    "CustomDataset", "DataSpec", "ExperimentConfig", "MLPSpec", "OutputSpec", "OwnData", "Override", "RunSpec",
+    "TaskSpec", "TrainingSpec", "config_as_dict", "dataset_name", "expand_runs", "load_config", "output_label",
+    "output_problem", "output_units", "option_overrides", "parse_set", "run_id",
+]

@@ -1,0 +1,119 @@
+"""The grid: one RunSpec per combination of the config's lists, and each run's id (the hash of what changes its numbers)."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from typing import Any, Literal
+
+from pydantic import PositiveInt
+
+from actbench import activations
+from actbench.config.experiment import ExperimentConfig
+from actbench.config.schema import ActivationSpec, ModelSpec, TaskSpec, TrainingSpec, Strict, output_units
+
+# The version of the rules by which a run turns its spec into numbers (data order, models, losses,
+# metrics, diagnostics). Bump it in every change that alters the numbers: it is part of the run id,
+# so older run directories are then stale (reported as such, never mixed in, never counted as
+# done) and their runs train again. 1: until the input pipeline reshuffled every epoch.
+TRAINING_RULES = 2
+
+
+class OwnData(Strict):
+    """What a run of a dataset of your own records about its content: the digest of its arrays (so a
+    changed file makes new runs), and the facts that size the model and estimate its cost."""
+
+    sha256: str
+    image_shape: tuple[PositiveInt, ...]  # (H, W) grey or (H, W, C)
+    classes: PositiveInt
+    n_train: PositiveInt
+    n_test: PositiveInt
+
+
+class RunSpec(Strict):
+    """One cell of the grid: everything that determines a run's numbers, plus the experiment name."""
+
+    experiment: str
+    dataset: str
+    source: Literal["full", "sample", "own"]
+    limit_train: PositiveInt | None
+    limit_test: PositiveInt | None
+    task: TaskSpec
+    model: ModelSpec
+    hidden_activation: ActivationSpec
+    output_activation: str
+    output_units: PositiveInt
+    training: TrainingSpec
+    seed: int
+    deterministic: bool
+    diagnostics: bool = False
+    training_rules: int
+    own_data: OwnData | None = None  # only for a dataset of your own
+
+    def as_json(self) -> dict[str, Any]:
+        """The spec as spec.json holds it; a built-in dataset's runs have no `own_data` key, so
+        their spec (and run id) is what it was before datasets of your own existed."""
+        return self.model_dump(mode="json", exclude=None if self.own_data else {"own_data"})
+
+
+# Fields that do not change the numbers and therefore stay out of the run id.
+_NOT_IN_RUN_ID = {"experiment"}
+
+
+def run_id(spec: RunSpec) -> str:
+    """Short sha256 of the canonical JSON of everything that changes the numbers."""
+    identity = {k: v for k, v in spec.as_json().items() if k not in _NOT_IN_RUN_ID}
+    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def expand_runs(config: ExperimentConfig, sources: dict[str, str], own: dict[str, OwnData] | None = None) -> list[RunSpec]:
+    """The cartesian product of the config's lists; `sources` maps a built-in dataset -> 'full' |
+    'sample', `own` each dataset of your own -> what its files hold (see runner.plan_runs).
+
+    A limit at or above what the dataset holds means "all" and is recorded as None, so it gives the
+    same run id as no limit.
+    """
+    from actbench.datasets.catalogue import DATASETS as CATALOGUE
+
+    own = own or {}
+
+    def effective(limit: int | None, available: int) -> int | None:
+        return None if limit is None or limit >= available else limit
+
+    def facts(dataset: str) -> tuple[str, tuple[int, int], int]:
+        """Source, (train, test) size and class count."""
+        if dataset in own:
+            return "own", (own[dataset].n_train, own[dataset].n_test), own[dataset].classes
+        return sources[dataset], CATALOGUE[dataset].size(sources[dataset]), len(CATALOGUE[dataset].class_names)
+
+    runs = []
+    grid = itertools.product(
+        config.dataset_names, config.models, config.hidden_activations, config.output_activations, config.seeds
+    )
+    for dataset, model, hidden, output, seed in grid:
+        if model.initializer == "auto":
+            model = model.model_copy(update={"initializer": activations.default_initializer(hidden.name)})
+        source, (n_train, n_test), classes = facts(dataset)
+        runs.append(
+            RunSpec(
+                experiment=config.name,
+                dataset=dataset,
+                source=source,
+                limit_train=effective(config.data.limit_train, n_train),
+                limit_test=effective(config.data.limit_test, n_test),
+                task=config.task,
+                model=model,
+                hidden_activation=hidden,
+                output_activation=output.name,
+                output_units=output_units(config.task, output, classes),
+                training=config.training,
+                seed=seed,
+                deterministic=config.deterministic,
+                diagnostics=config.diagnostics,
+                training_rules=TRAINING_RULES,
+                own_data=own.get(dataset),
+            )
+        )
+    return runs

@@ -1,0 +1,130 @@
+"""Loading a config: YAML (a key repeated in one mapping is an error), the command line's overrides,
+validation, and every problem described in one line naming the file or override, the field and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from actbench.config.experiment import ExperimentConfig
+from actbench.config.overrides import Override, apply_override
+from actbench.config.schema import BUILTIN_CLASSES, LOC_TAGS, CNNSpec, CustomDataset, MLPSpec
+from actbench.errors import ActbenchError
+
+
+def load_config(path: Path, overrides: Sequence[Override] = ()) -> ExperimentConfig:
+    """Read, override and validate a YAML config; every problem becomes one ActbenchError."""
+    raw = _read_yaml(path)
+    for override in overrides:
+        apply_override(raw, override)
+    try:
+        return ExperimentConfig.model_validate(raw, context={"class_bound": _class_bound(raw)})
+    except ValidationError as exc:
+        raise ActbenchError("\n".join(_describe(error, _origin(error["loc"], path, overrides)) for error in exc.errors())) from None
+
+
+def _class_bound(raw: dict[str, Any]) -> int | None:
+    """The class count task.positive is checked against now: 10, unless a dataset of your own
+    (whose classes are known only once it is read) is in the grid."""
+    entries = raw.get("datasets")
+    own = isinstance(entries, list) and any(isinstance(entry, dict) for entry in entries)
+    return None if own else BUILTIN_CLASSES
+
+
+def _origin(loc: tuple[Any, ...], path: Path, overrides: Sequence[Override]) -> str:
+    """Where a bad value came from: the last override that wrote it or a section around it, else the file."""
+    fields = [part for part in loc if isinstance(part, str) and part not in LOC_TAGS]
+    for override in reversed(overrides):
+        if override.covers(fields):
+            return override.origin
+    return str(path)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ActbenchError(f"{path}: no such config file; check the path (configs/ has examples)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ActbenchError(f"{path}: cannot read the config: {exc}") from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        raise ActbenchError(f"{path}{where}: YAML syntax error: {exc.problem}; fix the YAML there") from None
+    except yaml.YAMLError as exc:
+        raise ActbenchError(f"{path}: YAML syntax error: {exc}") from None
+    if not isinstance(data, dict):
+        raise ActbenchError(f"{path}: a config is a YAML mapping with at least 'name', 'datasets', 'hidden_activations'")
+    return data
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.safe_load, except that a key repeated in one mapping is an error instead of "last one wins"."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key '{key}' appears twice in one mapping (first on line {seen[key]}); keep one", key_node.start_mark
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def _describe(error: dict[str, Any], path: Path | str) -> str:
+    """One line: file (or the --set that caused it), field path, what is wrong, and how to fix it."""
+    loc = [part for part in error["loc"] if part not in LOC_TAGS]
+    where = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[") or "(top level)"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        allowed = _fields_at(error["loc"][:-1])
+        close = _closest(str(loc[-1]), allowed)
+        hint = f"did you mean '{close}'?" if close else f"allowed here: {', '.join(allowed)}"
+        return f"{path}: {where}: unknown field; {hint}"
+    if kind == "missing":
+        return f"{path}: {where}: required field is missing; add it"
+    message = error["msg"].removeprefix("Value error, ")
+    message = message.replace("Input should be", "must be")
+    value = error.get("input")
+    shown = f" (got {value!r})" if kind != "value_error" and not isinstance(value, (dict, list)) else ""
+    return f"{path}: {where}: {message}{shown}"
+
+
+def _closest(word: str, choices: list[str]) -> str | None:
+    import difflib
+
+    found = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
+    return found[0] if found else None
+
+
+def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the model found by following `loc` from the top of the schema."""
+    model: Any = ExperimentConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if part in LOC_TAGS:
+            model = {"mlp": MLPSpec, "cnn": CNNSpec, "own": CustomDataset}.get(part, model)
+            continue
+        annotation = model.model_fields[part].annotation
+        model = _inner_model(annotation)
+    return list(model.model_fields)
+
+
+def _inner_model(annotation: Any) -> Any:
+    from typing import get_args
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,221 @@
+"""The sections of an experiment config as pydantic models: activations, models, datasets, data, task,
+output layers, training. experiment.py assembles them; every model refuses unknown fields."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from actbench import activations
+
+DATASETS = ("mnist", "fashion_mnist")
+BUILTIN_CLASSES = 10  # MNIST's digits, Fashion-MNIST's garments
+INITIALIZERS = ("auto", "he_normal", "he_uniform", "glorot_uniform", "glorot_normal", "lecun_normal", "lecun_uniform")
+
+
+class Strict(BaseModel):
+    """Every config model: unknown fields are errors (a typo is never silently ignored), values immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ActivationSpec(Strict):
+    """An activation by canonical name with all its parameters filled in."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    source_digest: str | None = None  # a custom function's source: editing it makes new runs
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_yaml(cls, value: Any) -> Any:
+        # YAML allows `relu` and `{name: leaky_relu, alpha: 0.1}`; both become (name, params).
+        if isinstance(value, ActivationSpec):
+            return value
+        if isinstance(value, str):  # 'relu', or a printed label such as 'leaky_relu(alpha=0.2)'
+            name, params = activations.parse_label(value)
+            value = {"name": name, **params}
+        if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+            raise ValueError("an activation is a name like 'relu' or a mapping like {name: leaky_relu, alpha: 0.1}")
+        given = {k: v for k, v in value.items() if k not in ("name", "params", "source_digest")}
+        given.update(value.get("params") or {})
+        name = value["name"].strip()
+        digest = None
+        if activations.is_custom(name):
+            digest = activations.source_digest(activations.load_custom_function(name))
+        else:
+            name = activations.canonical_name(name)
+        return {"name": name, "params": activations.resolve_params(name, given), "source_digest": digest}
+
+    @property
+    def label(self) -> str:
+        return activations.label(self.name, self.params)
+
+
+class MLPSpec(Strict):
+    type: Literal["mlp"] = "mlp"
+    hidden_units: list[PositiveInt] = Field(default=[128, 64], min_length=1)
+    dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
+    initializer: Literal[INITIALIZERS] = "auto"  # type: ignore[valid-type]
+
+
+class CNNSpec(Strict):
+    """Defaults are the classic Keras MNIST convnet (keras-io examples/vision/mnist_convnet.py)."""
+
+    type: Literal["cnn"] = "cnn"
+    filters: list[PositiveInt] = Field(default=[32, 64], min_length=1)
+    kernel_size: PositiveInt = 3
+    pool_size: PositiveInt = 2
+    dense_units: list[PositiveInt] = Field(default_factory=list)
+    dropout: float = Field(default=0.5, ge=0.0, lt=1.0)
+    initializer: Literal[INITIALIZERS] = "auto"  # type: ignore[valid-type]
+
+
+ModelSpec = Annotated[Union[MLPSpec, CNNSpec], Field(discriminator="type")]
+
+
+class CustomDataset(Strict):
+    """A dataset of your own: a folder of the four IDX files (gzipped or not) or an .npz with
+    x_train, y_train, x_test, y_test; any image size, grey (N, H, W) or colour (N, H, W, C)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
+    path: str = Field(min_length=1)
+    class_names: list[str] | None = Field(default=None, min_length=2)  # else "0", "1", ...
+
+    @field_validator("name")
+    @classmethod
+    def _not_a_builtin_name(cls, value: str) -> str:
+        if value in DATASETS:
+            raise ValueError(f"'{value}' is a built-in dataset; give your own dataset another name")
+        return value
+
+    @property
+    def location(self) -> Path:
+        return Path(self.path).expanduser()
+
+
+# A dataset is a built-in name (`mnist`) or a mapping with a path (`{name: kmnist, path: ~/data/kmnist}`).
+DatasetEntry = Annotated[
+    Union[Annotated[Literal[DATASETS], Tag("builtin")], Annotated[CustomDataset, Tag("own")]],  # type: ignore[valid-type]
+    Discriminator(lambda value: "builtin" if isinstance(value, str) else "own"),
+]
+# Union tags that pydantic puts into error locations; never shown to the user (see load.describe).
+LOC_TAGS = ("mlp", "cnn", "builtin", "own")
+
+
+def dataset_name(entry: str | CustomDataset) -> str:
+    return entry if isinstance(entry, str) else entry.name
+
+
+class DataSpec(Strict):
+    source: Literal["auto", "full", "sample"] = "auto"
+    limit_train: PositiveInt | None = None
+    limit_test: PositiveInt | None = None
+
+
+def _class_index(value: int, info: ValidationInfo) -> int:
+    # The built-in datasets have 10 classes; with a dataset of your own the bound is its class
+    # count, known once its files are read (runner.plan_runs checks it then).
+    bound = (info.context or {}).get("class_bound", BUILTIN_CLASSES)
+    if bound is not None and value >= bound:
+        raise ValueError(f"must be less than {bound}")
+    return value
+
+
+class TaskSpec(Strict):
+    """What is predicted: every class, or a binary task 'these classes against the rest'."""
+
+    type: Literal["multiclass", "binary"] = "multiclass"
+    positive: list[Annotated[int, Field(ge=0), AfterValidator(_class_index)]] = Field(default_factory=list)
+
+    @field_validator("positive")
+    @classmethod
+    def _sorted_distinct(cls, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise ValueError("list each positive class once")
+        return sorted(value)
+
+    @model_validator(mode="after")
+    def _positive_only_for_binary(self, info: ValidationInfo) -> TaskSpec:
+        problem = self.problem((info.context or {}).get("class_bound", BUILTIN_CLASSES))
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    def problem(self, classes: int | None) -> str | None:
+        """What is wrong with this task for a dataset of `classes` classes (None: not known yet)."""
+        if self.type == "binary" and (not self.positive or classes is not None and len(self.positive) >= classes):
+            top = classes or BUILTIN_CLASSES
+            return f"a binary task needs 'positive': 1 to {top - 1} of the classes 0-{top - 1}, e.g. positive: [0]"
+        if self.type == "multiclass" and self.positive:
+            return "'positive' belongs to a binary task; add type: binary or drop it"
+        if classes is not None and any(c >= classes for c in self.positive):
+            return f"'positive' lists a class the dataset does not have: its classes are 0-{classes - 1}"
+        return None
+
+    @property
+    def label(self) -> str:
+        if self.type == "multiclass":
+            return "multiclass"
+        return f"binary({','.join(map(str, self.positive))} vs rest)"
+
+
+class OutputSpec(Strict):
+    """An output layer: its activation and its width (None: what the task needs, see `output_units`)."""
+
+    name: Literal[activations.OUTPUT_ACTIVATIONS]  # type: ignore[valid-type]
+    units: PositiveInt | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_yaml(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+
+def output_units(task: TaskSpec, output: OutputSpec, classes: int = 10) -> int:
+    """The output width: one unit per class; for a binary task 1 unit (sigmoid, logit) or 2 (softmax)."""
+    if output.units is not None:
+        return output.units
+    if task.type == "binary":
+        return 2 if output.name == "softmax" else 1
+    return classes
+
+
+def output_label(name: str, units: int, binary: bool) -> str:
+    """For a binary task the width tells output layers apart: 'sigmoid (1 unit)', 'softmax (2 units)'."""
+    return f"{name} ({units} unit{'s' if units > 1 else ''})" if binary else name
+
+
+def output_problem(task: TaskSpec, output: OutputSpec, classes: int = 10) -> str | None:
+    """What is wrong with this output layer for the task on a dataset of `classes` classes, or None."""
+    units = output_units(task, output, classes)
+    if output.name == "softmax" and units == 1:
+        # exp(x) / exp(x) = 1.0 whatever x is: the output carries no information and no gradient.
+        return "softmax over one unit always outputs 1.0, so the network cannot learn; use softmax with 2 units, or sigmoid or linear with 1"
+    if task.type == "multiclass" and units != classes:
+        return f"a {classes}-class task needs {classes} output units (got {units}); drop 'units'"
+    if task.type == "binary" and units not in (1, 2):
+        return f"a binary task has 1 output unit (a probability or logit) or 2 (one per class), not {units}"
+    return None
+
+
+class TrainingSpec(Strict):
+    optimizer: Literal["adam", "adamw", "nadam", "rmsprop", "sgd", "adagrad"] = "adam"
+    learning_rate: PositiveFloat = 0.001
+    epochs: PositiveInt = 5
+    batch_size: PositiveInt = 128
+    validation_split: float = Field(default=0.1, gt=0.0, lt=1.0)
