@@ -86,8 +86,7 @@ def recorded_runs(results_root: Path) -> dict[str, list[tuple[float, float]]]:
     found: dict[str, list[tuple[float, float]]] = {}
     for directory in sorted(results_root.glob("*/runs/*")) if results_root.is_dir() else []:
         try:
-            spec = results.read_json(directory / "spec.json")
-            metrics = results.read_json(directory / "metrics.json")
+            spec, metrics = results.read_run(directory)
             if metrics.get("status") != "finished":
                 continue
             seconds = wall_seconds(metrics)

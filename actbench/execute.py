@@ -10,24 +10,14 @@ from __future__ import annotations
 import re
 import time
 import traceback
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from actbench import results
 from actbench.config import RunSpec, run_id
 from actbench.datasets import Dataset
+from actbench.results import RunRecord
 
 EpochCallback = Callable[[int, dict[str, float]], None]
-
-
-@dataclass
-class RunRecord:
-    """Everything a run produced: its status, metrics.json's content and its files as bytes."""
-
-    run_id: str
-    status: str  # "finished" | "diverged" | "failed"
-    metrics: dict[str, Any]
-    files: dict[str, str | bytes] = field(default_factory=dict)
 
 
 def execute(spec: RunSpec, data: Dataset, on_epoch: EpochCallback | None = None) -> RunRecord:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from actbench.activations import CATALOGUE
 from actbench.config import ExperimentConfig, expand_runs, run_id
-from actbench.results import history_csv, run_dir, save_outcome, save_spec
+from actbench.results import RunRecord, history_csv, save_record
 
 
 def build(exp_root: Path, runs: int) -> None:
@@ -29,13 +29,11 @@ def build(exp_root: Path, runs: int) -> None:
     rng = random.Random(0)
     for spec in expand_runs(config, {"mnist": "full"})[:runs]:
         identifier = run_id(spec)
-        directory = run_dir(exp_root / "big", identifier)
-        save_spec(directory, spec.model_dump(mode="json"), identifier)
         history = [{"epoch": e, "loss": 1 / e, "accuracy": 0.9, "val_loss": 1 / e, "val_accuracy": 0.9 + e / 100, "seconds": 1.0}
                    for e in range(1, 6)]
-        metrics = {"status": "finished", "test_accuracy": rng.uniform(0.9, 0.99), "test_loss": 0.3,
+        metrics = {"test_accuracy": rng.uniform(0.9, 0.99), "test_loss": 0.3,
                    "best_val_accuracy": 0.95, "best_epoch": 5, "train_seconds": 5.0, "seconds_per_epoch": 1.0}
-        save_outcome(directory, metrics, {"history.csv": history_csv(history)})
+        save_record(exp_root / "big", spec.as_json(), RunRecord(identifier, "finished", metrics, {"history.csv": history_csv(history)}))
 
 
 def timed(command: list[str]) -> float:

@@ -1,7 +1,7 @@
-"""Experiment folders built by hand, with chosen accuracies, through actbench's own config expansion and writer."""
+"""Experiment folders built by hand, with chosen accuracies, through actbench's own config expansion and its one run writer."""
 
-from actbench.config import expand_runs, load_config, run_id
-from actbench.results import history_csv, run_dir, save_outcome, save_spec, write_json
+from actbench.config import config_as_dict, expand_runs, load_config, run_id
+from actbench.results import RunRecord, history_csv, save_experiment, save_record
 from conftest import write_config
 
 
@@ -27,15 +27,13 @@ def make_results(tmp_path, accuracies: dict[str, list[float]], statuses=None, ex
         identifier = run_id(spec)
         ids.append(identifier)
         status = (statuses or {}).get(activation, ["finished"] * 10)[position]
-        directory = run_dir(exp_dir, identifier)
-        save_spec(directory, spec.model_dump(mode="json"), identifier)
         history = [{"epoch": e, "loss": 1 / e, "accuracy": 0.5, "val_loss": 1 / e, "val_accuracy": 0.5 + e / 10, "seconds": 1.0}
                    for e in range(1, epochs + 1)]
-        metrics = {"status": status, "test_accuracy": accuracies[activation][position], "test_loss": 0.3, "best_val_accuracy": 0.8,
+        metrics = {"test_accuracy": accuracies[activation][position], "test_loss": 0.3, "best_val_accuracy": 0.8,
                    "best_epoch": epochs, "train_seconds": 3.0, "seconds_per_epoch": 1.0, "epochs_run": epochs, "n_test": 1000}
         metrics.update((extra or {}).get(activation, lambda seed: {})(spec.seed))
         if status == "failed":
-            metrics = {"status": "failed", "error": "RuntimeError: boom"}
-        save_outcome(directory, metrics, {"history.csv": history_csv(history)})
-    write_json(exp_dir / "plan.json", {"run_ids": ids})
+            metrics = {"error": "RuntimeError: boom"}
+        save_record(exp_dir, spec.as_json(), RunRecord(identifier, status, metrics, {"history.csv": history_csv(history)}))
+    save_experiment(exp_dir, config_as_dict(config), ids)
     return exp_dir, ids

@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 from actbench import costs
 from actbench.cli import app
 from actbench.config import expand_runs, load_config, run_id
-from actbench.results import history_csv, run_dir, save_outcome, save_spec
+from actbench.results import RunRecord, history_csv, save_record
 from conftest import write_config
 
 
@@ -15,15 +15,12 @@ def specs(tmp_path, text: str, source: str = "full"):
 
 
 def record(results, spec, wall: float | None, train_seconds: float) -> None:
-    """A finished run through actbench's writers, with the wall time the runner records (None: an older run without it)."""
-    identifier = run_id(spec)
-    directory = run_dir(results / spec.experiment, identifier)
-    save_spec(directory, spec.model_dump(mode="json"), identifier)
+    """A finished run through actbench's writer, with the wall time the runner records (None: an older run without it)."""
     fit, validation, test = costs.image_counts(spec.model_dump(mode="json"))
-    metrics = {"status": "finished", "train_seconds": train_seconds, "n_train": fit, "n_val": validation, "n_test": test}
+    metrics = {"train_seconds": train_seconds, "n_train": fit, "n_val": validation, "n_test": test}
     if wall is not None:
         metrics["run_seconds"] = wall
-    save_outcome(directory, metrics, {"history.csv": history_csv([])})
+    save_record(results / spec.experiment, spec.as_json(), RunRecord(run_id(spec), "finished", metrics, {"history.csv": history_csv([])}))
 
 
 def test_multiply_adds_of_the_default_models():

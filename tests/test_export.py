@@ -18,7 +18,7 @@ from actbench.cli import app
 from actbench.config import expand_runs, load_config, run_id
 from actbench.report import build_report
 from actbench.report.files import write_report_files
-from actbench.results import confusion_csv, history_csv, run_dir, save_outcome, save_spec
+from actbench.results import RunRecord, confusion_csv, history_csv, save_record
 from conftest import write_config
 
 ACCURACIES = {"relu": [0.97, 0.98, 0.99], "sigmoid": [0.80, 0.81, 0.82]}
@@ -29,22 +29,21 @@ def invoke(*args):
 
 
 def record(exp_dir: Path, spec, status: str, accuracy: float) -> str:
-    """One run folder through actbench's own writers, as a finished, diverged or failed run leaves it."""
+    """One run folder through actbench's own writer, as a finished, diverged or failed run leaves it."""
     identifier = run_id(spec)
-    directory = run_dir(exp_dir, identifier)
-    save_spec(directory, spec.model_dump(mode="json"), identifier)
     if status == "failed":
-        save_outcome(directory, {"status": "failed", "run_id": identifier, "error": "RuntimeError: boom"}, {})
+        save_record(exp_dir, spec.as_json(), RunRecord(identifier, "failed", {"error": "RuntimeError: boom"}))
         return identifier
     history = [{"epoch": e, "loss": 1 / e + spec.seed, "accuracy": 0.5 + e / 10, "val_loss": 2 / e, "val_accuracy": 0.6 + e / 20,
                 "seconds": 0.5} for e in (1, 2, 3)]
-    metrics = {"status": status, "run_id": identifier, "test_accuracy": accuracy, "test_loss": 0.3, "macro_f1": accuracy - 0.01,
+    metrics = {"test_accuracy": accuracy, "test_loss": 0.3, "macro_f1": accuracy - 0.01,
                "best_val_accuracy": 0.75, "best_epoch": 3, "train_seconds": 1.5, "seconds_per_epoch": 0.5, "epochs_run": 3,
                "n_train": 900, "n_val": 100, "n_test": 100, "data_origin": "sample", "environment": {"python": "3.11"}}
     if status == "diverged":
         metrics.update(test_accuracy=None, test_loss=None, macro_f1=None)
     confusion = np.diag([10] * 10)
-    save_outcome(directory, metrics, {"history.csv": history_csv(history), "confusion_matrix.csv": confusion_csv(confusion, list("0123456789"))})
+    files = {"history.csv": history_csv(history), "confusion_matrix.csv": confusion_csv(confusion, list("0123456789"))}
+    save_record(exp_dir, spec.as_json(), RunRecord(identifier, status, metrics, files))
     return identifier
 
 

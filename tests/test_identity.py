@@ -62,11 +62,7 @@ def test_catalogue_parameters_one_and_one_point_zero_are_the_same_run(tmp_path):
 def write_old_run(exp_dir, spec):
     """A run folder as actbench wrote it before training_rules existed (rules version 1)."""
     old = spec.model_dump(mode="json", exclude={"training_rules"})
-    old_id = "0123456789ab"
-    directory = results.run_dir(exp_dir, old_id)
-    results.save_spec(directory, old, old_id)
-    results.save_outcome(directory, {"status": "finished", "run_id": old_id, "test_accuracy": 0.9}, {})
-    return directory
+    return results.save_record(exp_dir, old, results.RunRecord("0123456789ab", "finished", {"test_accuracy": 0.9}))
 
 
 def test_runs_made_under_older_rules_are_stale_never_reported_or_counted_done(tmp_path):
@@ -81,7 +77,5 @@ def test_runs_made_under_older_rules_are_stale_never_reported_or_counted_done(tm
     assert [run.done for run in planned] == [False]
     assert any("stale" in note for note in plan_notes)
     # A current run folder whose spec is stale (or missing) is not done either.
-    current = results.run_dir(exp_dir, planned[0].run_id)
-    results.save_spec(current, spec.model_dump(mode="json", exclude={"training_rules"}), planned[0].run_id)
-    results.save_outcome(current, {"status": "finished", "run_id": planned[0].run_id}, {})
+    results.save_record(exp_dir, spec.model_dump(mode="json", exclude={"training_rules"}), results.RunRecord(planned[0].run_id, "finished", {}))
     assert results.run_status(exp_dir, planned[0].run_id) is None

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from actbench.config import Override, expand_runs, load_config, run_id
+from actbench.config import Override, config_as_dict, expand_runs, load_config, run_id
 from actbench.report import build_report
 from actbench.report.formats import print_tables
 from actbench.report.terminal import pieces, wrap_cell
-from actbench.results import history_csv, run_dir, save_outcome, save_spec, write_json
+from actbench.results import RunRecord, history_csv, save_experiment, save_record
 from conftest import REPO
 
 
@@ -26,16 +26,14 @@ def catalogue_report(tmp_path_factory):
     for spec in expand_runs(config, {"mnist": "sample"}):
         identifier = run_id(spec)
         ids.append(identifier)
-        directory = run_dir(exp_dir, identifier)
-        save_spec(directory, spec.model_dump(mode="json"), identifier)
         accuracy = float(rng.uniform(0.1, 0.99))
-        metrics = {"status": "finished", "test_accuracy": round(accuracy, 4), "test_loss": 0.3, "best_val_accuracy": 0.8,
+        metrics = {"test_accuracy": round(accuracy, 4), "test_loss": 0.3, "best_val_accuracy": 0.8,
                    "best_epoch": 5, "train_seconds": 5.0, "seconds_per_epoch": 1.0, "n_test": 1000,
                    "keras_accuracy": round(accuracy, 4),
                    **{m: float(rng.uniform(0, 1)) for m in ("log_loss", "macro_f1", "min_class_recall", "ece",
                                                              "confidence_correct", "confidence_wrong")}}
-        save_outcome(directory, metrics, {"history.csv": history_csv([])})
-    write_json(exp_dir / "plan.json", {"run_ids": ids})
+        save_record(exp_dir, spec.as_json(), RunRecord(identifier, "finished", metrics, {"history.csv": history_csv([])}))
+    save_experiment(exp_dir, config_as_dict(config), ids)
     return build_report(exp_dir)
 
 

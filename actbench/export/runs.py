@@ -130,8 +130,7 @@ def _missing(value: Any) -> bool:
 
 
 def _recorded_run(directory: Path, stats: GroupStats | None) -> RecordedRun:
-    spec = results.read_json(directory / "spec.json")
-    recorded = results.read_json(directory / "metrics.json")
+    spec, recorded = results.read_run(directory)
     row = results.flatten_run(spec, {})
     settings = {key: _setting(value) for key, value in row.items() if key not in NOT_SETTINGS}
     history = _read_history(directory / "history.csv")

@@ -1,0 +1,117 @@
+"""results.csv: one row per completed, current run, rebuilt from the run directories, never appended to."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from actbench.activations import label
+from actbench.config import TRAINING_RULES, TaskSpec
+from actbench.results.runs import is_stale
+from actbench.results.storage import read_json, write_atomic
+
+LEADING_COLUMNS = [
+    "run_id", "experiment", "dataset", "task", "task_type", "task_positive", "source", "model", "hidden_activation",
+    "hidden_activation_name", "hidden_activation_params", "output_activation", "output_units", "seed", "status", "test_accuracy", "keras_accuracy", "test_loss", "log_loss", "macro_f1", "ece",
+    "best_val_accuracy", "best_epoch", "train_seconds", "seconds_per_epoch",
+]
+
+
+def flatten_run(spec: dict[str, Any], metrics: dict[str, Any]) -> dict[str, Any]:
+    """One results.csv row: the spec as columns (model.hidden_units, training.epochs, ...) and the metrics."""
+    activation = spec["hidden_activation"]
+    task = TaskSpec.model_validate(spec.get("task") or {})
+    row: dict[str, Any] = {
+        "run_id": spec["run_id"],
+        "experiment": spec["experiment"],
+        "dataset": spec["dataset"],
+        "task": task.label,
+        # Structure beside the display labels, so readers never parse a label (JSON for lists and mappings).
+        "task_type": task.type,
+        "task_positive": json.dumps(task.positive),
+        "source": spec["source"],
+        "model": spec["model"]["type"],
+        "hidden_activation": label(activation["name"], activation["params"]),
+        "hidden_activation_name": activation["name"],
+        "hidden_activation_params": json.dumps(activation["params"], sort_keys=True),
+        "output_activation": spec["output_activation"],
+        "output_units": spec.get("output_units", 10),
+        "seed": spec["seed"],
+    }
+    row.update(_flatten("model", spec["model"], skip={"type"}))
+    row.update(_flatten("training", spec["training"]))
+    row.update(limit_train=spec["limit_train"], limit_test=spec["limit_test"], deterministic=spec["deterministic"])
+    row["diagnostics"] = spec.get("diagnostics", False)
+    row.update({k: v for k, v in metrics.items() if not isinstance(v, (dict, list))})
+    return row
+
+
+def _flatten(prefix: str, data: dict[str, Any], skip: set[str] = frozenset()) -> dict[str, Any]:
+    return {
+        f"{prefix}.{key}": json.dumps(value, separators=(",", ":")) if isinstance(value, list) else value
+        for key, value in data.items()
+        if key not in skip
+    }
+
+
+def collect_rows(exp_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """Rows for every completed, current run under `exp_dir/runs`, and a note for each directory skipped.
+
+    Runs made under older training rules are stale: never returned, so never mixed into a report,
+    and summed up in one note.
+    """
+    rows, skipped, stale = [], [], 0
+    runs = exp_dir / "runs"
+    for directory in sorted(runs.iterdir()) if runs.is_dir() else []:
+        if not directory.is_dir() or directory.name.startswith("."):
+            continue
+        if not (directory / "metrics.json").exists():
+            skipped.append(f"{directory}: incomplete (no metrics.json); it will run again")
+            continue
+        try:
+            spec = read_json(directory / "spec.json")
+            if is_stale(spec):
+                stale += 1
+                continue
+            rows.append(flatten_run(spec, read_json(directory / "metrics.json")))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            skipped.append(f"{directory}: unreadable ({type(exc).__name__}: {exc}); delete it to rerun that run")
+    if stale:
+        skipped.append(_stale_message(runs, stale))
+    return rows, skipped
+
+
+def stale_note(exp_dir: Path) -> str | None:
+    """collect_rows' note on stale runs, from the specs alone (for planning, which needs no rows)."""
+    runs = exp_dir / "runs"
+    stale = 0
+    for spec in runs.glob("*/spec.json") if runs.is_dir() else []:
+        try:
+            stale += (spec.parent / "metrics.json").exists() and is_stale(read_json(spec))
+        except (OSError, ValueError, AttributeError):
+            continue  # collect_rows names unreadable folders
+    return _stale_message(runs, stale) if stale else None
+
+
+def _stale_message(runs: Path, stale: int) -> str:
+    return (
+        f"{runs}: {stale} run{'s' if stale > 1 else ''} made under older training rules (before version "
+        f"{TRAINING_RULES}) left out as stale; `actbench run` trains them anew, and you may delete the old folders"
+    )
+
+
+def rebuild_results_csv(exp_dir: Path) -> tuple[Path, int, list[str]]:
+    """Rewrite results.csv from the run directories; returns its path, its row count and skip notes."""
+    import pandas as pd
+
+    rows, skipped = collect_rows(exp_dir)
+    path = exp_dir / "results.csv"
+    table = pd.DataFrame(rows)
+    if not table.empty:
+        # Identity and spec columns first, then metrics; nullable dtypes keep integers integral.
+        spec_columns = sorted(c for c in table.columns if "." in c)
+        first = [c for c in LEADING_COLUMNS if c in table.columns] + spec_columns
+        table = table[first + sorted(set(table.columns) - set(first))].convert_dtypes()
+    write_atomic(path, table.to_csv(index=False))
+    return path, len(rows), skipped
