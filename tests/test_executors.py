@@ -15,7 +15,8 @@ from actbench.claims import Claims
 from actbench.config import load_config
 from actbench.datasets.cache import DataRequest
 from actbench.executors import pick_executor
-from actbench.runner import plan_runs, run_experiment
+from actbench.plan import plan_runs
+from actbench.runner import run_experiment
 from conftest import REPO, write_config
 
 SWEEP = """

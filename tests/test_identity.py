@@ -6,7 +6,7 @@ import pytest
 
 from actbench import results
 from actbench.config import TRAINING_RULES, expand_runs, load_config, run_id
-from actbench.runner import plan_runs
+from actbench.plan import plan_runs
 from conftest import write_config
 
 BASE = """

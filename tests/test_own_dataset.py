@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from actbench import runner
 from actbench.cli import app
 from actbench.config import load_config
 from actbench.datasets import samples, sources
 from actbench.errors import ActbenchError
+from actbench.plan import plan_runs
 from conftest import write_config
 from test_datasets import idx_bytes
 
@@ -66,7 +66,7 @@ def invoke(*args):
 
 
 def plan(config: Path, results: Path) -> list:
-    return runner.plan_runs(load_config(config), results, None)[0]
+    return plan_runs(load_config(config), results, None)[0]
 
 
 def test_an_own_dataset_trains_with_mlp_and_cnn_and_is_reported(tmp_path):

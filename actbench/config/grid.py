@@ -70,7 +70,7 @@ def run_id(spec: RunSpec) -> str:
 
 def expand_runs(config: ExperimentConfig, sources: dict[str, str], own: dict[str, OwnData] | None = None) -> list[RunSpec]:
     """The cartesian product of the config's lists; `sources` maps a built-in dataset -> 'full' |
-    'sample', `own` each dataset of your own -> what its files hold (see runner.plan_runs).
+    'sample', `own` each dataset of your own -> what its files hold (see plan.plan_runs).
 
     A limit at or above what the dataset holds means "all" and is recorded as None, so it gives the
     same run id as no limit.

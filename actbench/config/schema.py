@@ -129,7 +129,7 @@ class DataSpec(Strict):
 
 def _class_index(value: int, info: ValidationInfo) -> int:
     # The built-in datasets have 10 classes; with a dataset of your own the bound is its class
-    # count, known once its files are read (runner.plan_runs checks it then).
+    # count, known once its files are read (plan.plan_runs checks it then).
     bound = (info.context or {}).get("class_bound", BUILTIN_CLASSES)
     if bound is not None and value >= bound:
         raise ValueError(f"must be less than {bound}")

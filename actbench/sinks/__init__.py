@@ -1,0 +1,47 @@
+"""Where a sweep's events go: sinks. The runner hands every event to each sink, in the driver process.
+
+    opened(start)            once, before any run: the plan, the estimates
+    started(job)             a run was handed to an executor
+    epoch(job, epoch, row)   an epoch ended (only executors that train in this process report them)
+    finished(job, record)    a run's record came back: finished, diverged or failed
+    closed()                 once, at the end, also after Ctrl-C or an error (last opened, first closed)
+
+files.py is the only writer of results/; console.py is the progress display. Executors return
+records and never see a sink, so a sink needs no thread or process safety.
+
+`run --export` is not a sink: it sends the experiment folder as a whole (group statistics over
+seeds, re-exports that skip unchanged runs) once the sweep has ended, Ctrl-C included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from actbench.config import ExperimentConfig
+from actbench.executors import Job
+from actbench.results import RunRecord
+
+
+@dataclass(frozen=True)
+class SweepStart:
+    """What a sink learns when a sweep opens."""
+
+    exp_dir: Path
+    config: ExperimentConfig
+    run_ids: list[str]  # every planned run, done or not, in grid order
+    pending_seconds: list[float]  # the estimated seconds of each run to do, in the order they are handed out
+    parallelism: int  # how many runs train at once
+
+
+class Sink(Protocol):
+    def opened(self, start: SweepStart) -> None: ...
+
+    def started(self, job: Job) -> None: ...
+
+    def epoch(self, job: Job, epoch: int, row: dict[str, float]) -> None: ...
+
+    def finished(self, job: Job, record: RunRecord) -> None: ...
+
+    def closed(self) -> None: ...

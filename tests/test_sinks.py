@@ -1,0 +1,96 @@
+"""The sink seam: every sink sees a sweep's events in order, the files sink writes first, and all are
+closed at the end, after Ctrl-C too. An instant executor stands in for training (no TensorFlow)."""
+
+import pandas as pd
+import pytest
+
+from actbench.config import load_config
+from actbench.errors import ActbenchError
+from actbench.results import RunRecord
+from actbench.runner import run_experiment
+from conftest import write_config
+
+SWEEP = "name: seam\ndatasets: [mnist]\ndata: {source: sample}\nhidden_activations: [relu, tanh, selu]\n"
+
+
+class Instant:
+    """Returns a finished record per job at once; raises `stop` when the job numbered `stop_at` comes."""
+
+    parallelism = 1
+
+    def __init__(self, stop_at=None, stop=KeyboardInterrupt):
+        self.stop_at, self.stop = stop_at, stop
+
+    def run(self, jobs, events):
+        for number, job in enumerate(jobs, start=1):
+            if number == self.stop_at:
+                raise self.stop
+            events.started(job)
+            events.epoch(job, 1, {"loss": 0.5})
+            yield RunRecord(job.run_id, "finished", {"test_accuracy": 0.9, "train_seconds": 1.0})
+
+
+class Recording:
+    def __init__(self, exp_dir, fail_on_close=False):
+        self.exp_dir, self.fail_on_close, self.events = exp_dir, fail_on_close, []
+
+    def opened(self, start):
+        self.events.append(("opened", len(start.run_ids), len(start.pending_seconds)))
+
+    def started(self, job):
+        self.events.append(("started", job.run_id))
+
+    def epoch(self, job, epoch, row):
+        self.events.append(("epoch", job.run_id, epoch))
+
+    def finished(self, job, record):
+        written = (self.exp_dir / "runs" / record.run_id / "metrics.json").exists()  # the files sink went first
+        self.events.append(("finished", record.run_id, record.status, written))
+
+    def closed(self):
+        self.events.append(("closed",))
+        if self.fail_on_close:
+            raise ActbenchError("the recording sink cannot close")
+
+
+def sweep(tmp_path, executor, **sink_options):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    config = load_config(write_config(tmp_path, SWEEP))
+    sink = Recording(tmp_path / "results" / "seam", **sink_options)
+    return sink, lambda: run_experiment(config, tmp_path / "results", executor=executor, sinks=[sink])
+
+
+def test_a_sink_sees_every_event_in_order_after_the_files_are_written(tmp_path):
+    sink, run = sweep(tmp_path, Instant())
+    summary = run()
+    ids = [event[1] for event in sink.events if event[0] == "started"]
+    assert len(set(ids)) == 3
+    expected = [("opened", 3, 3)]
+    for run_id in ids:
+        expected += [("started", run_id), ("epoch", run_id, 1), ("finished", run_id, "finished", True)]
+    assert sink.events == expected + [("closed",)]
+    assert summary.counts["finished"] == 3 and len(pd.read_csv(summary.results_csv)) == 3
+    again, rerun = sweep(tmp_path, Instant())
+    rerun()
+    assert again.events == [("opened", 3, 0), ("closed",)]  # everything done: nothing handed out
+
+
+def test_sinks_are_closed_after_ctrl_c_and_results_csv_keeps_what_finished(tmp_path):
+    sink, run = sweep(tmp_path, Instant(stop_at=2))
+    with pytest.raises(KeyboardInterrupt):
+        run()
+    assert [event[0] for event in sink.events] == ["opened", "started", "epoch", "finished", "closed"]
+    assert len(pd.read_csv(tmp_path / "results" / "seam" / "results.csv")) == 1
+
+
+def test_a_sink_that_cannot_close_is_an_error_once_every_sink_is_closed(tmp_path, capsys):
+    sink, run = sweep(tmp_path, Instant(), fail_on_close=True)
+    with pytest.raises(ActbenchError, match="the recording sink cannot close"):
+        run()
+    assert len(pd.read_csv(tmp_path / "results" / "seam" / "results.csv")) == 3  # the files sink still closed
+    # When the sweep itself failed, that failure is what propagates; the sink's is only a warning.
+    failing, rerun = sweep(tmp_path / "again", Instant(stop_at=1, stop=ActbenchError("data problem")), fail_on_close=True)
+    with pytest.raises(ActbenchError, match="data problem"):
+        rerun()
+    assert failing.events == [("opened", 3, 3), ("closed",)]
+    assert "warning: the recording sink cannot close" in capsys.readouterr().err
