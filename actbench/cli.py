@@ -1,4 +1,5 @@
-"""The command line: parse arguments, call the runner or the report, turn ActbenchError into exit code 2.
+"""The command line: Typer commands that parse arguments, call one library function, and turn
+ActbenchError into exit code 2.
 
 Exit codes: 0 every run finished or diverged; 1 some run failed; 2 bad usage, config or data;
 130 interrupted.
@@ -19,7 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from actbench.cli_base import FlagCommand, FlagGroup  # noqa: E402
 from actbench.cli_base import fail as _fail  # noqa: E402
-from actbench.cli_export import export_after_run, export_app  # noqa: E402
+from actbench.cli_export import export_app  # noqa: E402
 from actbench.errors import ActbenchError  # noqa: E402
 
 app = typer.Typer(
@@ -110,12 +111,8 @@ def run(
     ] = None,
 ) -> None:
     """Train and evaluate every run of an experiment; finished runs are skipped."""
-    from actbench import runner
-    from actbench.native_logs import filter_native_stderr
-    from actbench.config import load_config, option_overrides, parse_set
-    from actbench.datasets.cache import data_request
-    from actbench.executors import pick_executor
-    from actbench.progress import pick_reporter
+    from actbench.config import option_overrides, parse_set
+    from actbench.launch import RunOptions, launch
 
     shortcuts = {
         "--epochs": ("training.epochs", epochs),
@@ -127,90 +124,26 @@ def run(
         "--deterministic": ("deterministic", deterministic),
         "--diagnostics": ("diagnostics", diagnostics),
     }
-    exp_dir = None  # known once the config loads: what --export sends after Ctrl-C
+    options = RunOptions(
+        results_dir=results_dir, data_dir=data_dir, mirror=mirror, dry_run=dry_run, force=force, quiet=quiet,
+        workers=workers, ray=ray, retries=retries, export_to=export_to or [],
+    )
     try:
-        overrides = [*map(parse_set, set_ or []), *option_overrides(shortcuts)]
-        config = load_config(config_path, overrides)
-        exp_dir = results_dir / config.name
-        if dry_run:
-            _print_plan(*runner.plan_runs(config, results_dir, data_dir), results_dir)
-            return
-        if export_to:  # a missing extra is found now, not after hours of training
-            from actbench.export import require
-
-            for tool in export_to:
-                require(tool)
-        if workers is not None and ray is not None:
-            raise ActbenchError("--workers and --ray: choose one (on Ray, every CPU of the cluster is a worker)")
-        request = data_request(config, data_dir, mirror)
-        executor = pick_executor(workers, ray, request, retries)
-        filter_native_stderr()
-        summary = runner.run_experiment(
-            config, results_dir, data_dir=data_dir, mirror=mirror, force=force, reporter=pick_reporter(quiet), executor=executor
-        )
+        summary = launch(config_path, [*map(parse_set, set_ or []), *option_overrides(shortcuts)], options)
     except ActbenchError as exc:
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
-        export_after_run(export_to, exp_dir, quiet)
         raise _fail("interrupted; completed runs are saved and the rest run when you repeat the command", 130) from None
-    counts = summary.counts
-    if not quiet:
-        typer.echo(
-            f"{counts['finished']} finished, {counts['diverged']} diverged, {counts['failed']} failed, "
-            f"{counts['skipped']} already done"
-            + (f", {counts['elsewhere']} left to another actbench" if counts["elsewhere"] else "")
-            + f"; results: {summary.results_csv}"
-        )
-    export_after_run(export_to, exp_dir, quiet)
-    if counts["failed"]:
+    if summary is not None and summary.counts["failed"]:
         raise typer.Exit(code=1)
-
-
-def _print_plan(planned: list, notes: list[str], results_dir: Path) -> None:
-    from actbench.costs import describe_estimates, estimate_runs, format_seconds
-
-    for note in notes:
-        typer.echo(f"note: {note}", err=True)
-    estimates = estimate_runs([run.spec for run in planned], results_dir)
-    for run, estimate in zip(planned, estimates):
-        cost = "" if run.done else f"~{format_seconds(estimate.seconds)}"
-        typer.echo(f"{run.run_id}  {run.status or 'todo':9}  {cost:>7}  {run.title}")
-    done = sum(run.done for run in planned)
-    exp_dir = results_dir / planned[0].spec.experiment if planned else results_dir
-    typer.echo(f"{len(planned)} runs, {done} already done, {len(planned) - done} to run; results in {exp_dir}")
-    todo = [estimate for run, estimate in zip(planned, estimates) if not run.done]
-    if todo:
-        typer.echo(describe_estimates(todo))
 
 
 @app.command(cls=FlagCommand)
 def activations() -> None:
     """List the activation functions actbench knows, with their parameters and default initialisers."""
-    import sys
+    from actbench.activation_table import print_activations
 
-    from rich.console import Console
-    from rich.table import Table
-
-    from actbench.activations import CATALOGUE, label
-
-    # Formulas wrap inside their column on a narrow terminal; piped output keeps one line per activation.
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    table.add_column("name (default parameters)", no_wrap=True)
-    table.add_column("initialiser", no_wrap=True)
-    table.add_column("formula")
-    for info in CATALOGUE.values():
-        aliases = f" (also: {', '.join(info.aliases)})" if info.aliases else ""
-        table.add_row(label(info.name, info.defaults), info.initializer, info.summary + aliases)
-    console.print(table, markup=False)
-    console.print(
-        "Write one as a name (relu), a label as printed above (leaky_relu(alpha=0.2)) or a mapping "
-        "({name: leaky_relu, alpha: 0.2}); your own as 'package.module:function' (Glorot initialiser unless the model sets one).",
-        markup=False,
-    )
-
-
-REPORT_FORMATS = ("table", "markdown", "csv", "json")
+    print_activations()
 
 
 @app.command(cls=FlagCommand)
@@ -240,34 +173,9 @@ def report(
 
     Any other view is only printed and leaves that folder as it was; --out DIR writes it into DIR.
     """
-    from actbench.report import build_report, files, find_experiments, formats
-    from actbench.report.scope import no_match_message, parse_filters
-    from actbench.report.tables import check_sort_key
+    from actbench.report.command import show_report
 
     try:
-        if fmt not in REPORT_FORMATS:
-            raise ActbenchError(f"--format {fmt!r}: use one of {', '.join(REPORT_FORMATS)}")
-        check_sort_key(sort_by)
-        parse_filters(filter_ or [])
-        if out is not None and out.exists() and not out.is_dir():
-            raise ActbenchError(f"--out {out}: is a file; give a folder (it is created if missing)")
-        reports = [build_report(exp_dir, filter_ or [], all_runs) for exp_dir in find_experiments(target)]
-        if filter_ and all(r.runs.empty for r in reports):
-            raise ActbenchError(no_match_message(filter_, [r.scope for r in reports], target))
-        if out is not None:
-            files.check_out_folder(out, reports)
-        formats.print_report(reports, fmt, sort_by, wide)
-        # Messages go to stderr when stdout carries csv, json or markdown, so that stays one valid document.
-        err = fmt != "table"
-        if out is not None:
-            for folder in files.write_view(reports, out, plots):
-                typer.echo(f"report written to {folder}/", err=err)
-        elif plots and fmt == "table" and not filter_ and not all_runs:
-            for built in reports:
-                typer.echo(f"report written to {files.write_report_files(built)}/")
-        else:
-            saved = ", ".join(f"{files.saved_report_folder(r)}/" for r in reports)
-            typer.echo(f"note: this view is not saved and {saved} is unchanged; add --out DIR to write it "
-                       "(plain `actbench report` rewrites the saved full report)", err=True)
+        show_report(target, fmt, sort_by, filter_ or [], all_runs, wide, plots, out)
     except ActbenchError as exc:
         raise _fail(str(exc)) from None

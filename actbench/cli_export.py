@@ -1,4 +1,4 @@
-"""`actbench export tensorboard|mlflow`, and the export at the end of `actbench run --export`."""
+"""`actbench export tensorboard|mlflow`: the Typer commands; actbench.export does the work."""
 
 from __future__ import annotations
 
@@ -52,43 +52,9 @@ def export_mlflow(
 
 
 def _export_command(tool: str, target: Path, destination: str | None, quiet: bool) -> None:
-    from actbench.export import default_destination, require, results_root
-    from actbench.report import find_experiments
+    from actbench.export.console import export_target
 
     try:
-        require(tool)
-        for exp_dir in find_experiments(target):
-            _export_one(tool, exp_dir, destination or default_destination(tool, results_root(target)), quiet)
+        export_target(tool, target, destination, quiet)
     except ActbenchError as exc:
         raise fail(str(exc)) from None
-
-
-def _export_one(tool: str, exp_dir: Path, destination: str, quiet: bool) -> None:
-    from actbench.export import export
-    from actbench.progress import export_progress
-
-    with export_progress(f"{tool}: {exp_dir.name}", quiet) as progress:
-        summary = export(tool, exp_dir, destination, progress)
-    for note in summary.notes:
-        typer.echo(f"note: {note}", err=True)
-    if not quiet:
-        unchanged = f", {summary.unchanged} unchanged" if summary.unchanged else ""
-        typer.echo(f"{tool}: {summary.written} runs of {summary.experiment} exported{unchanged} to {summary.destination}")
-        if tool == "tensorboard":
-            typer.echo(f"  view: tensorboard --logdir {Path(summary.destination).parent}")
-
-
-def export_after_run(tools: list[str] | None, exp_dir: Path | None, quiet: bool) -> None:
-    """Export what finished; a failing export is reported but does not hide the sweep's own outcome."""
-    if not tools or exp_dir is None or not (exp_dir / "runs").is_dir():
-        return
-    from actbench.export import default_destination, results_root
-
-    for tool in tools:
-        try:
-            _export_one(tool, exp_dir, default_destination(tool, results_root(exp_dir)), quiet)
-        except ActbenchError as exc:
-            typer.echo(f"error: export to {tool}: {exc}", err=True)
-        except KeyboardInterrupt:
-            typer.echo(f"export to {tool} interrupted; `actbench export {tool} {exp_dir}` finishes it", err=True)
-            return

@@ -26,9 +26,3 @@ from actbench.config.schema import (
     output_units,
 )
 
-__all__ = [
-    "BUILTIN_CLASSES", "DATASETS", "INITIALIZERS", "SEED_MAX", "TRAINING_RULES", "ActivationSpec", "CNNSpec",
-    "CustomDataset", "DataSpec", "ExperimentConfig", "MLPSpec", "OutputSpec", "OwnData", "Override", "RunSpec",
-    "TaskSpec", "TrainingSpec", "config_as_dict", "dataset_name", "expand_runs", "load_config", "output_label",
-    "output_problem", "output_units", "option_overrides", "parse_set", "run_id",
-]

@@ -38,9 +38,3 @@ from actbench.results.runs import (
 from actbench.results.storage import ensure_writable, read_json, write_atomic, write_json
 from actbench.results.table import LEADING_COLUMNS, collect_rows, flatten_run, rebuild_results_csv, stale_note
 
-__all__ = [
-    "DONE_STATUSES", "HISTORY_COLUMNS", "LEADING_COLUMNS", "RUN_FILES", "RunRecord", "arrays_npz", "collect_rows",
-    "confusion_csv", "ensure_writable", "experiment_dir", "flatten_run", "history_csv", "is_done", "is_stale",
-    "predictions_npz", "read_json", "read_predictions", "read_run", "rebuild_results_csv", "rows_csv", "run_dir",
-    "run_status", "save_experiment", "save_record", "stale_note", "write_atomic", "write_json",
-]
