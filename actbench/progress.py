@@ -1,8 +1,9 @@
 """How a sweep shows its progress: a rich display on a terminal, one plain line per run otherwise, or nothing.
 
-The runner calls the same six methods on whichever reporter the CLI picked. The time left is
-actbench.costs' estimate of each run still to come, corrected by how long the finished runs took
-against their own estimates: rich's linear rate would assume every run costs the same.
+The console sink (sinks/console.py) calls the same six methods on whichever reporter the CLI
+picked, and the runner warns through it. The time left is actbench.costs' estimate of each run
+still to come, corrected by how long the finished runs took against their own estimates: rich's
+linear rate would assume every run costs the same.
 """
 
 from __future__ import annotations
