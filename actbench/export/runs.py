@@ -7,7 +7,6 @@ TensorBoard and MLflow show the same numbers as `actbench report`. Never imports
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import math
@@ -133,7 +132,7 @@ def _recorded_run(directory: Path, stats: GroupStats | None) -> RecordedRun:
     spec, recorded = results.read_run(directory)
     row = results.flatten_run(spec, {})
     settings = {key: _setting(value) for key, value in row.items() if key not in NOT_SETTINGS}
-    history = _read_history(directory / "history.csv")
+    history = results.read_history(directory)
     ended = (directory / "metrics.json").stat().st_mtime  # written as the run ends
     return RecordedRun(
         run_id=spec["run_id"],
@@ -171,13 +170,6 @@ def _setting(value: Any) -> Setting:
     if isinstance(value, (str, int, float, bool)):
         return value
     return json.dumps(value, separators=(",", ":"))
-
-
-def _read_history(path: Path) -> list[dict[str, float]]:
-    if not path.exists():
-        return []
-    with path.open(newline="", encoding="utf-8") as file:
-        return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(file)]
 
 
 def _is_number(value: Any) -> bool:

@@ -27,6 +27,7 @@ from actbench.results.runs import (
     is_done,
     is_stale,
     predictions_npz,
+    read_history,
     read_predictions,
     read_run,
     rows_csv,

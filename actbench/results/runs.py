@@ -1,4 +1,5 @@
-"""One directory per run: the one writer (save_record) and the one reader (read_run) of its files.
+"""One directory per run: save_record, the one writer of its files, and their readers (read_run for
+spec.json and metrics.json, read_history, read_predictions).
 
 A run is done when its metrics.json exists with a done status and its spec was made under this
 actbench's training rules. Everything written for a run arrives as a RunRecord, from whichever
@@ -82,6 +83,15 @@ def save_record(exp_dir: Path, spec: dict[str, Any], record: RunRecord) -> Path:
 def read_run(directory: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """A run's spec.json and metrics.json; OSError or ValueError when either is missing or unreadable."""
     return read_json(directory / "spec.json"), read_json(directory / "metrics.json")
+
+
+def read_history(directory: Path) -> list[dict[str, float]]:
+    """A run's history.csv as rows of numbers (empty when it has none, e.g. a failed run); blanks left out."""
+    path = directory / "history.csv"
+    if not path.exists():
+        return []
+    with path.open(newline="", encoding="utf-8") as file:
+        return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(file)]
 
 
 def is_stale(spec: dict[str, Any]) -> bool:
