@@ -15,7 +15,7 @@ from actbench.claims import Claims
 from actbench.config import BUILTIN_CLASSES, ExperimentConfig, OwnData, RunSpec, config_as_dict, expand_runs, output_label, output_problem, run_id
 from actbench.costs import estimate_runs
 from actbench.datasets import fallback_fix, resolve_source
-from actbench.datasets.cache import DataCache, cache_for, data_request
+from actbench.datasets.cache import DataCache, DataRequest, cache_for, data_request
 from actbench.errors import ActbenchError
 from actbench.executors import Executor, Job
 from actbench.executors.serial import Serial
@@ -116,10 +116,26 @@ def run_experiment(
     reporter = reporter or QuietReporter()
     results.ensure_writable(results_root)
     request = data_request(config, data_dir, mirror)
+    executor = executor or Serial(request)
+    executor.start()  # worker processes import TensorFlow while this process plans
+    try:
+        return _sweep(config, results_root, data_dir, force, reporter, executor, request)
+    finally:
+        executor.stop()
+
+
+def _sweep(
+    config: ExperimentConfig,
+    results_root: Path,
+    data_dir: Path | None,
+    force: bool,
+    reporter: QuietReporter,
+    executor: Executor,
+    request: DataRequest,
+) -> SweepSummary:
     planned, notes = plan_runs(config, results_root, data_dir, cache_for(request))
     for note in notes:
         reporter.warn(note)
-    executor = executor or Serial(request)
 
     exp_dir = results.experiment_dir(results_root, config.name)
     results.save_experiment(exp_dir, config_as_dict(config), [p.run_id for p in planned])
