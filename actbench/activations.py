@@ -120,9 +120,6 @@ CATALOGUE: dict[str, ActivationInfo] = {
 
 _ALIASES = {alias: info.name for info in CATALOGUE.values() for alias in info.aliases}
 
-# Output layers for the 10-class tasks; the loss that goes with each lives in train.py.
-OUTPUT_ACTIVATIONS = ("softmax", "sigmoid", "linear")
-
 
 def is_custom(name: str) -> bool:
     """A user's own activation is named `package.module:function`."""
