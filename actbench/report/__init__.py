@@ -13,13 +13,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from actbench.metrics_catalogue import in_table
 from actbench.report.aggregate import EXTRA_METRICS, Aggregated, aggregate, label_runs, pivot
 from actbench.report.labels import model_labels, output_labels
 from actbench.report.scope import Scope, find_experiments, select_runs
 from actbench.results import run_dir
 
 __all__ = ["ExperimentReport", "build_report", "find_experiments"]
-NUMERIC = ["test_accuracy", "test_loss", "best_val_accuracy", "best_epoch", "train_seconds", "seconds_per_epoch", "n_test"]
+# The verdict and accuracy-table metrics, and the test-set size behind the chance threshold.
+NUMERIC = [metric.name for metric in (*in_table("verdict"), *in_table("accuracy"))] + ["n_test"]
 
 
 @dataclass
@@ -40,7 +42,7 @@ def build_report(exp_dir: Path, filters: list[str] = (), all_runs: bool = False)
         aggregated = Aggregated(pd.DataFrame(), pd.DataFrame(), [], pd.Series(dtype=int))
     else:
         runs = runs.assign(model=model_labels(runs), output_activation=output_labels(runs))
-        for column in NUMERIC + [m for m in EXTRA_METRICS if m in runs]:
+        for column in NUMERIC + [m.name for m in EXTRA_METRICS if m.name in runs]:
             runs[column] = pd.to_numeric(runs[column], errors="coerce") if column in runs else float("nan")
         runs["chance_level"] = _chance_levels(exp_dir, runs)
         aggregated = aggregate(runs)
