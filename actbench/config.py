@@ -25,10 +25,11 @@ from pydantic import (
 
 from actbench import activations
 from actbench import outputs
+from actbench.datasets import catalogue as builtin_datasets
 from actbench.errors import ActbenchError
 
-DATASETS = ("mnist", "fashion_mnist")
-BUILTIN_CLASSES = 10  # MNIST's digits, Fashion-MNIST's garments
+DATASETS = tuple(builtin_datasets.DATASETS)  # the built-in datasets, by name
+BUILTIN_CLASSES = builtin_datasets.builtin_class_count()  # 10: MNIST's digits, Fashion-MNIST's garments
 # The version of the rules by which a run turns its spec into numbers (data order, models, losses,
 # metrics, diagnostics). Bump it in every change that alters the numbers: it is part of the run id,
 # so older run directories are then stale (reported as such, never mixed in, never counted as
