@@ -34,6 +34,14 @@ def _erf(x: np.ndarray) -> np.ndarray:
     return np.vectorize(math.erf, otypes=[float])(x)
 
 
+def _leaky(x: np.ndarray, slope: float) -> np.ndarray:
+    return np.where(x > 0, x, slope * x)
+
+
+def _elu(x: np.ndarray, alpha: float) -> np.ndarray:
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+
 _SELU_ALPHA = 1.6732632423543772
 _SELU_SCALE = 1.0507009873554805
 
@@ -61,33 +69,13 @@ CATALOGUE: dict[str, ActivationInfo] = {
         # No scalar formula: softmax mixes the whole layer. Diagnostics take its Jacobian's diagonal
         # s(1 - s) as its slope, which peaks at s = 1/2.
         ActivationInfo("softmax", "e^x_i / sum_j e^x_j over the layer", None, slope_bound=0.25),
-        ActivationInfo(
-            "leaky_relu",
-            "x if x > 0 else alpha * x",
-            lambda x, alpha: np.where(x > 0, x, alpha * x),
-            defaults={"alpha": 0.01},
-            initializer=HE,
-        ),
-        ActivationInfo(
-            "prelu",
-            "leaky ReLU whose slope is learned per unit (starts at alpha_init)",
-            lambda x, alpha_init: np.where(x > 0, x, alpha_init * x),
-            defaults={"alpha_init": 0.25},
-            initializer=HE,
-        ),
-        ActivationInfo(
-            "elu",
-            "x if x > 0 else alpha * (e^x - 1)",
-            lambda x, alpha: np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))),
-            defaults={"alpha": 1.0},
-            initializer=HE,
-        ),
-        ActivationInfo(
-            "selu",
-            "scaled ELU with fixed constants; self-normalising",
-            lambda x: _SELU_SCALE * np.where(x > 0, x, _SELU_ALPHA * np.expm1(np.minimum(x, 0))),
-            initializer=LECUN,
-        ),
+        ActivationInfo("leaky_relu", "x if x > 0 else alpha * x", lambda x, alpha: _leaky(x, alpha),
+                       defaults={"alpha": 0.01}, initializer=HE),
+        ActivationInfo("prelu", "leaky ReLU whose slope is learned per unit (starts at alpha_init)",
+                       lambda x, alpha_init: _leaky(x, alpha_init), defaults={"alpha_init": 0.25}, initializer=HE),
+        ActivationInfo("elu", "x if x > 0 else alpha * (e^x - 1)", _elu, defaults={"alpha": 1.0}, initializer=HE),
+        ActivationInfo("selu", "scaled ELU with fixed constants; self-normalising",
+                       lambda x: _SELU_SCALE * _elu(x, _SELU_ALPHA), initializer=LECUN),
         ActivationInfo("softplus", "ln(1 + e^x)", _softplus),
         ActivationInfo("softsign", "x / (1 + |x|)", lambda x: x / (1 + np.abs(x))),
         ActivationInfo(
