@@ -29,12 +29,12 @@ from actbench.activations import label
 from actbench.config import TRAINING_RULES, TaskSpec
 from actbench.errors import ActbenchError
 from actbench.evaluation import class_probabilities
+from actbench.metrics_catalogue import leading_columns
 
 DONE_STATUSES = ("finished", "diverged")
 LEADING_COLUMNS = [
     "run_id", "experiment", "dataset", "task", "task_type", "task_positive", "source", "model", "hidden_activation",
-    "hidden_activation_name", "hidden_activation_params", "output_activation", "output_units", "seed", "status", "test_accuracy", "keras_accuracy", "test_loss", "log_loss", "macro_f1", "ece",
-    "best_val_accuracy", "best_epoch", "train_seconds", "seconds_per_epoch",
+    "hidden_activation_name", "hidden_activation_params", "output_activation", "output_units", "seed", "status", *leading_columns(),
 ]
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
 RUN_FILES = ("history.csv", "predictions.npz", "confusion_matrix.csv", "diagnostics.csv", "activation_histograms.npz")
