@@ -1,20 +1,23 @@
 """Claims: two `actbench run` invocations on the same experiment folder never train the same run.
 
 Before a run is handed to an executor the driver creates `claims/<run_id>` exclusively (a hard
-link, which is atomic and fails if the name exists), holding its host, pid and start time, and removes it once the run's record is written. A claim
-whose holder is gone does not block forever: on the same host a dead pid frees it at once; from
+link, which is atomic and fails if the name exists), holding its host, pid and start time, and
+removes it once the run's record is written. A claim whose holder is gone does not block forever: on the same host a dead pid frees it at once; from
 another host (a shared filesystem) it is free once its holder has not refreshed it for
 STALE_AFTER_S (a live driver touches its claims every REFRESH_S).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 STALE_AFTER_S = 600
 REFRESH_S = 60
@@ -46,19 +49,26 @@ class Claims:
         draft = self.folder / f".{run_id}.{self.me['host']}.{self.me['pid']}"
         draft.write_text(json.dumps({**self.me, "since": time.time()}))
         try:
-            for _ in range(2):  # a second try after clearing a dead holder's claim
-                try:
-                    os.link(draft, path)
-                except FileExistsError:
+            if not _link(draft, path):
+                with self._takeover_lock():  # flock: released by the kernel if this process dies
                     if not self._holder_is_gone(path):
                         return False
                     path.unlink(missing_ok=True)
-                    continue
-                self.held.add(run_id)
-                return True
-            return False
+                    if not _link(draft, path):  # a plain take got in first: that one holds it
+                        return False
+            self.held.add(run_id)
+            return True
         finally:
             draft.unlink(missing_ok=True)
+
+    @contextmanager
+    def _takeover_lock(self) -> Iterator[None]:
+        with open(self.folder / ".takeover.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def release(self, run_id: str) -> None:
         self.held.discard(run_id)
@@ -91,6 +101,14 @@ class Claims:
                     os.utime(self.folder / run_id)
                 except OSError:
                     pass
+
+
+def _link(draft: Path, path: Path) -> bool:
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        return False
+    return True
 
 
 def _alive(pid: int) -> bool:

@@ -22,9 +22,8 @@ from typing import Any
 
 from actbench import results
 from actbench.config import CNNSpec, RunSpec
+from actbench.datasets.catalogue import DATASETS
 
-FULL_SIZES = {"train": 60000, "test": 10000}  # both datasets' published splits
-SAMPLE_SIZES = {"train": 4000, "test": 1000}  # the embedded samples (actbench/data/samples.json)
 FORWARD_SHARE = 1 / 3  # an image only evaluated (validation, test) costs about a third of one trained on
 STEPS_PER_EXECUTION = 50  # as in train.py: batches per compiled call
 
@@ -110,7 +109,7 @@ def shape_key(spec: dict[str, Any], with_activation: bool = True) -> str:
         "model": {k: v for k, v in spec["model"].items() if k != "initializer"},
         "batch_size": spec["training"]["batch_size"],
         "diagnostics": spec.get("diagnostics", False),
-        "output_units": spec.get("output_units", 10),
+        "output_units": output_units(spec),
     }
     if spec.get("own_data"):  # a dataset of your own: its image size changes the cost
         shape["image_shape"] = spec["own_data"]["image_shape"]
@@ -122,9 +121,9 @@ def shape_key(spec: dict[str, Any], with_activation: bool = True) -> str:
 def image_counts(spec: dict[str, Any]) -> tuple[int, int, int]:
     """(trained, validation, test) images of a planned run, from its source, limits and validation split."""
     own = spec.get("own_data")
-    sizes = {"train": own["n_train"], "test": own["n_test"]} if own else FULL_SIZES if spec["source"] == "full" else SAMPLE_SIZES
-    train = min(spec.get("limit_train") or sizes["train"], sizes["train"])
-    test = min(spec.get("limit_test") or sizes["test"], sizes["test"])
+    n_train, n_test = (own["n_train"], own["n_test"]) if own else DATASETS[spec["dataset"]].size(spec["source"])
+    train = min(spec.get("limit_train") or n_train, n_train)
+    test = min(spec.get("limit_test") or n_test, n_test)
     validation = round(train * spec["training"]["validation_split"])
     return train - validation, validation, test
 
@@ -145,10 +144,9 @@ def compiled_calls(spec: dict[str, Any]) -> float:
 
 
 def multiply_adds(spec: dict[str, Any]) -> tuple[int, int]:
-    """Multiply-adds per image in dense layers and in convolutions ('valid' convolutions; 28x28 grey
-    images, or a dataset of your own's image shape)."""
-    model, units = spec["model"], spec.get("output_units", 10)
-    height, width, channels = (list((spec.get("own_data") or {}).get("image_shape") or (28, 28)) + [1])[:3]
+    """Multiply-adds per image in dense layers and in convolutions ('valid' convolutions)."""
+    model, units = spec["model"], output_units(spec)
+    height, width, channels = (list(image_shape(spec)) + [1])[:3]
     if model["type"] != "cnn":
         widths = [height * width * channels, *model["hidden_units"], units]
         return sum(a * b for a, b in zip(widths, widths[1:])), 0
@@ -161,6 +159,17 @@ def multiply_adds(spec: dict[str, Any]) -> tuple[int, int]:
         channels = filters
     widths = [height * width * channels, *cnn.dense_units, units]
     return sum(a * b for a, b in zip(widths, widths[1:])), conv
+
+
+def image_shape(spec: dict[str, Any]) -> tuple[int, ...]:
+    """(H, W) grey or (H, W, C) colour: a dataset of your own's as recorded, else the catalogue's."""
+    own = spec.get("own_data")
+    return tuple(own["image_shape"]) if own else DATASETS[spec["dataset"]].image_shape
+
+
+def output_units(spec: dict[str, Any]) -> int:
+    """The run's output width; a spec from before it was recorded had one unit per class of a built-in dataset."""
+    return spec.get("output_units") or DATASETS[spec["dataset"]].classes
 
 
 def format_seconds(seconds: float) -> str:

@@ -25,11 +25,11 @@ import numpy as np
 import tensorflow as tf
 
 from actbench.activations import is_custom, largest_slope
+from actbench.activations.curves import SLOPE_GRID
 
 PROBE_SIZE = 512
 HISTOGRAM_BINS = 60
 SATURATION_SLOPE = 0.01  # a slope below 1% of the activation's largest counts as saturated
-SOFTMAX_LARGEST_SLOPE = 0.25  # s(1 - s) peaks at s = 1/2
 COLUMNS = ["epoch", "layer", "name", "units", "dead_fraction", "saturated_fraction", "mean", "std", "grad_norm"]
 
 
@@ -79,12 +79,7 @@ def unit_statistics(values: np.ndarray, slopes: np.ndarray, flat_below: float) -
 
 def saturation_threshold(name: str, params: dict[str, Any]) -> float:
     """SATURATION_SLOPE times the activation's largest slope."""
-    if name == "softmax":
-        largest = SOFTMAX_LARGEST_SLOPE
-    elif is_custom(name):
-        largest = _measured_largest_slope(name, params)
-    else:
-        largest = largest_slope(name, params)
+    largest = _measured_largest_slope(name, params) if is_custom(name) else largest_slope(name, params)
     return SATURATION_SLOPE * largest
 
 
@@ -92,7 +87,7 @@ def _measured_largest_slope(name: str, params: dict[str, Any]) -> float:
     from actbench.activations import load_custom_function
 
     function = load_custom_function(name)
-    grid = tf.constant(np.linspace(-20.0, 20.0, 40_001), dtype=tf.float32)
+    grid = tf.constant(SLOPE_GRID, dtype=tf.float32)
     with tf.GradientTape() as tape:
         tape.watch(grid)
         values = function(grid, **params)

@@ -11,31 +11,28 @@ from typing import Any
 
 import numpy as np
 
+from actbench.outputs import output_layer
+
 ECE_BINS = 15  # Guo et al. 2017, "On Calibration of Modern Neural Networks"
 
 
 def class_probabilities(outputs: np.ndarray, activation: str) -> np.ndarray:
     """Model outputs (N, units) -> a probability per class (N, C), rows summing to 1.
 
-    One unit is P(positive) (sigmoid) or its logit (linear), so C = 2. With several units, logits
-    go through a softmax and one-vs-rest sigmoid outputs are normalised over the classes.
+    One unit is P(positive), or its logit where the output layer emits logits, so C = 2. With
+    several units, logits go through a softmax and one-vs-rest sigmoid outputs are normalised over
+    the classes.
     """
+    logits = output_layer(activation).emits_logits
     z = np.asarray(outputs, dtype=np.float64)
     if z.shape[1] == 1:
-        p = 1.0 / (1.0 + np.exp(-z[:, 0])) if activation == "linear" else z[:, 0]
+        p = 1.0 / (1.0 + np.exp(-z[:, 0])) if logits else z[:, 0]
         z = np.column_stack([1.0 - p, p])
-    elif activation == "linear":
+    elif logits:
         z = np.exp(z - z.max(axis=1, keepdims=True))
     z = np.clip(z, 0.0, None)
     totals = z.sum(axis=1, keepdims=True)
     return np.divide(z, totals, out=np.full_like(z, 1.0 / z.shape[1]), where=totals > 0)
-
-
-def decision_rule(activation: str, units: int) -> str:
-    """How outputs become a predicted class; every rule equals the argmax of class_probabilities."""
-    if units > 1:
-        return "argmax"
-    return "logit > 0" if activation == "linear" else "probability > 0.5"
 
 
 def reliability_bins(confidence: np.ndarray, correct: np.ndarray, bins: int = ECE_BINS) -> dict[str, np.ndarray]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import os
 import re
+import select
 import sys
 import threading
 
@@ -48,13 +49,16 @@ def filter_native_stderr() -> None:
     read_end, write_end = os.pipe()
     os.dup2(write_end, 2)
     os.close(write_end)
-    copier = threading.Thread(target=_copy, args=(read_end, real_stderr), name="stderr-filter", daemon=True)
+    finished = threading.Event()
+    copier = threading.Thread(target=_copy, args=(read_end, real_stderr, finished), name="stderr-filter", daemon=True)
     copier.start()
 
     def restore() -> None:
-        # Give the copier the end of the stream so it writes out what is left before the process exits.
+        # The copier writes out what is left, then stops. It cannot wait for the end of the stream:
+        # child processes (workers, multiprocessing's resource tracker, Ray) hold the pipe open.
         sys.stderr.flush()
         os.dup2(real_stderr, 2)
+        finished.set()
         copier.join(timeout=2)
 
     atexit.register(restore)
@@ -67,10 +71,18 @@ def _stderr_is_descriptor_2() -> bool:
         return False
 
 
-def _copy(read_end: int, real_stderr: int) -> None:
+def _copy(read_end: int, real_stderr: int, finished: threading.Event) -> None:
     with os.fdopen(read_end, "rb", buffering=0) as source:
         pending = b""
-        while chunk := source.read(65536):
+        while True:
+            readable, _, _ = select.select([source], [], [], 0.1)
+            if not readable:
+                if finished.is_set():  # drained, and nothing more is coming from this process
+                    break
+                continue
+            chunk = source.read(65536)
+            if not chunk:  # every writer closed the pipe
+                break
             pending += chunk
             *lines, pending = pending.split(b"\n")
             kept = b"".join(line + b"\n" for line in lines if not is_noise(line))

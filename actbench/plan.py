@@ -75,11 +75,11 @@ def plan_runs(
 
 def own_data(config: ExperimentConfig, cache: DataCache) -> dict[str, OwnData]:
     """Read each dataset of your own once (even for a dry run: its digest is part of every run id)
-    and check the task and output layers against its class count, as the config does for MNIST's 10."""
+    and check the task and output layers against its class count, as the config does for the built-in ones."""
     facts = {}
     if config.own_datasets and config.task.problem(BUILTIN_CLASSES) and len(config.own_datasets) < len(config.datasets):
-        # With a dataset of your own in the grid the config could not check 'positive' against MNIST's 10 classes.
-        raise ActbenchError(f"task: for the built-in datasets (10 classes) {config.task.problem(BUILTIN_CLASSES)}")
+        # With a dataset of your own in the grid the config could not check 'positive' against the built-in ones' classes.
+        raise ActbenchError(f"task: for the built-in datasets ({BUILTIN_CLASSES} classes) {config.task.problem(BUILTIN_CLASSES)}")
     for name, entry in config.own_datasets.items():
         raw = cache.load(name)
         classes = len(raw.class_names)

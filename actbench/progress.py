@@ -15,7 +15,10 @@ from typing import Any, Callable, Iterator
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, Task, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Column
 from rich.text import Text
+
+NARROW_COLUMNS = 120  # below this the display drops the bar's length and the epoch's loss
 
 
 class SweepClock:
@@ -123,15 +126,18 @@ class RichReporter(PlainReporter):
     def __init__(self) -> None:
         super().__init__()
         self.out = Console(highlight=False)
+        # On a narrow terminal the run's title gives way (ellipsis), never the counts and times.
+        self.narrow = self.out.width < NARROW_COLUMNS
         self.progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
+            TextColumn("{task.description}", table_column=Column(ratio=1, no_wrap=True, overflow="ellipsis")),
+            BarColumn(bar_width=10 if self.narrow else 40),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             TextColumn("eta"),
             _SweepRemainingColumn(lambda: self.clock),
             TextColumn("{task.fields[latest]}"),
             console=self.out,
+            expand=True,
         )
         self.sweep_task: Any = None
         self.run_tasks: dict[str, Any] = {}  # one row per run in flight
@@ -146,7 +152,9 @@ class RichReporter(PlainReporter):
         self.run_tasks[run_id] = self.progress.add_task(f"  {title}", total=epochs, latest="")
 
     def epoch_done(self, run_id: str, epoch: int, row: dict[str, float]) -> None:
-        latest = f"loss {row.get('loss', float('nan')):.4f}  val_acc {row.get('val_accuracy', float('nan')):.4f}"
+        latest = f"val_acc {row.get('val_accuracy', float('nan')):.4f}"
+        if not self.narrow:
+            latest = f"loss {row.get('loss', float('nan')):.4f}  {latest}"
         self.progress.update(self.run_tasks[run_id], completed=epoch, latest=latest)
 
     def run_done(self, index: int, run_id: str, title: str, status: str, metrics: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ from actbench import results
 from actbench.claims import Claims
 from actbench.config import ExperimentConfig
 from actbench.costs import estimate_runs
-from actbench.datasets.cache import cache_for, data_request
+from actbench.datasets.cache import DataRequest, cache_for, data_request
 from actbench.errors import ActbenchError
 from actbench.executors import Executor, Job
 from actbench.executors.serial import Serial
@@ -49,10 +49,27 @@ def run_experiment(
     reporter = reporter or QuietReporter()
     results.ensure_writable(results_root)
     request = data_request(config, data_dir, mirror)
+    executor = executor or Serial(request)
+    executor.start()  # worker processes import TensorFlow while this process plans
+    try:
+        return _sweep(config, results_root, data_dir, force, reporter, executor, request, sinks)
+    finally:
+        executor.stop()
+
+
+def _sweep(
+    config: ExperimentConfig,
+    results_root: Path,
+    data_dir: Path | None,
+    force: bool,
+    reporter: QuietReporter,
+    executor: Executor,
+    request: DataRequest,
+    sinks: Sequence[Sink],
+) -> SweepSummary:
     planned, notes = plan_runs(config, results_root, data_dir, cache_for(request))
     for note in notes:
         reporter.warn(note)
-    executor = executor or Serial(request)
 
     exp_dir = results.experiment_dir(results_root, config.name)
     pending = [p for p in planned if force or not p.done]

@@ -177,3 +177,30 @@ def test_full_fashion_mnist_from_the_system_folder(monkeypatch, tmp_path):
     assert raw.source == "full" and raw.origin == str(DEBIAN_FASHION)
     assert raw.x_train.shape == (60000, 28, 28) and raw.x_test.shape == (10000, 28, 28)
     assert np.bincount(raw.y_test).tolist() == [1000] * 10
+
+
+def test_a_dataset_with_a_single_file_copy_downloads_that_file_into_the_cache_top(isolated, tmp_path, monkeypatch):
+    served = tmp_path / "mirror"
+    served.mkdir()
+    np.savez_compressed(served / "mnist.npz", x_train=np.zeros((2, 28, 28), np.uint8), y_train=np.zeros(2, np.uint8),
+                        x_test=np.zeros((1, 28, 28), np.uint8), y_test=np.zeros(1, np.uint8))
+    monkeypatch.setitem(DATASETS["mnist"].published_files, "mnist.npz", ("sha256", hashlib.sha256((served / "mnist.npz").read_bytes()).hexdigest()))
+    server = _Server(served)
+    try:
+        location = sources.download_full("mnist", mirror=server.url)
+    finally:
+        server.close()
+    assert location == isolated / "keras" / "datasets" / "mnist.npz" == sources.find_full("mnist", None)
+
+
+def test_built_in_images_of_another_shape_than_the_catalogue_says_are_refused(tmp_path):
+    folder = tmp_path / "fashion-mnist"
+    write_idx_folder(folder)
+    small = folder / "train-images-idx3-ubyte.gz"
+    small.write_bytes(gzip.compress(idx_bytes(np.zeros((20, 14, 14)))))
+    with pytest.raises(ActbenchError, match=rf"{small}: holds images of 14x14, expected 28x28"):
+        sources.read_full("fashion_mnist", folder)
+    npz = tmp_path / "mnist.npz"
+    np.savez(npz, x_train=np.zeros((2, 14, 14), np.uint8), y_train=np.zeros(2, np.uint8), x_test=np.zeros((1, 14, 14), np.uint8), y_test=np.zeros(1, np.uint8))
+    with pytest.raises(ActbenchError, match=rf"{npz}: does not hold 28x28 uint8 images"):
+        sources.read_full("mnist", npz)

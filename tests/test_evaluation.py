@@ -9,7 +9,6 @@ from actbench.evaluation import (
     binary_metrics,
     class_probabilities,
     classification_metrics,
-    decision_rule,
     expected_calibration_error,
     reliability_bins,
 )
@@ -37,9 +36,6 @@ def test_class_probabilities_for_every_output_layer():
     one_vs_rest = class_probabilities(np.array([[0.9, 0.3, 0.3]]), "sigmoid")
     assert one_vs_rest == pytest.approx(np.array([[0.6, 0.2, 0.2]]))
     assert class_probabilities(np.array([[0.1, 0.7, 0.2]]), "softmax") == pytest.approx(np.array([[0.1, 0.7, 0.2]]))
-    assert [decision_rule("sigmoid", 1), decision_rule("linear", 1), decision_rule("softmax", 2)] == [
-        "probability > 0.5", "logit > 0", "argmax",
-    ]
 
 
 def test_classification_metrics_match_counts_worked_by_hand():

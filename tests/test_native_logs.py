@@ -1,5 +1,7 @@
 """TensorFlow's native start-up notices are filtered out of stderr; real errors are not."""
 
+import os
+import signal
 import subprocess
 import sys
 
@@ -45,3 +47,20 @@ def test_a_quiet_sweep_prints_nothing_on_stderr(tiny_config, tmp_path):
     out = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stderr
     assert out.stderr == "" and out.stdout == ""
+
+
+def test_the_filter_stops_at_exit_while_a_child_still_holds_descriptor_2():
+    # Worker processes (and multiprocessing's resource tracker) inherit the filter's pipe, so its
+    # end never comes while they live; waiting for it used to add a 2 s timeout to every parallel sweep.
+    # The check is registered first, so it runs after the filter's own exit handler.
+    script = (
+        "import atexit, os, subprocess, sys, threading; from actbench.native_logs import filter_native_stderr; "
+        "atexit.register(lambda: print([t.name for t in threading.enumerate() if t.name == 'stderr-filter'])); "
+        "filter_native_stderr(); child = subprocess.Popen(['sleep', '30'], stdout=subprocess.DEVNULL); print(child.pid, flush=True); "
+        "os.write(2, b'last words\\n')"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=60)
+    child, copier_left = out.stdout.splitlines()
+    os.kill(int(child), signal.SIGKILL)
+    assert out.stderr == "last words\n"
+    assert copier_left == "[]", "the filter thread was still waiting for the pipe to close"

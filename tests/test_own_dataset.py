@@ -16,6 +16,7 @@ from actbench.config import load_config
 from actbench.datasets import samples, sources
 from actbench.errors import ActbenchError
 from actbench.plan import plan_runs
+from actbench.report import build_report
 from conftest import write_config
 from test_datasets import idx_bytes
 
@@ -90,6 +91,9 @@ def test_an_own_dataset_trains_with_mlp_and_cnn_and_is_reported(tmp_path):
     report = invoke("report", results / "own")
     assert report.exit_code == 0, report.output
     assert "digits5" in report.output and "relu" in report.output
+    for matrix in (results / "own" / "runs").glob("*/confusion_matrix.csv"):
+        matrix.unlink()  # without one, chance is 1 / the dataset's classes: 5 here, not MNIST's 10
+    assert set(build_report(results / "own").aggregated.summary["chance_level"]) == {0.2}
 
 
 def test_a_colour_npz_with_class_names_trains_a_cnn(tmp_path):

@@ -1,5 +1,7 @@
 """The sweep's time left: estimates per run, corrected by how the finished runs compared with theirs."""
 
+import io
+
 import pytest
 
 from actbench.progress import PlainReporter, SweepClock
@@ -57,3 +59,29 @@ def test_time_left_is_shared_among_the_runs_that_train_at_once():
     clock.run_done("c")  # in 4 s instead of 10: runs now look 0.8 times their estimate (24 s for 30)
     scale = 24.0 / 30.0
     assert clock.remaining() == pytest.approx((scale * 20.0 + (scale * 10.0 - 4.0)) / 2)
+
+
+@pytest.mark.parametrize("columns", [80, 160])
+def test_live_rows_keep_counts_times_and_accuracy_at_any_width(columns, monkeypatch):
+    from rich.console import Console
+
+    from actbench.progress import RichReporter
+
+    monkeypatch.setenv("COLUMNS", str(columns))
+    reporter = RichReporter()
+    reporter.expect([10.0, 10.0], parallelism=2)
+    reporter.start(total=2, pending=2)
+    try:
+        title = "fashion_mnist/full mlp elu(alpha=1.0) -> softmax seed=0"
+        reporter.run_started(1, "abc", title, epochs=5)
+        reporter.epoch_done("abc", 3, {"loss": 0.4321, "val_accuracy": 0.85})
+        screen = Console(width=columns, record=True, file=io.StringIO())
+        screen.print(reporter.progress.get_renderable())
+        lines = screen.export_text().splitlines()
+    finally:
+        reporter.finish()
+    row = next(line for line in lines if "mlp" in line)
+    assert all(len(line) <= columns for line in lines)
+    assert "3/5" in row and "val_acc 0.8500" in row and "0:00:" in row
+    assert (title in row) == (columns == 160)  # at 80 columns the title gives way, with an ellipsis
+    assert ("loss 0.4321" in row) == (columns == 160)

@@ -19,12 +19,18 @@ class Instant:
     parallelism = 1
 
     def __init__(self, stop_at=None, stop=KeyboardInterrupt):
-        self.stop_at, self.stop = stop_at, stop
+        self.stop_at, self.stop_with = stop_at, stop
+
+    def start(self):
+        pass
+
+    def stop(self):
+        pass
 
     def run(self, jobs, events):
         for number, job in enumerate(jobs, start=1):
             if number == self.stop_at:
-                raise self.stop
+                raise self.stop_with
             events.started(job)
             events.epoch(job, 1, {"loss": 0.5})
             yield RunRecord(job.run_id, "finished", {"test_accuracy": 0.9, "train_seconds": 1.0})

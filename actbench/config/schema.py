@@ -21,9 +21,11 @@ from pydantic import (
 )
 
 from actbench import activations
+from actbench import outputs
+from actbench.datasets import catalogue as builtin_datasets
 
-DATASETS = ("mnist", "fashion_mnist")
-BUILTIN_CLASSES = 10  # MNIST's digits, Fashion-MNIST's garments
+DATASETS = tuple(builtin_datasets.DATASETS)  # the built-in datasets, by name
+BUILTIN_CLASSES = builtin_datasets.builtin_class_count()  # 10: MNIST's digits, Fashion-MNIST's garments
 INITIALIZERS = ("auto", "he_normal", "he_uniform", "glorot_uniform", "glorot_normal", "lecun_normal", "lecun_uniform")
 
 
@@ -177,7 +179,7 @@ class TaskSpec(Strict):
 class OutputSpec(Strict):
     """An output layer: its activation and its width (None: what the task needs, see `output_units`)."""
 
-    name: Literal[activations.OUTPUT_ACTIVATIONS]  # type: ignore[valid-type]
+    name: Literal[outputs.NAMES]  # type: ignore[valid-type]
     units: PositiveInt | None = None
 
     @model_validator(mode="before")
@@ -187,30 +189,18 @@ class OutputSpec(Strict):
 
 
 def output_units(task: TaskSpec, output: OutputSpec, classes: int = 10) -> int:
-    """The output width: one unit per class; for a binary task 1 unit (sigmoid, logit) or 2 (softmax)."""
-    if output.units is not None:
-        return output.units
-    if task.type == "binary":
-        return 2 if output.name == "softmax" else 1
-    return classes
+    """The output width: one unit per class; for a binary task the layer's own width (see actbench.outputs)."""
+    return outputs.units_for(output.name, task.type == "binary", classes, output.units)
 
 
 def output_label(name: str, units: int, binary: bool) -> str:
     """For a binary task the width tells output layers apart: 'sigmoid (1 unit)', 'softmax (2 units)'."""
-    return f"{name} ({units} unit{'s' if units > 1 else ''})" if binary else name
+    return outputs.label(name, units, binary)
 
 
 def output_problem(task: TaskSpec, output: OutputSpec, classes: int = 10) -> str | None:
     """What is wrong with this output layer for the task on a dataset of `classes` classes, or None."""
-    units = output_units(task, output, classes)
-    if output.name == "softmax" and units == 1:
-        # exp(x) / exp(x) = 1.0 whatever x is: the output carries no information and no gradient.
-        return "softmax over one unit always outputs 1.0, so the network cannot learn; use softmax with 2 units, or sigmoid or linear with 1"
-    if task.type == "multiclass" and units != classes:
-        return f"a {classes}-class task needs {classes} output units (got {units}); drop 'units'"
-    if task.type == "binary" and units not in (1, 2):
-        return f"a binary task has 1 output unit (a probability or logit) or 2 (one per class), not {units}"
-    return None
+    return outputs.problem_with(output.name, task.type == "binary", output_units(task, output, classes), classes)
 
 
 class TrainingSpec(Strict):

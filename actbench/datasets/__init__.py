@@ -117,7 +117,8 @@ def load_own(name: str, location: Path, class_names: list[str] | None = None) ->
 def fallback_fix(name: str) -> str:
     """The end of every fallback message: how to get the full data, or how to choose the sample on purpose."""
     cache = str(sources.keras_cache_dir()).replace(str(Path.home()), "~", 1)
-    files = f"mnist.npz into {cache}" if name == "mnist" else f"the four IDX files into {cache}/fashion-mnist/"
+    info = DATASETS[name]
+    files = f"{info.npz_file} into {cache}" if info.npz_file else f"the four IDX files into {cache}/{info.subfolders[0]}/"
     return f"For the full data pass --data-dir DIR or put {files}; to use the sample on purpose, pass --source sample."
 
 

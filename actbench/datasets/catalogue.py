@@ -1,4 +1,4 @@
-"""What actbench knows about each built-in dataset: classes, published files and digests, content signature.
+"""What actbench knows about each built-in dataset: classes, image shape, files and digests, content signature.
 
 Plain data, no I/O: sources.py finds and reads the files, verify.py checks what was read against
 these facts, tasks.py names the classes.
@@ -32,8 +32,16 @@ class DatasetInfo:
     subfolders: tuple[str, ...]  # folder names that hold its IDX files
     published_files: dict[str, tuple[str, str]]  # file name -> (algorithm, digest) its publishers give
     signature: Signature
+    image_shape: tuple[int, ...]  # (H, W) grey or (H, W, C) colour, as its files hold the images
+    # A single-file copy in the Keras format at the top of a search folder (`mnist.npz`): found
+    # before the IDX subfolders, and what a download fetches instead of the four IDX files.
+    npz_file: str | None = None
     content_sha256: dict[str, str] = field(default_factory=dict)  # source ("full", "sample") -> digest
     sample_size: tuple[int, int] = (4000, 1000)  # the embedded sample: training and test images
+
+    @property
+    def classes(self) -> int:
+        return len(self.class_names)
 
     @property
     def full_size(self) -> tuple[int, int]:
@@ -70,6 +78,8 @@ MNIST = DatasetInfo(
         mean_pixel=33.3,  # 255 x 0.1307, the normalisation constant everyone uses for MNIST
         class_mean_pixel=(45.0, 19.7, 37.7, 36.5, 30.6, 32.4, 34.4, 29.3, 38.1, 31.1),
     ),
+    image_shape=(28, 28),
+    npz_file="mnist.npz",
     content_sha256={"sample": "21b61310cd226c1828a66f4aa36774cc9d8562ef353e6214cd25c8eb3092963e"},
 )
 
@@ -91,6 +101,7 @@ FASHION_MNIST = DatasetInfo(
         mean_pixel=72.9,
         class_mean_pixel=(83.0, 56.8, 96.1, 66.0, 98.3, 34.9, 84.6, 42.8, 90.2, 76.8),
     ),
+    image_shape=(28, 28),
     content_sha256={
         # Decoded from Debian's dataset-fashion-mnist, whose .gz files are recompressed (their md5s
         # differ from Zalando's list), so only the decoded arrays can be compared across copies.
@@ -100,3 +111,12 @@ FASHION_MNIST = DatasetInfo(
 )
 
 DATASETS: dict[str, DatasetInfo] = {info.name: info for info in (MNIST, FASHION_MNIST)}
+
+
+def builtin_class_count() -> int:
+    """The class count every built-in dataset shares: the config checks a task against it before
+    any file is read (a dataset of your own is checked once its files are)."""
+    counts = {info.classes for info in DATASETS.values()}
+    if len(counts) != 1:
+        raise RuntimeError(f"the built-in datasets have {sorted(counts)} classes; the config's task checks assume one count")
+    return counts.pop()

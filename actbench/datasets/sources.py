@@ -2,9 +2,9 @@
 
 Search order (first hit wins): --data-dir / ACTBENCH_DATA_DIR, the Keras cache
 (~/.keras/datasets, or $KERAS_HOME/datasets), the system folder /usr/share/datasets (where
-Debian's dataset-fashion-mnist installs). In each folder a dataset is either `mnist.npz` (the
-Keras format, MNIST only) or the four IDX files, gzipped or not, in a subfolder named after it
-(`mnist/`, `fashion-mnist/` or `fashion_mnist/`).
+Debian's dataset-fashion-mnist installs). In each folder a dataset is either its single-file copy
+in the Keras format where the catalogue names one (`mnist.npz`) or the four IDX files, gzipped or
+not, in a subfolder named after it (`mnist/`, `fashion-mnist/` or `fashion_mnist/`).
 
 Local files are checked structurally here (gzip and zip CRCs, IDX magic numbers, exact sizes), so
 a truncated or corrupt file is refused by name; verify.py then checks their content. Downloads are
@@ -39,14 +39,8 @@ IDX_FILES = {
     "x_test": "t10k-images-idx3-ubyte",
     "y_test": "t10k-labels-idx1-ubyte",
 }
-# What a download fetches; each file is checked against the digest in the catalogue.
-DOWNLOAD_FILES = {
-    "mnist": ("mnist.npz",),
-    "fashion_mnist": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
-}
 
 Arrays = dict[str, np.ndarray]
-MNIST_IMAGE = (28, 28)  # every built-in dataset's image shape
 REDOWNLOAD_FIX = "the file is damaged or incomplete: delete it so it is downloaded again, or replace it with an intact copy"
 
 
@@ -63,8 +57,9 @@ def search_dirs(data_dir: Path | None) -> list[Path]:
 def find_full(name: str, data_dir: Path | None) -> Path | None:
     """The first local copy of the full dataset: an `.npz` file or a folder of IDX files."""
     for root in search_dirs(data_dir):
-        if name == "mnist" and (root / "mnist.npz").is_file():
-            return root / "mnist.npz"
+        npz = DATASETS[name].npz_file
+        if npz and (root / npz).is_file():
+            return root / npz
         for sub in DATASETS[name].subfolders:
             if all(idx_path(root / sub, key) for key in IDX_FILES):
                 return root / sub
@@ -73,29 +68,36 @@ def find_full(name: str, data_dir: Path | None) -> Path | None:
 
 def read_full(name: str, location: Path) -> Arrays:
     """Read a local copy found by `find_full` and check its structure (verify.py checks its content)."""
-    arrays = read_npz(location) if location.suffix == ".npz" else read_idx_folder(location)
-    n_train, n_test = DATASETS[name].full_size
+    info = DATASETS[name]
+    read = read_npz if location.suffix == ".npz" else read_idx_folder
+    arrays = read(location, info.image_shape)
+    n_train, n_test = info.full_size
     for key, count in (("x_train", n_train), ("y_train", n_train), ("x_test", n_test), ("y_test", n_test)):
         if len(arrays[key]) != count:
             raise _corrupt(location, f"{key} has {len(arrays[key])} items, expected {count}")
     for key in ("y_train", "y_test"):
-        if arrays[key].min() < 0 or arrays[key].max() > 9:
-            raise _corrupt(location, f"{key} has labels outside 0-9")
+        if arrays[key].min() < 0 or arrays[key].max() >= info.classes:
+            raise _corrupt(location, f"{key} has labels outside 0-{info.classes - 1}")
     return arrays
 
 
 def download_full(name: str, mirror: str | None = None) -> Path:
-    """Fetch the dataset into the Keras cache, verifying each file; returns what `find_full` would."""
+    """Fetch the dataset into the Keras cache, verifying each file; returns what `find_full` would.
+
+    A dataset with a single-file copy is fetched as that file into the cache's top folder, else as
+    its four gzipped IDX files into its subfolder."""
     base = (mirror or os.environ.get("ACTBENCH_MIRROR") or DEFAULT_MIRROR).rstrip("/") + "/"
-    target = keras_cache_dir() if name == "mnist" else keras_cache_dir() / DATASETS[name].subfolders[0]
+    info = DATASETS[name]
+    target = keras_cache_dir() if info.npz_file else keras_cache_dir() / info.subfolders[0]
     target.mkdir(parents=True, exist_ok=True)
-    for filename in DOWNLOAD_FILES[name]:
-        algorithm, expected = DATASETS[name].published_files[filename]
+    files = (info.npz_file,) if info.npz_file else tuple(f"{IDX_FILES[key]}.gz" for key in IDX_FILES)
+    for filename in files:
+        algorithm, expected = info.published_files[filename]
         destination = target / filename
         if destination.exists() and file_digest(destination, algorithm) == expected:
             continue
         download_file(base + filename, destination, algorithm, expected)
-    return target / "mnist.npz" if name == "mnist" else target
+    return target / info.npz_file if info.npz_file else target
 
 
 def download_file(url: str, destination: Path, algorithm: str, expected: str) -> None:
@@ -130,11 +132,11 @@ def idx_path(folder: Path, key: str) -> Path | None:
     return None
 
 
-def read_idx_folder(folder: Path, image_shape: tuple[int, ...] | None = MNIST_IMAGE, fix: str = REDOWNLOAD_FIX) -> Arrays:
+def read_idx_folder(folder: Path, image_shape: tuple[int, ...] | None, fix: str = REDOWNLOAD_FIX) -> Arrays:
     return {key: read_idx(idx_path(folder, key), image_shape, fix) for key in IDX_FILES}  # type: ignore[arg-type]
 
 
-def read_idx(path: Path, image_shape: tuple[int, ...] | None = MNIST_IMAGE, fix: str = REDOWNLOAD_FIX) -> np.ndarray:
+def read_idx(path: Path, image_shape: tuple[int, ...] | None = None, fix: str = REDOWNLOAD_FIX) -> np.ndarray:
     """Parse one IDX file (LeCun's format: magic, dimension sizes, then unsigned bytes); images
     must have `image_shape` unless it is None."""
     try:
@@ -154,7 +156,7 @@ def read_idx(path: Path, image_shape: tuple[int, ...] | None = MNIST_IMAGE, fix:
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
 
 
-def read_npz(path: Path, image_shape: tuple[int, ...] | None = MNIST_IMAGE, fix: str = REDOWNLOAD_FIX) -> Arrays:
+def read_npz(path: Path, image_shape: tuple[int, ...] | None, fix: str = REDOWNLOAD_FIX) -> Arrays:
     try:
         with np.load(path, allow_pickle=False) as archive:
             missing = [key for key in IDX_FILES if key not in archive.files]
@@ -164,7 +166,7 @@ def read_npz(path: Path, image_shape: tuple[int, ...] | None = MNIST_IMAGE, fix:
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise _corrupt(path, f"cannot be read ({exc})", fix) from None
     if image_shape is not None and (arrays["x_train"].shape[1:] != image_shape or arrays["x_train"].dtype != np.uint8):
-        raise _corrupt(path, "does not hold 28x28 uint8 images", fix)
+        raise _corrupt(path, f"does not hold {'x'.join(map(str, image_shape))} uint8 images", fix)
     return arrays
 
 

@@ -33,7 +33,11 @@ class Events(Protocol):
 class Executor(Protocol):
     parallelism: int  # how many runs train at once
 
+    def start(self) -> None: ...  # get ready while the driver plans (e.g. start worker processes)
+
     def run(self, jobs: Iterator[Job], events: Events) -> Iterator[RunRecord]: ...
+
+    def stop(self) -> None: ...  # nothing keeps training after this; also when run() was never reached
 
 
 def pick_executor(workers: str | None, ray_address: str | None, request: DataRequest, retries: int) -> Executor:

@@ -33,6 +33,10 @@ class RayCluster:
         self.parallelism = 1  # known once connected
         self.local_cpus: int | None = None  # a local instance's logical CPUs: this machine's cores unless set
 
+    def start(self) -> None: ...  # connecting happens in run(): ray.init blocks the driver either way
+
+    def stop(self) -> None: ...  # run() shuts Ray down when it ends
+
     def run(self, jobs: Iterator[Job], events: Events) -> Iterator[RunRecord]:
         ray = _import_ray()
         self._connect(ray)

@@ -15,6 +15,10 @@ class Serial:
     def __init__(self, request: DataRequest) -> None:
         self.cache = cache_for(request)
 
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
     def run(self, jobs: Iterator[Job], events: Events) -> Iterator[RunRecord]:
         for job in jobs:
             data = self.cache.cut(job.spec)  # a data problem is the user's to fix: it stops the sweep

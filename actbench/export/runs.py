@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from actbench import results
+from actbench.metrics_catalogue import NOT_METRICS
 
 Setting = str | int | float | bool
 # Keys of flatten_run's row that name a run rather than describe it; the seed is kept apart because
 # the runs of a group differ only by it.
 NOT_SETTINGS = ("run_id", "experiment", "seed")
-# metrics.json values that are bookkeeping, not measurements.
-NOT_METRICS = {"status", "run_id", "error", "traceback", "data_origin", "decision_rule", "environment"}
 
 
 @dataclass(frozen=True)

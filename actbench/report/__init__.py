@@ -9,17 +9,21 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from actbench.datasets.catalogue import DATASETS
+from actbench.metrics_catalogue import in_table
 from actbench.report.aggregate import EXTRA_METRICS, Aggregated, aggregate, label_runs, pivot
 from actbench.report.labels import model_labels, output_labels
 from actbench.report.scope import Scope, find_experiments, select_runs
-from actbench.results import run_dir
+from actbench.results import read_json, run_dir
 
 __all__ = ["ExperimentReport", "build_report", "find_experiments"]
-NUMERIC = ["test_accuracy", "test_loss", "best_val_accuracy", "best_epoch", "train_seconds", "seconds_per_epoch", "n_test"]
+# The verdict and accuracy-table metrics, and the test-set size behind the chance threshold.
+NUMERIC = [metric.name for metric in (*in_table("verdict"), *in_table("accuracy"))] + ["n_test"]
 
 
 @dataclass
@@ -40,7 +44,7 @@ def build_report(exp_dir: Path, filters: list[str] = (), all_runs: bool = False)
         aggregated = Aggregated(pd.DataFrame(), pd.DataFrame(), [], pd.Series(dtype=int))
     else:
         runs = runs.assign(model=model_labels(runs), output_activation=output_labels(runs))
-        for column in NUMERIC + [m for m in EXTRA_METRICS if m in runs]:
+        for column in NUMERIC + [m.name for m in EXTRA_METRICS if m.name in runs]:
             runs[column] = pd.to_numeric(runs[column], errors="coerce") if column in runs else float("nan")
         runs["chance_level"] = _chance_levels(exp_dir, runs)
         aggregated = aggregate(runs)
@@ -53,7 +57,7 @@ def _chance_levels(exp_dir: Path, runs: pd.DataFrame) -> pd.Series:
     """Per run, the accuracy of always predicting the commonest test class: the score of a network that learned nothing.
 
     Read from one saved confusion matrix per test set (its row sums are the class counts); runs
-    without one fall back to the task: 1/10, or the larger side of a binary split of 10 balanced classes.
+    without one fall back to the task on K balanced classes: 1/K, or the larger side of a binary split.
     """
     test_set = ["dataset", "source", "limit_test", "task"]
     levels = pd.Series(float("nan"), index=runs.index)
@@ -65,6 +69,17 @@ def _chance_levels(exp_dir: Path, runs: pd.DataFrame) -> pd.Series:
                 continue
             levels[same_test_set.index] = counts.max() / max(counts.sum(), 1)
             break
-    positive_share = runs["task_positive"].map(lambda text: len(json.loads(text)) / 10)
+    classes = pd.Series([_class_count(exp_dir, run) for run in runs.itertuples()], index=runs.index)
+    positive_share = runs["task_positive"].map(lambda text: len(json.loads(text))) / classes
     larger_side = np.maximum(positive_share, 1 - positive_share)
-    return levels.fillna(larger_side.where(runs["task_type"] == "binary", 0.1))
+    return levels.fillna(larger_side.where(runs["task_type"] == "binary", 1 / classes))
+
+
+def _class_count(exp_dir: Path, run: Any) -> float:
+    """The classes of a run's dataset: the catalogue's, or those its spec records for a dataset of your own."""
+    if run.dataset in DATASETS:
+        return DATASETS[run.dataset].classes
+    try:
+        return read_json(run_dir(exp_dir, run.run_id) / "spec.json")["own_data"]["classes"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return float("nan")

@@ -14,17 +14,14 @@ import numpy as np
 import pandas as pd
 
 from actbench import stats
+from actbench.metrics_catalogue import averaged_with_spread, in_table
 from actbench.report.labels import ACTIVATION_KEYS, FOLLOWS_ACTIVATION, add_labels, setting_columns
 
-# Averaged over seeds beside accuracy when the runs recorded them (older runs and diagnostics-off
-# runs simply lack some): output-layer metrics and diagnostics headlines.
-EXTRA_METRICS = [
-    "keras_accuracy", "log_loss", "macro_f1", "min_class_recall", "ece", "confidence_correct", "confidence_wrong",
-    "recall", "f1", "recall_tuned", "f1_tuned", "roc_auc", "pr_auc",
-    "dead_fraction_max", "saturated_fraction_max", "grad_ratio_initial", "grad_ratio_first_last", "diagnostics_seconds",
-]
-MEANS = {"test_loss": "loss_mean", "best_val_accuracy": "best_val_acc_mean", "best_epoch": "best_epoch_mean",
-         "train_seconds": "train_seconds_mean", "seconds_per_epoch": "seconds_per_epoch_mean"}
+# Averaged over seeds with their spread when the runs recorded them (older runs and diagnostics-off
+# runs simply lack some): the metrics of the report's extra tables.
+EXTRA_METRICS = averaged_with_spread()
+# Averaged over seeds beside accuracy, under the summary column each row names.
+MEANS = {metric.name: metric.mean_column for metric in in_table("accuracy")}
 STATS_COLUMNS = {"mean": "acc_mean", "sd": "acc_std", "ci_low": "acc_ci_low", "ci_high": "acc_ci_high", "difference": "diff_vs_top"}
 # Carried from the runs to their group unchanged: the structure behind the labels.
 STRUCTURE = ["task_type", "task_positive", "hidden_activation_name", "hidden_activation_params", "model.hidden_units", "model.filters"]
@@ -108,10 +105,10 @@ def _verdicts(summary: pd.DataFrame, block_keys: list[str]) -> pd.DataFrame:
 def _extra_means(group: pd.DataFrame) -> dict[str, float]:
     found = {}
     for metric in EXTRA_METRICS:
-        values = group[metric].dropna().to_numpy(dtype=float) if metric in group else np.array([])
+        values = group[metric.name].dropna().to_numpy(dtype=float) if metric.name in group else np.array([])
         if len(values):
-            found[f"{metric}_mean"] = float(np.mean(values))
-            found[f"{metric}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
+            found[metric.mean_column] = float(np.mean(values))
+            found[metric.std_column] = float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
     return found
 
 

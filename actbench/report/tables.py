@@ -11,35 +11,19 @@ import math
 import pandas as pd
 
 from actbench.errors import ActbenchError
+from actbench.metrics_catalogue import EXTRA_TABLES, Metric, in_table
 from actbench.report.aggregate import mean_std
 from actbench.report.labels import label_column_name, short_name, varying_settings
 
 # --sort-by NAME: (summary column, ascending). Fixed, so a bad name is refused before any folder is read.
 SORT_KEYS = {
     "rank": ("rank", True), "accuracy": ("acc_mean", False), "activation": ("label", True), "n": ("n", False),
-    "difference": ("diff_vs_top", False), "p": ("p_holm", True), "loss": ("loss_mean", True),
-    "best val acc": ("best_val_acc_mean", False), "best epoch": ("best_epoch_mean", True),
-    "s/epoch": ("seconds_per_epoch_mean", True), "train s": ("train_seconds_mean", True),
+    "difference": ("diff_vs_top", False), "p": ("p_holm", True),
+    **{metric.sort_key: (metric.mean_column, not metric.higher_is_better) for metric in in_table("accuracy")},
 }
 # Dropped first, in this order, when the default table does not fit the terminal.
 OPTIONAL_COLUMNS = ["d", "95% CI", "p (Holm)"]
 WELCH_MARK, EXACT_MARK = "†", "‡"
-
-# Tables beside the accuracy table: each shows the metrics (mean ± std over seeds) the runs recorded.
-OUTPUT_METRICS = {
-    "keras_accuracy": "Keras 'accuracy'", "log_loss": "log loss", "macro_f1": "macro F1",
-    "min_class_recall": "worst-class recall", "ece": "ECE", "confidence_correct": "confidence right",
-    "confidence_wrong": "confidence wrong",
-}
-POSITIVE_CLASS_METRICS = {
-    "recall": "recall@0.5", "f1": "F1@0.5", "recall_tuned": "recall@tuned", "f1_tuned": "F1@tuned",
-    "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC",
-}
-DIAGNOSTIC_METRICS = {
-    "dead_fraction_max": "dead units, worst layer", "saturated_fraction_max": "saturated, worst layer",
-    "grad_ratio_initial": "grad norm first/last, at init", "grad_ratio_first_last": "grad norm first/last, at end",
-    "diagnostics_seconds": "diagnostics s",
-}
 
 
 def check_sort_key(sort_by: str | None) -> None:
@@ -85,38 +69,30 @@ def group_rows(summary: pd.DataFrame, block: pd.DataFrame, wide: bool) -> pd.Dat
     if wide:
         shown["test"] = block["test"].replace("", "-")
         shown["p (raw)"] = [_p(p) for p in block["p_value"]]
-        shown["test loss"] = [_number(v, ".4f") for v in block["loss_mean"]]
-        shown["best val acc"] = [_number(v, ".4f") for v in block["best_val_acc_mean"]]
-        shown["best epoch"] = [_number(v, ".1f") for v in block["best_epoch_mean"]]
-        shown["s/epoch"] = [_number(v, ".2f") for v in block["seconds_per_epoch_mean"]]
-        shown["train s"] = [_number(v, ".1f") for v in block["train_seconds_mean"]]
+        for metric in in_table("accuracy"):
+            shown[metric.label] = [_number(v, metric.digits) for v in block[metric.mean_column]]
     return shown.reset_index(drop=True)
 
 
-def metric_rows(summary: pd.DataFrame, block: pd.DataFrame, metrics: dict[str, str]) -> pd.DataFrame:
+def metric_rows(summary: pd.DataFrame, block: pd.DataFrame, metrics: list[Metric]) -> pd.DataFrame:
     """The block's groups as rows, the given metrics as 'mean ± std' columns; empty when no run recorded any."""
-    present = [m for m in metrics if f"{m}_mean" in block and block[f"{m}_mean"].notna().any()]
+    present = [m for m in metrics if m.mean_column in block and block[m.mean_column].notna().any()]
     if not present:
         return pd.DataFrame()
-    rows = block.dropna(subset=[f"{m}_mean" for m in present], how="all")
+    rows = block.dropna(subset=[m.mean_column for m in present], how="all")
     shown = pd.DataFrame({label_column_name(summary): rows["label"], "n": rows["n"].astype(str)})
     for metric in present:
-        digits = ".3g" if metric.startswith("grad_ratio") else ".4f"
-        shown[metrics[metric]] = [mean_std(m, s, digits) for m, s in zip(rows[f"{metric}_mean"], rows[f"{metric}_std"])]
+        means, spreads = rows[metric.mean_column], rows[metric.std_column]
+        shown[metric.label] = [mean_std(m, s, metric.digits) for m, s in zip(means, spreads)]
     return shown.reset_index(drop=True)
 
 
 def extra_tables(summary: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     """Per metric family and block: output-layer metrics, the positive class of a binary task, diagnostics."""
-    families = [
-        ("beyond accuracy: test-set metrics (mean ± std over seeds)", OUTPUT_METRICS),
-        ("binary task, positive class: at threshold 0.5 and at the F1-best threshold found on validation", POSITIVE_CLASS_METRICS),
-        ("inside the network: diagnostics after the last epoch (mean ± std over seeds)", DIAGNOSTIC_METRICS),
-    ]
     tables = []
-    for title, metrics in families:
+    for table, title in EXTRA_TABLES.items():
         for _, block in summary.groupby("block", sort=True) if not summary.empty else []:
-            frame = metric_rows(summary, block, metrics)
+            frame = metric_rows(summary, block, in_table(table))
             where = block["block_label"].iloc[0]
             if not frame.empty:
                 tables.append((f"{where}: {title}" if where else title, frame))

@@ -8,13 +8,13 @@ from typing import Any
 
 from actbench.activations import label
 from actbench.config import TRAINING_RULES, TaskSpec
+from actbench.metrics_catalogue import leading_columns
 from actbench.results.runs import is_stale
 from actbench.results.storage import read_json, write_atomic
 
 LEADING_COLUMNS = [
     "run_id", "experiment", "dataset", "task", "task_type", "task_positive", "source", "model", "hidden_activation",
-    "hidden_activation_name", "hidden_activation_params", "output_activation", "output_units", "seed", "status", "test_accuracy", "keras_accuracy", "test_loss", "log_loss", "macro_f1", "ece",
-    "best_val_accuracy", "best_epoch", "train_seconds", "seconds_per_epoch",
+    "hidden_activation_name", "hidden_activation_params", "output_activation", "output_units", "seed", "status", *leading_columns(),
 ]
 
 
