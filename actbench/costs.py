@@ -83,7 +83,8 @@ def model_seconds(spec: dict[str, Any], model: CostModel = MEASURED) -> float:
 def recorded_runs(results_root: Path) -> dict[str, list[tuple[float, float]]]:
     """(wall seconds, work) of every finished run under `results_root`, by shape key (with and without activation)."""
     found: dict[str, list[tuple[float, float]]] = {}
-    for directory in sorted(results_root.glob("*/runs/*")) if results_root.is_dir() else []:
+    experiments = sorted(results_root.iterdir()) if results_root.is_dir() else []
+    for directory in (run for exp_dir in experiments for run in results.run_directories(exp_dir)):
         try:
             spec, metrics = results.read_run(directory)
             if metrics.get("status") != "finished":

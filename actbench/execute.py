@@ -48,16 +48,16 @@ def one_line_error(exc: BaseException, limit: int = 300) -> str:
 
 
 def run_files(outcome: Any) -> dict[str, str | bytes]:
-    files: dict[str, str | bytes] = {"history.csv": results.history_csv(outcome.history)}
-    test = outcome.evaluation
-    if test is not None:
-        files["predictions.npz"] = results.predictions_npz(test.outputs, test.output_activation, test.labels, test.class_names)
-        files["confusion_matrix.csv"] = results.confusion_csv(test.confusion, test.class_names)
-    probe = outcome.diagnostics
+    """The files of a trained run (a train.RunResult), named and encoded by actbench.results."""
+    test, probe, diagnostics = outcome.evaluation, outcome.diagnostics, None
     if probe is not None:
-        from actbench.diagnostics import COLUMNS
+        from actbench.diagnostics import COLUMNS  # imports TensorFlow, loaded anyway once a run trained
 
-        files["diagnostics.csv"] = results.rows_csv(probe.rows, COLUMNS)
-        if probe.histograms:
-            files["activation_histograms.npz"] = results.arrays_npz(probe.histograms)
-    return files
+        diagnostics = (probe.rows, COLUMNS)
+    return results.run_files(
+        outcome.history,
+        predictions=None if test is None else (test.outputs, test.output_activation, test.labels, test.class_names),
+        confusion=None if test is None else (test.confusion, test.class_names),
+        diagnostics=diagnostics,
+        histograms=None if probe is None else probe.histograms,
+    )

@@ -58,7 +58,7 @@ def main() -> None:
                 models=[model], hidden_activations=["relu"], training={"epochs": epochs, "batch_size": batch},
             )
             run_experiment(config, root, reporter=QuietReporter())
-            directory = next((root / config.name / "runs").iterdir())
+            directory = results.run_directories(root / config.name)[0]
             spec, metrics = results.read_run(directory)
             seconds = costs.wall_seconds(metrics)
             rows.append((spec, seconds))

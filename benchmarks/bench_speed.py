@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from actbench import results
+
 HERE = Path(__file__).resolve().parent
 CONFIG = """
 name: bench_speed
@@ -46,7 +48,7 @@ def run_actbench(workdir: Path) -> dict:
         check=True,
     )
     wall = time.perf_counter() - started
-    metrics = json.loads(next((workdir / "results" / "bench_speed" / "runs").glob("*/metrics.json")).read_text())
+    metrics = results.read_metrics(results.run_directories(workdir / "results" / "bench_speed")[0])
     return {"train_seconds": metrics["train_seconds"], "test_accuracy": metrics["test_accuracy"], "wall_seconds": wall}
 
 

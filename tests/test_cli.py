@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from actbench import train
 from actbench.cli import app
+from actbench.results import read_metrics
 from conftest import REPO, write_config
 
 
@@ -241,5 +242,5 @@ def test_each_run_records_its_wall_time(tiny_config, tmp_path):
     results = tmp_path / "results"
     assert invoke("run", tiny_config, "--results-dir", results).exit_code == 0
     for directory in run_dirs(results):
-        metrics = json.loads((directory / "metrics.json").read_text())
+        metrics = read_metrics(directory)
         assert metrics["train_seconds"] < metrics["run_seconds"] < 300

@@ -65,8 +65,8 @@ def test_worker_epochs_reach_the_live_display_as_they_finish(tmp_path):
     reporter = EpochRecorder()
     executor = pick_executor("2", None, DataRequest("sample"), 2)
     run_experiment(config, tmp_path / "results", reporter=reporter, executor=executor)
-    for run in (tmp_path / "results" / "where" / "runs").iterdir():
-        history = pd.read_csv(run / "history.csv")
+    for run in results.run_directories(tmp_path / "results" / "where"):
+        history = results.read_history_frame(run)
         assert reporter.epochs[run.name] == [(e, round(v, 6)) for e, v in zip(history["epoch"], history["val_accuracy"])]
 
 
@@ -146,6 +146,6 @@ def test_ctrl_c_stops_the_workers_keeps_what_finished_and_exits_130(tmp_path):
         time.sleep(0.2)
     leftover = subprocess.run(["pgrep", "-a", "-s", str(process.pid)], capture_output=True, text=True).stdout
     assert leftover == ""  # no worker trains on
-    done = [d for d in root.glob("where/runs/*") if (d / "metrics.json").exists()]
+    done = [d for d in results.run_directories(root / "where") if results.has_metrics(d)]
     assert 1 <= len(done) < 12
     assert not list((root / "where" / "claims").iterdir())

@@ -18,7 +18,7 @@ from actbench.cli import app
 from actbench.config import expand_runs, load_config, run_id
 from actbench.report import build_report
 from actbench.report.files import write_report_files
-from actbench.results import RunRecord, confusion_csv, history_csv, save_record
+from actbench.results import RunRecord, run_files, save_record
 from conftest import write_config
 
 ACCURACIES = {"relu": [0.97, 0.98, 0.99], "sigmoid": [0.80, 0.81, 0.82]}
@@ -42,7 +42,7 @@ def record(exp_dir: Path, spec, status: str, accuracy: float) -> str:
     if status == "diverged":
         metrics.update(test_accuracy=None, test_loss=None, macro_f1=None)
     confusion = np.diag([10] * 10)
-    files = {"history.csv": history_csv(history), "confusion_matrix.csv": confusion_csv(confusion, list("0123456789"))}
+    files = run_files(history, confusion=(confusion, list("0123456789")))
     save_record(exp_dir, spec.as_json(), RunRecord(identifier, status, metrics, files))
     return identifier
 

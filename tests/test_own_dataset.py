@@ -2,7 +2,6 @@
 (digits 0-4, each image averaged over 2x2 blocks), as IDX files and as an .npz, grey and colour."""
 
 import gzip
-import json
 import re
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from actbench.datasets import samples, sources
 from actbench.errors import ActbenchError
 from actbench.plan import plan_runs
 from actbench.report import build_report
+from actbench.results import CONFUSION, PREDICTIONS, read_run, read_spec, run_directories
 from conftest import write_config
 from test_datasets import idx_bytes
 
@@ -81,18 +81,17 @@ def test_an_own_dataset_trains_with_mlp_and_cnn_and_is_reported(tmp_path):
     assert set(table["dataset"]) == {"digits5"} and set(table["source"]) == {"own"} and set(table["output_units"]) == {5}
     # Five classes learned from real digits: well above the 20% of guessing after one epoch.
     assert (table["test_accuracy"] > 0.5).all(), table["test_accuracy"]
-    for directory in (results / "own" / "runs").iterdir():
-        metrics = json.loads((directory / "metrics.json").read_text())
-        spec = json.loads((directory / "spec.json").read_text())
+    for directory in run_directories(results / "own"):
+        spec, metrics = read_run(directory)
         assert metrics["data_sha256"] == spec["own_data"]["sha256"] and metrics["data_origin"] == str(folder)
         assert spec["own_data"]["image_shape"] == [14, 14] and spec["own_data"]["classes"] == 5
-        with np.load(directory / "predictions.npz") as saved:
+        with np.load(directory / PREDICTIONS) as saved:
             assert list(saved["class_names"]) == ["0", "1", "2", "3", "4"] and saved["outputs"].shape == (200, 5)
     report = invoke("report", results / "own")
     assert report.exit_code == 0, report.output
     assert "digits5" in report.output and "relu" in report.output
-    for matrix in (results / "own" / "runs").glob("*/confusion_matrix.csv"):
-        matrix.unlink()  # without one, chance is 1 / the dataset's classes: 5 here, not MNIST's 10
+    for directory in run_directories(results / "own"):
+        (directory / CONFUSION).unlink()  # without one, chance is 1 / the dataset's classes: 5 here, not MNIST's 10
     assert set(build_report(results / "own").aggregated.summary["chance_level"]) == {0.2}
 
 
@@ -107,9 +106,9 @@ def test_a_colour_npz_with_class_names_trains_a_cnn(tmp_path):
     results = tmp_path / "results"
     outcome = invoke("run", config, "--results-dir", results)
     assert outcome.exit_code == 0, outcome.output
-    for directory in (results / "own" / "runs").iterdir():
-        assert json.loads((directory / "spec.json").read_text())["own_data"]["image_shape"] == [14, 14, 3]
-        header = (directory / "confusion_matrix.csv").read_text().splitlines()[0]
+    for directory in run_directories(results / "own"):
+        assert read_spec(directory)["own_data"]["image_shape"] == [14, 14, 3]
+        header = (directory / CONFUSION).read_text().splitlines()[0]  # the file as written, names and all
         assert header == "true \\ predicted,zero,one,two,three,four"
 
 

@@ -31,15 +31,15 @@ seeds: [0]
 def test_every_metric_recomputed_from_the_saved_predictions_equals_metrics_json(tmp_path, task, outputs):
     config = load_config(write_config(tmp_path, SWEEP.format(task=task, outputs=outputs)))
     run_experiment(config, tmp_path / "results")
-    run_dirs = sorted((tmp_path / "results" / "saved" / "runs").iterdir())
+    run_dirs = results.run_directories(tmp_path / "results" / "saved")
     assert len(run_dirs) == len(config.output_activations)
     for directory in run_dirs:
-        recorded = results.read_json(directory / "metrics.json")
+        recorded = results.read_metrics(directory)
         probabilities, labels, _ = results.read_predictions(directory)
         recomputed, confusion = evaluation.classification_metrics(probabilities, labels)
         for name, value in recomputed.items():
             assert value == recorded[name], (directory.name, name)
-        saved_confusion = np.loadtxt(directory / "confusion_matrix.csv", delimiter=",", skiprows=1, usecols=range(1, confusion.shape[1] + 1))
+        saved_confusion = results.read_confusion(directory).to_numpy()
         assert np.array_equal(saved_confusion, confusion)
         if probabilities.shape[1] == 2 and "roc_auc" in recorded:
             from sklearn.metrics import roc_auc_score
@@ -50,7 +50,8 @@ def test_every_metric_recomputed_from_the_saved_predictions_equals_metrics_json(
 def test_a_tiny_probability_survives_saving(tmp_path):
     # float16 turned p = 1e-9 into 0 (and a log loss of 20.7 into 36.0); the raw outputs keep it.
     outputs = np.array([[20.7233, 0.0], [0.0, 20.7233]], dtype=np.float32)  # logits
-    results.write_atomic(tmp_path / "predictions.npz", results.predictions_npz(outputs, "linear", np.array([1, 1]), ["a", "b"]))
+    for name, content in results.run_files([], predictions=(outputs, "linear", np.array([1, 1]), ["a", "b"])).items():
+        results.write_atomic(tmp_path / name, content)
     probabilities, labels, names = results.read_predictions(tmp_path)
     assert np.array_equal(probabilities, evaluation.class_probabilities(outputs, "linear"))
     assert probabilities[0, 1] == pytest.approx(1e-9, rel=1e-3)

@@ -6,7 +6,7 @@ import pytest
 
 from actbench.config import load_config
 from actbench.errors import ActbenchError
-from actbench.results import RunRecord
+from actbench.results import RunRecord, has_metrics, run_dir
 from actbench.runner import run_experiment
 from conftest import write_config
 
@@ -50,7 +50,7 @@ class Recording:
         self.events.append(("epoch", job.run_id, epoch))
 
     def finished(self, job, record):
-        written = (self.exp_dir / "runs" / record.run_id / "metrics.json").exists()  # the files sink went first
+        written = has_metrics(run_dir(self.exp_dir, record.run_id))  # the files sink went first
         self.events.append(("finished", record.run_id, record.status, written))
 
     def closed(self):

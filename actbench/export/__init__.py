@@ -12,6 +12,7 @@ from typing import Callable
 
 from actbench.errors import ActbenchError
 from actbench.export.runs import ExportSummary
+from actbench.results import is_experiment_dir
 
 TOOLS = {"tensorboard": "tensorboard", "mlflow": "mlflow"}  # tool -> the module its extra installs
 
@@ -26,7 +27,7 @@ def require(tool: str) -> None:
 
 def results_root(target: Path) -> Path:
     """The results folder of `target` (an experiment folder or a results folder): where exports go by default."""
-    return target.parent if (target / "runs").is_dir() else target
+    return target.parent if is_experiment_dir(target) else target
 
 
 def default_destination(tool: str, root: Path) -> str:

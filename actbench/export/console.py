@@ -10,6 +10,7 @@ import typer
 from actbench.errors import ActbenchError
 from actbench.export import default_destination, export, require, results_root
 from actbench.progress import export_progress
+from actbench.results import is_experiment_dir
 
 
 def export_target(tool: str, target: Path, destination: str | None, quiet: bool) -> None:
@@ -35,7 +36,7 @@ def export_one(tool: str, exp_dir: Path, destination: str, quiet: bool) -> None:
 
 def export_after_run(tools: list[str] | None, exp_dir: Path | None, quiet: bool) -> None:
     """Export what finished; a failing export is reported but does not hide the sweep's own outcome."""
-    if not tools or exp_dir is None or not (exp_dir / "runs").is_dir():
+    if not tools or exp_dir is None or not is_experiment_dir(exp_dir):
         return
     for tool in tools:
         try:

@@ -22,10 +22,11 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 from actbench.export.runs import ExportSummary, RecordedRun, read_experiment
+from actbench.results import CONFUSION, HISTORY
 
 KIND, RUN_ID, GROUP, DIGEST = "actbench.kind", "actbench.run_id", "actbench.group", "actbench.digest"
 EPOCH_METRICS = {"loss": "loss", "accuracy": "accuracy", "val_loss": "val_loss", "val_accuracy": "val_accuracy", "seconds": "epoch_seconds"}
-ARTIFACTS = ("history.csv", "confusion_matrix.csv")
+ARTIFACTS = (HISTORY, CONFUSION)  # the run files worth a look in MLflow's UI
 BATCH = 1000  # MLflow's limit of metrics per log_batch call
 
 

@@ -132,7 +132,7 @@ def _recorded_run(directory: Path, stats: GroupStats | None) -> RecordedRun:
     row = results.flatten_run(spec, {})
     settings = {key: _setting(value) for key, value in row.items() if key not in NOT_SETTINGS}
     history = results.read_history(directory)
-    ended = (directory / "metrics.json").stat().st_mtime  # written as the run ends
+    ended = results.ended_at(directory)
     return RecordedRun(
         run_id=spec["run_id"],
         experiment=spec["experiment"],

@@ -19,7 +19,7 @@ from actbench.metrics_catalogue import in_table
 from actbench.report.aggregate import EXTRA_METRICS, Aggregated, aggregate, label_runs, pivot
 from actbench.report.labels import model_labels, output_labels
 from actbench.report.scope import Scope, find_experiments, select_runs
-from actbench.results import read_json, run_dir
+from actbench.results import read_confusion, read_spec, run_dir
 
 __all__ = ["ExperimentReport", "build_report", "find_experiments"]
 # The verdict and accuracy-table metrics, and the test-set size behind the chance threshold.
@@ -64,7 +64,7 @@ def _chance_levels(exp_dir: Path, runs: pd.DataFrame) -> pd.Series:
     for _, same_test_set in runs.groupby(test_set, dropna=False, sort=False):
         for run_id in same_test_set.loc[same_test_set["status"] == "finished", "run_id"]:
             try:
-                counts = pd.read_csv(run_dir(exp_dir, run_id) / "confusion_matrix.csv", index_col=0).to_numpy().sum(axis=1)
+                counts = read_confusion(run_dir(exp_dir, run_id)).to_numpy().sum(axis=1)
             except (OSError, ValueError):
                 continue
             levels[same_test_set.index] = counts.max() / max(counts.sum(), 1)
@@ -80,6 +80,6 @@ def _class_count(exp_dir: Path, run: Any) -> float:
     if run.dataset in DATASETS:
         return DATASETS[run.dataset].classes
     try:
-        return read_json(run_dir(exp_dir, run.run_id) / "spec.json")["own_data"]["classes"]
+        return read_spec(run_dir(exp_dir, run.run_id))["own_data"]["classes"]
     except (OSError, ValueError, KeyError, TypeError):
         return float("nan")

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from actbench import results
 from actbench.report import ExperimentReport
 from actbench.report.figure import Looks, grid, left_out_note, legend_outside, pyplot, save, title
-from actbench.results import run_dir
 
 MAX_GROUPS = 16
 
@@ -19,12 +18,14 @@ def read_diagnostics(report: ExperimentReport, runs: pd.DataFrame) -> pd.DataFra
     """diagnostics.csv of every run that has one, with the run's identity columns attached."""
     frames = []
     for run in runs.itertuples():
-        path = run_dir(report.exp_dir, run.run_id) / "diagnostics.csv"
-        if path.exists():
-            try:
-                frames.append(pd.read_csv(path).assign(run_id=run.run_id))
-            except (OSError, ValueError):
-                report.notes.append(f"{path}: unreadable; left out of the diagnostics plots")
+        directory = results.run_dir(report.exp_dir, run.run_id)
+        try:
+            frame = results.read_diagnostics(directory)
+        except (OSError, ValueError):
+            report.notes.append(f"{directory / results.DIAGNOSTICS}: unreadable; left out of the diagnostics plots")
+            continue
+        if frame is not None:
+            frames.append(frame.assign(run_id=run.run_id))
     if not frames:
         return pd.DataFrame()
     identity = runs[["run_id", "block", "block_label", "label", "hidden_activation", "output_activation", "seed"]]
@@ -97,11 +98,10 @@ def activation_histograms(report: ExperimentReport, runs: pd.DataFrame, path: Pa
     chosen = runs.sort_values("seed").groupby(["block", "label"], sort=True).head(1).sort_values(["block", "label"])
     histograms = []
     for run in chosen.head(MAX_GROUPS).itertuples():
-        file = run_dir(report.exp_dir, run.run_id) / "activation_histograms.npz"
-        if file.exists():
-            with np.load(file) as saved:
-                layers = sorted({key.rsplit("_", 1)[0] for key in saved.files}, key=lambda name: int(name.split("_")[1]))
-                histograms.append((run, [(name, saved[f"{name}_counts"], saved[f"{name}_edges"]) for name in layers]))
+        saved = results.read_histograms(results.run_dir(report.exp_dir, run.run_id))
+        if saved is not None:
+            layers = sorted({key.rsplit("_", 1)[0] for key in saved}, key=lambda name: int(name.split("_")[1]))
+            histograms.append((run, [(name, saved[f"{name}_counts"], saved[f"{name}_edges"]) for name in layers]))
     if not histograms:
         return None
     plt = pyplot()

@@ -11,7 +11,7 @@ import pandas as pd
 from actbench.evaluation import confidence_and_correct, reliability_bins
 from actbench.report import ExperimentReport
 from actbench.report.figure import Looks, grid, left_out_note, legend_outside, save, title
-from actbench.results import read_predictions, run_dir
+from actbench.results import read_confusion, read_predictions, run_dir
 
 MAX_PANELS = 24
 
@@ -26,7 +26,7 @@ def confusion_matrices(report: ExperimentReport, finished: pd.DataFrame, path: P
     panels = []
     for run in best.head(MAX_PANELS).itertuples():
         try:
-            panels.append((run, pd.read_csv(run_dir(report.exp_dir, run.run_id) / "confusion_matrix.csv", index_col=0)))
+            panels.append((run, read_confusion(run_dir(report.exp_dir, run.run_id))))
         except (OSError, ValueError):
             continue  # runs from before confusion matrices were saved
     if not panels:

@@ -15,7 +15,7 @@ import pandas as pd
 from actbench.activations import CATALOGUE, canonical_name, is_custom, reference_curve
 from actbench.report import ExperimentReport, diagnostic_plots, output_plots
 from actbench.report.figure import Looks, grid, legend_outside, pyplot, save, title
-from actbench.results import run_dir
+from actbench.results import HISTORY, read_history_frame, run_dir
 
 
 def write_plots(report: ExperimentReport, folder: Path) -> list[Path]:
@@ -44,11 +44,11 @@ def write_plots(report: ExperimentReport, folder: Path) -> list[Path]:
 def _histories(report: ExperimentReport, runs: pd.DataFrame) -> pd.DataFrame:
     frames = []
     for run in runs.itertuples():
-        path = run_dir(report.exp_dir, run.run_id) / "history.csv"
+        directory = run_dir(report.exp_dir, run.run_id)
         try:
-            frames.append(pd.read_csv(path).assign(run_id=run.run_id))
+            frames.append(read_history_frame(directory).assign(run_id=run.run_id))
         except (OSError, ValueError, pd.errors.ParserError):
-            report.notes.append(f"{path}: unreadable; left out of the learning curves")
+            report.notes.append(f"{directory / HISTORY}: unreadable; left out of the learning curves")
     return pd.concat(frames) if frames else pd.DataFrame()
 
 

@@ -60,9 +60,9 @@ def find_experiments(target: Path) -> list[Path]:
     """`target` is one experiment folder (has runs/) or a results folder holding several."""
     if not target.exists():
         raise ActbenchError(f"{target}: no such folder; run an experiment first (actbench run CONFIG) or pass its results folder")
-    if (target / "runs").is_dir():
+    if results.is_experiment_dir(target):
         return [target]
-    found = sorted(p for p in target.iterdir() if (p / "runs").is_dir())
+    found = sorted(p for p in target.iterdir() if results.is_experiment_dir(p))
     if not found:
         raise ActbenchError(f"{target}: holds no experiment results (no */runs/ folders); run `actbench run CONFIG` first")
     return found
@@ -91,9 +91,9 @@ def select_runs(exp_dir: Path, all_runs: bool, filters: list[str], notes: list[s
 
 
 def _planned_ids(exp_dir: Path, notes: list[str]) -> set[str] | None:
-    path = exp_dir / "plan.json"
+    path = exp_dir / results.PLAN
     try:
-        return set(results.read_json(path)["run_ids"])
+        return set(results.read_plan(exp_dir))
     except FileNotFoundError:
         notes.append(f"{path}: not found, so every run in the folder is reported")
     except (OSError, ValueError, KeyError, TypeError):

@@ -11,31 +11,51 @@
                                                    when it exists and its status is not "failed"
     results/<experiment>/results.csv              one row per run, rebuilt, never appended to
 
-runs.py writes and reads a run's directory (save_record, read_run), table.py builds results.csv,
-storage.py makes every write atomic. `from actbench.results import X` works for all of them.
+runs.py names the files above but results.csv, writes a run's (run_files, save_record) and reads each back
+(read_run, read_spec, read_metrics, read_history, read_confusion, read_predictions,
+read_diagnostics, read_histograms, read_plan); encoding.py encodes their content, table.py builds
+results.csv, storage.py makes every write atomic. `from actbench.results import X` works for all
+but the encoders: run_files is the way to make a run's files.
 """
 
 from actbench.results.runs import (
+    CONFIG,
+    CONFUSION,
+    DIAGNOSTICS,
     DONE_STATUSES,
+    HISTOGRAMS,
+    HISTORY,
     HISTORY_COLUMNS,
+    METRICS,
+    PLAN,
+    PREDICTIONS,
     RUN_FILES,
+    SPEC,
     RunRecord,
-    arrays_npz,
-    confusion_csv,
+    ended_at,
     experiment_dir,
-    history_csv,
+    has_metrics,
     is_done,
+    is_experiment_dir,
     is_stale,
-    predictions_npz,
+    output_units,
+    read_confusion,
+    read_diagnostics,
+    read_histograms,
     read_history,
+    read_history_frame,
+    read_metrics,
+    read_plan,
     read_predictions,
     read_run,
-    rows_csv,
+    read_spec,
     run_dir,
+    run_directories,
+    run_files,
     run_status,
+    runs_dir,
     save_experiment,
     save_record,
 )
 from actbench.results.storage import ensure_writable, read_json, write_atomic, write_json
 from actbench.results.table import LEADING_COLUMNS, collect_rows, flatten_run, rebuild_results_csv, stale_note
-

@@ -9,8 +9,8 @@ from typing import Any
 from actbench.activations import label
 from actbench.config import TRAINING_RULES, TaskSpec
 from actbench.metrics_catalogue import leading_columns
-from actbench.results.runs import is_stale
-from actbench.results.storage import read_json, write_atomic
+from actbench.results.runs import has_metrics, is_stale, output_units, read_metrics, read_spec, run_directories, runs_dir
+from actbench.results.storage import write_atomic
 
 LEADING_COLUMNS = [
     "run_id", "experiment", "dataset", "task", "task_type", "task_positive", "source", "model", "hidden_activation",
@@ -36,7 +36,7 @@ def flatten_run(spec: dict[str, Any], metrics: dict[str, Any]) -> dict[str, Any]
         "hidden_activation_name": activation["name"],
         "hidden_activation_params": json.dumps(activation["params"], sort_keys=True),
         "output_activation": spec["output_activation"],
-        "output_units": spec.get("output_units", 10),
+        "output_units": output_units(spec),
         "seed": spec["seed"],
     }
     row.update(_flatten("model", spec["model"], skip={"type"}))
@@ -62,36 +62,32 @@ def collect_rows(exp_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
     and summed up in one note.
     """
     rows, skipped, stale = [], [], 0
-    runs = exp_dir / "runs"
-    for directory in sorted(runs.iterdir()) if runs.is_dir() else []:
-        if not directory.is_dir() or directory.name.startswith("."):
-            continue
-        if not (directory / "metrics.json").exists():
+    for directory in run_directories(exp_dir):
+        if not has_metrics(directory):
             skipped.append(f"{directory}: incomplete (no metrics.json); it will run again")
             continue
         try:
-            spec = read_json(directory / "spec.json")
+            spec = read_spec(directory)
             if is_stale(spec):
                 stale += 1
                 continue
-            rows.append(flatten_run(spec, read_json(directory / "metrics.json")))
+            rows.append(flatten_run(spec, read_metrics(directory)))
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             skipped.append(f"{directory}: unreadable ({type(exc).__name__}: {exc}); delete it to rerun that run")
     if stale:
-        skipped.append(_stale_message(runs, stale))
+        skipped.append(_stale_message(runs_dir(exp_dir), stale))
     return rows, skipped
 
 
 def stale_note(exp_dir: Path) -> str | None:
     """collect_rows' note on stale runs, from the specs alone (for planning, which needs no rows)."""
-    runs = exp_dir / "runs"
     stale = 0
-    for spec in runs.glob("*/spec.json") if runs.is_dir() else []:
+    for directory in run_directories(exp_dir):
         try:
-            stale += (spec.parent / "metrics.json").exists() and is_stale(read_json(spec))
+            stale += has_metrics(directory) and is_stale(read_spec(directory))
         except (OSError, ValueError, AttributeError):
             continue  # collect_rows names unreadable folders
-    return _stale_message(runs, stale) if stale else None
+    return _stale_message(runs_dir(exp_dir), stale) if stale else None
 
 
 def _stale_message(runs: Path, stale: int) -> str:
