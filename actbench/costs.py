@@ -110,7 +110,7 @@ def shape_key(spec: dict[str, Any], with_activation: bool = True) -> str:
         "model": {k: v for k, v in spec["model"].items() if k != "initializer"},
         "batch_size": spec["training"]["batch_size"],
         "diagnostics": spec.get("diagnostics", False),
-        "output_units": output_units(spec),
+        "output_units": results.output_units(spec),
     }
     if spec.get("own_data"):  # a dataset of your own: its image size changes the cost
         shape["image_shape"] = spec["own_data"]["image_shape"]
@@ -146,7 +146,7 @@ def compiled_calls(spec: dict[str, Any]) -> float:
 
 def multiply_adds(spec: dict[str, Any]) -> tuple[int, int]:
     """Multiply-adds per image in dense layers and in convolutions ('valid' convolutions)."""
-    model, units = spec["model"], output_units(spec)
+    model, units = spec["model"], results.output_units(spec)
     height, width, channels = (list(image_shape(spec)) + [1])[:3]
     if model["type"] != "cnn":
         widths = [height * width * channels, *model["hidden_units"], units]
@@ -166,11 +166,6 @@ def image_shape(spec: dict[str, Any]) -> tuple[int, ...]:
     """(H, W) grey or (H, W, C) colour: a dataset of your own's as recorded, else the catalogue's."""
     own = spec.get("own_data")
     return tuple(own["image_shape"]) if own else DATASETS[spec["dataset"]].image_shape
-
-
-def output_units(spec: dict[str, Any]) -> int:
-    """The run's output width; a spec from before it was recorded had one unit per class of a built-in dataset."""
-    return spec.get("output_units") or DATASETS[spec["dataset"]].classes
 
 
 def format_seconds(seconds: float) -> str:
