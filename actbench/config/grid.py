@@ -12,6 +12,7 @@ from pydantic import PositiveInt
 from actbench import activations
 from actbench.config.experiment import ExperimentConfig
 from actbench.config.schema import ActivationSpec, ModelSpec, TaskSpec, TrainingSpec, Strict, output_units
+from actbench.datasets import catalogue as builtin_datasets
 
 # The version of the rules by which a run turns its spec into numbers (data order, models, losses,
 # metrics, diagnostics). Bump it in every change that alters the numbers: it is part of the run id,
@@ -75,8 +76,6 @@ def expand_runs(config: ExperimentConfig, sources: dict[str, str], own: dict[str
     A limit at or above what the dataset holds means "all" and is recorded as None, so it gives the
     same run id as no limit.
     """
-    from actbench.datasets.catalogue import DATASETS as CATALOGUE
-
     own = own or {}
 
     def effective(limit: int | None, available: int) -> int | None:
@@ -86,7 +85,8 @@ def expand_runs(config: ExperimentConfig, sources: dict[str, str], own: dict[str
         """Source, (train, test) size and class count."""
         if dataset in own:
             return "own", (own[dataset].n_train, own[dataset].n_test), own[dataset].classes
-        return sources[dataset], CATALOGUE[dataset].size(sources[dataset]), len(CATALOGUE[dataset].class_names)
+        info = builtin_datasets.DATASETS[dataset]
+        return sources[dataset], info.size(sources[dataset]), info.classes
 
     runs = []
     grid = itertools.product(

@@ -188,7 +188,7 @@ class OutputSpec(Strict):
         return {"name": value} if isinstance(value, str) else value
 
 
-def output_units(task: TaskSpec, output: OutputSpec, classes: int = 10) -> int:
+def output_units(task: TaskSpec, output: OutputSpec, classes: int) -> int:
     """The output width: one unit per class; for a binary task the layer's own width (see actbench.outputs)."""
     return outputs.units_for(output.name, task.type == "binary", classes, output.units)
 
@@ -198,7 +198,7 @@ def output_label(name: str, units: int, binary: bool) -> str:
     return outputs.label(name, units, binary)
 
 
-def output_problem(task: TaskSpec, output: OutputSpec, classes: int = 10) -> str | None:
+def output_problem(task: TaskSpec, output: OutputSpec, classes: int) -> str | None:
     """What is wrong with this output layer for the task on a dataset of `classes` classes, or None."""
     return outputs.problem_with(output.name, task.type == "binary", output_units(task, output, classes), classes)
 
