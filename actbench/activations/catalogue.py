@@ -1,7 +1,8 @@
-"""The activation catalogue rows: name, formula, parameters and their defaults, initializer, aliases.
+"""The activation catalogue rows: name, formula, parameters and their defaults, initializer, aliases, Keras layer.
 
 Plain Python and NumPy: each row's `reference` is the activation's formula, which plots draw and
-the tests hold the Keras layers to.
+the tests hold the Keras layers to. A row's `keras_layer` is handed the keras module when a layer
+is built (keras_layers.py), so reading the catalogue never imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -45,6 +46,21 @@ def _elu(x: np.ndarray, alpha: float) -> np.ndarray:
 _SELU_ALPHA = 1.6732632423543772
 _SELU_SCALE = 1.0507009873554805
 
+# (keras, params, layer name, after a convolution) -> a Keras layer; rows without one are keras.layers.Activation(name).
+KerasLayer = Callable[[Any, dict[str, Any], str | None, bool], Any]
+
+
+def _prelu_layer(keras: Any, params: dict[str, Any], name: str | None, after_convolution: bool) -> Any:
+    # After a convolution the learned slope is one per channel, shared over the image positions as
+    # in He et al. 2015; one per pixel would make "prelu" a far larger model.
+    initial = keras.initializers.Constant(params["alpha_init"])
+    return keras.layers.PReLU(alpha_initializer=initial, shared_axes=[1, 2] if after_convolution else None, name=name)
+
+
+def _gelu_layer(keras: Any, params: dict[str, Any], name: str | None, after_convolution: bool) -> Any:
+    approximate = params["approximate"]
+    return keras.layers.Activation(lambda x: keras.activations.gelu(x, approximate=approximate), name=name)
+
 
 @dataclass(frozen=True)
 class ActivationInfo:
@@ -57,6 +73,7 @@ class ActivationInfo:
     initializer: str = GLOROT
     aliases: tuple[str, ...] = ()
     slope_bound: float | None = None  # its largest slope where `reference` cannot give it
+    keras_layer: KerasLayer | None = None  # how Keras builds it, where not keras.layers.Activation(name)
 
 
 CATALOGUE: dict[str, ActivationInfo] = {
@@ -70,10 +87,13 @@ CATALOGUE: dict[str, ActivationInfo] = {
         # s(1 - s) as its slope, which peaks at s = 1/2.
         ActivationInfo("softmax", "e^x_i / sum_j e^x_j over the layer", None, slope_bound=0.25),
         ActivationInfo("leaky_relu", "x if x > 0 else alpha * x", lambda x, alpha: _leaky(x, alpha),
-                       defaults={"alpha": 0.01}, initializer=HE),
+                       defaults={"alpha": 0.01}, initializer=HE,
+                       keras_layer=lambda keras, p, name, _: keras.layers.LeakyReLU(negative_slope=p["alpha"], name=name)),
         ActivationInfo("prelu", "leaky ReLU whose slope is learned per unit (starts at alpha_init)",
-                       lambda x, alpha_init: _leaky(x, alpha_init), defaults={"alpha_init": 0.25}, initializer=HE),
-        ActivationInfo("elu", "x if x > 0 else alpha * (e^x - 1)", _elu, defaults={"alpha": 1.0}, initializer=HE),
+                       lambda x, alpha_init: _leaky(x, alpha_init), defaults={"alpha_init": 0.25}, initializer=HE,
+                       keras_layer=_prelu_layer),
+        ActivationInfo("elu", "x if x > 0 else alpha * (e^x - 1)", _elu, defaults={"alpha": 1.0}, initializer=HE,
+                       keras_layer=lambda keras, p, name, _: keras.layers.ELU(alpha=p["alpha"], name=name)),
         ActivationInfo("selu", "scaled ELU with fixed constants; self-normalising",
                        lambda x: _SELU_SCALE * _elu(x, _SELU_ALPHA), initializer=LECUN),
         ActivationInfo("softplus", "ln(1 + e^x)", _softplus),
@@ -88,8 +108,10 @@ CATALOGUE: dict[str, ActivationInfo] = {
             ),
             defaults={"approximate": False},
             initializer=HE,
+            keras_layer=_gelu_layer,
         ),
-        ActivationInfo("swish", "x * sigmoid(x)", lambda x: x * _sigmoid(x), initializer=HE, aliases=("silu",)),
+        ActivationInfo("swish", "x * sigmoid(x)", lambda x: x * _sigmoid(x), initializer=HE, aliases=("silu",),
+                       keras_layer=lambda keras, p, name, _: keras.layers.Activation("silu", name=name)),
         ActivationInfo("mish", "x * tanh(softplus(x))", lambda x: x * np.tanh(_softplus(x)), initializer=HE),
         ActivationInfo(
             "hard_sigmoid",
@@ -105,6 +127,7 @@ CATALOGUE: dict[str, ActivationInfo] = {
             lambda x, threshold: np.where(x > threshold, x, 0.0),
             defaults={"threshold": 1.0},
             initializer=HE,
+            keras_layer=lambda keras, p, name, _: keras.layers.ReLU(threshold=p["threshold"], name=name),
         ),
     ]
 }
