@@ -1,13 +1,14 @@
 """Activation functions: the catalogue rows and what is derived from them.
 
-    catalogue.py     one row per activation: formula, parameters, initializer, aliases, Keras layer; names and parameters checked
+    catalogue.py     one row per activation: formula, parameters, initializer, aliases, Keras layer;
+                     names and parameters checked
     labels.py        the printed label `leaky_relu(alpha=0.1)` and reading it back
     custom.py        your own activation as `package.module:function`
     curves.py        values and largest slope from the formula (plots, diagnostics)
     keras_layers.py  builds an activation's Keras layer from its row (or your own function)
 
-Only keras_layers needs Keras, and imports it when a layer is built (handing it to the row's builder): validating a config or
-drawing an activation's curve never imports TensorFlow.
+Only keras_layers needs Keras, and imports it when a layer is built (it hands the module to the
+row's builder): validating a config or drawing an activation's curve never imports TensorFlow.
 """
 
 from actbench.activations.catalogue import CATALOGUE, ActivationInfo, canonical_name, default_initializer, resolve_params
