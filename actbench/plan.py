@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from actbench import results
+from actbench.activations import pair_label
 from actbench.config import BUILTIN_CLASSES, ExperimentConfig, OwnData, RunSpec, expand_runs, output_label, output_problem, run_id
 from actbench.costs import describe_estimates, estimate_runs, format_seconds
 from actbench.datasets import fallback_fix, resolve_source
@@ -38,7 +39,7 @@ def run_title(s: RunSpec) -> str:
     binary = s.task.type == "binary"
     output = output_label(s.output_activation, s.output_units, binary)
     task = f" {s.task.label}" if binary else ""
-    return f"{s.dataset}/{s.source}{task} {s.model.type} {s.hidden_activation.label} -> {output} seed={s.seed}"
+    return f"{s.dataset}/{s.source}{task} {s.model.type} {pair_label(s.hidden_activation.label, output)} seed={s.seed}"
 
 
 def plan_runs(

@@ -1,8 +1,17 @@
-"""An activation's printed label, `leaky_relu(alpha=0.1)`, and reading such a label back."""
+"""An activation's printed label, `leaky_relu(alpha=0.1)`, reading such a label back, and the pair
+`relu -> softmax` (hidden activation, output layer) that names every run and group."""
 
 from __future__ import annotations
 
 from typing import Any
+
+ARROW = " -> "  # between the hidden activation and the output layer, wherever a run or group is named
+
+
+def pair_label(*parts: str) -> str:
+    """'relu -> softmax': the hidden activation, then the output layer; where only one of them is
+    named (a report label naming what varies), it stands alone."""
+    return ARROW.join(parts)
 
 
 def label(name: str, params: dict[str, Any]) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from actbench import results
+from actbench.activations import pair_label
 from actbench.metrics_catalogue import NOT_METRICS
 
 Setting = str | int | float | bool
@@ -159,7 +160,7 @@ def group_label(settings: dict[str, Setting]) -> str:
     output = settings["output_activation"]
     if task:
         output = f"{output} ({settings['output_units']})"
-    return f"{settings['dataset']}{task} {model} {settings['hidden_activation']} -> {output}"
+    return f"{settings['dataset']}{task} {model} {pair_label(str(settings['hidden_activation']), str(output))}"
 
 
 def _setting(value: Any) -> Setting:

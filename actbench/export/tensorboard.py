@@ -29,6 +29,7 @@ from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2, summ
 from tensorboard.plugins.scalar.summary_v2 import scalar_pb
 from tensorboard.summary.writer.record_writer import RecordWriter
 
+from actbench.activations import ARROW
 from actbench.export.runs import ExportSummary, RecordedRun, read_experiment
 from actbench.results import write_atomic
 
@@ -54,7 +55,7 @@ def export_tensorboard(exp_dir: Path, logdir: Path, progress: Callable[[int, int
 
 def session_name(run: RecordedRun) -> str:
     """Readable in TensorBoard's run list, unique by the run id at its end."""
-    words = re.sub(r"[^A-Za-z0-9_.=,()-]+", "_", run.group_label.replace(" -> ", "_"))
+    words = re.sub(r"[^A-Za-z0-9_.=,()-]+", "_", run.group_label.replace(ARROW, "_"))
     return f"{words}_seed{run.seed}_{run.run_id}"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from actbench.activations import pair_label
 from actbench.report import ExperimentReport
 from actbench.report.aggregate import mean_std
 from actbench.report.labels import header_line
@@ -92,7 +93,7 @@ def _keras_accuracy_notes(summary: pd.DataFrame) -> list[str]:
         if abs(gap) > 5e-7:
             where = f" on {row.block_label}" if row.block_label else ""
             notes.append(
-                f"Keras' plain 'accuracy' misjudges {row.hidden_activation} -> {row.output_activation}{where}: "
+                f"Keras' plain 'accuracy' misjudges {pair_label(row.hidden_activation, row.output_activation)}{where}: "
                 f"{row.keras_accuracy_mean:.4f} instead of {row.acc_mean:.4f} ({gap:+.4f}); it rounds that output at 0.5"
             )
     return notes

@@ -12,6 +12,7 @@ import json
 
 import pandas as pd
 
+from actbench.activations import pair_label
 from actbench.config import output_label
 
 ACTIVATION_KEYS = ["hidden_activation", "output_activation"]
@@ -74,7 +75,7 @@ def add_labels(summary: pd.DataFrame) -> pd.DataFrame:
     labelled = summary.copy()
     labelled["block_label"] = [" / ".join(setting_text(c, row[c]) for c in block_keys) for _, row in summary.iterrows()]
     labelled["label"] = [
-        " -> ".join(setting_text(c, row[c]) for c in group_keys if c in ACTIVATION_KEYS)
+        pair_label(*(setting_text(c, row[c]) for c in group_keys if c in ACTIVATION_KEYS))
         + "".join(f", {setting_text(c, row[c])}" for c in group_keys if c not in ACTIVATION_KEYS)
         for _, row in summary.iterrows()
     ]
@@ -85,7 +86,7 @@ def label_column_name(summary: pd.DataFrame) -> str:
     """The heading of the label column: 'hidden', 'output' or 'hidden -> output' (what the labels name)."""
     varying = set(varying_settings(summary))
     shown = [short_name(c) for c in ACTIVATION_KEYS if c in varying] or ["hidden"]
-    return " -> ".join(shown)
+    return pair_label(*shown)
 
 
 def header_line(summary: pd.DataFrame) -> str:
