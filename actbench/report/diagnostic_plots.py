@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from actbench import results
+from actbench.activations import ARROW
 from actbench.report import ExperimentReport
 from actbench.report.figure import Looks, grid, left_out_note, legend_outside, pyplot, save, title
 
@@ -114,7 +115,10 @@ def activation_histograms(report: ExperimentReport, runs: pd.DataFrame, path: Pa
             axis.stairs(share, edges, fill=True, alpha=0.7)
             axis.set_yticks([])
             axis.tick_params(labelsize=6)
-            axis.set_title(f"{run.label} {name}", fontsize=7)
+            axis.set_title(name, fontsize=7)
+        # The group names its row once, at the left, broken at the arrow: repeated in every
+        # panel's title, a long label ran into the next panel's.
+        row_axes[0].set_ylabel(run.label.replace(ARROW, f"\n{ARROW.lstrip()}"), rotation=0, ha="right", va="center", fontsize=7)
         for axis in row_axes[len(layers):]:
             axis.set_visible(False)
     title(figure, report.name, "activation values per hidden layer after training (probe batch, lowest seed)",

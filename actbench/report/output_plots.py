@@ -48,7 +48,8 @@ def confusion_matrices(report: ExperimentReport, finished: pd.DataFrame, path: P
         axis.set_xlabel("predicted class", fontsize=7)
         axis.set_ylabel("true class", fontsize=7)
         where = f"{run.block_label}\n" if several_blocks else ""
-        axis.set_title(f"{where}{run.label}, seed {run.seed}: acc {run.test_accuracy:.4f}", fontsize=7.5)
+        # Two lines: a long label (parameters, "(2 units)") on one line runs into the next panel's.
+        axis.set_title(f"{where}{run.label}\nseed {run.seed}: acc {run.test_accuracy:.4f}", fontsize=7.5)
     title(figure, report.name, "confusion matrix of each group's best run (colour: share of the true class)", report.aggregated.summary)
     left_out_note(figure, len(panels), len(best), "groups (by rank, every block's best first)")
     return save(figure, path)
