@@ -85,3 +85,13 @@ def test_live_rows_keep_counts_times_and_accuracy_at_any_width(columns, monkeypa
     assert "3/5" in row and "val_acc 0.8500" in row and "0:00:" in row
     assert (title in row) == (columns == 160)  # at 80 columns the title gives way, with an ellipsis
     assert ("loss 0.4321" in row) == (columns == 160)
+
+
+def test_before_any_run_finishes_runs_past_their_estimates_push_the_time_left_up():
+    time = FakeTime()
+    clock = SweepClock([5.0] * 4, parallelism=2, now=time)
+    clock.run_started("a"), clock.run_started("b")
+    time.now += 2.0
+    assert clock.remaining() == (5.0 + 5.0 + 3.0 + 3.0) / 2  # on schedule
+    time.now += 18.0  # 20 s into runs estimated at 5 s: this machine is 4 times slower
+    assert clock.remaining() == 4.0 * (5.0 + 5.0) / 2  # the two runs to come, at the pace seen so far
