@@ -15,6 +15,7 @@ import os
 import queue
 import signal
 from collections import deque
+from dataclasses import dataclass, field
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Iterator
@@ -38,23 +39,18 @@ class Workers:
         self.threads = resources.threads_per_worker(count)
         self.gpus = resources.gpu_ids()
         self._context = multiprocessing.get_context("spawn")
-        self._epochs: Any = None
-        self._slots: list[ProcessPoolExecutor] = []
-        self._sent: list[set[str]] = []  # per slot: the datasets its worker already holds
+        self._slots: list[_Slot] = []
 
     def start(self) -> None:
         """Start every worker now: each imports TensorFlow (seconds) while the driver plans."""
         if not self._slots:
-            self._epochs = self._context.Queue()
-            for index in range(self.parallelism):
-                self._slots.append(self._slot(index))
-                self._sent.append(set())
+            self._slots = [self._slot(index) for index in range(self.parallelism)]
 
     def stop(self) -> None:
         """Ctrl-C, an error, or the end: nothing keeps training."""
-        for pool in self._slots:
-            _stop(pool)
-        self._slots, self._sent = [], []
+        for slot in self._slots:
+            slot.stop()
+        self._slots = []
 
     def run(self, jobs: Iterator[Job], events: Events) -> Iterator[RunRecord]:
         # One single-process pool per slot: when a worker dies, only the run it held is to blame
@@ -81,8 +77,8 @@ class Workers:
                     try:
                         yield future.result()
                     except BrokenProcessPool:  # this slot's worker died while training this run
-                        _stop(self._slots[slot])
-                        self._slots[slot], self._sent[slot] = self._slot(slot), set()
+                        self._slots[slot].stop()
+                        self._slots[slot] = self._slot(slot)
                         if attempt < self.retries:
                             queued.append((job, attempt + 1))
                         else:
@@ -90,33 +86,62 @@ class Workers:
         finally:
             self.stop()
 
-    def _submit(self, slot: int, job: Job) -> Future:
+    def _submit(self, index: int, job: Job) -> Future:
         """Hand a run to a slot's worker, with the dataset if that worker does not hold it yet."""
-        name, data = job.spec.dataset, {}
-        if name not in self._sent[slot]:
+        slot, name, data = self._slots[index], job.spec.dataset, {}
+        if name not in slot.holds:
             data[name] = cache_for(self.request).load(name)  # a data problem stops the sweep here
-            self._sent[slot].add(name)
-        return self._slots[slot].submit(_train, job.spec, job.run_id, data)
+            slot.holds.add(name)
+        return slot.pool.submit(_train, job.spec, job.run_id, data)
 
     def _pass_epochs(self, running: dict[str, Job], events: Events) -> None:
-        while True:
-            try:
-                run_id, epoch, row = self._epochs.get_nowait()
-            except queue.Empty:
-                return
-            if run_id in running:
-                events.epoch(running[run_id], epoch, row)
+        for slot in self._slots:
+            while True:
+                try:
+                    run_id, epoch, row = slot.epochs.get_nowait()
+                except queue.Empty:
+                    break
+                if run_id in running:
+                    events.epoch(running[run_id], epoch, row)
 
-    def _slot(self, index: int) -> ProcessPoolExecutor:
+    def _slot(self, index: int) -> _Slot:
         gpu = self.gpus[index % len(self.gpus)] if self.gpus else None
-        pool = ProcessPoolExecutor(1, mp_context=self._context, initializer=_start_worker, initargs=(self.threads, gpu, self.request, self._epochs))
-        pool.submit(int)  # the pool starts its process on the first task: start it now
-        return pool
+        # Ctrl-C stays blocked while the worker process is created and until it ignores Ctrl-C
+        # itself: a worker still starting would die of it with a traceback. The driver gets the
+        # pending signal as soon as it is unblocked again.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            epochs = self._context.Queue()  # one per worker: a worker killed mid-write jams only its own
+            pool = ProcessPoolExecutor(1, mp_context=self._context, initializer=_start_worker, initargs=(self.threads, gpu, self.request, epochs))
+            pool.submit(int)  # the pool starts its process on the first task: start it now
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        return _Slot(pool, epochs)
+
+
+@dataclass
+class _Slot:
+    """One worker process (in a pool of its own), the queue its epochs come back on, and the
+    datasets it already holds."""
+
+    pool: ProcessPoolExecutor
+    epochs: Any
+    holds: set[str] = field(default_factory=set)
+
+    def stop(self) -> None:
+        processes = list(getattr(self.pool, "_processes", {}).values())  # the pool keeps no public handle on them
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.kill()
+        self.epochs.close()
+        self.epochs.cancel_join_thread()  # what a killed worker left unread is of no use
 
 
 def _start_worker(threads: int, gpu: str | None, request: DataRequest, epochs: Any) -> None:
     global _request, _epochs
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle: it stops the workers
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked while this process started
     _die_with_parent()
     resources.limit_tensorflow(threads, gpu)
     _request, _epochs = request, epochs
@@ -139,11 +164,3 @@ def _die_with_parent() -> None:
         pass
     if os.getppid() == 1:  # the driver died before prctl took effect
         os._exit(1)
-
-
-def _stop(pool: ProcessPoolExecutor) -> None:
-    processes = list(getattr(pool, "_processes", {}).values())  # the pool keeps no public handle on them
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        if process.is_alive():
-            process.kill()
