@@ -149,3 +149,17 @@ def test_ctrl_c_stops_the_workers_keeps_what_finished_and_exits_130(tmp_path):
     done = [d for d in results.run_directories(root / "where") if results.has_metrics(d)]
     assert 1 <= len(done) < 12
     assert not list((root / "where" / "claims").iterdir())
+
+
+def test_ray_knows_how_many_runs_train_at_once_before_the_sweep_starts(monkeypatch):
+    from actbench.executors.ray_cluster import RayCluster
+
+    monkeypatch.setenv("RAY_ADDRESS", "")
+    cluster = RayCluster("local", DataRequest("sample"), retries=0)
+    cluster.local_cpus = 3
+    cluster.start()  # the runner calls this before it hands the sweep's estimates to the display
+    try:
+        assert cluster.parallelism == 3
+    finally:
+        cluster.stop()
+    assert cluster.parallelism == 3 and cluster._ray is None

@@ -32,21 +32,30 @@ class RayCluster:
         self.train = train or _train  # benchmarks/bench_driver.py swaps in a stub to time the driver alone
         self.parallelism = 1  # known once connected
         self.local_cpus: int | None = None  # a local instance's logical CPUs: this machine's cores unless set
+        self._ray: Any = None  # the ray module, once connected
 
-    def start(self) -> None: ...  # connecting happens in run(): ray.init blocks the driver either way
+    def start(self) -> None:
+        """Connect now, so the sweep's time left is shared among the cluster's CPUs from the start."""
+        if self._ray is None:
+            ray = _import_ray()
+            self._connect(ray)
+            self._ray = ray
+            self.parallelism = max(1, int(ray.cluster_resources().get("CPU", 1) // CPUS_PER_RUN))
 
-    def stop(self) -> None: ...  # run() shuts Ray down when it ends
+    def stop(self) -> None:
+        if self._ray is not None:
+            self._ray.shutdown()
+            self._ray = None
 
     def run(self, jobs: Iterator[Job], events: Events) -> Iterator[RunRecord]:
-        ray = _import_ray()
-        self._connect(ray)
+        self.start()
+        ray = self._ray
         try:
             gpus_per_run = 1 / resources.RUNS_PER_GPU if ray.cluster_resources().get("GPU", 0) else 0
             task = ray.remote(num_cpus=CPUS_PER_RUN, num_gpus=gpus_per_run, max_retries=self.retries)(self.train)
-            self.parallelism = max(1, int(ray.cluster_resources().get("CPU", 1) // CPUS_PER_RUN))
             yield from self._dispatch(ray, task, jobs, events)
         finally:
-            ray.shutdown()
+            self.stop()
 
     def _connect(self, ray: Any) -> None:
         options: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False, "include_dashboard": False}
