@@ -37,6 +37,7 @@ class RunOptions:
 def launch(config_path: Path, overrides: Sequence[Override], options: RunOptions) -> SweepSummary | None:
     """Run (or with dry_run, plan) the experiment; the sweep's summary, or None for a dry run."""
     config = load_config(config_path, overrides)
+    _check_executor_options(options)  # a dry run refuses what the real run would refuse
     exp_dir = options.results_dir / config.name
     try:
         if options.dry_run:
@@ -60,6 +61,14 @@ def launch(config_path: Path, overrides: Sequence[Override], options: RunOptions
     return summary
 
 
+def _check_executor_options(options: RunOptions) -> None:
+    from actbench.executors import resources
+
+    if options.workers is not None and options.ray is not None:
+        raise ActbenchError("--workers and --ray: choose one (on Ray, every CPU of the cluster is a worker)")
+    resources.worker_count(options.workers)  # refuses anything but a number >= 1 or 'auto'
+
+
 def _sweep(config: ExperimentConfig, options: RunOptions) -> SweepSummary:
     from actbench import runner
     from actbench.datasets.cache import data_request
@@ -72,8 +81,6 @@ def _sweep(config: ExperimentConfig, options: RunOptions) -> SweepSummary:
 
         for tool in options.export_to:
             require(tool)
-    if options.workers is not None and options.ray is not None:
-        raise ActbenchError("--workers and --ray: choose one (on Ray, every CPU of the cluster is a worker)")
     request = data_request(config, options.data_dir, options.mirror)
     executor = pick_executor(options.workers, options.ray, request, options.retries)
     filter_native_stderr()

@@ -167,6 +167,19 @@ def test_dry_run_lists_runs_and_their_status(tiny_config, tmp_path):
 
 
 @pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--workers", "0"], "--workers '0': give a number of worker processes"),
+        (["--workers", "two"], "--workers 'two': give a number"),
+        (["--workers", "2", "--ray", "local"], "--workers and --ray: choose one"),
+    ],
+)
+def test_a_dry_run_refuses_the_executor_options_the_run_would_refuse(options, message, tiny_config, tmp_path):
+    result = invoke("run", tiny_config, "--results-dir", tmp_path / "results", "--dry-run", *options)
+    assert result.exit_code == 2 and f"error: {message}" in result.output
+
+
+@pytest.mark.parametrize(
     "args",
     [["--help"], ["run", "--help"], ["run", "{config}", "--dry-run"], ["run", "{bad}"], ["activations"]],
     ids=["help", "run-help", "dry-run", "config-error", "activations"],

@@ -90,6 +90,9 @@ def test_an_error_caused_by_set_names_the_override_not_the_file(tmp_path):
     assert message(["training={epochs: -1}"]).startswith("--set 'training={epochs: -1}': training.epochs:")
     assert message(["data.limit_train=x.y"]).startswith("--set 'data.limit_train=x.y'")
     assert message(["name.first=x"]) == "--set 'name.first=x': 'name' is not a section, so it has no 'first'"
+    # An unknown field the override created on its way is the override's too, not the file's.
+    assert message(["training.foo.bar=1"]).startswith("--set 'training.foo.bar=1': training.foo: unknown field")
+    assert message(["models[0].type=cnn"]).startswith("--set 'models[0].type=cnn': list items cannot be set one by one")
     # A bad value the file itself holds is still the file's, even when other values were overridden.
     broken = write_config(tmp_path, BASE + "training: {epochs: 0}\n", "broken.yaml")
     with pytest.raises(ActbenchError, match=rf"^{broken}: training.epochs: must be greater than 0"):

@@ -23,7 +23,7 @@ def load_config(path: Path, overrides: Sequence[Override] = ()) -> ExperimentCon
     try:
         return ExperimentConfig.model_validate(raw, context={"class_bound": _class_bound(raw)})
     except ValidationError as exc:
-        raise ActbenchError("\n".join(_describe(error, _origin(error["loc"], path, overrides)) for error in exc.errors())) from None
+        raise ActbenchError("\n".join(_describe(error, _origin(error, path, overrides)) for error in exc.errors())) from None
 
 
 def _class_bound(raw: dict[str, Any]) -> int | None:
@@ -34,11 +34,11 @@ def _class_bound(raw: dict[str, Any]) -> int | None:
     return None if own else BUILTIN_CLASSES
 
 
-def _origin(loc: tuple[Any, ...], path: Path, overrides: Sequence[Override]) -> str:
+def _origin(error: dict[str, Any], path: Path, overrides: Sequence[Override]) -> str:
     """Where a bad value came from: the last override that wrote it or a section around it, else the file."""
-    fields = [part for part in loc if isinstance(part, str) and part not in LOC_TAGS]
+    fields = [part for part in error["loc"] if isinstance(part, str) and part not in LOC_TAGS]
     for override in reversed(overrides):
-        if override.covers(fields):
+        if override.covers(fields, unknown_field=error["type"] == "extra_forbidden"):
             return override.origin
     return str(path)
 

@@ -23,9 +23,11 @@ class Override:
         """A typed value for a dotted path, e.g. from a CLI option (`--epochs 3`) or a test."""
         return cls(tuple(dotted.split(".")), value, origin or f"{dotted}={value}")
 
-    def covers(self, fields: list[str]) -> bool:
-        """True when it set the value at `fields` or a section around it."""
-        return list(self.path) == fields[: len(self.path)]
+    def covers(self, fields: list[str], unknown_field: bool = False) -> bool:
+        """True when it set the value at `fields` or a section around it, or, for an unknown field,
+        when it created that field on its way (`training.foo.bar=1` makes `training.foo`)."""
+        path = list(self.path)
+        return path == fields[: len(path)] or (unknown_field and bool(fields) and fields == path[: len(fields)])
 
 
 def parse_set(text: str) -> Override:
@@ -33,6 +35,8 @@ def parse_set(text: str) -> Override:
     key, sep, value_text = text.partition("=")
     if not sep or not key.strip():
         raise ActbenchError(f"--set {text!r}: write it as dotted.path=value, e.g. --set training.epochs=1")
+    if "[" in key:
+        raise ActbenchError(f"--set {text!r}: list items cannot be set one by one; set the whole list, e.g. --set 'hidden_activations=[relu, tanh]'")
     try:
         value = yaml.safe_load(value_text) if value_text.strip() else None
     except yaml.YAMLError:
