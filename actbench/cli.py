@@ -94,7 +94,7 @@ def run(
         typer.Option(
             metavar="ADDRESS",
             help="Train on a Ray cluster: its address (ray://host:10001 or host:6379), auto (the cluster this machine "
-            "belongs to) or local (a private instance here). Needs pip install 'actbench[ray]'.",
+            "belongs to) or local (a private instance here). Needs pip install 'actbench\\[ray]'.",
         ),
     ] = None,
     retries: Annotated[

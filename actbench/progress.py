@@ -1,6 +1,6 @@
 """How a sweep shows its progress: a rich display on a terminal, one plain line per run otherwise, or nothing.
 
-The console sink (sinks/console.py) calls the same six methods on whichever reporter the CLI
+The console sink (sinks/console.py) calls the same six methods on whichever reporter `actbench run`
 picked, and the runner warns through it. The time left is actbench.costs' estimate of each run
 still to come, corrected by how long the finished runs took against their own estimates: rich's
 linear rate would assume every run costs the same.
@@ -154,6 +154,8 @@ class RichReporter(PlainReporter):
 
     def run_started(self, index: int, run_id: str, title: str, epochs: int) -> None:
         self.clock.run_started(run_id)
+        if self.narrow:  # the title's end gives way: what tells rows apart (seed, activation) goes first
+            title = _narrow_title(title)
         self.run_tasks[run_id] = self.progress.add_task(f"  {title}", total=epochs, latest="")
 
     def epoch_done(self, run_id: str, epoch: int, row: dict[str, float]) -> None:
@@ -174,6 +176,13 @@ class RichReporter(PlainReporter):
 
     def warn(self, message: str) -> None:
         self.progress.console.print(f"[yellow]warning:[/] {message}")
+
+
+def _narrow_title(title: str) -> str:
+    """`fashion_mnist/full mlp relu -> softmax seed=0` as `seed=0 mlp relu -> softmax fashion_mnist/full`."""
+    rest, seed = title.rsplit(" seed=", 1) if " seed=" in title else (title, "")
+    data, _, run = rest.partition(" ")
+    return " ".join(part for part in (f"seed={seed}" if seed else "", run, data) if part)
 
 
 def describe_outcome(status: str, metrics: dict[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""Runs one after another in this process: the default, and the only executor that reports epochs live."""
+"""Runs one after another in this process: the default."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
     opened(start)            once, before any run: the plan, the estimates
     started(job)             a run was handed to an executor
-    epoch(job, epoch, row)   an epoch ended (only executors that train in this process report them)
+    epoch(job, epoch, row)   an epoch ended (serial and worker runs report them; Ray tasks do not)
     finished(job, record)    a run's record came back: finished, diverged or failed
     closed()                 once, at the end, also after Ctrl-C or an error (last opened, first closed)
 
