@@ -207,3 +207,17 @@ def test_a_repeated_yaml_key_is_refused_naming_its_line(tmp_path):
     message = error_for(tmp_path, BASE + "training:\n  epochs: 2\n  batch_size: 64\n  epochs: 3\n")
     assert ":8:3: " in message and "the key 'epochs' appears twice in one mapping (first on line 6); keep one" in message
     assert "twice" in error_for(tmp_path, BASE + "seeds: 1\nseeds: 2\n")
+
+
+def test_a_task_is_checked_against_the_fewest_classes_of_the_grids_built_in_datasets(monkeypatch):
+    # A built-in dataset with another class count (a future row) bounds only the grids it is in.
+    import dataclasses
+
+    from actbench.config.load import _class_bound
+    from actbench.datasets import catalogue
+
+    three = dataclasses.replace(catalogue.DATASETS["mnist"], name="three", class_names=("a", "b", "c"))
+    monkeypatch.setitem(catalogue.DATASETS, "three", three)
+    assert catalogue.fewest_classes(["mnist", "fashion_mnist"]) == 10
+    assert _class_bound({"datasets": ["mnist", "three"]}) == 3 and _class_bound({"datasets": ["mnist"]}) == 10
+    assert _class_bound({"datasets": ["mnist", {"name": "mine", "path": "x"}]}) is None  # known once read

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from actbench.config.schema import (
-    BUILTIN_CLASSES,
     ActivationSpec,
     CustomDataset,
     DataSpec,
@@ -21,6 +20,8 @@ from actbench.config.schema import (
     dataset_name,
     output_problem,
 )
+
+from actbench.datasets.catalogue import DATASETS
 
 SEED_MAX = 2**32 - 1  # NumPy's and TensorFlow's seeds are 32-bit
 
@@ -59,11 +60,11 @@ class ExperimentConfig(Strict):
     @field_validator("output_activations")
     @classmethod
     def _outputs_fit_the_task(cls, value: list[OutputSpec], info: ValidationInfo) -> list[OutputSpec]:
-        # Checked here for the built-in datasets (10 classes); for your own, once its files are read.
+        # Checked here for each built-in dataset of the grid; for your own, once its files are read.
         task = info.data.get("task")
-        builtin = any(isinstance(entry, str) for entry in info.data.get("datasets") or [])
-        for index, output in enumerate(value if task and builtin else []):
-            problem = output_problem(task, output, BUILTIN_CLASSES)
+        builtin = [entry for entry in info.data.get("datasets") or [] if isinstance(entry, str) and entry in DATASETS]
+        for index, output in enumerate(value if task else []):
+            problem = next(filter(None, (output_problem(task, output, DATASETS[name].classes) for name in builtin)), None)
             if problem:
                 raise ValueError(f"[{index}] {output.name}: {problem}")
         return value

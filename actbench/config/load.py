@@ -11,7 +11,8 @@ from pydantic import BaseModel, ValidationError
 
 from actbench.config.experiment import ExperimentConfig
 from actbench.config.overrides import Override, apply_override
-from actbench.config.schema import BUILTIN_CLASSES, LOC_TAGS, CNNSpec, CustomDataset, MLPSpec
+from actbench.config.schema import LOC_TAGS, CNNSpec, CustomDataset, MLPSpec
+from actbench.datasets import catalogue as builtin_datasets
 from actbench.errors import ActbenchError
 
 
@@ -27,11 +28,12 @@ def load_config(path: Path, overrides: Sequence[Override] = ()) -> ExperimentCon
 
 
 def _class_bound(raw: dict[str, Any]) -> int | None:
-    """The class count task.positive is checked against now: 10, unless a dataset of your own
-    (whose classes are known only once it is read) is in the grid."""
-    entries = raw.get("datasets")
-    own = isinstance(entries, list) and any(isinstance(entry, dict) for entry in entries)
-    return None if own else BUILTIN_CLASSES
+    """The class count task.positive is checked against now: the fewest classes among the grid's
+    built-in datasets, or none while a dataset of your own (its classes known once it is read) is in it."""
+    entries = raw.get("datasets") if isinstance(raw.get("datasets"), list) else []
+    if any(isinstance(entry, dict) for entry in entries):
+        return None
+    return builtin_datasets.fewest_classes(entry for entry in entries if isinstance(entry, str))
 
 
 def _origin(error: dict[str, Any], path: Path, overrides: Sequence[Override]) -> str:

@@ -25,7 +25,9 @@ from actbench import outputs
 from actbench.datasets import catalogue as builtin_datasets
 
 DATASETS = tuple(builtin_datasets.DATASETS)  # the built-in datasets, by name
-BUILTIN_CLASSES = builtin_datasets.builtin_class_count()  # 10: MNIST's digits, Fashion-MNIST's garments
+# The bound a task is checked against when the grid's datasets are not known: the smallest class
+# count of the built-in datasets (10: MNIST's digits, Fashion-MNIST's garments).
+BUILTIN_CLASSES = builtin_datasets.fewest_classes()
 INITIALIZERS = ("auto", "he_normal", "he_uniform", "glorot_uniform", "glorot_normal", "lecun_normal", "lecun_uniform")
 
 
@@ -130,8 +132,8 @@ class DataSpec(Strict):
 
 
 def _class_index(value: int, info: ValidationInfo) -> int:
-    # The built-in datasets have 10 classes; with a dataset of your own the bound is its class
-    # count, known once its files are read (plan.plan_runs checks it then).
+    # The bound is the fewest classes among the grid's built-in datasets (load._class_bound); with a
+    # dataset of your own it is its class count, known once its files are read (plan checks it then).
     bound = (info.context or {}).get("class_bound", BUILTIN_CLASSES)
     if bound is not None and value >= bound:
         raise ValueError(f"must be less than {bound}")

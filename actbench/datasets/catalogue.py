@@ -12,6 +12,7 @@ original IDX archives) and otherwise by its signature: images per class and mean
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterable
 
 
 @dataclass(frozen=True)
@@ -113,10 +114,9 @@ FASHION_MNIST = DatasetInfo(
 DATASETS: dict[str, DatasetInfo] = {info.name: info for info in (MNIST, FASHION_MNIST)}
 
 
-def builtin_class_count() -> int:
-    """The class count every built-in dataset shares: the config checks a task against it before
-    any file is read (a dataset of your own is checked once its files are)."""
-    counts = {info.classes for info in DATASETS.values()}
-    if len(counts) != 1:
-        raise RuntimeError(f"the built-in datasets have {sorted(counts)} classes; the config's task checks assume one count")
-    return counts.pop()
+def fewest_classes(names: Iterable[str] = ()) -> int:
+    """The smallest class count among the named built-in datasets (all of them when none is named):
+    a task must fit every dataset of the grid, and the config checks it before any file is read
+    (a dataset of your own is checked once its files are)."""
+    known = [DATASETS[name].classes for name in names if name in DATASETS]
+    return min(known or [info.classes for info in DATASETS.values()])
