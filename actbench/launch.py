@@ -13,6 +13,7 @@ from typing import Sequence
 
 import typer
 
+from actbench import results
 from actbench.config import ExperimentConfig, Override, load_config
 from actbench.errors import ActbenchError
 from actbench.runner import SweepSummary
@@ -38,7 +39,7 @@ def launch(config_path: Path, overrides: Sequence[Override], options: RunOptions
     """Run (or with dry_run, plan) the experiment; the sweep's summary, or None for a dry run."""
     config = load_config(config_path, overrides)
     _check_executor_options(options)  # a dry run refuses what the real run would refuse
-    exp_dir = options.results_dir / config.name
+    exp_dir = results.experiment_dir(options.results_dir, config.name)
     try:
         if options.dry_run:
             from actbench.plan import plan_runs, print_plan

@@ -104,7 +104,7 @@ def print_plan(planned: list[PlannedRun], notes: list[str], results_dir: Path) -
         cost = "" if run.done else f"~{format_seconds(estimate.seconds)}"
         typer.echo(f"{run.run_id}  {run.status or 'todo':9}  {cost:>7}  {run.title}")
     done = sum(run.done for run in planned)
-    exp_dir = results_dir / planned[0].spec.experiment if planned else results_dir
+    exp_dir = results.experiment_dir(results_dir, planned[0].spec.experiment) if planned else results_dir
     typer.echo(f"{len(planned)} runs, {done} already done, {len(planned) - done} to run; results in {exp_dir}")
     todo = [estimate for run, estimate in zip(planned, estimates) if not run.done]
     if todo:
