@@ -132,6 +132,10 @@ class _Broadcast:
         for sink in self.sinks:
             sink.epoch(job, epoch, row)
 
+    def retrying(self, job: Job, why: str) -> None:
+        for sink in self.sinks:
+            sink.retrying(job, why)
+
 
 def _close(sinks: list[Sink], reporter: QuietReporter, sweep_failed: bool) -> None:
     """Close every sink, the last opened first (the display stops before results.csv is rebuilt).

@@ -54,7 +54,10 @@ def test_serial_workers_and_ray_give_the_same_numbers(tmp_path, monkeypatch):
 class EpochRecorder(QuietReporter):
     def __init__(self):
         super().__init__()
-        self.epochs = {}
+        self.epochs, self.warnings = {}, []
+
+    def warn(self, message):
+        self.warnings.append(message)
 
     def epoch_done(self, run_id, epoch, row):
         self.epochs.setdefault(run_id, []).append((epoch, round(row["val_accuracy"], 6)))
@@ -76,6 +79,14 @@ def test_a_worker_that_dies_is_retried_then_recorded_failed_and_the_sweep_goes_o
     assert summary.counts == {"finished": 1, "diverged": 0, "failed": 1, "skipped": 0, "elsewhere": 0}
     failed = table[table["status"] == "failed"]
     assert failed["error"].iloc[0] == "its worker process died 2 times (killed, out of memory or crashed)"
+
+
+def test_a_retried_run_is_said_when_its_worker_dies(tmp_path):
+    config = load_config(write_config(tmp_path, SWEEP.replace("[relu, tanh]", "['helpers_activations:die']")))
+    reporter = EpochRecorder()
+    executor = pick_executor("2", None, DataRequest("sample"), 1)
+    run_experiment(config, tmp_path / "results", reporter=reporter, executor=executor)
+    assert [w.split(": ", 1)[1] for w in reporter.warnings] == ["its worker process died; trying it again (1 of 1)"]
 
 
 def test_a_python_error_in_a_worker_is_failed_without_retry(tmp_path):

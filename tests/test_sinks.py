@@ -49,6 +49,9 @@ class Recording:
     def epoch(self, job, epoch, row):
         self.events.append(("epoch", job.run_id, epoch))
 
+    def retrying(self, job, why):
+        self.events.append(("retrying", job.run_id, why))
+
     def finished(self, job, record):
         written = has_metrics(run_dir(self.exp_dir, record.run_id))  # the files sink went first
         self.events.append(("finished", record.run_id, record.status, written))

@@ -29,6 +29,8 @@ class Events(Protocol):
 
     def epoch(self, job: Job, epoch: int, row: dict[str, float]) -> None: ...
 
+    def retrying(self, job: Job, why: str) -> None: ...  # its worker died: it is handed out again
+
 
 class Executor(Protocol):
     parallelism: int  # how many runs train at once

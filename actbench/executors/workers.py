@@ -81,6 +81,7 @@ class Workers:
                         self._slots[slot] = self._slot(slot)
                         if attempt < self.retries:
                             queued.append((job, attempt + 1))
+                            events.retrying(job, f"its worker process died; trying it again ({attempt + 1} of {self.retries})")
                         else:
                             yield failed_record(job.spec, f"its worker process died {attempt + 1} times (killed, out of memory or crashed)")
         finally:

@@ -3,6 +3,7 @@
     opened(start)            once, before any run: the plan, the estimates
     started(job)             a run was handed to an executor
     epoch(job, epoch, row)   an epoch ended (serial and worker runs report them; Ray tasks do not)
+    retrying(job, why)       its worker died and it is handed out again (Ray retries out of sight)
     finished(job, record)    a run's record came back: finished, diverged or failed
     closed()                 once, at the end, also after Ctrl-C or an error (last opened, first closed)
 
@@ -41,6 +42,8 @@ class Sink(Protocol):
     def started(self, job: Job) -> None: ...
 
     def epoch(self, job: Job, epoch: int, row: dict[str, float]) -> None: ...
+
+    def retrying(self, job: Job, why: str) -> None: ...
 
     def finished(self, job: Job, record: RunRecord) -> None: ...
 

@@ -25,6 +25,9 @@ class ConsoleSink:
     def epoch(self, job: Job, epoch: int, row: dict[str, float]) -> None:
         self.reporter.epoch_done(job.run_id, epoch, row)
 
+    def retrying(self, job: Job, why: str) -> None:
+        self.reporter.warn(f"{job.run_id[:12]} {job.title}: {why}")
+
     def finished(self, job: Job, record: RunRecord) -> None:
         self.done += 1
         self.reporter.run_done(self.done, record.run_id, job.title, record.status, record.metrics)

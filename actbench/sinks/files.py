@@ -28,6 +28,8 @@ class FilesSink:
 
     def epoch(self, job: Job, epoch: int, row: dict[str, float]) -> None: ...
 
+    def retrying(self, job: Job, why: str) -> None: ...
+
     def finished(self, job: Job, record: RunRecord) -> None:
         results.save_record(self.exp_dir, job.spec.as_json(), record)
 
