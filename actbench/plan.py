@@ -36,11 +36,14 @@ class PlannedRun:
         return run_title(self.spec)
 
 
-def run_title(s: RunSpec) -> str:
+def run_title(s: RunSpec, seed_first: bool = False) -> str:
+    """`fashion_mnist/full mlp relu -> softmax seed=0`; with seed_first, for a narrow display whose
+    rows are cut at the end, `seed=0 mlp relu -> softmax fashion_mnist/full`."""
     binary = s.task.type == "binary"
     output = output_label(s.output_activation, s.output_units, binary)
-    task = f" {s.task.label}" if binary else ""
-    return f"{s.dataset}/{s.source}{task} {s.model.type} {pair_label(s.hidden_activation.label, output)} seed={s.seed}"
+    data = f"{s.dataset}/{s.source}" + (f" {s.task.label}" if binary else "")
+    run = f"{s.model.type} {pair_label(s.hidden_activation.label, output)}"
+    return f"seed={s.seed} {run} {data}" if seed_first else f"{data} {run} seed={s.seed}"
 
 
 def plan_runs(

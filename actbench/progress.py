@@ -81,6 +81,8 @@ class _SweepRemainingColumn(TimeRemainingColumn):
 class QuietReporter:
     """Prints nothing but warnings (to stderr)."""
 
+    narrow = False  # a display too narrow for a run's whole title: it wants the seed first
+
     def __init__(self) -> None:
         self.err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -154,8 +156,6 @@ class RichReporter(PlainReporter):
 
     def run_started(self, index: int, run_id: str, title: str, epochs: int) -> None:
         self.clock.run_started(run_id)
-        if self.narrow:  # the title's end gives way: what tells rows apart (seed, activation) goes first
-            title = _narrow_title(title)
         self.run_tasks[run_id] = self.progress.add_task(f"  {title}", total=epochs, latest="")
 
     def epoch_done(self, run_id: str, epoch: int, row: dict[str, float]) -> None:
@@ -176,13 +176,6 @@ class RichReporter(PlainReporter):
 
     def warn(self, message: str) -> None:
         self.progress.console.print(f"[yellow]warning:[/] {message}")
-
-
-def _narrow_title(title: str) -> str:
-    """`fashion_mnist/full mlp relu -> softmax seed=0` as `seed=0 mlp relu -> softmax fashion_mnist/full`."""
-    rest, seed = title.rsplit(" seed=", 1) if " seed=" in title else (title, "")
-    data, _, run = rest.partition(" ")
-    return " ".join(part for part in (f"seed={seed}" if seed else "", run, data) if part)
 
 
 def describe_outcome(status: str, metrics: dict[str, Any]) -> str:

@@ -65,16 +65,25 @@ def test_time_left_is_shared_among_the_runs_that_train_at_once():
 def test_live_rows_keep_counts_times_and_accuracy_at_any_width(columns, monkeypatch):
     from rich.console import Console
 
+    from actbench.config import ExperimentConfig, expand_runs
+    from actbench.executors import Job
+    from actbench.plan import run_title
     from actbench.progress import RichReporter
+    from actbench.sinks.console import ConsoleSink
 
     monkeypatch.setenv("COLUMNS", str(columns))
+    config = ExperimentConfig(name="t", datasets=["fashion_mnist"], hidden_activations=["elu"], training={"epochs": 5})
+    spec = expand_runs(config, {"fashion_mnist": "full"})[0]
+    title = run_title(spec)
+    assert title == "fashion_mnist/full mlp elu(alpha=1.0) -> softmax seed=0"
+    job = Job(spec, "abc", title)
     reporter = RichReporter()
     reporter.expect([10.0, 10.0], parallelism=2)
     reporter.start(total=2, pending=2)
     try:
-        title = "fashion_mnist/full mlp elu(alpha=1.0) -> softmax seed=0"
-        reporter.run_started(1, "abc", title, epochs=5)
-        reporter.epoch_done("abc", 3, {"loss": 0.4321, "val_accuracy": 0.85})
+        console = ConsoleSink(reporter)  # the sink picks the title the display's width wants
+        console.started(job)
+        console.epoch(job, 3, {"loss": 0.4321, "val_accuracy": 0.85})
         screen = Console(width=columns, record=True, file=io.StringIO())
         screen.print(reporter.progress.get_renderable())
         lines = screen.export_text().splitlines()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from actbench.executors import Job
+from actbench.plan import run_title
 from actbench.progress import QuietReporter
 from actbench.results import RunRecord
 from actbench.sinks import SweepStart
@@ -20,7 +21,9 @@ class ConsoleSink:
 
     def started(self, job: Job) -> None:
         self.dispatched += 1
-        self.reporter.run_started(self.dispatched, job.run_id, job.title, job.spec.training.epochs)
+        # A narrow display cuts a row's end: what tells runs apart (seed, activation) goes first there.
+        title = run_title(job.spec, seed_first=True) if self.reporter.narrow else job.title
+        self.reporter.run_started(self.dispatched, job.run_id, title, job.spec.training.epochs)
 
     def epoch(self, job: Job, epoch: int, row: dict[str, float]) -> None:
         self.reporter.epoch_done(job.run_id, epoch, row)
