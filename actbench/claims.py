@@ -2,9 +2,11 @@
 
 Before a run is handed to an executor the driver creates `claims/<run_id>` exclusively (a hard
 link, which is atomic and fails if the name exists), holding its host, pid and start time, and
-removes it once the run's record is written. A claim whose holder is gone does not block forever: on the same host a dead pid frees it at once; from
-another host (a shared filesystem) it is free once its holder has not refreshed it for
-STALE_AFTER_S (a live driver touches its claims every REFRESH_S).
+removes it once the run's record is written. A claim whose holder is gone does not block
+forever: on the same host a dead pid frees it at once; from another host (a shared filesystem) it
+is free once its holder has not refreshed it for STALE_AFTER_S (a live driver touches its claims
+every REFRESH_S). A dead holder's claim is taken over under a lock on the claims folder, judging
+the holder again inside it, so two invocations that find the same dead claim cannot both win.
 """
 
 from __future__ import annotations

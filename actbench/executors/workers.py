@@ -3,9 +3,9 @@
 Workers are started with `spawn` (TensorFlow is not fork-safe) as soon as the sweep begins, so
 they import TensorFlow while the driver plans and loads the data. The driver loads each dataset
 once and sends it to each worker with its first run of it; a worker keeps it for every later run.
-Workers return records and write nothing; their epochs reach the live display through a queue. A
-worker that dies (killed, out of memory, a crash in native code) is replaced, and the run it was
-training is tried again, at most `retries` times.
+Workers return records and write nothing; their epochs reach the live display through a queue
+each. A worker that dies (killed, out of memory, a crash in native code) is replaced, and the run
+it was training is tried again, at most `retries` times.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import os
 import queue
 import signal
 from collections import deque
-from dataclasses import dataclass, field
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from actbench.config import RunSpec
