@@ -175,7 +175,8 @@ class RichReporter(PlainReporter):
         self.progress.stop()
 
     def warn(self, message: str) -> None:
-        self.progress.console.print(f"[yellow]warning:[/] {message}")
+        # The message is plain text: a `[relu, tanh]` in it is no rich markup to be swallowed.
+        self.progress.console.print(Text.assemble(("warning:", "yellow"), f" {message}"))
 
 
 def describe_outcome(status: str, metrics: dict[str, Any]) -> str:

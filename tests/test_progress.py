@@ -105,3 +105,12 @@ def test_before_any_run_finishes_runs_past_their_estimates_push_the_time_left_up
     assert clock.remaining() == (5.0 + 5.0 + 3.0 + 3.0) / 2  # on schedule
     time.now += 18.0  # 20 s into runs estimated at 5 s: this machine is 4 times slower
     assert clock.remaining() == 4.0 * (5.0 + 5.0) / 2  # the two runs to come, at the pace seen so far
+
+
+def test_a_live_warning_keeps_brackets_in_its_message():
+    from actbench.progress import RichReporter
+
+    reporter = RichReporter()
+    reporter.progress.console.begin_capture()
+    reporter.warn("--set 'hidden_activations=[relu, tanh]' overrides the file")
+    assert reporter.progress.console.end_capture() == "warning: --set 'hidden_activations=[relu, tanh]' overrides the file\n"
