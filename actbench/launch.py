@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import typer
 
 from actbench import results
 from actbench.config import ExperimentConfig, Override, load_config
 from actbench.errors import ActbenchError
-from actbench.runner import SweepSummary
+
+if TYPE_CHECKING:  # the runner (executors, sinks, progress) is imported only when a sweep starts
+    from actbench.runner import SweepSummary
 
 
 @dataclass(frozen=True)
