@@ -17,7 +17,6 @@ from actbench.config import ExperimentConfig, OwnData, RunSpec, expand_runs, out
 from actbench.costs import describe_estimates, estimate_runs, format_seconds
 from actbench.datasets import fallback_fix, resolve_source
 from actbench.datasets.cache import DataCache, cache_for, data_request
-from actbench.datasets.catalogue import DATASETS
 from actbench.errors import ActbenchError
 
 
@@ -82,11 +81,6 @@ def own_data(config: ExperimentConfig, cache: DataCache) -> dict[str, OwnData]:
     """Read each dataset of your own once (even for a dry run: its digest is part of every run id)
     and check the task and output layers against its class count, as the config does for the built-in ones."""
     facts = {}
-    for name in (name for name in config.dataset_names if name in DATASETS and config.own_datasets):
-        # With a dataset of your own in the grid the config could not check 'positive' against the built-in ones' classes.
-        problem = config.task.problem(DATASETS[name].classes)
-        if problem:
-            raise ActbenchError(f"task: for the built-in dataset '{name}' ({DATASETS[name].classes} classes) {problem}")
     for name, entry in config.own_datasets.items():
         raw = cache.load(name)
         classes = len(raw.class_names)

@@ -220,4 +220,5 @@ def test_a_task_is_checked_against_the_fewest_classes_of_the_grids_built_in_data
     monkeypatch.setitem(catalogue.DATASETS, "three", three)
     assert catalogue.fewest_classes(["mnist", "fashion_mnist"]) == 10
     assert _class_bound({"datasets": ["mnist", "three"]}) == 3 and _class_bound({"datasets": ["mnist"]}) == 10
-    assert _class_bound({"datasets": ["mnist", {"name": "mine", "path": "x"}]}) is None  # known once read
+    assert _class_bound({"datasets": ["mnist", {"name": "mine", "path": "x"}]}) == 10  # yours: checked once read
+    assert _class_bound({"datasets": [{"name": "mine", "path": "x"}]}) is None

@@ -29,11 +29,13 @@ def load_config(path: Path, overrides: Sequence[Override] = ()) -> ExperimentCon
 
 def _class_bound(raw: dict[str, Any]) -> int | None:
     """The class count task.positive is checked against now: the fewest classes among the grid's
-    built-in datasets, or none while a dataset of your own (its classes known once it is read) is in it."""
+    built-in datasets; none when the grid holds only datasets of your own (their classes are known
+    once they are read, and plan.own_data checks them then)."""
     entries = raw.get("datasets") if isinstance(raw.get("datasets"), list) else []
-    if any(isinstance(entry, dict) for entry in entries):
+    builtin = [entry for entry in entries if isinstance(entry, str)]
+    if not builtin and any(isinstance(entry, dict) for entry in entries):
         return None
-    return builtin_datasets.fewest_classes(entry for entry in entries if isinstance(entry, str))
+    return builtin_datasets.fewest_classes(builtin)
 
 
 def _origin(error: dict[str, Any], path: Path, overrides: Sequence[Override]) -> str:
