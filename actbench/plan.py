@@ -13,11 +13,12 @@ import typer
 
 from actbench import results
 from actbench.activations import pair_label
-from actbench.config import ExperimentConfig, OwnData, RunSpec, expand_runs, output_label, output_problem, run_id
+from actbench.config import ExperimentConfig, OwnData, RunSpec, expand_runs, output_problem, run_id
 from actbench.costs import describe_estimates, estimate_runs, format_seconds
 from actbench.datasets import fallback_fix, resolve_source
 from actbench.datasets.cache import DataCache, cache_for, data_request
 from actbench.errors import ActbenchError
+from actbench.outputs import label as output_label
 
 
 @dataclass

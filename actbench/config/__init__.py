@@ -21,7 +21,6 @@ from actbench.config.schema import (
     TaskSpec,
     TrainingSpec,
     dataset_name,
-    output_label,
     output_problem,
     output_units,
 )

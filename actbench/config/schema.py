@@ -195,11 +195,6 @@ def output_units(task: TaskSpec, output: OutputSpec, classes: int) -> int:
     return outputs.units_for(output.name, task.type == "binary", classes, output.units)
 
 
-def output_label(name: str, units: int, binary: bool) -> str:
-    """For a binary task the width tells output layers apart: 'sigmoid (1 unit)', 'softmax (2 units)'."""
-    return outputs.label(name, units, binary)
-
-
 def output_problem(task: TaskSpec, output: OutputSpec, classes: int) -> str | None:
     """What is wrong with this output layer for the task on a dataset of `classes` classes, or None."""
     return outputs.problem_with(output.name, task.type == "binary", output_units(task, output, classes), classes)
