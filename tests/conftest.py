@@ -12,6 +12,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 REPO = Path(__file__).resolve().parent.parent
 
 
+def invoke(*args):
+    """The CLI run in this process, as a user would type it (every argument as text)."""
+    from typer.testing import CliRunner
+
+    from actbench.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
 def write_config(folder: Path, text: str, name: str = "experiment.yaml") -> Path:
     path = folder / name
     path.write_text(textwrap.dedent(text))

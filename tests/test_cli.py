@@ -10,16 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 from actbench import train
-from actbench.cli import app
 from actbench.results import read_metrics
-from conftest import REPO, write_config
+from conftest import REPO, invoke, write_config
 
-
-def invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 def run_dirs(results: Path, experiment: str = "tiny") -> list[Path]:

@@ -11,21 +11,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from actbench import train
-from actbench.cli import app
 from actbench.config import expand_runs, load_config, run_id
 from actbench.report import build_report
 from actbench.report.files import write_report_files
 from actbench.results import RunRecord, run_files, save_record
-from conftest import write_config
+from conftest import invoke, write_config
 
 ACCURACIES = {"relu": [0.97, 0.98, 0.99], "sigmoid": [0.80, 0.81, 0.82]}
 
-
-def invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 def record(exp_dir: Path, spec, status: str, accuracy: float) -> str:

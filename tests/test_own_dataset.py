@@ -8,16 +8,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from actbench.cli import app
 from actbench.config import load_config
 from actbench.datasets import samples, sources
 from actbench.errors import ActbenchError
 from actbench.plan import plan_runs
 from actbench.report import build_report
 from actbench.results import CONFUSION, PREDICTIONS, read_run, read_spec, run_directories
-from conftest import write_config
+from conftest import invoke, write_config
 from test_datasets import idx_bytes
 
 
@@ -61,9 +59,6 @@ def config_for(tmp_path: Path, path: Path, extra: str = "", entry: str = "") -> 
         f"own-{abs(hash((str(path), extra, entry)))}.yaml",
     )
 
-
-def invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 def plan(config: Path, results: Path) -> list:

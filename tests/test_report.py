@@ -9,18 +9,13 @@ import sys
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from actbench.cli import app
 from actbench.report import build_report
 from actbench.report.headline import headline
 from actbench.results import run_dir
-from conftest import write_config
+from conftest import invoke, write_config
 from helpers_report import make_results
 
-
-def invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 def flat(text: str) -> str:
