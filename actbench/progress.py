@@ -39,10 +39,12 @@ class SweepClock:
         self.in_flight[run_id] = (estimate, self.now())
         self.dispatched += 1
 
-    def run_done(self, run_id: str = "") -> None:
+    def run_done(self, run_id: str = "", seconds: float | None = None) -> None:
+        """`seconds`: the run's own time where it reports one (metrics' run_seconds, what the estimates
+        are of); time since dispatch would count a worker still starting as the run's."""
         estimate, started = self.in_flight.pop(run_id, (0.0, self.now()))
         if estimate > 0:
-            self.actual += self.now() - started
+            self.actual += seconds if seconds is not None else self.now() - started
             self.estimated += estimate
 
     def remaining(self) -> float | None:
@@ -165,7 +167,7 @@ class RichReporter(PlainReporter):
         self.progress.update(self.run_tasks[run_id], completed=epoch, latest=latest)
 
     def run_done(self, index: int, run_id: str, title: str, status: str, metrics: dict[str, Any]) -> None:
-        self.clock.run_done(run_id)
+        self.clock.run_done(run_id, metrics.get("run_seconds"))
         if run_id in self.run_tasks:
             self.progress.remove_task(self.run_tasks.pop(run_id))
         self.progress.console.print(f"[{index}/{self.total}] {run_id} {title}: {describe_outcome(status, metrics)}", markup=False)

@@ -114,3 +114,12 @@ def test_a_live_warning_keeps_brackets_in_its_message():
     reporter.progress.console.begin_capture()
     reporter.warn("--set 'hidden_activations=[relu, tanh]' overrides the file")
     assert reporter.progress.console.end_capture() == "warning: --set 'hidden_activations=[relu, tanh]' overrides the file\n"
+
+
+def test_a_runs_own_seconds_rescale_the_time_left_not_the_wait_for_its_worker():
+    time = FakeTime()
+    clock = SweepClock([10.0] * 4, parallelism=2, now=time)
+    clock.run_started("a"), clock.run_started("b")
+    time.now += 15.0  # 5 s of workers starting, then 10 s runs: on estimate
+    clock.run_done("a", seconds=10.0), clock.run_done("b", seconds=10.0)
+    assert clock.remaining() == 10.0  # two 10 s runs, two at a time; not 15 s each
