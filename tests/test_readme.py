@@ -53,7 +53,7 @@ def test_every_link_between_the_readme_and_docs_leads_somewhere():
             if page.name == "README.md":
                 linked_from_readme.add(file)
             if anchor:
-                headings = re.findall(r"^#+ (.+)$", file.read_text(encoding="utf-8"), flags=re.M)
+                headings = re.findall(r"^#+ (.+)$", file.read_text(encoding="utf-8"), flags=re.MULTILINE)
                 assert anchor in {slug(h) for h in headings}, f"{page.name}: link to {target!r}: no such heading"
     unlinked = [p.name for p in pages[1:] if p.resolve() not in linked_from_readme]
     assert not unlinked, f"docs pages the README does not point to: {unlinked}"
