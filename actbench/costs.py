@@ -40,7 +40,7 @@ class CostModel:
 
 
 # Fitted by benchmarks/bench_cost_model.py on the development machine (2 cores, no GPU,
-# TensorFlow 2.21); see README "What a sweep costs" for the command and the fit.
+# TensorFlow 2.21); see docs/speed.md "What a sweep costs" for the command and the fit.
 MEASURED = CostModel(per_run=1.96, per_image=1.75e-05, per_dense_mac=3.44e-11, per_conv_mac=8.07e-11, per_call=0.00797)
 
 
