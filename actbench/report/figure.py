@@ -79,6 +79,38 @@ def legend_outside(axis: Any, title: str | None = None, fontsize: int = 8) -> No
                     title_fontsize=fontsize)
 
 
+def shared_lines(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs with the plot line each belongs to: `line`, the group's label, except that groups of one block
+    which scored identically on every seed (test accuracy and loss; e.g. a sigmoid output and a linear one
+    under the same binary cross-entropy: one network, its output read two ways) share one line named
+    'a = b', so that one curve never hides another. `first`: the run is of the set's first group (the one
+    drawn where a curve of every group would repeat the same numbers); `outputs`: the set's output layers.
+    Lines sort by name, which is the order of every legend."""
+    signatures: dict[tuple, list[str]] = {}
+    for (block, label), group in runs.groupby(["block", "label"], sort=True):
+        scores = group.sort_values("seed")[["seed", "test_accuracy", "test_loss"]]
+        if scores.isna().any().any():  # nothing to compare by: a line of its own
+            signatures[(block, label)] = [label]
+            continue
+        signatures.setdefault((block, tuple(scores.round(9).itertuples(index=False, name=None))), []).append(label)
+    line, first, outputs = {}, {}, {}
+    for (block, _), labels in signatures.items():
+        same = runs[(runs["block"] == block) & runs["label"].isin(labels)]
+        for label in labels:
+            line[(block, label)] = " = ".join(labels)
+            first[(block, label)] = label == labels[0]
+            outputs[(block, label)] = " = ".join(dict.fromkeys(same.sort_values("label")["output_activation"]))
+    keys = list(zip(runs["block"], runs["label"]))
+    return runs.assign(line=[line[k] for k in keys], first=[first[k] for k in keys], outputs=[outputs[k] for k in keys])
+
+
+def shared_note(figure: Any, lines: pd.DataFrame) -> None:
+    """Say on the figure that an 'a = b' line stands for several groups."""
+    if (~lines["first"]).any():
+        figure.text(0.5, -0.01, "a = b: groups that scored identically on every seed (test accuracy and loss), drawn as one",
+                    ha="center", va="top", fontsize=9)
+
+
 def left_out_note(figure: Any, shown: int, total: int, what: str) -> None:
     """Say on the figure itself what it does not show."""
     if total > shown:
