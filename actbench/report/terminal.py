@@ -144,7 +144,7 @@ def draw_table(console: Console, title: str, frame: pd.DataFrame, optional: list
             draw_table(console, f"{title} ({part + 1})" if part else title, chunk, keep=len(frame.columns))
         return
     # The title on a line of its own: as a table title rich wraps it to the table's width, however narrow.
-    console.print(Text(title, style="table.title"))
+    _line(console, title, "table.title")
     console.print(_Trimmed(_table(console, frame, widths or None)))
     _left_out(console, dropped)
 
@@ -163,7 +163,12 @@ def draw_metrics(console: Console, title: str, frame: pd.DataFrame, keep: int = 
 
 def _left_out(console: Console, columns: list[str]) -> None:
     if columns:
-        console.print(f"left out at {console.width} columns: {', '.join(columns)}; --wide shows every column", markup=False)
+        _line(console, f"left out at {console.width} columns: {', '.join(columns)}; --wide shows every column")
+
+
+def _line(console: Console, text: str, style: str = "") -> None:
+    """A sentence wrapped between words at the console's width, without the blank rich leaves at each break."""
+    console.print(Text(wrap_cell(text, console.width), style=style), soft_wrap=True)
 
 
 def _chunks(console: Console, frame: pd.DataFrame, keep: int) -> list[pd.DataFrame]:
