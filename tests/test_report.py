@@ -234,7 +234,7 @@ def test_report_of_a_binary_sweep_with_diagnostics_draws_every_plot(tmp_path):
     from actbench.report.figure import shared_lines
 
     runs = build_report(results / "inside").runs
-    assert set(shared_lines(runs)["line"]) == {"linear (1 unit) = sigmoid (1 unit)"}
+    assert set(shared_lines(runs)["line"]) == {"linear = sigmoid (1 unit)"}
 
 
 def test_report_never_imports_tensorflow(tmp_path):

@@ -76,7 +76,7 @@ def reliability(report: ExperimentReport, finished: pd.DataFrame, looks: Looks, 
     if not pooled:
         return None
     summary = report.aggregated.summary.set_index(["block", "label"])
-    figure, axes = grid(len(pooled), 2, 6.4, 4.4)
+    figure, axes = grid(len(pooled), 2, 7.6, 4.4)  # room for the legend's longer lines (shared groups, "did not learn")
     for axis, ((block, outputs), panel) in zip(axes, sorted(pooled.items())):
         axis.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect calibration")
         binary = False
@@ -88,7 +88,7 @@ def reliability(report: ExperimentReport, finished: pd.DataFrame, looks: Looks, 
             ece = group.get("ece_mean", math.nan)
             look = looks.line(hidden, output)
             if group["did_not_learn"]:
-                text, faint = f"{line}: ECE {ece:.3f}, meaningless:\ndid not learn (accuracy at chance)", {"alpha": 0.35}
+                text, faint = f"{line}: ECE {ece:.3f}, no merit:\ndid not learn (accuracy at chance)", {"alpha": 0.35}
             else:
                 text, faint = f"{line}: ECE {ece:.3f}", {}
             axis.plot(table["confidence"][filled], table["accuracy"][filled], markersize=3, label=text, **look, **faint)

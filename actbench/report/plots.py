@@ -91,6 +91,8 @@ def learning_curves(report: ExperimentReport, runs: pd.DataFrame, looks: Looks, 
             axis.set_xlim(epochs[0] - 0.5, epochs[-1] + 0.5)  # one epoch is a point: give it room
             axis.set_ylabel(metric)
             axis.grid(alpha=0.3)
+        bottom, top = acc_axis.get_ylim()
+        acc_axis.set_ylim(max(bottom, -0.02), min(top, 1.02))  # a ±std band past 0 or 1 reaches no accuracy there is
         legend_outside(loss_axis, title="group")
     band = "bars ±1 std" if history["epoch"].nunique() == 1 else "band ±1 std; faded: training"
     title(figure, report.name, f"learning curves (mean over seeds, {band})", report.aggregated.summary)
@@ -123,6 +125,8 @@ def accuracy_vs_time(report: ExperimentReport, runs: pd.DataFrame, looks: Looks,
             axis.errorbar(row.seconds_mean, row.acc_mean, xerr=_spread(row.seconds_std), yerr=_spread(row.acc_std),
                           fmt=look["marker"], color=look["color"], capsize=3, markersize=6, label=row.line)
         axis.set_xlim(left=0, right=max(axis.get_xlim()[1], 1.0))
+        bottom, top = axis.get_ylim()
+        axis.set_ylim(max(bottom, -0.02), min(top, 1.02))  # a ±std bar past 0 or 1 reaches no accuracy there is
         axis.set_title(block["block_label"].iloc[0], fontsize=9)
         axis.set_xlabel("training time per run (s, mean ± std over seeds)")
         axis.set_ylabel("test accuracy (mean ± std over seeds)")
