@@ -88,7 +88,7 @@ def shared_lines(runs: pd.DataFrame) -> pd.DataFrame:
     one line named 'a = b', so that one curve never hides another. `first`: the run is of the set's first group
     (the one drawn where each group would repeat the same curve); `outputs`: the set's output layers.
     Lines sort by name, which is the order of every legend."""
-    sets: list[tuple[int, list[str], pd.DataFrame]] = []  # per block, in label order: its sets of groups
+    sets: list[tuple[Any, list[Any], pd.DataFrame]] = []  # per block, in label order: its sets of groups
     for (block, label), group in runs.groupby(["block", "label"], sort=True):
         scores = group.sort_values("seed")[["seed", "test_accuracy", "test_loss"]].reset_index(drop=True)
         same = next((s for s in sets if s[0] == block and _alike(s[2], scores)), None)
