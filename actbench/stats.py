@@ -141,10 +141,11 @@ def compare_block(values: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
 
     Returns one row per group (same index) with its mean, spread and interval, its rank (equal
     means share a rank), and its comparison with the top group: difference (group minus top, on
-    common seeds when paired) with a simultaneous (1 - alpha) interval, Cohen's d, raw and
-    Holm-adjusted p, the test used, the smallest p that test could give, the size of the Holm
-    family, and the verdict: "best" (the top), "not distinguishable" (from the top: together they
-    are the best set), "worse", or "too few seeds" (fewer than two values: never best, never tested).
+    common seeds when paired) with a simultaneous (1 - alpha) interval, Cohen's d (NaN where either
+    group is constant), raw and Holm-adjusted p, the test used, the smallest p that test could give,
+    the size of the Holm family, and the verdict: "best" (the top), "not distinguishable" (from the
+    top: together they are the best set), "worse", or "too few seeds" (fewer than two values: never
+    best, never tested).
     """
     return pd.DataFrame(block_verdicts(values.to_numpy(dtype=float).reshape(len(values), -1), alpha), index=values.index)
 
@@ -179,9 +180,13 @@ def block_verdicts(matrix: np.ndarray, alpha: float = ALPHA) -> dict[str, np.nda
         others = eligible[np.where(top_first, pairs.second[touching], pairs.first[touching])]
         difference = np.where(top_first, -1.0, 1.0) * pairs.difference[touching]
         half = critical[touching] * pairs.se[touching]
+        # Cohen's d scales the gap by a spread both groups are assumed to share. Where either group scored
+        # the same on every seed that assumption plainly fails, and the quotient is only the other group's
+        # seed noise blown up (-115.4 for a network stuck at chance): d is undefined there (NaN).
         with np.errstate(invalid="ignore", divide="ignore"):
             pooled = np.sqrt((sd[others] ** 2 + sd[top] ** 2) / 2)
-            columns["effect_size"][others] = np.where(pooled > ZERO_SPREAD, (mean[others] - mean[top]) / pooled, np.nan)
+            both_vary = (sd[others] > ZERO_SPREAD) & (sd[top] > ZERO_SPREAD)
+            columns["effect_size"][others] = np.where(both_vary, (mean[others] - mean[top]) / pooled, np.nan)
         columns["difference"][others] = difference
         # Not clipped to [-1, 1]: an interval wider than that says plainly that the seeds are too few.
         columns["diff_low"][others], columns["diff_high"][others] = difference - half, difference + half

@@ -230,6 +230,11 @@ def test_report_of_a_binary_sweep_with_diagnostics_draws_every_plot(tmp_path):
     summary = pd.read_csv(folder / "summary.csv")
     assert {"roc_auc_mean", "f1_tuned_mean", "grad_ratio_first_last_mean"} <= set(summary.columns)
     assert set(summary["chance_level"]) == {0.9}  # 10 of 100 test images are zeros: always "not 0" scores 0.9
+    # Sigmoid under binary cross-entropy and a logit under it from_logits are one network: the plots draw one line.
+    from actbench.report.figure import shared_lines
+
+    runs = build_report(results / "inside").runs
+    assert set(shared_lines(runs)["line"]) == {"linear = sigmoid (1 unit)"}
 
 
 def test_report_never_imports_tensorflow(tmp_path):
@@ -241,3 +246,94 @@ def test_report_never_imports_tensorflow(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["0", "noTF"], out.stdout + out.stderr
+
+
+def rendered(report, width: int) -> list[str]:
+    """The report's terminal output at `width` columns, as a pipe gets it."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from actbench.report.formats import print_tables
+
+    console = Console(file=StringIO(), width=width, color_system=None, highlight=False)
+    print_tables([report], console)
+    return console.file.getvalue().splitlines()
+
+
+def test_metric_tables_keep_labels_whole_show_the_metrics_that_fit_and_name_the_rest(tmp_path):
+    from actbench.metrics_catalogue import in_table
+
+    labels = [metric.label for metric in in_table("output")]
+    values = {metric.name: 0.5 for metric in in_table("output")}
+    extra = {name: (lambda seed: {**values, "ece": 0.02 + seed / 100}) for name in ("leaky_relu", "sigmoid")}
+    exp_dir, _ = make_results(tmp_path, {"leaky_relu": [0.97, 0.98], "sigmoid": [0.90, 0.92]}, extra=extra)
+    report = build_report(exp_dir)
+    title = "beyond accuracy: test-set metrics (mean ± std over seeds)"
+    shown_counts = []
+    for width in (80, 120, 160):
+        lines = rendered(report, width)
+        tables = lines[lines.index("test accuracy over seeds"):]  # (the sentences above are the console's to wrap)
+        assert all(line == line.rstrip() for line in tables), width  # no blanks padded on for a pipe to keep
+        assert max(map(len, lines)) <= width
+        assert title in lines and not any(line.startswith(title + " (") for line in lines)  # one table, title whole
+        start = lines.index(title)
+        header = lines[start + 1]
+        shown = [label for label in labels if label in header]
+        assert shown == labels[:len(shown)] and shown, (width, header)  # the first metrics, in order
+        rows = [line for line in lines[start + 3:start + 5]]
+        assert [row.split()[0] for row in rows] == ["leaky_relu(alpha=0.01)", "sigmoid"]  # labels whole, one line each
+        below = " ".join(lines[start + 5:start + 7])  # the sentence wraps at 80 columns
+        if len(shown) < len(labels):
+            assert below.startswith(f"left out at {width} columns: {', '.join(labels[len(shown):])}; --wide shows every column")
+        else:
+            assert "left out" not in below
+        shown_counts.append(len(shown))
+    assert shown_counts[0] < shown_counts[1] < shown_counts[2] == len(labels)  # 80 columns: 3; 120: 5; 160: all
+
+
+def test_cohens_d_of_a_constant_group_is_undefined_in_every_format(tmp_path):
+    from actbench.report.formats import markdown, to_csv, to_json
+    from actbench.report.tables import block_tables
+
+    exp_dir, _ = make_results(tmp_path, {"relu": [0.97, 0.98, 0.99], "tanh": [0.95, 0.97, 0.96], "sigmoid": [0.1, 0.1, 0.1]})
+    report = build_report(exp_dir)
+    (_, table), = block_tables(report.aggregated.summary, wide=True)
+    d = dict(zip(table["hidden"], table["d"]))
+    assert d == {"relu": "-", "tanh": "-2.0", "sigmoid": "undefined"}  # was -122.5
+    assert "Cohen's d undefined for sigmoid: it or the top scored the same on every seed" in flat("\n".join(headline(report)))
+    assert "| undefined |" in markdown(report)
+    groups = pd.read_csv(pd.io.common.StringIO(to_csv([report]))).set_index("hidden_activation")
+    assert math.isnan(groups.loc["sigmoid", "effect_size"]) and groups.loc["tanh", "effect_size"] == pytest.approx(-2.0)
+    document = json.loads(to_json([report]))
+    assert {g["hidden_activation"]: g["effect_size"] for g in document["experiments"][0]["groups"]}["sigmoid"] is None
+
+
+def test_markdown_headings_keep_a_block_name_as_written_and_lines_end_without_blanks(tmp_path):
+    from actbench.report.formats import markdown
+
+    make_results(tmp_path, {"relu": [0.50, 0.52], "sigmoid": [0.30, 0.31]}, epochs=1)
+    exp_dir, _ = make_results(tmp_path, {"relu": [0.97, 0.98], "sigmoid": [0.90, 0.91]}, epochs=5)
+    text = markdown(build_report(exp_dir, all_runs=True))
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    assert "## epochs=1: test accuracy over seeds" in headings and "## Accuracy by activation" in headings
+    assert not any(line.startswith("## Epochs") for line in headings)
+    assert "## Test accuracy over seeds" in markdown(build_report(exp_dir)).splitlines()  # no block name: a sentence
+    assert all(line == line.rstrip() for line in text.splitlines())
+
+
+def test_plot_lines_merge_groups_that_scored_alike_and_keep_one_order_in_every_panel(tmp_path):
+    from actbench.report.plots import time_points
+
+    seconds = {"relu": [4.0, 6.0], "tanh": [3.0, 3.0], "sigmoid": [9.0, 11.0]}
+    extra = {name: (lambda seed, name=name: {"train_seconds": seconds[name][seed]}) for name in seconds}
+    # epochs=1: sigmoid ranks first; epochs=5: relu and tanh, which score the same on both seeds.
+    make_results(tmp_path, {"relu": [0.50, 0.52], "tanh": [0.40, 0.42], "sigmoid": [0.60, 0.61]}, epochs=1, extra=extra)
+    exp_dir, _ = make_results(tmp_path, {"relu": [0.97, 0.98], "tanh": [0.97, 0.98], "sigmoid": [0.90, 0.91]}, epochs=5, extra=extra)
+    report = build_report(exp_dir, all_runs=True)
+    points = time_points(report.runs[report.runs["status"] == "finished"])
+    by_block = {label: block["line"].tolist() for label, block in points.groupby("block_label")}
+    assert by_block == {"epochs=1": ["relu", "sigmoid", "tanh"], "epochs=5": ["relu = tanh", "sigmoid"]}
+    merged = points.set_index(["block_label", "line"]).loc[("epochs=5", "relu = tanh")]
+    assert merged["seconds_mean"] == pytest.approx(4.0) and merged["seconds_std"] == pytest.approx(math.sqrt(2))  # 4, 6, 3, 3
+    assert merged["acc_mean"] == pytest.approx(0.975) and merged["acc_std"] == pytest.approx(math.sqrt(0.00005))

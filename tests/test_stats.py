@@ -76,6 +76,16 @@ def test_equal_paired_differences_fall_back_to_welch_on_the_groups_own_spread():
     assert result.loc["sigmoid", "p_value"] == pytest.approx(expected) and result.loc["sigmoid", "verdict"] == "worse"
 
 
+def test_cohens_d_is_pooled_over_both_groups_and_undefined_where_either_is_constant():
+    result = block({"relu": {0: 0.97, 1: 0.98, 2: 0.99}, "tanh": {0: 0.95, 1: 0.97, 2: 0.96},
+                    "stuck": {0: 0.1135, 1: 0.1135, 2: 0.1135}})  # at chance on every seed: no spread
+    assert result.loc["tanh", "effect_size"] == pytest.approx(-0.02 / 0.01)  # both spreads 0.01
+    assert math.isnan(result.loc["stuck", "effect_size"])  # was -122.5: 0.8665 over the top's 0.01 / sqrt(2)
+    assert result.loc["stuck", "verdict"] == "worse"  # the verdict does not depend on d
+    constant_top = block({"a": {0: 0.9, 1: 0.9, 2: 0.9}, "b": {0: 0.80, 1: 0.82, 2: 0.81}})
+    assert math.isnan(constant_top.loc["b", "effect_size"]) and math.isnan(constant_top.loc["a", "effect_size"])
+
+
 def test_a_group_with_one_finished_seed_is_never_best_and_does_not_block_the_others():
     result = block({"lucky": {0: 0.99}, "relu": {0: 0.95, 1: 0.96, 2: 0.955}, "sigmoid": {0: 0.80, 1: 0.83, 2: 0.81}})
     assert result.loc["lucky", "verdict"] == "too few seeds" and math.isnan(result.loc["lucky", "rank"])

@@ -10,7 +10,7 @@ import pandas as pd
 from actbench import results
 from actbench.activations import ARROW
 from actbench.report import ExperimentReport
-from actbench.report.figure import Looks, grid, left_out_note, legend_outside, pyplot, save, title
+from actbench.report.figure import Looks, grid, left_out_note, legend_outside, pyplot, save, shared_lines, shared_note, title
 
 MAX_GROUPS = 16
 
@@ -74,13 +74,15 @@ def dead_units(report: ExperimentReport, diagnostics: pd.DataFrame, path: Path) 
 
 def gradient_norms(report: ExperimentReport, diagnostics: pd.DataFrame, looks: Looks, path: Path) -> Path:
     """Per block: norm of dLoss/dkernel per layer at initialisation and after the last epoch, log scale, per group."""
+    lines = shared_lines(report.runs[report.runs["status"] == "finished"])  # groups that scored alike: one line
+    diagnostics = diagnostics.merge(lines.loc[lines["first"], ["run_id", "line"]], on="run_id")
     last_epoch = diagnostics.groupby("run_id")["epoch"].transform("max")
     moments = [("at initialisation", diagnostics["epoch"] == 0), ("after the last epoch", diagnostics["epoch"] == last_epoch)]
     blocks = list(diagnostics.groupby("block", sort=True))
     figure, axes = grid(2 * len(blocks), 2, 6.2, 4.4)
     for index, (_, block) in enumerate(blocks):
         for axis, (moment, chosen) in zip(axes[2 * index: 2 * index + 2], moments):
-            for (label, hidden, output), curve in block[chosen.loc[block.index]].groupby(["label", "hidden_activation", "output_activation"]):
+            for (label, hidden, output), curve in block[chosen.loc[block.index]].groupby(["line", "hidden_activation", "output_activation"]):
                 per_layer = curve.groupby("layer")["grad_norm"].mean()
                 axis.plot(per_layer.index, per_layer.clip(lower=1e-12), markersize=3, label=label, **looks.line(hidden, output))
             axis.set_yscale("log")
@@ -91,6 +93,7 @@ def gradient_norms(report: ExperimentReport, diagnostics: pd.DataFrame, looks: L
             axis.grid(alpha=0.3, which="both")
         legend_outside(axes[2 * index + 1], fontsize=7)
     title(figure, report.name, "gradient flow; a curve falling toward layer 1 is a vanishing gradient", report.aggregated.summary)
+    shared_note(figure, lines)
     return save(figure, path)
 
 

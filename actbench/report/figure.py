@@ -7,9 +7,11 @@ leaves something out says so on the figure.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from actbench.report.labels import header_line
@@ -77,6 +79,60 @@ def legend_outside(axis: Any, title: str | None = None, fontsize: int = 8) -> No
     if axis.get_legend_handles_labels()[0]:
         axis.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, fontsize=fontsize, title=title,
                     title_fontsize=fontsize)
+
+
+def shared_lines(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs with the plot line each belongs to: `line`, the group's label, except that groups of one block
+    which scored alike on every seed (the same test accuracy, the same loss up to float rounding; e.g. a sigmoid
+    output and a linear one under the same binary cross-entropy: one network, its output read two ways) share
+    one line named 'a = b', so that one curve never hides another. `first`: the run is of the set's first group
+    (the one drawn where each group would repeat the same curve); `outputs`: the set's output layers.
+    Lines sort by name, which is the order of every legend."""
+    sets: list[tuple[Any, list[Any], pd.DataFrame]] = []  # per block, in label order: its sets of groups
+    for (block, label), group in runs.groupby(["block", "label"], sort=True):
+        scores = group.sort_values("seed")[["seed", "test_accuracy", "test_loss"]].reset_index(drop=True)
+        same = next((s for s in sets if s[0] == block and _alike(s[2], scores)), None)
+        if same is None:
+            sets.append((block, [label], scores))
+        else:
+            same[1].append(label)
+    line, first, outputs = {}, {}, {}
+    for block, labels, _ in sets:
+        same = runs[(runs["block"] == block) & runs["label"].isin(labels)]
+        for label in labels:
+            line[(block, label)] = _joined(labels)
+            first[(block, label)] = label == labels[0]
+            outputs[(block, label)] = " = ".join(dict.fromkeys(same.sort_values("label")["output_activation"]))
+    keys = list(zip(runs["block"], runs["label"]))
+    return runs.assign(line=[line[k] for k in keys], first=[first[k] for k in keys], outputs=[outputs[k] for k in keys])
+
+
+def _joined(labels: list[str]) -> str:
+    """'relu -> linear (1 unit)' and 'relu -> sigmoid (1 unit)' -> 'relu -> linear = sigmoid (1 unit)': what they
+    share is said once, around what differs."""
+    words = [label.split(" ") for label in labels]
+    lead = len(os.path.commonprefix(words))
+    tail = len(os.path.commonprefix([w[::-1] for w in words]))
+    middles = [w[lead:len(w) - tail] for w in words]
+    if len(labels) == 1 or not all(middles):
+        return " = ".join(labels)
+    return " ".join([*words[0][:lead], " = ".join(" ".join(m) for m in middles), *words[0][len(words[0]) - tail:]])
+
+
+def _alike(one: pd.DataFrame, other: pd.DataFrame) -> bool:
+    """The same seeds, accuracies and losses: equal but for float32 rounding (a logit's loss and a probability's
+    differ in the 7th digit)."""
+    if one.isna().any().any() or other.isna().any().any() or len(one) != len(other):
+        return False
+    return bool((one["seed"] == other["seed"]).all() and np.allclose(one["test_accuracy"], other["test_accuracy"], rtol=0, atol=1e-9)
+                and np.allclose(one["test_loss"], other["test_loss"], rtol=1e-5, atol=1e-7))
+
+
+def shared_note(figure: Any, lines: pd.DataFrame) -> None:
+    """Say on the figure that an 'a = b' line stands for several groups."""
+    if (~lines["first"]).any():
+        figure.text(0.5, -0.01, "a = b: groups that scored alike on every seed (the same test accuracy and loss), drawn as one",
+                    ha="center", va="top", fontsize=9)
 
 
 def left_out_note(figure: Any, shown: int, total: int, what: str) -> None:

@@ -17,7 +17,7 @@ from rich.console import Console
 from actbench.report import ExperimentReport
 from actbench.report.headline import headline
 from actbench.report.tables import OPTIONAL_COLUMNS, block_tables, extra_tables, pivot_frame, problem_rows
-from actbench.report.terminal import WIDE, draw_table
+from actbench.report.terminal import WIDE, draw_metrics, draw_table
 
 INT_COLUMNS = {"n", "runs", "not_finished", "rank", "pairs", "block", "seed", "limit_train", "limit_test", "output_units",
                "epochs_run", "n_test", "training.epochs", "training.batch_size", "model.kernel_size", "model.pool_size"}
@@ -51,7 +51,7 @@ def print_tables(reports: list[ExperimentReport], console: Console, sort_by: str
         if not report.pivot.empty:
             draw_table(console, "accuracy by activation, one column per block (mean ± std over seeds)", pivot_frame(report.pivot, summary))
         for title, frame in extra_tables(summary):
-            draw_table(console, title, frame, keep=2)  # label and n repeat when the metrics need two tables
+            draw_metrics(console, title, frame, keep=2)  # label and n, then the metrics that fit
         problems = problem_rows(report.aggregated.problems)
         if not problems.empty:
             draw_table(console, "diverged or failed runs (not averaged in)", problems, keep=2)
@@ -61,15 +61,21 @@ def markdown(report: ExperimentReport) -> str:
     summary = report.aggregated.summary
     parts = [f"# {report.name}\n", *(f"- {line}" for line in headline(report)), ""]
     for title, frame in block_tables(summary, wide=True):
-        parts += [f"## {title[0].upper()}{title[1:]}\n", markdown_table(frame)]
+        parts += [_heading(title, summary), markdown_table(frame)]
     if not report.pivot.empty:
         parts += ["## Accuracy by activation\n", markdown_table(pivot_frame(report.pivot, summary))]
     for title, frame in extra_tables(summary):
-        parts += [f"## {title[0].upper()}{title[1:]}\n", markdown_table(frame)]
+        parts += [_heading(title, summary), markdown_table(frame)]
     problems = problem_rows(report.aggregated.problems)
     if not problems.empty:
         parts += ["## Diverged or failed runs (not averaged in)\n", markdown_table(problems)]
     return "\n".join(parts)
+
+
+def _heading(title: str, summary: pd.DataFrame) -> str:
+    """'## Test accuracy over seeds', but '## cnn 32-64: ...': a block's label is a name, written as everywhere else."""
+    named = any(label and title.startswith(f"{label}: ") for label in summary["block_label"].unique())
+    return f"## {title if named else title[0].upper() + title[1:]}\n"
 
 
 def markdown_table(frame: pd.DataFrame) -> str:

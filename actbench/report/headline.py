@@ -75,6 +75,10 @@ def _block_sentences(block: pd.DataFrame) -> list[str]:
     if not constant.empty:
         lines.append(f"{WELCH_MARK} Welch test{where}, the difference from the top is the same on every seed (paired t "
                      "undefined): " + ", ".join(constant["label"]))
+    no_d = block[block["effect_size"].isna() & block["diff_vs_top"].notna()]
+    if not no_d.empty:
+        lines.append(f"Cohen's d undefined{where} for " + ", ".join(no_d["label"])
+                     + ": it or the top scored the same on every seed, so there is no spread to scale the difference by")
     for row in block[block["test"].str.startswith("exact")].itertuples():
         lines.append(
             f"{EXACT_MARK} {row.label}{where}: it and the top each scored the same on every seed, so no t-test is defined; "

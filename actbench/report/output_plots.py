@@ -10,7 +10,7 @@ import pandas as pd
 
 from actbench.evaluation import confidence_and_correct, reliability_bins
 from actbench.report import ExperimentReport
-from actbench.report.figure import Looks, grid, left_out_note, legend_outside, save, title
+from actbench.report.figure import Looks, grid, left_out_note, legend_outside, save, shared_lines, shared_note, title
 from actbench.results import read_confusion, read_predictions, run_dir
 
 MAX_PANELS = 24
@@ -58,40 +58,48 @@ def confusion_matrices(report: ExperimentReport, finished: pd.DataFrame, path: P
 def reliability(report: ExperimentReport, finished: pd.DataFrame, looks: Looks, path: Path) -> Path | None:
     """Per block and output layer: accuracy against confidence, one line per hidden activation (seeds pooled for the curve).
 
-    The ECE in the legend is the group's mean over seeds, the number in the tables.
+    The ECE in the legend is the group's mean over seeds, the number in the tables. A group that did not
+    learn is drawn faint and says so: always guessing near chance is well calibrated, and its low ECE is no merit.
     """
-    pooled: dict[tuple, dict[str, list]] = {}
-    for run in finished.itertuples():
+    lines = shared_lines(finished)
+    pooled: dict[tuple, dict[tuple, list]] = {}
+    for run in lines[lines["first"]].itertuples():  # the other groups of a shared line have the same predictions
         try:
             probabilities, labels, _ = read_predictions(run_dir(report.exp_dir, run.run_id))
         except (OSError, ValueError, KeyError):
             continue
         confidence, correct = confidence_and_correct(probabilities, labels)
-        entry = pooled.setdefault((run.block, run.output_activation), {}).setdefault((run.hidden_activation, run.label), [[], []])
+        key = (run.hidden_activation, run.output_activation, run.label, run.line)
+        entry = pooled.setdefault((run.block, run.outputs), {}).setdefault(key, [[], []])
         entry[0].append(confidence)
         entry[1].append(correct)
     if not pooled:
         return None
     summary = report.aggregated.summary.set_index(["block", "label"])
-    figure, axes = grid(len(pooled), 2, 6.4, 4.4)
-    for axis, ((block, output), lines) in zip(axes, sorted(pooled.items())):
+    figure, axes = grid(len(pooled), 2, 7.6, 4.4)  # room for the legend's longer lines (shared groups, "did not learn")
+    for axis, ((block, outputs), panel) in zip(axes, sorted(pooled.items())):
         axis.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect calibration")
         binary = False
-        for (hidden, label), (confidences, corrects) in sorted(lines.items()):
+        for (hidden, output, label, line), (confidences, corrects) in sorted(panel.items(), key=lambda item: item[0][3]):
             group = summary.loc[(block, label)]
             binary = group["task_type"] == "binary"
             table = reliability_bins(np.concatenate(confidences), np.concatenate(corrects))
             filled = table["count"] > 0
             ece = group.get("ece_mean", math.nan)
-            axis.plot(table["confidence"][filled], table["accuracy"][filled], markersize=3,
-                      label=f"{label}: ECE {ece:.3f}", **looks.line(hidden, output))
+            look = looks.line(hidden, output)
+            if group["did_not_learn"]:
+                text, faint = f"{line}: ECE {ece:.3f}, no merit:\ndid not learn (accuracy at chance)", {"alpha": 0.35}
+            else:
+                text, faint = f"{line}: ECE {ece:.3f}", {}
+            axis.plot(table["confidence"][filled], table["accuracy"][filled], markersize=3, label=text, **look, **faint)
         axis.set_xlim(0.5 if binary else 0.0, 1)  # two classes: confidence is never below 0.5
         axis.set_ylim(0, 1)
         axis.set_xlabel("confidence (probability of the predicted class)")
         axis.set_ylabel("accuracy in that confidence bin")
         where = summary.loc[(block, label), "block_label"]
-        axis.set_title(f"{where + ': ' if where else ''}output {output}", fontsize=9)
+        axis.set_title(f"{where + ': ' if where else ''}output {outputs}", fontsize=9)
         axis.grid(alpha=0.3)
         legend_outside(axis, fontsize=7, title="ECE: mean over seeds")
     title(figure, report.name, "reliability diagrams (test set; below the diagonal = overconfident)", report.aggregated.summary)
+    shared_note(figure, lines)
     return save(figure, path)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from actbench.activations import CATALOGUE, canonical_name, is_custom, reference_curve
 from actbench.report import ExperimentReport, diagnostic_plots, output_plots
-from actbench.report.figure import Looks, grid, legend_outside, pyplot, save, title
+from actbench.report.figure import Looks, grid, legend_outside, pyplot, save, shared_lines, shared_note, title
 from actbench.results import HISTORY, read_history_frame, run_dir
 
 
@@ -26,7 +26,7 @@ def write_plots(report: ExperimentReport, folder: Path) -> list[Path]:
     looks = Looks(report.aggregated.summary)
     written = [
         learning_curves(report, finished, looks, folder / "learning_curves.png"),
-        accuracy_vs_time(report, looks, folder / "accuracy_vs_time.png"),
+        accuracy_vs_time(report, finished, looks, folder / "accuracy_vs_time.png"),
         activation_functions(report.aggregated.summary, looks, folder / "activations.png"),
         output_plots.confusion_matrices(report, finished, folder / "confusion_matrices.png"),
         output_plots.reliability(report, finished, looks, folder / "reliability.png"),
@@ -57,24 +57,29 @@ def learning_curves(report: ExperimentReport, runs: pd.DataFrame, looks: Looks, 
     history = _histories(report, runs)
     if history.empty:
         return None
-    history = history.merge(runs[["run_id", "block", "block_label", "label", "hidden_activation", "output_activation"]], on="run_id")
+    lines = shared_lines(runs)
+    history = history.merge(lines.loc[lines["first"], ["run_id", "block", "block_label", "line", "hidden_activation",
+                                                        "output_activation"]], on="run_id")
     blocks = list(history.groupby("block", sort=True))
     figure, axes = grid(2 * len(blocks), 2, 6.2, 4.0)
     for index, (_, frame) in enumerate(blocks):
         acc_axis, loss_axis = axes[2 * index], axes[2 * index + 1]
         epochs = sorted(frame["epoch"].unique())
-        groups = list(frame.groupby(["label", "hidden_activation", "output_activation"], sort=True))
+        groups = list(frame.groupby(["line", "hidden_activation", "output_activation"], sort=True))
         for number, ((label, hidden, output), curve) in enumerate(groups):
             look = looks.line(hidden, output)
             per_epoch = curve.groupby("epoch")
             # With one epoch every curve is a single point: spread the groups sideways so none hides another.
             dodge = (number - (len(groups) - 1) / 2) * 0.6 / len(groups) if len(epochs) == 1 else 0.0
+            # Each line thinner than the one before: two groups that happen to run along the same values
+            # (both stuck at chance) show as a thin line inside a thick one, not as one colour.
+            width = 2.4 - 1.2 * number / max(len(groups) - 1, 1)
             for axis, metric in ((acc_axis, "accuracy"), (loss_axis, "loss")):
                 mean, std = per_epoch[f"val_{metric}"].mean(), per_epoch[f"val_{metric}"].std().fillna(0)
                 if len(epochs) == 1:
                     axis.errorbar(mean.index + dodge, mean, yerr=std, capsize=2, markersize=5, label=label, **look)
                 else:
-                    axis.plot(mean.index, mean, markersize=4, label=label, **look)
+                    axis.plot(mean.index, mean, markersize=4, linewidth=width, label=label, **look)
                     axis.fill_between(mean.index, mean - std, mean + std, color=look["color"], alpha=0.12)
                     axis.plot(mean.index, per_epoch[metric].mean(), color=look["color"], linestyle=look["linestyle"],
                               linewidth=0.8, alpha=0.4)
@@ -86,29 +91,54 @@ def learning_curves(report: ExperimentReport, runs: pd.DataFrame, looks: Looks, 
             axis.set_xlim(epochs[0] - 0.5, epochs[-1] + 0.5)  # one epoch is a point: give it room
             axis.set_ylabel(metric)
             axis.grid(alpha=0.3)
+        bottom, top = acc_axis.get_ylim()
+        acc_axis.set_ylim(max(bottom, -0.02), min(top, 1.02))  # a ±std band past 0 or 1 reaches no accuracy there is
         legend_outside(loss_axis, title="group")
     band = "bars ±1 std" if history["epoch"].nunique() == 1 else "band ±1 std; faded: training"
     title(figure, report.name, f"learning curves (mean over seeds, {band})", report.aggregated.summary)
+    shared_note(figure, lines)
     return save(figure, path)
 
 
-def accuracy_vs_time(report: ExperimentReport, looks: Looks, path: Path) -> Path:
-    """Per block, one point per group: mean training time against mean test accuracy, bars ±1 std of accuracy."""
-    summary = report.aggregated.summary
-    blocks = list(summary.groupby("block", sort=True))
+def time_points(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per block and plot line (see `shared_lines`), in legend order: training time and test accuracy, mean and
+    std over seeds. A shared line's time pools all its groups' runs (they trained alike); its accuracy is its first's."""
+    lines = shared_lines(runs)
+    per_line = lines.groupby(["block", "line"], sort=True)
+    accuracy = lines[lines["first"]].groupby(["block", "line"], sort=True)["test_accuracy"]
+    first = lines[lines["first"]].groupby(["block", "line"], sort=True)[["block_label", "hidden_activation", "output_activation"]].first()
+    return first.assign(seconds_mean=per_line["train_seconds"].mean(), seconds_std=per_line["train_seconds"].std(),
+                        acc_mean=accuracy.mean(), acc_std=accuracy.std()).reset_index()
+
+
+def accuracy_vs_time(report: ExperimentReport, runs: pd.DataFrame, looks: Looks, path: Path) -> Path:
+    """Per block, one point per line: training time against test accuracy, bars ±1 std over seeds on both.
+
+    The time axis starts at 0: the time a run takes is what is compared, and a zoomed axis would make a
+    second of noise look like a difference."""
+    points = time_points(runs)
+    blocks = list(points.groupby("block", sort=True))
     figure, axes = grid(len(blocks), 2, 6.5, 4.6)
     for axis, (_, block) in zip(axes, blocks):
         for row in block.itertuples():
             look = looks.line(row.hidden_activation, row.output_activation)
-            axis.errorbar(row.train_seconds_mean, row.acc_mean, yerr=0 if np.isnan(row.acc_std) else row.acc_std, fmt=look["marker"],
-                          color=look["color"], capsize=3, markersize=6, label=row.label)
+            axis.errorbar(row.seconds_mean, row.acc_mean, xerr=_spread(row.seconds_std), yerr=_spread(row.acc_std),
+                          fmt=look["marker"], color=look["color"], capsize=3, markersize=6, label=row.line)
+        axis.set_xlim(left=0, right=max(axis.get_xlim()[1], 1.0))
+        bottom, top = axis.get_ylim()
+        axis.set_ylim(max(bottom, -0.02), min(top, 1.02))  # a ±std bar past 0 or 1 reaches no accuracy there is
         axis.set_title(block["block_label"].iloc[0], fontsize=9)
-        axis.set_xlabel("training time per run (s, mean over seeds)")
+        axis.set_xlabel("training time per run (s, mean ± std over seeds)")
         axis.set_ylabel("test accuracy (mean ± std over seeds)")
         axis.grid(alpha=0.3)
         legend_outside(axis, title="group")
-    title(figure, report.name, "accuracy against training time", summary)
+    title(figure, report.name, "accuracy against training time", report.aggregated.summary)
+    shared_note(figure, shared_lines(runs))
     return save(figure, path)
+
+
+def _spread(std: float) -> float:
+    return 0.0 if np.isnan(std) else std
 
 
 def activation_functions(summary: pd.DataFrame, looks: Looks, path: Path) -> Path:

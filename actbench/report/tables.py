@@ -24,6 +24,7 @@ SORT_KEYS = {
 # Dropped first, in this order, when the default table does not fit the terminal.
 OPTIONAL_COLUMNS = ["d", "95% CI", "p (Holm)"]
 WELCH_MARK, EXACT_MARK = "†", "‡"
+UNDEFINED_D = "undefined"  # Cohen's d where a group scored the same on every seed: nothing to scale by
 
 
 def check_sort_key(sort_by: str | None) -> None:
@@ -61,7 +62,7 @@ def group_rows(summary: pd.DataFrame, block: pd.DataFrame, wide: bool) -> pd.Dat
     shown["test accuracy"] = [mean_std(m, s) for m, s in zip(block["acc_mean"], block["acc_std"])]
     shown["95% CI"] = [_interval(lo, hi) for lo, hi in zip(block["acc_ci_low"], block["acc_ci_high"])]
     shown["vs top ± 95% CI"] = [_difference(d, lo, hi) for d, lo, hi in zip(block["diff_vs_top"], block["diff_low"], block["diff_high"])]
-    shown["d"] = [_number(d, ".1f") for d in block["effect_size"]]
+    shown["d"] = [_effect_size(d, difference) for d, difference in zip(block["effect_size"], block["diff_vs_top"])]
     shown["p (Holm)"] = [_p(p) + _mark(test) for p, test in zip(block["p_holm"], block["test"])]
     shown["verdict"] = [verdict + ("; did not learn" if flat else "") for verdict, flat in zip(block["verdict"], block["did_not_learn"])]
     if block["p_holm"].isna().all() and not wide:  # nothing compared in this block: no comparison columns
@@ -140,6 +141,13 @@ def _difference(difference: float, low: float, high: float) -> str:
     half = (high - low) / 2
     # An interval wider than ±1 says only that the seeds are too few: three digits are plenty.
     return f"{difference:+.4f} ± {half:.4f}" if half < 1 else f"{difference:+.4f} ± {half:.3g}"
+
+
+def _effect_size(d: float, difference: float) -> str:
+    """Cohen's d; 'undefined' where the group was compared but it or the top has no spread over seeds."""
+    if math.isnan(d) and not math.isnan(difference):
+        return UNDEFINED_D
+    return _number(d, ".1f")
 
 
 def _number(value: float, digits: str) -> str:

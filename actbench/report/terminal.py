@@ -4,7 +4,8 @@ rich narrows a table that is too wide by cutting cells anywhere: '0.9497 ±' / '
 'distingu' / 'ishable'. Here the widths are planned first: text cells wrap only between words
 (and a label between its name and its parameters), numbers never; when even that does not fit,
 optional columns go first (with a line saying so), then the remaining columns are spread over
-several tables that repeat the leading label columns.
+several tables that repeat the leading label columns. A table of metrics keeps its labels whole and
+shows as many metrics as fit (`draw_metrics`).
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import re
 
 import pandas as pd
 from rich import box
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
+from rich.segment import Segment
 from rich.table import Table
+from rich.text import Text
 
 WIDE = 100_000  # "no limit": tables keep their natural width
 # SIMPLE_HEAVY's layout in plain ASCII, for pipes and logs: a rule under the header, no side bars.
@@ -67,10 +70,27 @@ def _widths(frame: pd.DataFrame) -> tuple[list[int], list[int]]:
     return natural, narrowest
 
 
-def _table(console: Console, title: str | None, frame: pd.DataFrame, widths: list[int] | None) -> Table:
+class _Trimmed:
+    """A renderable without the spaces rich pads every line to the table's width with: a pipe or a log keeps no
+    trailing blanks (and a terminal shows the same)."""
+
+    def __init__(self, renderable: Table) -> None:
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for line in console.render_lines(self.renderable, options, pad=False):
+            while line and not line[-1].control and not line[-1].text.strip():
+                line.pop()
+            if line:
+                line[-1] = Segment(line[-1].text.rstrip(), line[-1].style, line[-1].control)
+            yield from line
+            yield Segment.line()
+
+
+def _table(console: Console, frame: pd.DataFrame, widths: list[int] | None) -> Table:
     # Two spaces between columns (one of padding, one of the box's blank rule) and none at the edges.
-    table = Table(title=title, box=box.SIMPLE_HEAVY if console.is_terminal else ASCII_SIMPLE, title_justify="left",
-                  show_edge=False, pad_edge=False, collapse_padding=True)
+    table = Table(box=box.SIMPLE_HEAVY if console.is_terminal else ASCII_SIMPLE, show_edge=False, pad_edge=False,
+                  collapse_padding=True)
     for index, column in enumerate(frame.columns):
         width = widths[index] if widths else None
         table.add_column(wrap_cell(str(column), width) if width else str(column), no_wrap=True, width=width)
@@ -89,7 +109,7 @@ def _plan(console: Console, frame: pd.DataFrame, soft: list[str] | None = None) 
     if soft is not None:
         narrowest = [low if column in soft else high for column, low, high in zip(frame.columns, narrowest, natural)]
     unlimited = console.options.update(max_width=WIDE)  # measured within the console's width, a table never exceeds it
-    overhead = Measurement.get(console, unlimited, _table(console, None, frame, None)).maximum - sum(natural)
+    overhead = Measurement.get(console, unlimited, _table(console, frame, None)).maximum - sum(natural)
     room = console.width - overhead
     if sum(natural) <= room:
         return None
@@ -123,9 +143,32 @@ def draw_table(console: Console, title: str, frame: pd.DataFrame, optional: list
         for part, chunk in enumerate(_chunks(console, frame, keep)):
             draw_table(console, f"{title} ({part + 1})" if part else title, chunk, keep=len(frame.columns))
         return
-    console.print(_table(console, title, frame, widths or None))
-    if dropped:
-        console.print(f"left out at {console.width} columns: {', '.join(dropped)}; --wide shows every column", markup=False)
+    # The title on a line of its own: as a table title rich wraps it to the table's width, however narrow.
+    _line(console, title, "table.title")
+    console.print(_Trimmed(_table(console, frame, widths or None)))
+    _left_out(console, dropped)
+
+
+def draw_metrics(console: Console, title: str, frame: pd.DataFrame, keep: int = 2) -> None:
+    """A table of metric columns after `keep` label columns: as many metrics as fit beside whole labels, in
+    their order (headers may wrap between words), the rest named on a line. Only when not even the first
+    fits do the labels wrap."""
+    leading, metrics = list(frame.columns[:keep]), list(frame.columns[keep:])
+    count = len(metrics)
+    while count > 1 and _plan(console, frame[leading + metrics[:count]], metrics[:count]) == []:
+        count -= 1
+    draw_table(console, title, frame[leading + metrics[:count]], keep=keep)
+    _left_out(console, metrics[count:])
+
+
+def _left_out(console: Console, columns: list[str]) -> None:
+    if columns:
+        _line(console, f"left out at {console.width} columns: {', '.join(columns)}; --wide shows every column")
+
+
+def _line(console: Console, text: str, style: str = "") -> None:
+    """A sentence wrapped between words at the console's width, without the blank rich leaves at each break."""
+    console.print(Text(wrap_cell(text, console.width), style=style), soft_wrap=True)
 
 
 def _chunks(console: Console, frame: pd.DataFrame, keep: int) -> list[pd.DataFrame]:
