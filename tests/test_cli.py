@@ -167,6 +167,8 @@ def test_dry_run_lists_runs_and_their_status(tiny_config, tmp_path):
         (["--workers", "0"], "--workers '0': give a number of worker processes"),
         (["--workers", "two"], "--workers 'two': give a number"),
         (["--workers", "2", "--ray", "local"], "--workers and --ray: choose one"),
+        (["--workers", "100000"], "--workers 100000: this machine lets actbench use"),
+        (["--export", "wandb"], "--export 'wandb': use one of tensorboard, mlflow"),
     ],
 )
 def test_a_dry_run_refuses_the_executor_options_the_run_would_refuse(options, message, tiny_config, tmp_path):

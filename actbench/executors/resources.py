@@ -34,7 +34,7 @@ def gpu_ids() -> list[str]:
 
 
 def worker_count(requested: str | None) -> int:
-    """--workers: a number, or `auto` (two runs per GPU where there are GPUs, else one per core)."""
+    """--workers: a number up to the cores, or `auto` (two runs per GPU where there are GPUs, else one per core)."""
     if requested is None:
         return 1
     if requested == "auto":
@@ -46,6 +46,12 @@ def worker_count(requested: str | None) -> int:
         count = 0
     if count < 1:
         raise ActbenchError(f"--workers {requested!r}: give a number of worker processes (1 or more) or 'auto'")
+    cores = cpu_count()
+    if count > cores:  # each worker starts a process that imports TensorFlow: hundreds would swamp the machine
+        raise ActbenchError(
+            f"--workers {count}: this machine lets actbench use {cores} CPU core{'s' if cores != 1 else ''}; "
+            f"give at most {cores}, or 'auto'"
+        )
     return count
 
 
