@@ -151,6 +151,15 @@ def test_config_errors_exit_2_without_traceback_or_touching_results(tmp_path):
     assert missing.exit_code == 2 and "no such config file" in missing.output
 
 
+def test_a_missing_config_named_like_a_shipped_one_suggests_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)
+    for typed in ("relu_vs_sigmoid.yaml", "relu_vs_sigmoid.yml"):
+        result = invoke("run", typed, "--dry-run")
+        assert result.exit_code == 2 and "did you mean configs/relu_vs_sigmoid.yaml?" in result.output, result.output
+    unrelated = invoke("run", tmp_path / "my_own_sweep.yaml", "--dry-run")
+    assert unrelated.exit_code == 2 and "did you mean" not in unrelated.output
+
+
 def test_dry_run_lists_runs_and_their_status(tiny_config, tmp_path):
     results = tmp_path / "results"
     before = invoke("run", tiny_config, "--results-dir", results, "--dry-run")
