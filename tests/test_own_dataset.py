@@ -192,3 +192,26 @@ def test_dataset_entries_are_checked_like_the_rest_of_the_config(tmp_path, datas
     with pytest.raises(ActbenchError) as caught:
         load_config(config)
     assert expected in str(caught.value), str(caught.value)
+
+
+def test_a_convolution_larger_than_an_own_datasets_images_is_refused_by_the_dry_run(tmp_path):
+    path = write_npz(tmp_path / "d.npz", small_digits())  # 14x14 -> 12 -> 6 -> 4 -> 2: the third 3x3 does not fit (28x28 fits)
+    config = write_config(
+        tmp_path, f"name: own\ndatasets: [mnist, {{name: d5, path: '{path}'}}]\nmodels: [{{type: cnn, filters: [8, 8, 8]}}]\nhidden_activations: [relu]\n"
+    )
+    outcome = invoke("run", config, "--results-dir", tmp_path / "results", "--dry-run")
+    assert outcome.exit_code == 2 and "Traceback" not in outcome.output
+    assert outcome.output.strip() == (
+        f"error: {path}: dataset 'd5': models[0].kernel_size: 3 is larger than the 2x2 feature maps that 2 convolution "
+        "and pooling layers leave of d5's images; lower it, or list fewer filters"
+    )
+
+
+def test_the_dry_run_shows_each_models_parameters(tmp_path):
+    path = write_npz(tmp_path / "d.npz", small_digits())
+    outcome = invoke("run", config_for(tmp_path, path), "--results-dir", tmp_path / "results", "--dry-run")
+    assert outcome.exit_code == 0, outcome.output
+    mlp = (14 * 14 + 1) * 16 + (16 + 1) * 5  # 3,237: 14x14 pixels -> 16 units -> 5 classes
+    cnn = (3 * 3 + 1) * 4 + (6 * 6 * 4 + 1) * 5  # 765: 4 filters of 3x3, 12x12 pooled to 6x6, -> 5 classes
+    assert f" {mlp / 1000:.1f}k params  digits5/own mlp relu" in outcome.output
+    assert f"  {cnn} params  digits5/own cnn relu" in outcome.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 from actbench.errors import ActbenchError
 
@@ -31,6 +32,22 @@ def gpu_ids() -> list[str]:
     except (OSError, subprocess.SubprocessError):
         return []
     return [str(i) for i, line in enumerate(listing.splitlines()) if line.startswith("GPU ")]
+
+
+def memory_bytes() -> int | None:
+    """The memory this process may use: the machine's, or its container's limit where that is lower
+    (cgroup v2); None when neither can be read."""
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not a POSIX system that reports it
+        total = None
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+    except OSError:
+        limit = "max"
+    if limit.isdigit():
+        return min(int(limit), total) if total else int(limit)
+    return total
 
 
 def worker_count(requested: str | None) -> int:
