@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from actbench.config import load_config
-from actbench.datasets import samples, sources
+from actbench.datasets import load_own, samples, sources
 from actbench.errors import ActbenchError
 from actbench.plan import plan_runs
 from actbench.report import build_report
@@ -133,8 +133,13 @@ def _mutate(arrays: dict[str, np.ndarray], key: str, value: np.ndarray) -> dict[
 
 
 BAD_ARRAYS = [
-    (lambda a: _mutate(a, "x_train", a["x_train"].astype(np.float32)), "x_train has dtype float32, expected uint8"),
-    (lambda a: _mutate(a, "y_test", a["y_test"].astype(np.int64)), "y_test has dtype int64, expected uint8"),
+    (lambda a: _mutate(a, "x_train", a["x_train"] * np.float32(0.5)), "x_train holds pixel values between whole numbers; if rounding them is acceptable, save np.round(x).astype(np.uint8) instead"),
+    (lambda a: _mutate(a, "x_train", a["x_train"] / np.float32(256)), "x_train holds floats in [0, 1] that are not steps of 1/255, so 8-bit pixels would lose detail"),
+    (lambda a: _mutate(a, "x_test", a["x_test"].astype(np.int32) * 2), "x_test holds pixel values from 0 to 510; give pixels as integers 0-255 or floats in [0, 1]"),
+    (lambda a: _mutate(a, "x_test", np.where(a["x_test"] > 9, np.nan, a["x_test"])), "x_test holds NaN or infinite values"),
+    (lambda a: _mutate(a, "y_test", a["y_test"].astype(np.int64) - 1), "y_test has label -1; labels are 0 .. number of classes - 1"),
+    (lambda a: _mutate(a, "y_train", a["y_train"] + 0.5), "y_train holds labels that are not whole numbers"),
+    (lambda a: _mutate(a, "y_train", a["y_train"].astype(str)), "y_train has dtype <U3; give labels as integers"),
     (lambda a: _mutate(a, "x_test", a["x_test"][:, :10]), "x_test holds images of (10, 14), x_train of (14, 14)"),
     (lambda a: _mutate(a, "y_train", a["y_train"][:-1]), "y_train has"),
     (lambda a: _mutate(a, "y_test", np.where(a["y_test"] == 4, 3, a["y_test"]).astype(np.uint8)), "y_test has no example of class 4"),
@@ -215,3 +220,21 @@ def test_the_dry_run_shows_each_models_parameters(tmp_path):
     cnn = (3 * 3 + 1) * 4 + (6 * 6 * 4 + 1) * 5  # 765: 4 filters of 3x3, 12x12 pooled to 6x6, -> 5 classes
     assert f" {mlp / 1000:.1f}k params  digits5/own mlp relu" in outcome.output
     assert f"  {cnn} params  digits5/own cnn relu" in outcome.output
+
+
+def test_ordinary_dtypes_are_converted_exactly_and_make_the_same_runs(tmp_path):
+    """int64 labels (NumPy's default) and float32 images in [0, 1] or 0-255 are the uint8 data: the same
+    arrays, digest and run ids, so a run already done for one counts for the others."""
+    arrays = small_digits()
+    as_uint8 = plan(config_for(tmp_path, write_npz(tmp_path / "u8.npz", arrays)), tmp_path / "r")
+    variants = {
+        "unit": {key: (value / np.float32(255) if key.startswith("x") else value.astype(np.int64)) for key, value in arrays.items()},
+        "levels": {key: (value.astype(np.float32) if key.startswith("x") else value.astype(np.int32)) for key, value in arrays.items()},
+        "float64 labels": {key: (value.astype(np.int16) if key.startswith("x") else value.astype(np.float64)) for key, value in arrays.items()},
+    }
+    for name, converted in variants.items():
+        path = write_npz(tmp_path / f"{name}.npz", converted)
+        raw = load_own("digits5", path)
+        for key in sources.IDX_FILES:
+            assert getattr(raw, key).dtype == np.uint8 and np.array_equal(getattr(raw, key), arrays[key]), (name, key)
+        assert [run.run_id for run in plan(config_for(tmp_path, path), tmp_path / "r")] == [run.run_id for run in as_uint8], name
