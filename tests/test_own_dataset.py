@@ -2,7 +2,11 @@
 (digits 0-4, each image averaged over 2x2 blocks), as IDX files and as an .npz, grey and colour."""
 
 import gzip
+import io
 import re
+import tracemalloc
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -238,3 +242,70 @@ def test_ordinary_dtypes_are_converted_exactly_and_make_the_same_runs(tmp_path):
         for key in sources.IDX_FILES:
             assert getattr(raw, key).dtype == np.uint8 and np.array_equal(getattr(raw, key), arrays[key]), (name, key)
         assert [run.run_id for run in plan(config_for(tmp_path, path), tmp_path / "r")] == [run.run_id for run in as_uint8], name
+
+
+def _gzip_of_zeros(header: bytes, size: int) -> bytes:
+    """A gzip of `header` and then `size` zero bytes, compressed a megabyte at a time (about 1000-fold)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [packer.compress(header)] + [packer.compress(bytes(2**20)) for _ in range(size // 2**20)]
+    return b"".join(parts) + packer.flush()
+
+
+def test_a_gzip_that_expands_beyond_its_idx_header_is_refused_without_expanding_it(tmp_path):
+    folder = write_idx(tmp_path / "bomb", small_digits())
+    labels = folder / "train-labels-idx1-ubyte.gz"
+    count = sources.idx_shape(labels)[0]
+    # The header promises `count` labels; 256 MiB of zeros follow (a quarter-megabyte file).
+    labels.write_bytes(_gzip_of_zeros(bytes([0, 0, 8, 1]) + count.to_bytes(4, "big"), 256 * 2**20))
+    assert labels.stat().st_size < 2**20
+    tracemalloc.start()
+    try:
+        with pytest.raises(ActbenchError) as caught:
+            plan(config_for(tmp_path, folder), tmp_path / "r")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(caught.value) == (
+        f"{labels}: holds more data than the {count} bytes its header promises (decompression was stopped there); "
+        "fix the file, or point the dataset's path elsewhere"
+    )
+    assert peak < 64 * 2**20, peak  # the images (a few MiB) were read, the 256 MiB never were
+
+
+def test_idx_headers_are_checked_against_each_other_before_any_body_is_read(tmp_path):
+    folder = write_idx(tmp_path / "d", small_digits())
+    images, labels = folder / "train-images-idx3-ubyte.gz", folder / "train-labels-idx1-ubyte.gz"
+    n = sources.idx_shape(images)[0]
+    # A header that promises a thousand times more images than the file could hold, and labels that disagree.
+    images.write_bytes(gzip.compress(bytes([0, 0, 8, 3]) + b"".join(k.to_bytes(4, "big") for k in (n * 1000, 14, 14)) + bytes(100)))
+    with pytest.raises(ActbenchError, match=re.escape(f"{labels}: y_train has {n} labels for {n * 1000} images in x_train")):
+        plan(config_for(tmp_path, folder), tmp_path / "r")
+    labels.write_bytes(gzip.compress(bytes([0, 0, 8, 1]) + (n * 1000).to_bytes(4, "big") + bytes(100)))
+    with pytest.raises(ActbenchError, match=re.escape(f"{images}: is {images.stat().st_size} bytes compressed, too few for the {n * 1000 * 196} bytes")):
+        plan(config_for(tmp_path, folder), tmp_path / "r")
+
+
+def test_an_npz_whose_headers_promise_more_than_it_or_the_machine_holds_is_refused_before_reading(tmp_path, monkeypatch):
+    arrays = small_digits()
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        # x_train: a header promising 100 million images over a megabyte of zeros
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False, "shape": (10**8, 14, 14)})
+        archive.writestr("x_train.npy", header.getvalue() + bytes(2**20))
+        for key in ("y_train", "x_test", "y_test"):
+            body = io.BytesIO()
+            np.save(body, arrays[key])
+            archive.writestr(f"{key}.npy", body.getvalue())
+    with pytest.raises(ActbenchError) as caught:
+        plan(config_for(tmp_path, path), tmp_path / "r")
+    assert "x_train is" in str(caught.value) and f"bytes compressed, too few for the {10**8 * 196} bytes its header promises" in str(caught.value)
+
+    from actbench.executors import resources
+
+    monkeypatch.setattr(resources, "memory_bytes", lambda: 2**18)  # a machine of 256 KiB: the real arrays (about 0.5 MiB) do not fit
+    honest = write_npz(tmp_path / "honest.npz", arrays)
+    with pytest.raises(ActbenchError, match=re.escape(f"{honest}: the dataset's headers promise ")) as caught:
+        plan(config_for(tmp_path, honest), tmp_path / "r")
+    assert "MiB of arrays, more than this machine's 0.2 MiB" in str(caught.value)
+

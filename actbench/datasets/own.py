@@ -93,17 +93,8 @@ def as_uint8(array: np.ndarray, path: Path, key: str) -> np.ndarray:
 
 
 def check_arrays(arrays: Arrays, files: dict[str, Path], class_names: list[str] | None) -> int:
-    """The class count K of uint8 arrays; raises on anything a built-in dataset would be refused for."""
-    for part in ("train", "test"):
-        x, y = arrays[f"x_{part}"], arrays[f"y_{part}"]
-        if x.ndim not in (3, 4):
-            raise _bad(files[f"x_{part}"], f"x_{part}", f"has shape {x.shape}, expected (N, H, W) grey or (N, H, W, C) colour images")
-        if y.ndim != 1:
-            raise _bad(files[f"y_{part}"], f"y_{part}", f"has shape {y.shape}, expected (N,) integer labels")
-        if len(x) != len(y):
-            raise _bad(files[f"y_{part}"], f"y_{part}", f"has {len(y)} labels for {len(x)} images in x_{part}")
-    if arrays["x_train"].shape[1:] != arrays["x_test"].shape[1:]:
-        raise _bad(files["x_test"], "x_test", f"holds images of {arrays['x_test'].shape[1:]}, x_train of {arrays['x_train'].shape[1:]}; both splits need one image shape")
+    """The class count K of uint8 arrays whose shapes the reader checked (sources.check_shapes); raises on
+    anything else a built-in dataset would be refused for."""
     classes = len(class_names) if class_names else int(arrays["y_train"].max()) + 1
     if classes < 2:
         raise _bad(files["y_train"], "y_train", "holds a single class; a classifier needs at least 2")
