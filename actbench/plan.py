@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from actbench import results
-from actbench.activations import pair_label
+from actbench.activations import is_custom, pair_label
 from actbench.config import ExperimentConfig, OwnData, RunSpec, expand_runs, model_problems, model_size, output_problem, run_id
 from actbench.costs import describe_estimates, estimate_runs, format_seconds
 from actbench.datasets import fallback_fix, resolve_source
@@ -114,6 +114,9 @@ def print_plan(planned: list[PlannedRun], notes: list[str], results_dir: Path) -
     todo = [estimate for run, estimate in zip(planned, estimates) if not run.done]
     if todo:
         typer.echo(describe_estimates(todo))
+    modules = sorted({run.spec.hidden_activation.name.partition(":")[0] for run in planned if is_custom(run.spec.hidden_activation.name)})
+    if modules:  # a config from elsewhere runs this code, as a Hydra target would: say so before anything trains
+        typer.echo(f"Python modules this config imports and runs (custom activations): {', '.join(modules)}")
 
 
 def _count(number: int) -> str:

@@ -263,3 +263,17 @@ def test_each_run_records_its_wall_time(tiny_config, tmp_path):
     for directory in run_dirs(results):
         metrics = read_metrics(directory)
         assert metrics["train_seconds"] < metrics["run_seconds"] < 300
+
+
+def test_a_dry_run_lists_the_python_modules_a_config_imports(tmp_path):
+    config = write_config(tmp_path, """
+        name: custom
+        datasets: [mnist]
+        data: {source: sample}
+        hidden_activations: [relu, 'helpers_activations:scaled_tanh', 'helpers_activations:explode']
+        """)
+    result = invoke("run", config, "--results-dir", tmp_path / "results", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "Python modules this config imports and runs (custom activations): helpers_activations\n" in result.output
+    plain = invoke("run", config, "--results-dir", tmp_path / "results", "--dry-run", "--set", "hidden_activations=[relu]")
+    assert "imports and runs" not in plain.output
