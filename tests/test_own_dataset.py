@@ -144,6 +144,7 @@ BAD_ARRAYS = [
     (lambda a: _mutate(a, "y_test", a["y_test"].astype(np.int64) - 1), "y_test has label -1; labels are 0 .. number of classes - 1"),
     (lambda a: _mutate(a, "y_train", a["y_train"] + 0.5), "y_train holds labels that are not whole numbers"),
     (lambda a: _mutate(a, "y_train", a["y_train"].astype(str)), "y_train has dtype <U3; give labels as integers"),
+    (lambda a: {**a, "x_test": a["x_test"][:0].astype(np.float32), "y_test": a["y_test"][:0].astype(np.int64)}, "y_test is empty; both splits need images of every class"),
     (lambda a: _mutate(a, "x_test", a["x_test"][:, :10]), "x_test holds images of (10, 14), x_train of (14, 14)"),
     (lambda a: _mutate(a, "y_train", a["y_train"][:-1]), "y_train has"),
     (lambda a: _mutate(a, "y_test", np.where(a["y_test"] == 4, 3, a["y_test"]).astype(np.uint8)), "y_test has no example of class 4"),

@@ -50,13 +50,11 @@ def read_own(name: str, location: Path, class_names: list[str] | None) -> tuple[
 def as_uint8(array: np.ndarray, path: Path, key: str) -> np.ndarray:
     """`array` converted exactly to uint8 (floats in [0, 1] as images: scaled by 255); raises, with
     the fix, where a value would change."""
-    if array.dtype == np.uint8:
-        return array
     labels = key.startswith("y_")
     kind = array.dtype.kind
-    if kind not in "iuf" or array.size == 0:  # empty arrays: check_arrays says what is wrong with them
-        if array.size == 0:
-            return array.astype(np.uint8)
+    if array.dtype == np.uint8 or array.size == 0 and kind in "iuf":  # nothing to convert (check_arrays refuses empty splits)
+        return array.astype(np.uint8, copy=False)
+    if kind not in "iuf":
         wanted = "integers" if labels else "integers 0-255 or floats in [0, 1]"
         raise _bad(path, key, f"has dtype {array.dtype}; give {'labels' if labels else 'pixels'} as {wanted}")
     values = array.astype(np.float64) if kind == "f" else array
@@ -95,6 +93,9 @@ def as_uint8(array: np.ndarray, path: Path, key: str) -> np.ndarray:
 def check_arrays(arrays: Arrays, files: dict[str, Path], class_names: list[str] | None) -> int:
     """The class count K of uint8 arrays whose shapes the reader checked (sources.check_shapes); raises on
     anything else a built-in dataset would be refused for."""
+    for key in ("y_train", "y_test"):
+        if len(arrays[key]) == 0:
+            raise _bad(files[key], key, "is empty; both splits need images of every class")
     classes = len(class_names) if class_names else int(arrays["y_train"].max()) + 1
     if classes < 2:
         raise _bad(files["y_train"], "y_train", "holds a single class; a classifier needs at least 2")
