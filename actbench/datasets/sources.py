@@ -249,7 +249,7 @@ def read_npz(path: Path, image_shape: tuple[int, ...] | None, fix: str = REDOWNL
 def _npy_header(archive: zipfile.ZipFile, key: str, path: Path, fix: str) -> tuple[tuple[int, ...], int]:
     """The shape and item size an .npz member's header promises, read without its body; a promise its
     compressed bytes cannot hold is refused (reading stops where the header says the data ends)."""
-    member = archive.getinfo(f"{key}.npy")
+    member = archive.getinfo(f"{key}.npy" if f"{key}.npy" in archive.namelist() else key)  # np.load reads both names
     with archive.open(member) as stream:
         version = np.lib.format.read_magic(stream)
         read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
