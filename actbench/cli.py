@@ -128,6 +128,9 @@ def run(
         results_dir=results_dir, data_dir=data_dir, mirror=mirror, dry_run=dry_run, force=force, quiet=quiet,
         workers=workers, ray=ray, retries=retries, export_to=export_to or [],
     )
+    shipped = None if config_path.exists() else _shipped_config(config_path)
+    if shipped:
+        raise _fail(f"{config_path}: no such config file; did you mean {shipped}?")
     try:
         summary = launch(config_path, [*map(parse_set, set_ or []), *option_overrides(shortcuts)], options)
     except ActbenchError as exc:
@@ -136,6 +139,19 @@ def run(
         raise _fail("interrupted; completed runs are saved and the rest run when you repeat the command", 130) from None
     if summary is not None and summary.counts["failed"]:
         raise typer.Exit(code=1)
+
+
+def _shipped_config(path: Path) -> str | None:
+    """An example config of the same (or a close) name in configs/, here or in actbench's checkout, as it is best typed."""
+    import difflib
+
+    for folder in (Path("configs"), Path(__file__).resolve().parent.parent / "configs"):
+        names = sorted(p.name for p in folder.glob("*.yaml")) if folder.is_dir() else []
+        found = difflib.get_close_matches(path.name, names, n=1, cutoff=0.8)
+        if found:
+            shipped = folder / found[0]
+            return str(shipped.relative_to(Path.cwd()) if shipped.is_relative_to(Path.cwd()) else shipped)
+    return None
 
 
 @app.command(cls=FlagCommand)

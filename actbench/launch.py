@@ -69,7 +69,12 @@ def _check_executor_options(options: RunOptions) -> None:
 
     if options.workers is not None and options.ray is not None:
         raise ActbenchError("--workers and --ray: choose one (on Ray, every CPU of the cluster is a worker)")
-    resources.worker_count(options.workers)  # refuses anything but a number >= 1 or 'auto'
+    resources.worker_count(options.workers)  # refuses anything but a number from 1 to the cores, or 'auto'
+    if options.export_to:  # a missing extra is found now, not after hours of training
+        from actbench.export import require
+
+        for tool in options.export_to:
+            require(tool)
 
 
 def _sweep(config: ExperimentConfig, options: RunOptions) -> SweepSummary:
@@ -79,11 +84,6 @@ def _sweep(config: ExperimentConfig, options: RunOptions) -> SweepSummary:
     from actbench.native_logs import filter_native_stderr
     from actbench.progress import pick_reporter
 
-    if options.export_to:  # a missing extra is found now, not after hours of training
-        from actbench.export import require
-
-        for tool in options.export_to:
-            require(tool)
     request = data_request(config, options.data_dir, options.mirror)
     executor = pick_executor(options.workers, options.ray, request, options.retries)
     filter_native_stderr()

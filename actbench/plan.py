@@ -12,10 +12,11 @@ from pathlib import Path
 import typer
 
 from actbench import results
-from actbench.activations import pair_label
-from actbench.config import ExperimentConfig, OwnData, RunSpec, expand_runs, output_problem, run_id
+from actbench.activations import is_custom, pair_label
+from actbench.config import ExperimentConfig, OwnData, RunSpec, expand_runs, model_problems, model_size, output_problem, run_id
 from actbench.costs import describe_estimates, estimate_runs, format_seconds
 from actbench.datasets import fallback_fix, resolve_source
+from actbench.datasets.catalogue import DATASETS
 from actbench.datasets.cache import DataCache, cache_for, data_request
 from actbench.errors import ActbenchError
 from actbench.outputs import label as output_label
@@ -26,6 +27,7 @@ class PlannedRun:
     spec: RunSpec
     run_id: str
     status: str | None  # recorded status, None when it never completed
+    parameters: int  # of its model, counted from the spec
 
     @property
     def done(self) -> bool:
@@ -74,7 +76,9 @@ def plan_runs(
     planned = []
     for spec in expand_runs(config, resolved, own):
         identifier = run_id(spec)
-        planned.append(PlannedRun(spec, identifier, results.run_status(exp_dir, identifier)))
+        image_shape = spec.own_data.image_shape if spec.own_data else DATASETS[spec.dataset].image_shape
+        parameters = model_size(spec.model, image_shape, spec.output_units, spec.hidden_activation.name == "prelu").parameters
+        planned.append(PlannedRun(spec, identifier, results.run_status(exp_dir, identifier), parameters))
     return planned, notes
 
 
@@ -89,6 +93,9 @@ def own_data(config: ExperimentConfig, cache: DataCache) -> dict[str, OwnData]:
         problem = next((p for p in problems if p), None)
         if problem:
             raise ActbenchError(f"{entry.location}: dataset '{name}' has {classes} classes: {problem}")
+        for loc, problem in model_problems(config, name, raw.image_shape, classes):
+            field = ".".join(f"[{part}]" if isinstance(part, int) else part for part in loc).replace(".[", "[")
+            raise ActbenchError(f"{entry.location}: dataset '{name}': {field}: {problem}")
         facts[name] = OwnData(sha256=raw.content_sha256, image_shape=raw.image_shape, classes=classes, n_train=len(raw.y_train), n_test=len(raw.y_test))
     return facts
 
@@ -100,10 +107,21 @@ def print_plan(planned: list[PlannedRun], notes: list[str], results_dir: Path) -
     estimates = estimate_runs([run.spec for run in planned], results_dir)
     for run, estimate in zip(planned, estimates):
         cost = "" if run.done else f"~{format_seconds(estimate.seconds)}"
-        typer.echo(f"{run.run_id}  {run.status or 'todo':9}  {cost:>7}  {run.title}")
+        typer.echo(f"{run.run_id}  {run.status or 'todo':9}  {cost:>7}  {_count(run.parameters):>5} params  {run.title}")
     done = sum(run.done for run in planned)
     exp_dir = results.experiment_dir(results_dir, planned[0].spec.experiment) if planned else results_dir
     typer.echo(f"{len(planned)} runs, {done} already done, {len(planned) - done} to run; results in {exp_dir}")
     todo = [estimate for run, estimate in zip(planned, estimates) if not run.done]
     if todo:
         typer.echo(describe_estimates(todo))
+    modules = sorted({run.spec.hidden_activation.name.partition(":")[0] for run in planned if is_custom(run.spec.hidden_activation.name)})
+    if modules:  # a config from elsewhere runs this code, as a Hydra target would: say so before anything trains
+        typer.echo(f"Python modules this config imports and runs (custom activations): {', '.join(modules)}")
+
+
+def _count(number: int) -> str:
+    """'850', '102k', '1.2M': a parameter count at a glance."""
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if number >= scale:
+            return f"{number / scale:.1f}{suffix}" if number < 10 * scale else f"{number / scale:.0f}{suffix}"
+    return str(number)

@@ -151,6 +151,15 @@ def test_config_errors_exit_2_without_traceback_or_touching_results(tmp_path):
     assert missing.exit_code == 2 and "no such config file" in missing.output
 
 
+def test_a_missing_config_named_like_a_shipped_one_suggests_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)
+    for typed in ("relu_vs_sigmoid.yaml", "relu_vs_sigmoid.yml"):
+        result = invoke("run", typed, "--dry-run")
+        assert result.exit_code == 2 and "did you mean configs/relu_vs_sigmoid.yaml?" in result.output, result.output
+    unrelated = invoke("run", tmp_path / "my_own_sweep.yaml", "--dry-run")
+    assert unrelated.exit_code == 2 and "did you mean" not in unrelated.output
+
+
 def test_dry_run_lists_runs_and_their_status(tiny_config, tmp_path):
     results = tmp_path / "results"
     before = invoke("run", tiny_config, "--results-dir", results, "--dry-run")
@@ -167,6 +176,8 @@ def test_dry_run_lists_runs_and_their_status(tiny_config, tmp_path):
         (["--workers", "0"], "--workers '0': give a number of worker processes"),
         (["--workers", "two"], "--workers 'two': give a number"),
         (["--workers", "2", "--ray", "local"], "--workers and --ray: choose one"),
+        (["--workers", "100000"], "--workers 100000: this machine lets actbench use"),
+        (["--export", "wandb"], "--export 'wandb': use one of tensorboard, mlflow"),
     ],
 )
 def test_a_dry_run_refuses_the_executor_options_the_run_would_refuse(options, message, tiny_config, tmp_path):
@@ -252,3 +263,17 @@ def test_each_run_records_its_wall_time(tiny_config, tmp_path):
     for directory in run_dirs(results):
         metrics = read_metrics(directory)
         assert metrics["train_seconds"] < metrics["run_seconds"] < 300
+
+
+def test_a_dry_run_lists_the_python_modules_a_config_imports(tmp_path):
+    config = write_config(tmp_path, """
+        name: custom
+        datasets: [mnist]
+        data: {source: sample}
+        hidden_activations: [relu, 'helpers_activations:scaled_tanh', 'helpers_activations:explode']
+        """)
+    result = invoke("run", config, "--results-dir", tmp_path / "results", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "Python modules this config imports and runs (custom activations): helpers_activations\n" in result.output
+    plain = invoke("run", config, "--results-dir", tmp_path / "results", "--dry-run", "--set", "hidden_activations=[relu]")
+    assert "imports and runs" not in plain.output

@@ -222,3 +222,90 @@ def test_a_task_is_checked_against_the_fewest_classes_of_the_grids_built_in_data
     assert _class_bound({"datasets": ["mnist", "three"]}) == 3 and _class_bound({"datasets": ["mnist"]}) == 10
     assert _class_bound({"datasets": ["mnist", {"name": "mine", "path": "x"}]}) == 10  # yours: checked once read
     assert _class_bound({"datasets": [{"name": "mine", "path": "x"}]}) is None
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("training: {learning_rate: .inf}", "training.learning_rate: must be a finite number (got inf)"),
+        ("training: {learning_rate: .nan}", "training.learning_rate: must be a finite number (got nan)"),
+        ("models: [{type: mlp, dropout: .nan}]", "models[0].dropout: must be a finite number"),
+        ("hidden_activations: [{name: leaky_relu, alpha: .inf}]", "hidden_activations[0]: leaky_relu.alpha is inf; give a finite number"),
+    ],
+)
+def test_numbers_must_be_finite(tmp_path, text, expected):
+    assert expected in error_for(tmp_path, BASE.replace("hidden_activations: [relu]\n", "") + text
+                                 + ("" if "hidden_activations" in text else "\nhidden_activations: [relu]"))
+
+
+@pytest.mark.parametrize("name", [".my_acts:swish", ":swish", "pkg..mod:swish", "os:", "os.path:join:extra", "1pkg:fn"])
+def test_a_malformed_custom_activation_path_is_one_line(tmp_path, name):
+    message = error_for(tmp_path, BASE.replace("[relu]", f"['{name}']"))
+    assert f"hidden_activations[0]: activation '{name}' is not of the form package.module:function" in message
+    assert "\n" not in message
+
+
+def test_a_custom_activation_whose_module_fails_to_import_is_one_line(tmp_path, monkeypatch):
+    (tmp_path / "broken_acts.py").write_text("raise RuntimeError('half-edited')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    message = error_for(tmp_path, BASE.replace("[relu]", "['broken_acts:swish']"))
+    assert "importing module 'broken_acts' for activation 'broken_acts:swish' failed: RuntimeError: half-edited" in message
+
+
+@pytest.mark.parametrize(
+    "model, expected",
+    [
+        ("{type: cnn, kernel_size: 29}", "models[0].kernel_size: 29 is larger than mnist's 28x28 images; lower it, or list fewer filters"),
+        ("{type: cnn, filters: [8, 8, 8, 8]}", "models[0].kernel_size: 3 is larger than the 1x1 feature maps that 3 convolution"),
+        ("{type: cnn, filters: [8], pool_size: 27}", "models[0].pool_size: 27 is larger than the 26x26 feature maps convolution 1 leaves"),
+    ],
+)
+def test_convolution_and_pooling_windows_larger_than_the_images_are_refused(tmp_path, model, expected):
+    message = error_for(tmp_path, BASE + f"models: [mlp, {model}]".replace("mlp, ", ""))
+    assert expected in message
+    assert "lower it" in message
+
+
+def test_a_model_too_large_for_memory_is_refused_with_its_size(tmp_path, monkeypatch):
+    from actbench.executors import resources
+
+    monkeypatch.setattr(resources, "memory_bytes", lambda: 2**30)  # a 1 GiB machine
+    message = error_for(tmp_path, BASE + "models: [{type: mlp, hidden_units: [1280, 640]}, {type: mlp, hidden_units: [12800, 6400]}]")
+    parameters = (784 + 1) * 12800 + (12800 + 1) * 6400 + (6400 + 1) * 10  # weights and biases: 92,038,410
+    assert f"models[1]: {parameters:,} parameters: training needs about 1.4 GiB" in message  # 4 copies of 4 bytes each
+    assert "more than this machine's 1.0 GiB; make the layers narrower or fewer" in message
+    monkeypatch.setattr(resources, "memory_bytes", lambda: 2 * 2**30)
+    load_config(write_config(tmp_path, BASE + "models: [{type: mlp, hidden_units: [12800, 6400]}]"))
+
+
+def test_memory_bytes_reads_this_machine():
+    from actbench.executors.resources import memory_bytes
+
+    assert memory_bytes() > 2**26  # some memory, in bytes (not pages or kB)
+
+
+@pytest.mark.parametrize(
+    "model, hidden, image_shape",
+    [
+        ("{type: mlp, hidden_units: [32, 16], dropout: 0.2}", "relu", (28, 28)),
+        ("{type: cnn}", "relu", (28, 28)),
+        ("{type: cnn, filters: [4, 6], kernel_size: 5, pool_size: 3, dense_units: [12]}", "prelu", (32, 30, 3)),
+        ("{type: mlp, hidden_units: [7]}", "prelu", (9, 9, 2)),
+    ],
+)
+def test_parameters_counted_from_the_spec_match_keras(model, hidden, image_shape):
+    from actbench.config import model_size
+    from actbench.models import build_model
+
+    config = load_config_text(f"name: t\ndatasets: [mnist]\nmodels: [{model}]\nhidden_activations: [{hidden}]\n")
+    spec = expand_runs(config, {"mnist": "sample"})[0]
+    input_shape = image_shape + ((1,) if len(image_shape) == 2 else ())
+    keras_count = build_model(spec, input_shape, 10).count_params()
+    assert model_size(spec.model, image_shape, 10, learned_slopes=hidden == "prelu").parameters == keras_count
+
+
+def load_config_text(text: str):
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        return load_config(write_config(Path(folder), text))

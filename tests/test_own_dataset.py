@@ -2,7 +2,11 @@
 (digits 0-4, each image averaged over 2x2 blocks), as IDX files and as an .npz, grey and colour."""
 
 import gzip
+import io
 import re
+import tracemalloc
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +14,7 @@ import pandas as pd
 import pytest
 
 from actbench.config import load_config
-from actbench.datasets import samples, sources
+from actbench.datasets import load_own, samples, sources
 from actbench.errors import ActbenchError
 from actbench.plan import plan_runs
 from actbench.report import build_report
@@ -133,8 +137,14 @@ def _mutate(arrays: dict[str, np.ndarray], key: str, value: np.ndarray) -> dict[
 
 
 BAD_ARRAYS = [
-    (lambda a: _mutate(a, "x_train", a["x_train"].astype(np.float32)), "x_train has dtype float32, expected uint8"),
-    (lambda a: _mutate(a, "y_test", a["y_test"].astype(np.int64)), "y_test has dtype int64, expected uint8"),
+    (lambda a: _mutate(a, "x_train", a["x_train"] * np.float32(0.5)), "x_train holds pixel values between whole numbers; if rounding them is acceptable, save np.round(x).astype(np.uint8) instead"),
+    (lambda a: _mutate(a, "x_train", a["x_train"] / np.float32(256)), "x_train holds floats in [0, 1] that are not steps of 1/255, so 8-bit pixels would lose detail"),
+    (lambda a: _mutate(a, "x_test", a["x_test"].astype(np.int32) * 2), "x_test holds pixel values from 0 to 510; give pixels as integers 0-255 or floats in [0, 1]"),
+    (lambda a: _mutate(a, "x_test", np.where(a["x_test"] > 9, np.nan, a["x_test"])), "x_test holds NaN or infinite values"),
+    (lambda a: _mutate(a, "y_test", a["y_test"].astype(np.int64) - 1), "y_test has label -1; labels are 0 .. number of classes - 1"),
+    (lambda a: _mutate(a, "y_train", a["y_train"] + 0.5), "y_train holds labels that are not whole numbers"),
+    (lambda a: _mutate(a, "y_train", a["y_train"].astype(str)), "y_train has dtype <U3; give labels as integers"),
+    (lambda a: {**a, "x_test": a["x_test"][:0].astype(np.float32), "y_test": a["y_test"][:0].astype(np.int64)}, "y_test is empty; both splits need images of every class"),
     (lambda a: _mutate(a, "x_test", a["x_test"][:, :10]), "x_test holds images of (10, 14), x_train of (14, 14)"),
     (lambda a: _mutate(a, "y_train", a["y_train"][:-1]), "y_train has"),
     (lambda a: _mutate(a, "y_test", np.where(a["y_test"] == 4, 3, a["y_test"]).astype(np.uint8)), "y_test has no example of class 4"),
@@ -192,3 +202,111 @@ def test_dataset_entries_are_checked_like_the_rest_of_the_config(tmp_path, datas
     with pytest.raises(ActbenchError) as caught:
         load_config(config)
     assert expected in str(caught.value), str(caught.value)
+
+
+def test_a_convolution_larger_than_an_own_datasets_images_is_refused_by_the_dry_run(tmp_path):
+    path = write_npz(tmp_path / "d.npz", small_digits())  # 14x14 -> 12 -> 6 -> 4 -> 2: the third 3x3 does not fit (28x28 fits)
+    config = write_config(
+        tmp_path, f"name: own\ndatasets: [mnist, {{name: d5, path: '{path}'}}]\nmodels: [{{type: cnn, filters: [8, 8, 8]}}]\nhidden_activations: [relu]\n"
+    )
+    outcome = invoke("run", config, "--results-dir", tmp_path / "results", "--dry-run")
+    assert outcome.exit_code == 2 and "Traceback" not in outcome.output
+    assert outcome.output.strip() == (
+        f"error: {path}: dataset 'd5': models[0].kernel_size: 3 is larger than the 2x2 feature maps that 2 convolution "
+        "and pooling layers leave of d5's images; lower it, or list fewer filters"
+    )
+
+
+def test_the_dry_run_shows_each_models_parameters(tmp_path):
+    path = write_npz(tmp_path / "d.npz", small_digits())
+    outcome = invoke("run", config_for(tmp_path, path), "--results-dir", tmp_path / "results", "--dry-run")
+    assert outcome.exit_code == 0, outcome.output
+    mlp = (14 * 14 + 1) * 16 + (16 + 1) * 5  # 3,237: 14x14 pixels -> 16 units -> 5 classes
+    cnn = (3 * 3 + 1) * 4 + (6 * 6 * 4 + 1) * 5  # 765: 4 filters of 3x3, 12x12 pooled to 6x6, -> 5 classes
+    assert f" {mlp / 1000:.1f}k params  digits5/own mlp relu" in outcome.output
+    assert f"  {cnn} params  digits5/own cnn relu" in outcome.output
+
+
+def test_ordinary_dtypes_are_converted_exactly_and_make_the_same_runs(tmp_path):
+    """int64 labels (NumPy's default) and float32 images in [0, 1] or 0-255 are the uint8 data: the same
+    arrays, digest and run ids, so a run already done for one counts for the others."""
+    arrays = small_digits()
+    as_uint8 = plan(config_for(tmp_path, write_npz(tmp_path / "u8.npz", arrays)), tmp_path / "r")
+    variants = {
+        "unit": {key: (value / np.float32(255) if key.startswith("x") else value.astype(np.int64)) for key, value in arrays.items()},
+        "levels": {key: (value.astype(np.float32) if key.startswith("x") else value.astype(np.int32)) for key, value in arrays.items()},
+        "float64 labels": {key: (value.astype(np.int16) if key.startswith("x") else value.astype(np.float64)) for key, value in arrays.items()},
+    }
+    for name, converted in variants.items():
+        path = write_npz(tmp_path / f"{name}.npz", converted)
+        raw = load_own("digits5", path)
+        for key in sources.IDX_FILES:
+            assert getattr(raw, key).dtype == np.uint8 and np.array_equal(getattr(raw, key), arrays[key]), (name, key)
+        assert [run.run_id for run in plan(config_for(tmp_path, path), tmp_path / "r")] == [run.run_id for run in as_uint8], name
+
+
+def _gzip_of_zeros(header: bytes, size: int) -> bytes:
+    """A gzip of `header` and then `size` zero bytes, compressed a megabyte at a time (about 1000-fold)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [packer.compress(header)] + [packer.compress(bytes(2**20)) for _ in range(size // 2**20)]
+    return b"".join(parts) + packer.flush()
+
+
+def test_a_gzip_that_expands_beyond_its_idx_header_is_refused_without_expanding_it(tmp_path):
+    folder = write_idx(tmp_path / "bomb", small_digits())
+    labels = folder / "train-labels-idx1-ubyte.gz"
+    count = sources.idx_shape(labels)[0]
+    # The header promises `count` labels; 256 MiB of zeros follow (a quarter-megabyte file).
+    labels.write_bytes(_gzip_of_zeros(bytes([0, 0, 8, 1]) + count.to_bytes(4, "big"), 256 * 2**20))
+    assert labels.stat().st_size < 2**20
+    tracemalloc.start()
+    try:
+        with pytest.raises(ActbenchError) as caught:
+            plan(config_for(tmp_path, folder), tmp_path / "r")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(caught.value) == (
+        f"{labels}: holds more data than the {count} bytes its header promises (decompression was stopped there); "
+        "fix the file, or point the dataset's path elsewhere"
+    )
+    assert peak < 64 * 2**20, peak  # the images (a few MiB) were read, the 256 MiB never were
+
+
+def test_idx_headers_are_checked_against_each_other_before_any_body_is_read(tmp_path):
+    folder = write_idx(tmp_path / "d", small_digits())
+    images, labels = folder / "train-images-idx3-ubyte.gz", folder / "train-labels-idx1-ubyte.gz"
+    n = sources.idx_shape(images)[0]
+    # A header that promises a thousand times more images than the file could hold, and labels that disagree.
+    images.write_bytes(gzip.compress(bytes([0, 0, 8, 3]) + b"".join(k.to_bytes(4, "big") for k in (n * 1000, 14, 14)) + bytes(100)))
+    with pytest.raises(ActbenchError, match=re.escape(f"{labels}: y_train has {n} labels for {n * 1000} images in x_train")):
+        plan(config_for(tmp_path, folder), tmp_path / "r")
+    labels.write_bytes(gzip.compress(bytes([0, 0, 8, 1]) + (n * 1000).to_bytes(4, "big") + bytes(100)))
+    with pytest.raises(ActbenchError, match=re.escape(f"{images}: is {images.stat().st_size} bytes compressed, too few for the {n * 1000 * 196} bytes")):
+        plan(config_for(tmp_path, folder), tmp_path / "r")
+
+
+def test_an_npz_whose_headers_promise_more_than_it_or_the_machine_holds_is_refused_before_reading(tmp_path, monkeypatch):
+    arrays = small_digits()
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        # x_train: a header promising 100 million images over a megabyte of zeros
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False, "shape": (10**8, 14, 14)})
+        archive.writestr("x_train.npy", header.getvalue() + bytes(2**20))
+        for key in ("y_train", "x_test", "y_test"):
+            body = io.BytesIO()
+            np.save(body, arrays[key])
+            archive.writestr(f"{key}.npy", body.getvalue())
+    with pytest.raises(ActbenchError) as caught:
+        plan(config_for(tmp_path, path), tmp_path / "r")
+    assert "x_train is" in str(caught.value) and f"bytes compressed, too few for the {10**8 * 196} bytes its header promises" in str(caught.value)
+
+    from actbench.executors import resources
+
+    monkeypatch.setattr(resources, "memory_bytes", lambda: 2**18)  # a machine of 256 KiB: the real arrays (about 0.5 MiB) do not fit
+    honest = write_npz(tmp_path / "honest.npz", arrays)
+    with pytest.raises(ActbenchError, match=re.escape(f"{honest}: the dataset's headers promise ")) as caught:
+        plan(config_for(tmp_path, honest), tmp_path / "r")
+    assert "MiB of arrays, more than this machine's 0.2 MiB" in str(caught.value)
+

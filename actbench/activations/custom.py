@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import re
 from typing import Any, Callable
+
+# `package.module:function`: an absolute dotted module path (a relative one has no package to be
+# relative to) and one attribute name.
+_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
 
 
 def is_custom(name: str) -> bool:
@@ -27,12 +32,19 @@ def source_digest(function: Callable[..., Any]) -> str:
 
 
 def load_custom_function(name: str) -> Callable[..., Any]:
-    """Import `package.module:function`; raises ValueError naming what is missing."""
+    """Import `package.module:function`; raises ValueError naming what is missing or malformed."""
+    if not _NAME.match(name):
+        raise ValueError(
+            f"activation {name!r} is not of the form package.module:function (an absolute module path, e.g. "
+            "my_activations:swish2, importable from where you run actbench)"
+        )
     module_name, _, attr = name.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ValueError(f"cannot import module {module_name!r} for activation {name!r}: {exc}") from None
+    except Exception as exc:  # the module's own code failed: say so in one line, it is the user's code
+        raise ValueError(f"importing module {module_name!r} for activation {name!r} failed: {type(exc).__name__}: {exc}") from None
     function = getattr(module, attr, None)
     if not callable(function):
         raise ValueError(f"module {module_name!r} has no function {attr!r} (activation {name!r})")

@@ -4,7 +4,7 @@ overrides, one-line errors), overrides.py (values set on the command line), grid
 Everything callers use is importable from here: `from actbench.config import load_config, RunSpec`.
 """
 
-from actbench.config.experiment import SEED_MAX, ExperimentConfig, config_as_dict
+from actbench.config.experiment import SEED_MAX, ExperimentConfig, ModelSize, config_as_dict, model_problems, model_size
 from actbench.config.grid import TRAINING_RULES, OwnData, RunSpec, expand_runs, run_id
 from actbench.config.load import load_config
 from actbench.config.overrides import Override, option_overrides, parse_set

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated, Any, Iterator
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from actbench.config.schema import (
     ActivationSpec,
@@ -19,11 +21,88 @@ from actbench.config.schema import (
     Strict,
     dataset_name,
     output_problem,
+    output_units,
 )
 
 from actbench.datasets.catalogue import DATASETS
 
 SEED_MAX = 2**32 - 1  # NumPy's and TensorFlow's seeds are 32-bit
+BYTES_PER_NUMBER = 4  # float32 weights and activations
+# Training keeps four copies of every weight: the weight, its gradient and Adam's two moments.
+WEIGHT_COPIES = 4
+
+
+@dataclass(frozen=True)
+class ModelSize:
+    """A model's size as models.build_model builds it, computed without TensorFlow."""
+
+    parameters: int
+    activations: int  # numbers one image leaves in the layers' outputs, kept for the backward pass
+
+    def training_bytes(self, batch_size: int) -> int:
+        """Memory to train it: the weights' copies, and each layer's output and its gradient for a batch."""
+        return BYTES_PER_NUMBER * (WEIGHT_COPIES * self.parameters + 2 * batch_size * self.activations)
+
+
+class ShapeProblem(ValueError):
+    """A layer that does not fit the feature maps it meets; `field` is the model field to change."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(problem)
+        self.field = field
+
+
+def model_size(
+    model: ModelSpec, image_shape: tuple[int, ...], output_units: int, learned_slopes: bool = False, dataset: str = "the dataset"
+) -> ModelSize:
+    """Parameters and activations of `model` on images of `image_shape` ((H, W) or (H, W, C)), layer by
+    layer as models.py builds it: 'valid' convolutions, pooling that drops a remainder, Dense layers
+    with biases; `learned_slopes`: PReLU's slope per unit (per channel after a convolution). Raises
+    ShapeProblem when a convolution or pooling window is larger than what it meets."""
+    height, width, channels = (list(image_shape) + [1])[:3]
+    parameters, activations = 0, height * width * channels
+    if isinstance(model, MLPSpec):
+        widths, dropout = [height * width * channels, *model.hidden_units], model.dropout
+    else:
+        for index, filters in enumerate(model.filters):
+            where = f"{dataset}'s {height}x{width} images"
+            if index:
+                where = f"the {height}x{width} feature maps that {index} convolution and pooling layers leave of {dataset}'s images"
+            if model.kernel_size > min(height, width):
+                raise ShapeProblem("kernel_size", f"{model.kernel_size} is larger than {where}")
+            height, width = height - model.kernel_size + 1, width - model.kernel_size + 1
+            parameters += (model.kernel_size**2 * channels + 1) * filters + (filters if learned_slopes else 0)
+            activations += 2 * height * width * filters  # the convolution and its activation
+            if model.pool_size > min(height, width):
+                raise ShapeProblem(
+                    "pool_size", f"{model.pool_size} is larger than the {height}x{width} feature maps convolution {index + 1} leaves of {dataset}'s images"
+                )
+            height, width, channels = height // model.pool_size, width // model.pool_size, filters
+            activations += height * width * filters
+        widths, dropout = [height * width * channels, *model.dense_units], model.dropout
+    for fan_in, units in zip(widths, widths[1:]):
+        parameters += (fan_in + 1) * units + (units if learned_slopes else 0)
+        activations += (3 if dropout else 2) * units
+    parameters += (widths[-1] + 1) * output_units
+    return ModelSize(parameters, activations + 2 * output_units)
+
+
+def memory_problem(size: ModelSize, batch_size: int) -> str | None:
+    """Whether training a model of `size` needs more memory than this machine has, with the fix."""
+    from actbench.executors.resources import memory_bytes  # executors import config: not at module level
+
+    needed, available = size.training_bytes(batch_size), memory_bytes()
+    if available is None or needed <= available:
+        return None
+    return (
+        f"{size.parameters:,} parameters: training needs about {_gib(needed)} (weights, gradients, Adam's moments and a "
+        f"batch of {batch_size}), more than this machine's {_gib(available)}; make the layers narrower or fewer"
+        + (", or lower training.batch_size" if 2 * batch_size * size.activations > WEIGHT_COPIES * size.parameters else "")
+    )
+
+
+def _gib(count: int) -> str:
+    return f"{count / 2**30:.1f} GiB"
 
 
 class ExperimentConfig(Strict):
@@ -95,6 +174,17 @@ class ExperimentConfig(Strict):
         return value
 
     @model_validator(mode="after")
+    def _models_fit_the_builtin_images(self) -> ExperimentConfig:
+        # Convolution and pooling windows against each built-in dataset's images, and the memory each
+        # model needs to train; a dataset of your own is checked once its files are read (plan.own_data).
+        for name in {entry for entry in self.datasets if isinstance(entry, str)}:
+            for loc, problem in model_problems(self, name, DATASETS[name].image_shape, DATASETS[name].classes):
+                raise ValidationError.from_exception_data(
+                    type(self).__name__, [InitErrorDetails(type=PydanticCustomError("value_error", problem), loc=loc, input=None)]
+                )
+        return self
+
+    @model_validator(mode="after")
     def _refuse_softmax_on_one_unit(self) -> ExperimentConfig:
         # Softmax over a single unit is exp(x)/exp(x) = 1.0 whatever x is: the layer passes no
         # information and gets no gradient, so such a network cannot learn.
@@ -108,6 +198,25 @@ class ExperimentConfig(Strict):
                         "or drop softmax"
                     )
         return self
+
+
+def model_problems(
+    config: ExperimentConfig, dataset: str, image_shape: tuple[int, ...], classes: int
+) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """Each model that cannot be built or trained on `dataset`, of `image_shape` and `classes` classes:
+    (the field's location in the config, what is wrong and the fix)."""
+    learned_slopes = any(hidden.name == "prelu" for hidden in config.hidden_activations)
+    widest = max(output_units(config.task, output, classes) for output in config.output_activations)
+    for index, model in enumerate(config.models):
+        try:
+            size = model_size(model, image_shape, widest, learned_slopes, dataset)
+        except ShapeProblem as exc:
+            fewer = ", or list fewer filters" if model.type == "cnn" and len(model.filters) > 1 else ""
+            yield ("models", index, exc.field), f"{exc}; lower it{fewer}"
+            continue
+        problem = memory_problem(size, config.training.batch_size)
+        if problem:
+            yield ("models", index), problem
 
 
 def config_as_dict(config: ExperimentConfig) -> dict[str, Any]:

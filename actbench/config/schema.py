@@ -3,6 +3,7 @@ output layers, training. experiment.py assembles them; every model refuses unkno
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -32,9 +33,10 @@ INITIALIZERS = ("auto", "he_normal", "he_uniform", "glorot_uniform", "glorot_nor
 
 
 class Strict(BaseModel):
-    """Every config model: unknown fields are errors (a typo is never silently ignored), values immutable."""
+    """Every config model: unknown fields are errors (a typo is never silently ignored), values immutable,
+    and every number finite (a learning rate of .inf or .nan would pass the bounds and fail every run)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ActivationSpec(Strict):
@@ -63,7 +65,11 @@ class ActivationSpec(Strict):
             digest = activations.source_digest(activations.load_custom_function(name))
         else:
             name = activations.canonical_name(name)
-        return {"name": name, "params": activations.resolve_params(name, given), "source_digest": digest}
+        params = activations.resolve_params(name, given)
+        for key, number in params.items():  # a dict of Any: allow_inf_nan does not reach it
+            if isinstance(number, float) and not math.isfinite(number):
+                raise ValueError(f"{name}.{key} is {number}; give a finite number")
+        return {"name": name, "params": params, "source_digest": digest}
 
     @property
     def label(self) -> str:

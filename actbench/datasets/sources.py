@@ -7,13 +7,17 @@ in the Keras format where the catalogue names one (`mnist.npz`) or the four IDX 
 not, in a subfolder named after it (`mnist/`, `fashion-mnist/` or `fashion_mnist/`).
 
 Local files are checked structurally here (gzip and zip CRCs, IDX magic numbers, exact sizes), so
-a truncated or corrupt file is refused by name; verify.py then checks their content. Downloads are
+a truncated or corrupt file is refused by name; verify.py then checks their content. The headers of
+a dataset's four arrays (IDX or .npz) are read first and checked against each other and the
+machine's memory, and no body is decompressed past what its header promises: a small file that
+expands to gigabytes is refused, never expanded. Downloads are
 checked against published checksums before they are moved into the Keras cache.
 """
 
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import shutil
 import tempfile
@@ -22,6 +26,7 @@ import urllib.request
 import zipfile
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -133,27 +138,95 @@ def idx_path(folder: Path, key: str) -> Path | None:
 
 
 def read_idx_folder(folder: Path, image_shape: tuple[int, ...] | None, fix: str = REDOWNLOAD_FIX) -> Arrays:
-    return {key: read_idx(idx_path(folder, key), image_shape, fix) for key in IDX_FILES}  # type: ignore[arg-type]
+    """The four IDX files of a folder; their headers are checked against each other (and the machine's
+    memory) before any body is read."""
+    paths: dict[str, Path] = {key: idx_path(folder, key) for key in IDX_FILES}  # type: ignore[misc]
+    shapes = {key: idx_shape(path, fix) for key, path in paths.items()}
+    for key in ("x_train", "x_test"):
+        _check_image_shape(paths[key], shapes[key], image_shape, fix)
+    check_shapes(shapes, paths, fix)
+    return {key: read_idx(paths[key], image_shape, fix) for key in IDX_FILES}
+
+
+def check_shapes(shapes: dict[str, tuple[int, ...]], paths: dict[str, Path], fix: str, itemsizes: dict[str, int] | None = None) -> None:
+    """What the headers of a dataset's four arrays promise, checked before their bodies are read: images
+    (N, H, W[, C]) and one label each, both splits of one image size, and all of it within memory."""
+    from actbench.executors.resources import memory_bytes  # executors import config, which imports datasets
+
+    for part in ("train", "test"):
+        images, labels = shapes[f"x_{part}"], shapes[f"y_{part}"]
+        if len(images) not in (3, 4):
+            raise _corrupt(paths[f"x_{part}"], f"x_{part} has shape {images}, expected (N, H, W) grey or (N, H, W, C) colour images", fix)
+        if len(labels) != 1:
+            raise _corrupt(paths[f"y_{part}"], f"y_{part} has shape {labels}, expected (N,) integer labels", fix)
+        if images[0] != labels[0]:
+            raise _corrupt(paths[f"y_{part}"], f"y_{part} has {labels[0]} labels for {images[0]} images in x_{part}", fix)
+    if shapes["x_train"][1:] != shapes["x_test"][1:]:
+        raise _corrupt(paths["x_test"], f"x_test holds images of {shapes['x_test'][1:]}, x_train of {shapes['x_train'][1:]}; both splits need one image shape", fix)
+    total = sum(math.prod(shape) * (itemsizes or {}).get(key, 1) for key, shape in shapes.items())
+    memory = memory_bytes()
+    if memory is not None and total > memory:
+        raise _corrupt(paths["x_train"], f"the dataset's headers promise {_bytes(total)} of arrays, more than this machine's {_bytes(memory)}", fix)
+
+
+def _bytes(count: int) -> str:
+    return f"{count / 2**30:.1f} GiB" if count >= 2**30 else f"{count / 2**20:.1f} MiB"
+
+
+def idx_shape(path: Path, fix: str = REDOWNLOAD_FIX) -> tuple[int, ...]:
+    """The dimension sizes an IDX file's header promises, read without its body."""
+    try:
+        with _open_idx(path) as stream:
+            return _idx_header(stream, path, fix)
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        raise _corrupt(path, f"cannot be decompressed ({exc})", fix) from None
 
 
 def read_idx(path: Path, image_shape: tuple[int, ...] | None = None, fix: str = REDOWNLOAD_FIX) -> np.ndarray:
     """Parse one IDX file (LeCun's format: magic, dimension sizes, then unsigned bytes); images
-    must have `image_shape` unless it is None."""
+    must have `image_shape` unless it is None. The body is read only up to what the header promises
+    (one byte more shows there is more): a small gzip that expands to gigabytes is refused, not expanded."""
     try:
-        data = gzip.open(path).read() if path.suffix == ".gz" else path.read_bytes()
+        with _open_idx(path) as stream:
+            shape = _idx_header(stream, path, fix)
+            header, promised = 4 + 4 * len(shape), math.prod(shape)
+            _check_image_shape(path, shape, image_shape, fix)
+            size = path.stat().st_size
+            if path.suffix != ".gz" and size - header != promised:
+                raise _corrupt(path, f"holds {size - header} bytes of data, its header promises {promised}", fix)
+            if promised > DEFLATE_MAX_RATIO * size:  # deflate expands at most 1032-fold: the header cannot be true
+                raise _corrupt(path, f"is {size} bytes compressed, too few for the {promised} bytes its header promises", fix)
+            data = stream.read(promised + 1)
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         raise _corrupt(path, f"cannot be decompressed ({exc})", fix) from None
-    if len(data) < 4 or data[0:2] != b"\x00\x00" or data[2] != 0x08 or not 1 <= data[3] <= 4:
-        raise _corrupt(path, "is not an IDX file of unsigned bytes", fix)
-    ndim = data[3]
-    header = 4 + 4 * ndim
-    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    if len(data) != header + int(np.prod(shape)):
-        raise _corrupt(path, f"holds {len(data) - header} bytes of data, its header promises {int(np.prod(shape))}", fix)
-    if image_shape is not None and ndim > 1 and shape[1:] != image_shape:
+    if len(data) > promised:
+        raise _corrupt(path, f"holds more data than the {promised} bytes its header promises (decompression was stopped there)", fix)
+    if len(data) < promised:
+        raise _corrupt(path, f"holds {len(data)} bytes of data, its header promises {promised}", fix)
+    return np.frombuffer(data, dtype=np.uint8).reshape(shape)
+
+
+DEFLATE_MAX_RATIO = 1032  # the most that deflate (gzip, zip) can expand its input
+
+
+def _check_image_shape(path: Path, shape: tuple[int, ...], image_shape: tuple[int, ...] | None, fix: str) -> None:
+    if image_shape is not None and len(shape) > 1 and shape[1:] != image_shape:
         expected = "x".join(map(str, image_shape))
         raise _corrupt(path, f"holds images of {'x'.join(map(str, shape[1:]))}, expected {expected}", fix)
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def _open_idx(path: Path) -> BinaryIO:
+    return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")  # type: ignore[return-value]
+
+
+def _idx_header(stream: BinaryIO, path: Path, fix: str) -> tuple[int, ...]:
+    head = stream.read(4)
+    if len(head) < 4 or head[0:2] != b"\x00\x00" or head[2] != 0x08 or not 1 <= head[3] <= 4:
+        raise _corrupt(path, "is not an IDX file of unsigned bytes", fix)
+    sizes = stream.read(4 * head[3])
+    if len(sizes) < 4 * head[3]:
+        raise _corrupt(path, "is not an IDX file of unsigned bytes (its header is cut short)", fix)
+    return tuple(int.from_bytes(sizes[4 * i : 4 * i + 4], "big") for i in range(head[3]))
 
 
 def read_npz(path: Path, image_shape: tuple[int, ...] | None, fix: str = REDOWNLOAD_FIX) -> Arrays:
@@ -162,12 +235,30 @@ def read_npz(path: Path, image_shape: tuple[int, ...] | None, fix: str = REDOWNL
             missing = [key for key in IDX_FILES if key not in archive.files]
             if missing:
                 raise _corrupt(path, f"lacks the array {', '.join(missing)}", fix)
+            headers = {key: _npy_header(archive.zip, key, path, fix) for key in IDX_FILES}
+            check_shapes({key: shape for key, (shape, _) in headers.items()}, dict.fromkeys(IDX_FILES, path), fix,
+                         {key: itemsize for key, (_, itemsize) in headers.items()})
             arrays = {key: archive[key] for key in IDX_FILES}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise _corrupt(path, f"cannot be read ({exc})", fix) from None
     if image_shape is not None and (arrays["x_train"].shape[1:] != image_shape or arrays["x_train"].dtype != np.uint8):
         raise _corrupt(path, f"does not hold {'x'.join(map(str, image_shape))} uint8 images", fix)
     return arrays
+
+
+def _npy_header(archive: zipfile.ZipFile, key: str, path: Path, fix: str) -> tuple[tuple[int, ...], int]:
+    """The shape and item size an .npz member's header promises, read without its body; a promise its
+    compressed bytes cannot hold is refused (reading stops where the header says the data ends)."""
+    member = archive.getinfo(f"{key}.npy" if f"{key}.npy" in archive.namelist() else key)  # np.load reads both names
+    with archive.open(member) as stream:
+        version = np.lib.format.read_magic(stream)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(stream)
+    promised = math.prod(shape) * dtype.itemsize
+    ratio = DEFLATE_MAX_RATIO if member.compress_type != zipfile.ZIP_STORED else 1
+    if promised > ratio * member.compress_size:
+        raise _corrupt(path, f"{key} is {member.compress_size} bytes compressed, too few for the {promised} bytes its header promises", fix)
+    return shape, dtype.itemsize
 
 
 def _corrupt(path: Path, problem: str, fix: str = REDOWNLOAD_FIX) -> ActbenchError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 from actbench.errors import ActbenchError
 
@@ -33,8 +34,24 @@ def gpu_ids() -> list[str]:
     return [str(i) for i, line in enumerate(listing.splitlines()) if line.startswith("GPU ")]
 
 
+def memory_bytes() -> int | None:
+    """The memory this process may use: the machine's, or its container's limit where that is lower
+    (cgroup v2); None when neither can be read."""
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not a POSIX system that reports it
+        total = None
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+    except OSError:
+        limit = "max"
+    if limit.isdigit():
+        return min(int(limit), total) if total else int(limit)
+    return total
+
+
 def worker_count(requested: str | None) -> int:
-    """--workers: a number, or `auto` (two runs per GPU where there are GPUs, else one per core)."""
+    """--workers: a number up to the cores, or `auto` (two runs per GPU where there are GPUs, else one per core)."""
     if requested is None:
         return 1
     if requested == "auto":
@@ -46,6 +63,12 @@ def worker_count(requested: str | None) -> int:
         count = 0
     if count < 1:
         raise ActbenchError(f"--workers {requested!r}: give a number of worker processes (1 or more) or 'auto'")
+    cores = cpu_count()
+    if count > cores:  # each worker starts a process that imports TensorFlow: hundreds would swamp the machine
+        raise ActbenchError(
+            f"--workers {count}: this machine lets actbench use {cores} CPU core{'s' if cores != 1 else ''}; "
+            f"give at most {cores}, or 'auto'"
+        )
     return count
 
 
