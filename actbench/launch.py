@@ -46,7 +46,7 @@ def launch(config_path: Path, overrides: Sequence[Override], options: RunOptions
         if options.dry_run:
             from actbench.plan import plan_runs, print_plan
 
-            print_plan(*plan_runs(config, options.results_dir, options.data_dir), options.results_dir)
+            print_plan(*plan_runs(config, options.results_dir, options.data_dir, mirror=options.mirror), options.results_dir)
             return None
         summary = _sweep(config, options)
     except KeyboardInterrupt:

@@ -15,6 +15,7 @@ metrics and tags that changed (MLflow keeps a metric's earlier values as its his
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,7 +23,7 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 from actbench.export.runs import ExportSummary, RecordedRun, read_experiment
-from actbench.results import CONFUSION, HISTORY
+from actbench.results import CONFUSION, HISTORY, guarded
 
 KIND, RUN_ID, GROUP, DIGEST = "actbench.kind", "actbench.run_id", "actbench.group", "actbench.digest"
 EPOCH_METRICS = {"loss": "loss", "accuracy": "accuracy", "val_loss": "val_loss", "val_accuracy": "val_accuracy", "seconds": "epoch_seconds"}
@@ -34,6 +35,7 @@ def export_mlflow(exp_dir: Path, tracking_uri: str, progress: Callable[[int, int
     for name in ("mlflow", "alembic"):  # database set-up chatter on first use
         logging.getLogger(name).setLevel(logging.WARNING)
     runs, notes = read_experiment(exp_dir)
+    _check_local_store(tracking_uri)
     client = MlflowClient(tracking_uri)
     experiment_id = _experiment(client, exp_dir.name, tracking_uri)
     existing = _existing_runs(client, experiment_id)
@@ -53,6 +55,15 @@ def export_mlflow(exp_dir: Path, tracking_uri: str, progress: Callable[[int, int
         progress(index, len(runs))
     _update_report_run(client, experiment_id, exp_dir, existing.get((KIND, "report")))
     return summary
+
+
+def _check_local_store(tracking_uri: str) -> None:
+    """A SQLite store whose folder cannot be made or written is one line here, not MLflow's traceback."""
+    if tracking_uri.startswith("sqlite:///"):
+        folder = Path(tracking_uri.removeprefix("sqlite:///")).parent
+        with guarded(folder, "or choose another store with --tracking-uri or MLFLOW_TRACKING_URI"):
+            folder.mkdir(parents=True, exist_ok=True)
+            tempfile.TemporaryFile(dir=folder).close()
 
 
 def _experiment(client: MlflowClient, name: str, tracking_uri: str) -> str:
