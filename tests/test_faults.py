@@ -250,3 +250,20 @@ def test_a_report_with_nothing_to_show_says_so_and_keeps_the_previous_one(traine
     outcome = invoke("report", results / "tiny")
     assert outcome.exit_code == 0 and "tiny: no completed run to report; nothing written" in outcome.output
     assert {p.name: p.read_bytes() for p in saved.iterdir()} == before
+
+
+@pytest.mark.parametrize("tool", ["tensorboard", "mlflow"])
+def test_an_export_to_a_place_that_cannot_be_written_is_one_line(trained, replay, tmp_path, tool):
+    pytest.importorskip(tool)
+    config, _ = trained
+    results = tmp_path / "results"
+    assert invoke("run", config, "--results-dir", results, "-q").exit_code == 0
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n")
+    where = ["--logdir", blocker] if tool == "tensorboard" else ["--tracking-uri", f"sqlite:///{blocker}/store/mlflow.db"]
+    outcome = invoke("export", tool, results / "tiny", *where)
+    assert outcome.exit_code == 2 and "Traceback" not in outcome.output, outcome.output
+    (line,) = outcome.output.strip().splitlines()
+    expected = f"error: --logdir {blocker}: is a file" if tool == "tensorboard" else f"error: {blocker}/store: cannot write (Not a directory)"
+    assert line.startswith(expected), line
+    assert blocker.read_text() == "not a folder\n"

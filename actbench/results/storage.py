@@ -29,8 +29,8 @@ _FIXES = {
 
 
 @contextmanager
-def guarded(path: Path, advice: str = RESULTS_ADVICE) -> Iterator[None]:
-    """Any OSError inside becomes one ActbenchError naming `path`, why, and the fix."""
+def guarded(path: Path | str, advice: str = RESULTS_ADVICE) -> Iterator[None]:
+    """Any OSError inside becomes one ActbenchError naming `path` (a file, folder or URI), why, and the fix."""
     try:
         yield
     except OSError as exc:
