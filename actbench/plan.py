@@ -56,7 +56,8 @@ def plan_runs(
     every dataset is loaded now, downloads included, so a data problem stops the sweep before it
     writes anything.
     """
-    resolved, notes = {}, []
+    resolved: dict[str, str] = {}
+    notes: list[str] = []
     own = own_data(config, cache or cache_for(data_request(config, data_dir)))
     for name in (name for name in config.dataset_names if name not in own):
         requested = config.data.source
