@@ -4,7 +4,8 @@
 
 For serial and --workers 2, and for kill -9 (the driver alone: its workers must die with it) and
 SIGTERM (the whole process group, as a batch scheduler sends it), a tiny sweep on the embedded
-sample is started as a subprocess and killed at a random moment, `--kills` times, each time
+sample is started as a subprocess and killed at a random moment (after a random number of its
+runs finished, plus 0-6 s), `--kills` times, each time
 resumed by the next start; then it is run to the end. Checked after every kill: the exit status
 (-9, or 143 for SIGTERM), no process of the sweep left alive, every run that had finished still
 there and not trained again later (its metrics.json untouched), no temporary file, and no claim
@@ -71,7 +72,7 @@ def problems_in(exp_dir: Path, allow_claims: bool) -> list[str]:
                 assert list(csv.DictReader(file)), "history.csv is empty"
             with np.load(directory / "predictions.npz") as saved:
                 saved["outputs"].sum()
-        except Exception as exc:  # anything unreadable is what this script looks for
+        except Exception as exc:  # noqa: BLE001 - anything unreadable is what this script looks for
             found.append(f"{directory.name}: corrupt ({type(exc).__name__}: {exc})")
     return found
 
@@ -93,9 +94,14 @@ def trial(mode: str, workers: list[str], how: str, kills: int, runs: int, rng: r
     kept: dict[str, int] = {}
     for attempt in range(kills):
         process = start(config, results, workers)
-        delay, killed = rng.uniform(8, 45), False
+        # A random moment in the sweep: once a random number of further runs has finished (0: during
+        # start-up or the first run), plus up to 6 s more, so kills land in training, in writing, in closing.
+        started, wait_for = time.time(), len(kept) + rng.randint(0, max(runs - len(kept) - 1, 0))
+        while process.poll() is None and len(finished_runs(exp_dir)) < wait_for:
+            time.sleep(0.1)
+        extra, killed = rng.uniform(0, 6), False
         try:
-            process.wait(timeout=delay)
+            process.wait(timeout=extra)
         except subprocess.TimeoutExpired:
             killed = True
             if how == "kill -9":
@@ -120,7 +126,7 @@ def trial(mode: str, workers: list[str], how: str, kills: int, runs: int, rng: r
         figures["corrupt"] += len(issues)
         for issue in issues:
             print(f"    {issue}")
-        moment = f"killed at {delay:4.1f}s" if killed else f"done before {delay:4.1f}s"
+        moment = f"killed after {time.time() - started:4.1f}s ({wait_for} runs done + {extra:.1f}s)" if killed else "ended before its kill"
         print(f"  {mode:10} {how:7} attempt {attempt + 1} {moment}: exit {process.returncode}, {len(now)}/{runs} runs done")
         kept = now
     process = start(config, results, workers)

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import invoke, write_config
 
 TINY = """
@@ -32,7 +31,7 @@ seeds: [0]
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """The tiny sweep trained for real once: its config, and each run's record by run id."""
-    import actbench.executors.serial as serial
+    from actbench.executors import serial
 
     folder = tmp_path_factory.mktemp("trained")
     config = write_config(folder, TINY)
@@ -55,8 +54,8 @@ def trained(tmp_path_factory):
 @pytest.fixture
 def replay(trained, monkeypatch):
     """Training replaced by the records trained once; returns the run ids trained, in order."""
-    import actbench.executors.serial as serial
     from actbench.config import run_id
+    from actbench.executors import serial
 
     _, records = trained
     calls: list[str] = []
@@ -172,7 +171,7 @@ def test_claims_and_removals_that_fail_are_one_line_too(trained, replay, tmp_pat
 
 
 def test_sigterm_keeps_finished_runs_releases_claims_and_exits_143(trained, replay, tmp_path, monkeypatch):
-    import actbench.executors.serial as serial
+    from actbench.executors import serial
 
     config, _ = trained
     results = tmp_path / "results"
