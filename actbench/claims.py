@@ -6,7 +6,9 @@ removes it once the run's record is written. A claim whose holder is gone does n
 forever: on the same host a dead pid frees it at once; from another host (a shared filesystem) it
 is free once its holder has not refreshed it for STALE_AFTER_S (a live driver touches its claims
 every REFRESH_S). A dead holder's claim is taken over under a lock on the claims folder, judging
-the holder again inside it, so two invocations that find the same dead claim cannot both win.
+the holder again inside it, so two invocations that find the same dead claim cannot both win
+(tests/test_claims.py races four at a time, twenty times). Claims are written through
+results/storage.py, so a full disk or a read-only folder is one error line, not a traceback.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+
+from actbench.errors import ActbenchError
+from actbench.results.storage import guarded, remove, write_atomic
 
 STALE_AFTER_S = 600
 REFRESH_S = 60
@@ -37,35 +42,48 @@ class Claims:
         self._refresher.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: object, *exc: object) -> None:
         self._stop.set()
+        errors = []
         for run_id in list(self.held):
-            self.release(run_id)
+            try:
+                self.release(run_id)
+            except ActbenchError as error:
+                errors.append(error)
+        # A claim left behind is taken over by the next invocation (its holder is gone); it is an
+        # error only on an otherwise clean exit: after Ctrl-C or an error, that one is what the user sees.
+        if errors and kind is None:
+            raise errors[0]
 
     def take(self, run_id: str) -> bool:
-        """True when this process now holds the run; False while another live process does."""
+        """True when this process now holds the run; False while another live process does.
+
+        A claim that cannot be written (a full disk, a folder made read-only) is one ActbenchError
+        naming the file, with nothing half-written left behind."""
         path = self.folder / run_id
-        self.folder.mkdir(parents=True, exist_ok=True)
         # The claim is written in full under a private name, then linked to its real name: link is
         # atomic and fails if the name exists, so no other process ever reads a half-written claim.
         draft = self.folder / f".{run_id}.{self.me['host']}.{self.me['pid']}"
-        draft.write_text(json.dumps({**self.me, "since": time.time()}))
+        write_atomic(draft, json.dumps({**self.me, "since": time.time()}))
         try:
             if not _link(draft, path):
                 with self._takeover_lock():  # flock: released by the kernel if this process dies
                     if not self._holder_is_gone(path):
                         return False
-                    path.unlink(missing_ok=True)
+                    remove(path)
                     if not _link(draft, path):  # a plain take got in first: that one holds it
                         return False
             self.held.add(run_id)
             return True
         finally:
-            draft.unlink(missing_ok=True)
+            remove(draft)
 
     @contextmanager
     def _takeover_lock(self) -> Iterator[None]:
-        with open(self.folder / ".takeover.lock", "a") as lock:
+        lock_path = self.folder / ".takeover.lock"
+        with guarded(lock_path):
+            lock = open(lock_path, "a")
+        with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 yield
@@ -74,7 +92,7 @@ class Claims:
 
     def release(self, run_id: str) -> None:
         self.held.discard(run_id)
-        (self.folder / run_id).unlink(missing_ok=True)
+        remove(self.folder / run_id)
 
     def holder(self, run_id: str) -> str:
         try:
@@ -106,10 +124,11 @@ class Claims:
 
 
 def _link(draft: Path, path: Path) -> bool:
-    try:
-        os.link(draft, path)
-    except FileExistsError:
-        return False
+    with guarded(path):
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            return False
     return True
 
 

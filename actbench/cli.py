@@ -2,7 +2,7 @@
 ActbenchError into exit code 2.
 
 Exit codes: 0 every run finished or diverged; 1 some run failed; 2 bad usage, config or data;
-130 interrupted.
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import typer
 # TensorFlow 2.21 ignores it for its earliest lines: `run` also filters them (native_logs.py).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from actbench.cli_base import FlagCommand, FlagGroup  # noqa: E402
+from actbench.cli_base import FlagCommand, FlagGroup, interrupted_code, terminate_as_interrupt  # noqa: E402
 from actbench.cli_base import fail as _fail  # noqa: E402
 from actbench.cli_export import export_app  # noqa: E402
 from actbench.errors import ActbenchError  # noqa: E402
@@ -132,11 +132,14 @@ def run(
     if shipped:
         raise _fail(f"{config_path}: no such config file; did you mean {shipped}?")
     try:
-        summary = launch(config_path, [*map(parse_set, set_ or []), *option_overrides(shortcuts)], options)
+        with terminate_as_interrupt():
+            summary = launch(config_path, [*map(parse_set, set_ or []), *option_overrides(shortcuts)], options)
     except ActbenchError as exc:
         raise _fail(str(exc)) from None
-    except KeyboardInterrupt:
-        raise _fail("interrupted; completed runs are saved and the rest run when you repeat the command", 130) from None
+    except KeyboardInterrupt as exc:
+        code = interrupted_code(exc)
+        what = "terminated" if code == 143 else "interrupted"
+        raise _fail(f"{what}; completed runs are saved and the rest run when you repeat the command", code) from None
     if summary is not None and summary.counts["failed"]:
         raise typer.Exit(code=1)
 

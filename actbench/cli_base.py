@@ -1,8 +1,10 @@
-"""What every command shares: an error line with its exit code, and --help without `<bool>` on flags."""
+"""What every command shares: an error line with its exit code, SIGTERM handled as Ctrl-C is, and --help without `<bool>` on flags."""
 
 from __future__ import annotations
 
-from typing import Any
+import signal
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -12,6 +14,31 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     """Print `error: message` to stderr and return the Exit to raise (2: the user's input or environment)."""
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code=code)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what `timeout`, `kill` and batch schedulers send): a KeyboardInterrupt, so that every
+    path Ctrl-C takes (finished runs kept, claims released, the export) is the one it takes too."""
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Within: SIGTERM raises Terminated in the main thread, as Ctrl-C raises KeyboardInterrupt."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends a clean-up that hangs
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def interrupted_code(exc: KeyboardInterrupt) -> int:
+    """128 + the signal's number, as a shell reports a process the signal killed: 143 SIGTERM, 130 Ctrl-C."""
+    return 128 + (signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
 
 
 def _without_flag_types(params: list[Any]) -> list[Any]:

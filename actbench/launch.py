@@ -1,8 +1,8 @@
 """What `actbench run` does once its arguments are parsed: load the config, then print the plan (a dry
 run) or pick the executor and the console, run the sweep, say how it went and export what finished.
 
-Errors are ActbenchError (the CLI turns them into exit 2); KeyboardInterrupt passes through after
-the export, and the CLI turns it into exit 130.
+Errors are ActbenchError (the CLI turns them into exit 2); KeyboardInterrupt (SIGTERM included)
+passes through after the export, and the CLI turns it into exit 130 (143 for SIGTERM).
 """
 
 from __future__ import annotations
@@ -46,11 +46,12 @@ def launch(config_path: Path, overrides: Sequence[Override], options: RunOptions
         if options.dry_run:
             from actbench.plan import plan_runs, print_plan
 
-            print_plan(*plan_runs(config, options.results_dir, options.data_dir), options.results_dir)
+            print_plan(*plan_runs(config, options.results_dir, options.data_dir, mirror=options.mirror), options.results_dir)
             return None
         summary = _sweep(config, options)
     except KeyboardInterrupt:
-        _export(options, exp_dir)
+        if not options.dry_run:  # a dry run changes nothing, an export included
+            _export(options, exp_dir)
         raise
     if not options.quiet:
         counts = summary.counts

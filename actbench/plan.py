@@ -15,7 +15,7 @@ from actbench import results
 from actbench.activations import is_custom, pair_label
 from actbench.config import ExperimentConfig, OwnData, RunSpec, expand_runs, model_problems, model_size, output_problem, run_id
 from actbench.costs import describe_estimates, estimate_runs, format_seconds
-from actbench.datasets import fallback_fix, resolve_source
+from actbench.datasets import fallback_fix, resolve_source, sources
 from actbench.datasets.catalogue import DATASETS
 from actbench.datasets.cache import DataCache, cache_for, data_request
 from actbench.errors import ActbenchError
@@ -49,28 +49,31 @@ def run_title(s: RunSpec, seed_first: bool = False) -> str:
 
 
 def plan_runs(
-    config: ExperimentConfig, results_root: Path, data_dir: Path | None, cache: DataCache | None = None
+    config: ExperimentConfig, results_root: Path, data_dir: Path | None, cache: DataCache | None = None, mirror: str | None = None
 ) -> tuple[list[PlannedRun], list[str]]:
     """The expanded grid with each run's recorded status, and notes on how sources were resolved.
 
-    Without a cache (dry run) nothing is loaded or downloaded: `auto` is decided from local files.
-    With one, `auto` without local data tries the download first, as the real run will.
+    Without a cache (dry run) nothing is loaded or downloaded: sources are decided from local files,
+    and a note says what the real run will download, from where (`mirror`). With one (a real run)
+    every dataset is loaded now, downloads included, so a data problem stops the sweep before it
+    writes anything.
     """
-    resolved, notes = {}, []
+    resolved: dict[str, str] = {}
+    notes: list[str] = []
     own = own_data(config, cache or cache_for(data_request(config, data_dir)))
     for name in (name for name in config.dataset_names if name not in own):
         requested = config.data.source
+        if cache is not None:
+            raw = cache.load(name)
+            resolved[name] = raw.source
+            notes += filter(None, [raw.warning])
+            continue
         resolved[name] = resolve_source(name, requested, data_dir)
-        if requested == "auto" and resolved[name] == "sample":
-            if cache is None:
-                notes.append(
-                    f"{name}: full data not found locally; a real run tries to download it, else uses the sample. {fallback_fix(name)}"
-                )
-            else:
-                raw = cache.load(name)
-                resolved[name] = raw.source
-                if raw.warning:
-                    notes.append(raw.warning)
+        missing = sources.missing_note(name, data_dir, mirror) if requested != "sample" else None
+        if missing and requested == "auto":
+            notes.append(f"{missing}, else uses the sample. {fallback_fix(name)}")
+        elif missing:
+            notes.append(f"{missing}; if that cannot be reached, pass --data-dir DIR or --mirror URL")
     exp_dir = results.experiment_dir(results_root, config.name)
     notes += filter(None, [results.stale_note(exp_dir)])
     planned = []

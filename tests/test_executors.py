@@ -174,3 +174,37 @@ def test_ray_knows_how_many_runs_train_at_once_before_the_sweep_starts(monkeypat
     finally:
         cluster.stop()
     assert cluster.parallelism == 3 and cluster._ray is None
+
+
+def test_a_ray_run_is_shown_started_when_its_task_starts_not_when_it_is_queued(tmp_path, monkeypatch):
+    """One CPU, two runs: the second is queued at once (QUEUE_PER_SLOT) but starts only when the first ends."""
+    from actbench.executors import Job
+    from actbench.executors.ray_cluster import RayCluster
+
+    def slow(spec, data, threads):
+        import time
+
+        from actbench.execute import failed_record
+
+        time.sleep(3)
+        return failed_record(spec, "a stand-in for training")
+
+    monkeypatch.setenv("RAY_ADDRESS", "")
+    planned, _ = plan_runs(load_config(write_config(tmp_path, SWEEP)), tmp_path / "results", None)
+    cluster = RayCluster("local", DataRequest("sample"), retries=0, train=slow)
+    cluster.local_cpus = 1
+    shown: dict[str, float] = {}
+
+    class Events:
+        def started(self, job):
+            shown[job.run_id] = time.monotonic()
+
+        def epoch(self, job, epoch, row): ...
+
+        def retrying(self, job, why): ...
+
+    jobs = [Job(p.spec, p.run_id, p.title) for p in planned]
+    records = list(cluster.run(iter(jobs), Events()))
+    assert len(records) == 2 and set(shown) == {job.run_id for job in jobs}
+    first, second = sorted(shown.values())
+    assert second - first > 2.5  # queued together, started one training apart

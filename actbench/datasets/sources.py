@@ -91,18 +91,45 @@ def download_full(name: str, mirror: str | None = None) -> Path:
 
     A dataset with a single-file copy is fetched as that file into the cache's top folder, else as
     its four gzipped IDX files into its subfolder."""
-    base = (mirror or os.environ.get("ACTBENCH_MIRROR") or DEFAULT_MIRROR).rstrip("/") + "/"
+    base = mirror_base(mirror)
     info = DATASETS[name]
-    target = keras_cache_dir() if info.npz_file else keras_cache_dir() / info.subfolders[0]
+    target = download_target(name)
     target.mkdir(parents=True, exist_ok=True)
-    files = (info.npz_file,) if info.npz_file else tuple(f"{IDX_FILES[key]}.gz" for key in IDX_FILES)
-    for filename in files:
+    for filename in download_files(name):
         algorithm, expected = info.published_files[filename]
         destination = target / filename
         if destination.exists() and file_digest(destination, algorithm) == expected:
             continue
         download_file(base + filename, destination, algorithm, expected)
     return target / info.npz_file if info.npz_file else target
+
+
+def mirror_base(mirror: str | None) -> str:
+    """The URL downloads come from: --mirror, else ACTBENCH_MIRROR, else TensorFlow's public bucket."""
+    return (mirror or os.environ.get("ACTBENCH_MIRROR") or DEFAULT_MIRROR).rstrip("/") + "/"
+
+
+def download_files(name: str) -> tuple[str, ...]:
+    """The files a download fetches: the single-file copy where the catalogue names one, else the four gzipped IDX files."""
+    info = DATASETS[name]
+    return (info.npz_file,) if info.npz_file else tuple(f"{IDX_FILES[key]}.gz" for key in IDX_FILES)
+
+
+def download_target(name: str) -> Path:
+    """Where a download puts the dataset: the Keras cache, in its subfolder for IDX files."""
+    info = DATASETS[name]
+    return keras_cache_dir() if info.npz_file else keras_cache_dir() / info.subfolders[0]
+
+
+def missing_note(name: str, data_dir: Path | None, mirror: str | None) -> str | None:
+    """What a dry run says when the full data is not on this machine (None when it is): where it
+    looked, and what the real run will download from where, without downloading anything."""
+    if find_full(name, data_dir) is not None:
+        return None
+    searched = ", ".join(str(d) for d in search_dirs(data_dir))
+    files = download_files(name)
+    what = files[0] if len(files) == 1 else f"{len(files)} files ({', '.join(files)})"
+    return f"{name}: full data not found locally (searched {searched}); the run will download {what} from {mirror_base(mirror)} into {download_target(name)}"
 
 
 def download_file(url: str, destination: Path, algorithm: str, expected: str) -> None:

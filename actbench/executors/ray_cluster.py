@@ -22,6 +22,7 @@ from actbench.executors import resources
 
 CPUS_PER_RUN = 1  # small models barely use a second core; more runs side by side is faster
 QUEUE_PER_SLOT = 2  # tasks submitted per free slot, so a worker never waits for the driver
+STARTS_EVERY_S = 0.25  # how often the driver passes tasks that started on to the display
 
 _threads_set = False  # per Ray worker process: TensorFlow's pools can be sized once
 
@@ -52,7 +53,7 @@ class RayCluster:
         ray = self._ray
         try:
             gpus_per_run = 1 / resources.RUNS_PER_GPU if ray.cluster_resources().get("GPU", 0) else 0
-            task = ray.remote(num_cpus=CPUS_PER_RUN, num_gpus=gpus_per_run, max_retries=self.retries)(self.train)
+            task = ray.remote(num_cpus=CPUS_PER_RUN, num_gpus=gpus_per_run, max_retries=self.retries)(_report_start_then_train)
             yield from self._dispatch(ray, task, jobs, events)
         finally:
             self.stop()
@@ -73,9 +74,15 @@ class RayCluster:
             ) from None
 
     def _dispatch(self, ray: Any, task: Any, jobs: Iterator[Job], events: Events) -> Iterator[RunRecord]:
+        from ray.util.queue import Queue
+
         cache = cache_for(self.request)
         stored: dict[tuple, Any] = {}  # cut key -> the dataset's ObjectRef, put once
         in_flight: dict[Any, Job] = {}
+        # Tasks are queued ahead of free CPUs (QUEUE_PER_SLOT): each says on this queue when it
+        # really starts, so the display shows what trains, not what waits.
+        starts = Queue(actor_options={"num_cpus": 0})
+        shown: set[str] = set()
         try:
             while True:
                 while len(in_flight) < QUEUE_PER_SLOT * self.parallelism:
@@ -85,19 +92,34 @@ class RayCluster:
                     key = cut_key(job.spec)
                     if key not in stored:
                         stored[key] = ray.put(cache.cut(job.spec))
-                    in_flight[task.remote(job.spec, stored[key], CPUS_PER_RUN)] = job
-                    events.started(job)
+                    in_flight[task.remote(self.train, starts, job.run_id, job.spec, stored[key], CPUS_PER_RUN)] = job
                 if not in_flight:
                     return
-                (ready,), _ = ray.wait(list(in_flight), num_returns=1)
-                job = in_flight.pop(ready)
+                ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=STARTS_EVERY_S)
+                running = {job.run_id: job for job in in_flight.values()}
+                for run_id in starts.get_nowait_batch(starts.qsize()):
+                    if run_id in running and run_id not in shown:  # a retried task starts again: shown once
+                        shown.add(run_id)
+                        events.started(running[run_id])
+                if not ready:
+                    continue
+                job = in_flight.pop(ready[0])
+                if job.run_id not in shown:  # its start came too late to be seen first
+                    shown.add(job.run_id)
+                    events.started(job)
                 try:
-                    yield ray.get(ready)
+                    yield ray.get(ready[0])
                 except ray.exceptions.RayError as exc:  # its worker or node died, every retry too
                     yield failed_record(job.spec, f"Ray task failed after {self.retries} retries: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}")
         finally:
             for ref in in_flight:  # Ctrl-C or an error: stop what is still training
                 ray.cancel(ref, force=True)
+            starts.shutdown()
+
+
+def _report_start_then_train(train: Callable[..., RunRecord], starts: Any, run_id: str, spec: RunSpec, data: Dataset, threads: int) -> RunRecord:
+    starts.put(run_id)
+    return train(spec, data, threads)
 
 
 def _train(spec: RunSpec, data: Dataset, threads: int) -> RunRecord:

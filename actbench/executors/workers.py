@@ -142,6 +142,7 @@ class _Slot:
 def _start_worker(threads: int, gpu: str | None, request: DataRequest, epochs: Any) -> None:
     global _request, _epochs
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle: it stops the workers
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # so is SIGTERM, which a scheduler sends to every process of the job
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked while this process started
     _die_with_parent()
     resources.limit_tensorflow(threads, gpu)

@@ -15,6 +15,7 @@ metrics and tags that changed (MLflow keeps a metric's earlier values as its his
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,37 +23,50 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 from actbench.export.runs import ExportSummary, RecordedRun, read_experiment
-from actbench.results import CONFUSION, HISTORY
+from actbench.results import CONFUSION, HISTORY, guarded
 
 KIND, RUN_ID, GROUP, DIGEST = "actbench.kind", "actbench.run_id", "actbench.group", "actbench.digest"
 EPOCH_METRICS = {"loss": "loss", "accuracy": "accuracy", "val_loss": "val_loss", "val_accuracy": "val_accuracy", "seconds": "epoch_seconds"}
 ARTIFACTS = (HISTORY, CONFUSION)  # the run files worth a look in MLflow's UI
 BATCH = 1000  # MLflow's limit of metrics per log_batch call
+STORE_ADVICE = "or choose another store with --tracking-uri or MLFLOW_TRACKING_URI"
 
 
 def export_mlflow(exp_dir: Path, tracking_uri: str, progress: Callable[[int, int], None] = lambda done, total: None) -> ExportSummary:
     for name in ("mlflow", "alembic"):  # database set-up chatter on first use
         logging.getLogger(name).setLevel(logging.WARNING)
     runs, notes = read_experiment(exp_dir)
-    client = MlflowClient(tracking_uri)
-    experiment_id = _experiment(client, exp_dir.name, tracking_uri)
-    existing = _existing_runs(client, experiment_id)
-    summary = ExportSummary(exp_dir.name, f"{tracking_uri} (experiment {exp_dir.name!r}, id {experiment_id})", notes=notes)
-    parents: dict[str, str] = {}
-    for index, run in enumerate(runs, start=1):
-        if run.group_id not in parents:
-            parents[run.group_id] = _update_parent(client, experiment_id, run, existing.get((GROUP, run.group_id)))
-        old = existing.get((RUN_ID, run.run_id))
-        if old is not None and old.data.tags.get(DIGEST) == run.digest:
-            summary.unchanged += 1
-        else:
-            if old is not None:
-                client.delete_run(old.info.run_id)  # rerun: its metric history would mix two trainings
-            _create_child(client, experiment_id, run, parents[run.group_id])
-            summary.written += 1
-        progress(index, len(runs))
-    _update_report_run(client, experiment_id, exp_dir, existing.get((KIND, "report")))
-    return summary
+    _check_local_store(tracking_uri)
+    # Artifacts are copied into a folder beside a SQLite store: a full disk there is one line too.
+    with guarded(tracking_uri, STORE_ADVICE):
+        client = MlflowClient(tracking_uri)
+        experiment_id = _experiment(client, exp_dir.name, tracking_uri)
+        existing = _existing_runs(client, experiment_id)
+        summary = ExportSummary(exp_dir.name, f"{tracking_uri} (experiment {exp_dir.name!r}, id {experiment_id})", notes=notes)
+        parents: dict[str, str] = {}
+        for index, run in enumerate(runs, start=1):
+            if run.group_id not in parents:
+                parents[run.group_id] = _update_parent(client, experiment_id, run, existing.get((GROUP, run.group_id)))
+            old = existing.get((RUN_ID, run.run_id))
+            if old is not None and old.data.tags.get(DIGEST) == run.digest:
+                summary.unchanged += 1
+            else:
+                if old is not None:
+                    client.delete_run(old.info.run_id)  # rerun: its metric history would mix two trainings
+                _create_child(client, experiment_id, run, parents[run.group_id])
+                summary.written += 1
+            progress(index, len(runs))
+        _update_report_run(client, experiment_id, exp_dir, existing.get((KIND, "report")))
+        return summary
+
+
+def _check_local_store(tracking_uri: str) -> None:
+    """A SQLite store whose folder cannot be made or written is one line here, not MLflow's traceback."""
+    if tracking_uri.startswith("sqlite:///"):
+        folder = Path(tracking_uri.removeprefix("sqlite:///")).parent
+        with guarded(folder, STORE_ADVICE):
+            folder.mkdir(parents=True, exist_ok=True)
+            tempfile.TemporaryFile(dir=folder).close()
 
 
 def _experiment(client: MlflowClient, name: str, tracking_uri: str) -> str:

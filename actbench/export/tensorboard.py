@@ -31,15 +31,17 @@ from tensorboard.summary.writer.record_writer import RecordWriter
 
 from actbench.activations import ARROW
 from actbench.export.runs import ExportSummary, RecordedRun, read_experiment
-from actbench.results import write_atomic
+from actbench.results import ensure_writable, guarded, remove, write_atomic
 
 SUFFIX = ".actbench"  # only event files ending so are ours to replace
+ADVICE = "or pass another --logdir"
 EPOCH_TAGS = {"train": {"loss": "epoch_loss", "accuracy": "epoch_accuracy", "seconds": "epoch_seconds"},
               "validation": {"val_loss": "epoch_loss", "val_accuracy": "epoch_accuracy"}}
 
 
 def export_tensorboard(exp_dir: Path, logdir: Path, progress: Callable[[int, int], None] = lambda done, total: None) -> ExportSummary:
     runs, notes = read_experiment(exp_dir)
+    ensure_writable(logdir, "--logdir")  # a logdir that is a file, or under one: one line before anything is written
     folder = logdir / exp_dir.name
     summary = ExportSummary(exp_dir.name, str(folder), notes=notes)
     for index, run in enumerate(runs, start=1):
@@ -95,14 +97,15 @@ def _replace_events(directory: Path, events: list[event_pb2.Event]) -> None:
     for event in [event_pb2.Event(wall_time=wall, file_version="brain.Event:2"), *events]:
         writer.write(event.SerializeToString())
     _remove_our_events(directory)
-    pending = directory / f".pending{SUFFIX}"
-    write_atomic(pending, buffer.getvalue())
-    os.replace(pending, directory / f"events.out.tfevents.{int(wall):010d}{SUFFIX}")
+    pending, final = directory / f".pending{SUFFIX}", directory / f"events.out.tfevents.{int(wall):010d}{SUFFIX}"
+    write_atomic(pending, buffer.getvalue(), ADVICE)
+    with guarded(final, ADVICE):
+        os.replace(pending, final)
 
 
 def _remove_our_events(directory: Path) -> None:
     for path in directory.glob(f"events.out.tfevents.*{SUFFIX}"):
-        path.unlink()
+        remove(path, ADVICE)
 
 
 def _remove_stale_sessions(folder: Path, run_id: str, keep: Path) -> None:
@@ -112,6 +115,8 @@ def _remove_stale_sessions(folder: Path, run_id: str, keep: Path) -> None:
             for directory in (old, *(old / subrun for subrun in EPOCH_TAGS)):
                 _remove_our_events(directory)
                 if directory.is_dir() and not any(directory.iterdir()):
-                    directory.rmdir()
+                    with guarded(directory, ADVICE):
+                        directory.rmdir()
             if old.is_dir() and not any(old.iterdir()):
-                old.rmdir()
+                with guarded(old, ADVICE):
+                    old.rmdir()

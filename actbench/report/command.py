@@ -33,11 +33,15 @@ def show_report(
     formats.print_report(reports, fmt, sort_by, wide)
     # Messages go to stderr when stdout carries csv, json or markdown, so that stays one valid document.
     err = fmt != "table"
+    # A report with no run to show is not written: it would replace a useful one with an empty one.
+    for built in (r for r in reports if r.runs.empty):
+        typer.echo(f"note: {built.name}: no completed run to report; nothing written, an earlier report is left as it was", err=True)
+    shown = [r for r in reports if not r.runs.empty]
     if out is not None:
         for folder in files.write_view(reports, out, plots):
             typer.echo(f"report written to {folder}/", err=err)
     elif plots and fmt == "table" and not filters and not all_runs:
-        for built in reports:
+        for built in shown:
             typer.echo(f"report written to {files.write_report_files(built)}/")
     else:
         saved = ", ".join(f"{files.saved_report_folder(r)}/" for r in reports)

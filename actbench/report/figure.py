@@ -7,6 +7,7 @@ leaves something out says so on the figure.
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import Any
@@ -30,9 +31,14 @@ def pyplot() -> Any:
 
 
 def save(figure: Any, path: Path) -> Path:
+    from actbench.report.files import REPORT_ADVICE
+    from actbench.results import write_atomic
+
+    image = io.BytesIO()
     # bbox_inches="tight" grows the image to hold legends outside the axes and long titles.
-    figure.savefig(path, dpi=110, bbox_inches="tight")
+    figure.savefig(image, format="png", dpi=110, bbox_inches="tight")
     pyplot().close(figure)
+    write_atomic(path, image.getvalue(), REPORT_ADVICE)  # never half a PNG, and a full disk is one line
     return path
 
 

@@ -11,7 +11,10 @@ from pathlib import Path
 from actbench.errors import ActbenchError
 from actbench.report import ExperimentReport
 from actbench.report.formats import markdown, to_csv
-from actbench.results import write_atomic
+from actbench.results import guarded, remove, write_atomic
+
+
+REPORT_ADVICE = "or write the report elsewhere with --out DIR"
 
 
 def saved_report_folder(report: ExperimentReport) -> Path:
@@ -32,8 +35,8 @@ def _target(out: Path, report: ExperimentReport, count: int) -> Path:
 
 
 def write_view(reports: list[ExperimentReport], out: Path, with_plots: bool) -> list[Path]:
-    """Write each report into out/ (out/<experiment>/ for several)."""
-    return [write_report_files(report, _target(out, report, len(reports)), with_plots) for report in reports]
+    """Write each report with runs to show into out/ (out/<experiment>/ for several)."""
+    return [write_report_files(report, _target(out, report, len(reports)), with_plots) for report in reports if not report.runs.empty]
 
 
 def write_report_files(report: ExperimentReport, folder: Path | None = None, with_plots: bool = True) -> Path:
@@ -42,17 +45,18 @@ def write_report_files(report: ExperimentReport, folder: Path | None = None, wit
         if not report.scope.is_full or not with_plots:
             raise ValueError("only the full view (latest plan, no --filter, with plots) is saved in results/<experiment>/report/")
         folder = saved_report_folder(report)
-    folder.mkdir(parents=True, exist_ok=True)
+    with guarded(folder, REPORT_ADVICE):
+        folder.mkdir(parents=True, exist_ok=True)
     plots = []
     if with_plots:
         from actbench.report.plots import write_plots  # matplotlib is slow to import; only when drawing
 
         plots = write_plots(report, folder)
     for stale in set(folder.glob("*.png")) - set(plots):  # from an earlier report: it would mislead beside this one
-        stale.unlink()
+        remove(stale, REPORT_ADVICE)
     text = markdown(report)  # after the plots: drawing can add notes (an unreadable file)
     if plots:
         text += "\n## Plots\n\n" + "\n".join(f"![{p.stem.replace('_', ' ')}]({p.name})\n" for p in plots)
-    write_atomic(folder / "summary.csv", to_csv([report]))
-    write_atomic(folder / "report.md", text)
+    write_atomic(folder / "summary.csv", to_csv([report]), REPORT_ADVICE)
+    write_atomic(folder / "report.md", text, REPORT_ADVICE)
     return folder

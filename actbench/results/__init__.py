@@ -14,7 +14,7 @@
 runs.py names the files above but results.csv, writes a run's (run_files, save_record) and reads each back
 (read_run, read_spec, read_metrics, read_history, read_confusion, read_predictions,
 read_diagnostics, read_histograms, read_plan); encoding.py encodes their content, table.py builds
-results.csv, storage.py makes every write atomic. `from actbench.results import X` works for all
+results.csv, storage.py makes every write atomic and guarded (one error line, never a traceback). `from actbench.results import X` works for all
 but the encoders: run_files is the way to make a run's files.
 """
 
@@ -57,5 +57,5 @@ from actbench.results.runs import (
     save_experiment,
     save_record,
 )
-from actbench.results.storage import ensure_writable, read_json, write_atomic, write_json
+from actbench.results.storage import ensure_writable, guarded, read_json, remove, write_atomic, write_json
 from actbench.results.table import LEADING_COLUMNS, collect_rows, flatten_run, rebuild_results_csv, stale_note

@@ -20,7 +20,7 @@ from actbench.config import TRAINING_RULES
 from actbench.datasets.catalogue import DATASETS
 from actbench.evaluation import class_probabilities
 from actbench.results.encoding import arrays_npz, confusion_csv, predictions_npz, rows_csv
-from actbench.results.storage import read_json, write_atomic, write_json
+from actbench.results.storage import read_json, remove, write_atomic, write_json
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -125,9 +125,9 @@ def save_record(exp_dir: Path, spec: dict[str, Any], record: RunRecord) -> Path:
     """
     directory = run_dir(exp_dir, record.run_id)
     write_json(directory / SPEC, {**spec, "run_id": record.run_id})
-    (directory / METRICS).unlink(missing_ok=True)
+    remove(directory / METRICS)
     for name in RUN_FILES:
-        (directory / name).unlink(missing_ok=True)
+        remove(directory / name)
     for name, content in record.files.items():
         write_atomic(directory / name, content)
     write_json(directory / METRICS, {"status": record.status, "run_id": record.run_id, **record.metrics})

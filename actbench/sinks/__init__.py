@@ -1,7 +1,7 @@
 """Where a sweep's events go: sinks. The runner hands every event to each sink, in the driver process.
 
     opened(start)            once, before any run: the plan, the estimates
-    started(job)             a run was handed to an executor
+    started(job)             a run started training (on Ray when its task starts, not when it is queued)
     epoch(job, epoch, row)   an epoch ended (serial and worker runs report them; Ray tasks do not)
     retrying(job, why)       its worker died and it is handed out again (Ray retries out of sight)
     finished(job, record)    a run's record came back: finished, diverged or failed

@@ -12,7 +12,8 @@ from actbench.sinks import SweepStart
 
 
 class FilesSink:
-    """Writes plan.json and config.yaml when the sweep opens, each run's folder as its record arrives
+    """Writes plan.json and config.yaml when the sweep opens (its data already loaded: a sweep that cannot
+    start changes nothing), each run's folder as its record arrives
     (atomically, metrics.json last, so a kill at any moment loses nothing that finished), and
     rebuilds results.csv when it closes."""
 
