@@ -58,13 +58,43 @@ class RunSpec(Strict):
         return self.model_dump(mode="json", exclude=None if self.own_data else {"own_data"})
 
 
-# Fields that do not change the numbers and therefore stay out of the run id.
-_NOT_IN_RUN_ID = {"experiment"}
+# Fields that do not change the numbers and therefore stay out of the run id (spec.json also holds the id itself).
+_NOT_IN_RUN_ID = {"experiment", "run_id"}
+# A group: the runs equal but for the seed. A block: the groups equal but for their activations (the
+# resolved `initializer: auto` and the output width follow them), the groups a verdict compares.
+_NOT_IN_GROUP_ID = _NOT_IN_RUN_ID | {"seed"}
+_ACTIVATION_FIELDS = ("hidden_activation", "output_activation", "output_units")
+_FOLLOWS_ACTIVATION = ("model", "initializer")  # a path inside the spec
 
 
 def run_id(spec: RunSpec) -> str:
     """Short sha256 of the canonical JSON of everything that changes the numbers."""
-    identity = {k: v for k, v in spec.as_json().items() if k not in _NOT_IN_RUN_ID}
+    return _digest(spec.as_json(), _NOT_IN_RUN_ID)
+
+
+def group_id(spec: RunSpec | dict[str, Any]) -> str:
+    """The id every seed of one group shares: the digest of the spec (as spec.json holds it) less the seed.
+    A custom activation's source digest and a dataset's content digest are in the spec, so an edited
+    function or a changed file makes another group."""
+    return _digest(_as_json(spec), _NOT_IN_GROUP_ID)
+
+
+def block_id(spec: RunSpec | dict[str, Any]) -> str:
+    """The id every group of one block shares: the spec less the seed and the activations."""
+    data = _as_json(spec)
+    section, key = _FOLLOWS_ACTIVATION
+    if isinstance(data.get(section), dict):
+        data = {**data, section: {k: v for k, v in data[section].items() if k != key}}
+    return _digest(data, _NOT_IN_GROUP_ID | set(_ACTIVATION_FIELDS))
+
+
+def _as_json(spec: RunSpec | dict[str, Any]) -> dict[str, Any]:
+    return spec.as_json() if isinstance(spec, RunSpec) else spec
+
+
+def _digest(spec: dict[str, Any], leave_out: set[str]) -> str:
+    """Short sha256 of the canonical JSON of `spec` without the fields `leave_out`."""
+    identity = {k: v for k, v in spec.items() if k not in leave_out}
     canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 

@@ -13,17 +13,12 @@ from pathlib import Path
 import pandas as pd
 
 from actbench import results
-from actbench.config import CNNSpec, MLPSpec, TrainingSpec
 from actbench.errors import ActbenchError
+from actbench.settings_catalogue import filter_keys
 
-# The results.csv columns a --filter may name: fixed by the schema, so a typo is caught before any
-# folder is read, whatever the folder holds.
-FILTER_KEYS = sorted({
-    "dataset", "task", "task_type", "source", "model", "hidden_activation", "hidden_activation_name", "output_activation",
-    "output_units", "seed", "status", "limit_train", "limit_test", "deterministic", "diagnostics",
-    *(f"model.{name}" for spec in (MLPSpec, CNNSpec) for name in spec.model_fields if name != "type"),
-    *(f"training.{name}" for name in TrainingSpec.model_fields),
-})
+# The results.csv columns a --filter may name: fixed by the settings catalogue, so a typo is caught
+# before any folder is read, whatever the folder holds.
+FILTER_KEYS = filter_keys()
 
 
 @dataclass
@@ -72,7 +67,7 @@ def select_runs(exp_dir: Path, all_runs: bool, filters: list[str], notes: list[s
     """The completed runs in scope, as results.csv rows, and the counts of what was left out."""
     rows, skipped = results.collect_rows(exp_dir)
     notes += skipped
-    runs = pd.DataFrame(rows)
+    runs = results.runs_frame(rows)
     planned = _planned_ids(exp_dir, notes)
     scope = Scope(all_runs=all_runs, filters=list(filters), planned=len(planned or ()), has_plan=planned is not None)
     present = set(runs["run_id"]) if not runs.empty else set()
