@@ -51,7 +51,7 @@ def varying_settings(frame: pd.DataFrame) -> list[str]:
     """
     found = []
     for column in setting_columns(frame):
-        values = frame[column].astype(str)
+        values = frame[column].astype(object).map(str)  # a missing value (limit_train: all) is a value of its own
         if values.nunique() < 2:
             continue
         if column.startswith("model.") or column in FOLLOWS_ACTIVATION:
