@@ -3,7 +3,6 @@
 import io
 import json
 import sys
-import textwrap
 
 import pandas as pd
 import pytest
@@ -170,7 +169,8 @@ def test_a_changed_own_dataset_makes_a_second_group_and_block(tmp_path):
     assert summary.groupby("block")["label"].apply(sorted).tolist() == [["relu", "tanh"]] * 2
     exported, _ = read_experiment(exp_dir)
     assert {run.group_id for run in exported} == set(summary["group_id"])
-    assert {run.group_label for run in exported} == {f"{b} / {a}" for b in ("data=aaaaaaaa", "data=bbbbbbbb") for a in ("relu", "tanh")}
+    blocks = ("data=aaaaaaaa", "data=bbbbbbbb")
+    assert {run.group_label for run in exported} == {f"{block} / {label}" for block in blocks for label in ("relu", "tanh")}
 
 
 def test_a_group_never_holds_two_runs_of_one_seed(tmp_path):
