@@ -7,9 +7,9 @@ and the settings the exporters send all read these rows. The metrics have their 
 (actbench.metrics_catalogue); tests/test_identity.py fails when a run's row holds a column that is
 in neither.
 
-Which runs form a group or a block is not decided here: `group_id` and `block_id` (actbench.config.grid)
-are digests of the run's spec, and these rows only name what the groups differ in.
-Imports nothing from actbench, so every layer may read it.
+Which runs form a group is not decided here: `group_id` and `block_id` (actbench.config.grid) are
+digests of the run's spec, less the seed, and for a block less the `activation` rows too; the other
+rows name what groups and blocks differ in. Imports nothing from actbench, so every layer may read it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The grid: one RunSpec per combination of the config's lists, and each run's id (the hash of what changes its numbers)."""
+"""The grid: one RunSpec per combination of the config's lists, each run's id (the hash of what changes its numbers),
+and the ids of its group (the same less the seed) and block (less the activations too)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from actbench import activations
 from actbench.config.experiment import ExperimentConfig
 from actbench.config.schema import ActivationSpec, ModelSpec, TaskSpec, TrainingSpec, Strict, output_units
 from actbench.datasets import catalogue as builtin_datasets
+from actbench.settings_catalogue import activation_settings
 
 # The version of the rules by which a run turns its spec into numbers (data order, models, losses,
 # metrics, diagnostics). Bump it in every change that alters the numbers: it is part of the run id,
@@ -60,11 +62,9 @@ class RunSpec(Strict):
 
 # Fields that do not change the numbers and therefore stay out of the run id (spec.json also holds the id itself).
 _NOT_IN_RUN_ID = {"experiment", "run_id"}
-# A group: the runs equal but for the seed. A block: the groups equal but for their activations (the
-# resolved `initializer: auto` and the output width follow them), the groups a verdict compares.
+# A group: the runs equal but for the seed. A block: the groups equal but for their activations and what
+# follows them (the settings catalogue's `activation` rows: the resolved `initializer: auto`, the output width).
 _NOT_IN_GROUP_ID = _NOT_IN_RUN_ID | {"seed"}
-_ACTIVATION_FIELDS = ("hidden_activation", "output_activation", "output_units")
-_FOLLOWS_ACTIVATION = ("model", "initializer")  # a path inside the spec
 
 
 def run_id(spec: RunSpec) -> str:
@@ -81,11 +81,14 @@ def group_id(spec: RunSpec | dict[str, Any]) -> str:
 
 def block_id(spec: RunSpec | dict[str, Any]) -> str:
     """The id every group of one block shares: the spec less the seed and the activations."""
-    data = _as_json(spec)
-    section, key = _FOLLOWS_ACTIVATION
-    if isinstance(data.get(section), dict):
-        data = {**data, section: {k: v for k, v in data[section].items() if k != key}}
-    return _digest(data, _NOT_IN_GROUP_ID | set(_ACTIVATION_FIELDS))
+    data = dict(_as_json(spec))
+    for column in activation_settings():  # results.csv's names: 'model.initializer' is spec["model"]["initializer"]
+        *section, key = column.split(".")
+        if not section:
+            data.pop(key, None)
+        elif isinstance(data.get(section[0]), dict):
+            data[section[0]] = {k: v for k, v in data[section[0]].items() if k != key}
+    return _digest(data, _NOT_IN_GROUP_ID)
 
 
 def _as_json(spec: RunSpec | dict[str, Any]) -> dict[str, Any]:

@@ -77,12 +77,17 @@ def select_runs(exp_dir: Path, all_runs: bool, filters: list[str], notes: list[s
         if not all_runs and not runs.empty:
             runs = runs[runs["run_id"].isin(planned)]
     parsed = parse_filters(filters)
-    scope.values_seen = {key: set(runs[key].astype(str)) if key in runs else set() for key, _ in parsed}
+    scope.values_seen = {key: set(_texts(runs[key])) if key in runs else set() for key, _ in parsed}
     for key, value in parsed:
         before = len(runs)
-        runs = runs[runs[key].astype(str) == value] if key in runs else runs.iloc[0:0]
+        runs = runs[_texts(runs[key]) == value] if key in runs else runs.iloc[0:0]
         scope.filtered_out += before - len(runs)
     return runs.reset_index(drop=True), scope
+
+
+def _texts(column: pd.Series) -> pd.Series:
+    """Values as a --filter names them: '2000' for an integer setting, '<NA>' for a missing one."""
+    return column.astype(object).map(str)
 
 
 def _planned_ids(exp_dir: Path, notes: list[str]) -> set[str] | None:
