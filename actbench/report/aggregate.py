@@ -69,7 +69,7 @@ def aggregate(runs: pd.DataFrame) -> Aggregated:
             **_extra_means(done),
             "chance_level": float(group["chance_level"].max()),
             "n_test": float(group["n_test"].max()) if "n_test" in group else math.nan,
-            "_by_seed": _by_seed(group_id, done),
+            "_by_seed": _by_seed(str(group_id), done),
         })
     summary = pd.DataFrame(rows)
     if not summary.empty:

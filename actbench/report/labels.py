@@ -16,10 +16,11 @@ from actbench.activations import pair_label
 from actbench.outputs import label as output_label
 from actbench.settings_catalogue import SETTINGS, activation_settings, block_settings, group_settings, header_settings
 
-ACTIVATION_KEYS = ["hidden_activation", "output_activation"]
-# Vary with the activations: part of what a block compares, not of the block (otherwise every
-# activation would sit alone in its own block).
-FOLLOWS_ACTIVATION = [c for c in activation_settings() if c not in ACTIVATION_KEYS]
+# The activations themselves, named by value ('relu -> softmax'), and the settings that vary with them
+# (initializer: auto, the output width, a custom function's source), named as 'short=value': part of
+# what a block compares, not of the block (otherwise every activation would sit alone in its own block).
+ACTIVATION_KEYS = [c for c in activation_settings() if SETTINGS[c].plain]
+FOLLOWS_ACTIVATION = [c for c in activation_settings() if not SETTINGS[c].plain]
 
 
 def setting_columns(runs: pd.DataFrame) -> list[str]:
