@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import typer
 
@@ -37,8 +37,8 @@ class RunOptions:
     export_to: list[str] = field(default_factory=list)
 
 
-def launch(config_path: Path, overrides: Sequence[Override], options: RunOptions) -> SweepSummary | None:
-    """Run (or with dry_run, plan) the experiment; the sweep's summary, or None for a dry run."""
+def launch(config_path: Path | dict[str, Any], overrides: Sequence[Override], options: RunOptions) -> SweepSummary | None:
+    """Run (or with dry_run, plan) the experiment (a YAML file or a mapping); the sweep's summary, or None for a dry run."""
     config = load_config(config_path, overrides)
     _check_executor_options(options)  # a dry run refuses what the real run would refuse
     exp_dir = results.experiment_dir(options.results_dir, config.name)

@@ -16,7 +16,7 @@ from actbench import train
 from actbench.config import expand_runs, load_config, run_id
 from actbench.report import build_report
 from actbench.report.files import write_report_files
-from actbench.results import RunRecord, run_files, save_record
+from actbench.results import RunRecord, collect_rows, run_files, save_record
 from conftest import invoke, write_config
 
 ACCURACIES = {"relu": [0.97, 0.98, 0.99], "sigmoid": [0.80, 0.81, 0.82]}
@@ -94,7 +94,8 @@ def test_tensorboard_sessions_read_back_with_tensorboards_loader(experiment, tmp
     output = probe_cli(["export", "tensorboard", experiment, "--logdir", logdir], tmp_path)
     assert "7 runs of made exported" in output and "failed, not exported" in output
     sessions = sorted((logdir / "made").iterdir())
-    assert len(sessions) == 7 and sessions[0].name.startswith("mnist_mlp_128-64_")
+    # Named by the report's group labels (one block: the activation alone).
+    assert len(sessions) == 7 and {s.name.split("_seed")[0] for s in sessions} == {"relu", "sigmoid"}
     groups: dict[str, list] = {}
     for session in sessions:
         events = load_events(session)
@@ -110,6 +111,8 @@ def test_tensorboard_sessions_read_back_with_tensorboards_loader(experiment, tmp
         assert [value for _, value in train["epoch_loss"]] == pytest.approx([1 / e + seed for e in (1, 2, 3)])
         assert [step for step, _ in scalars(load_events(session / "validation"))["epoch_accuracy"]] == [1, 2, 3]
     assert len(groups) == 2 and sorted(len(members) for members in groups.values()) == [3, 4]
+    # The group ids results.csv holds, as the report groups by them.
+    assert set(groups) == {f"made/{row['group_id']}" for row in collect_rows(experiment)[0] if row["status"] != "failed"}
     for members in groups.values():
         activation = members[0][1]["hidden_activation"]
         assert {m[1]["hidden_activation"] for m in members} == {activation}
@@ -238,7 +241,7 @@ def test_run_exports_what_finished_even_after_ctrl_c(tiny_config, tmp_path, monk
     resumed = invoke("run", tiny_config, "--results-dir", results, "--export", "tensorboard")
     assert resumed.exit_code == 0 and "2 runs of tiny exported" in resumed.output
     sessions = sorted((results / "tensorboard" / "tiny").iterdir())
-    assert len(sessions) == 2 and {s.name.split("_")[3] for s in sessions} == {"relu", "tanh"}
+    assert len(sessions) == 2 and {s.name.split("_seed")[0] for s in sessions} == {"relu", "tanh"}
 
 
 def test_a_missing_extra_or_unknown_tool_stops_before_training(tiny_config, tmp_path, monkeypatch):

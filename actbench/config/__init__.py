@@ -5,7 +5,7 @@ Everything callers use is importable from here: `from actbench.config import loa
 """
 
 from actbench.config.experiment import SEED_MAX, ExperimentConfig, ModelSize, config_as_dict, model_problems, model_size
-from actbench.config.grid import TRAINING_RULES, OwnData, RunSpec, expand_runs, run_id
+from actbench.config.grid import TRAINING_RULES, OwnData, RunSpec, block_id, expand_runs, group_id, run_id
 from actbench.config.load import load_config
 from actbench.config.overrides import Override, option_overrides, parse_set
 from actbench.config.schema import (

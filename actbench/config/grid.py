@@ -1,4 +1,5 @@
-"""The grid: one RunSpec per combination of the config's lists, and each run's id (the hash of what changes its numbers)."""
+"""The grid: one RunSpec per combination of the config's lists, each run's id (the hash of what changes its numbers),
+and the ids of its group (the same less the seed) and block (less the activations too)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from actbench import activations
 from actbench.config.experiment import ExperimentConfig
 from actbench.config.schema import ActivationSpec, ModelSpec, TaskSpec, TrainingSpec, Strict, output_units
 from actbench.datasets import catalogue as builtin_datasets
+from actbench.settings_catalogue import activation_settings
 
 # The version of the rules by which a run turns its spec into numbers (data order, models, losses,
 # metrics, diagnostics). Bump it in every change that alters the numbers: it is part of the run id,
@@ -58,13 +60,44 @@ class RunSpec(Strict):
         return self.model_dump(mode="json", exclude=None if self.own_data else {"own_data"})
 
 
-# Fields that do not change the numbers and therefore stay out of the run id.
-_NOT_IN_RUN_ID = {"experiment"}
+# Fields that do not change the numbers and therefore stay out of the run id (spec.json also holds the id itself).
+_NOT_IN_RUN_ID = {"experiment", "run_id"}
+# A group: the runs equal but for the seed. A block: the groups equal but for their activations and what
+# follows them (the settings catalogue's `activation` rows: the resolved `initializer: auto`, the output width).
+_NOT_IN_GROUP_ID = _NOT_IN_RUN_ID | {"seed"}
 
 
 def run_id(spec: RunSpec) -> str:
     """Short sha256 of the canonical JSON of everything that changes the numbers."""
-    identity = {k: v for k, v in spec.as_json().items() if k not in _NOT_IN_RUN_ID}
+    return _digest(spec.as_json(), _NOT_IN_RUN_ID)
+
+
+def group_id(spec: RunSpec | dict[str, Any]) -> str:
+    """The id every seed of one group shares: the digest of the spec (as spec.json holds it) less the seed.
+    A custom activation's source digest and a dataset's content digest are in the spec, so an edited
+    function or a changed file makes another group."""
+    return _digest(_as_json(spec), _NOT_IN_GROUP_ID)
+
+
+def block_id(spec: RunSpec | dict[str, Any]) -> str:
+    """The id every group of one block shares: the spec less the seed and the activations."""
+    data = dict(_as_json(spec))
+    for column in activation_settings():  # results.csv's names: 'model.initializer' is spec["model"]["initializer"]
+        *section, key = column.split(".")
+        if not section:
+            data.pop(key, None)
+        elif isinstance(data.get(section[0]), dict):
+            data[section[0]] = {k: v for k, v in data[section[0]].items() if k != key}
+    return _digest(data, _NOT_IN_GROUP_ID)
+
+
+def _as_json(spec: RunSpec | dict[str, Any]) -> dict[str, Any]:
+    return spec.as_json() if isinstance(spec, RunSpec) else spec
+
+
+def _digest(spec: dict[str, Any], leave_out: set[str]) -> str:
+    """Short sha256 of the canonical JSON of `spec` without the fields `leave_out`."""
+    identity = {k: v for k, v in spec.items() if k not in leave_out}
     canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 

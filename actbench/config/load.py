@@ -3,6 +3,7 @@ validation, and every problem described in one line naming the file or override,
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -16,9 +17,17 @@ from actbench.datasets import catalogue as builtin_datasets
 from actbench.errors import ActbenchError
 
 
-def load_config(path: Path, overrides: Sequence[Override] = ()) -> ExperimentConfig:
-    """Read, override and validate a YAML config; every problem becomes one ActbenchError."""
-    raw = _read_yaml(path)
+# How errors name a config given as a mapping (from a program or notebook) rather than a file.
+MAPPING_ORIGIN = "config"
+
+
+def load_config(source: Path | dict[str, Any], overrides: Sequence[Override] = ()) -> ExperimentConfig:
+    """Read (a YAML file, or a mapping as the YAML would give), override and validate a config; every
+    problem becomes one ActbenchError naming the file (or 'config' for a mapping), the field and the fix."""
+    if isinstance(source, dict):
+        raw, path = copy.deepcopy(source), MAPPING_ORIGIN  # overrides must not change the caller's mapping
+    else:
+        raw, path = _read_yaml(Path(source)), Path(source)
     for override in overrides:
         apply_override(raw, override)
     try:
@@ -38,7 +47,7 @@ def _class_bound(raw: dict[str, Any]) -> int | None:
     return builtin_datasets.fewest_classes(builtin)
 
 
-def _origin(error: dict[str, Any], path: Path, overrides: Sequence[Override]) -> str:
+def _origin(error: dict[str, Any], path: Path | str, overrides: Sequence[Override]) -> str:
     """Where a bad value came from: the last override that wrote it or a section around it, else the file."""
     fields = [part for part in error["loc"] if isinstance(part, str) and part not in LOC_TAGS]
     for override in reversed(overrides):

@@ -109,7 +109,8 @@ def _update_parent(client: MlflowClient, experiment_id: str, run: RecordedRun, o
     # A parameter cannot change its value in MLflow; a group's settings never do, so only add new ones.
     params = [Param(k, str(v)) for k, v in sorted(run.settings.items()) if k not in logged_params]
     metrics = [Metric(k, v, int(run.ended * 1000), 0) for k, v in sorted(figures.items()) if logged_metrics.get(k) != v]
-    tags = [RunTag("actbench.verdict", run.stats.verdict if run.stats else "none")]
+    # The name is the report's label, which names what varies in the folder: it changes when a sweep adds a variation.
+    tags = [RunTag("actbench.verdict", run.stats.verdict if run.stats else "none"), RunTag("mlflow.runName", run.group_label)]
     _log(client, parent_id, metrics, params, tags)
     client.set_terminated(parent_id, "FINISHED", end_time=int(run.ended * 1000))
     return parent_id

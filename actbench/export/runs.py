@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from actbench import results
-from actbench.activations import pair_label
 from actbench.metrics_catalogue import NOT_METRICS
+from actbench.settings_catalogue import of_kind
 
 Setting = str | int | float | bool
-# Keys of flatten_run's row that name a run rather than describe it; the seed is kept apart because
-# the runs of a group differ only by it.
-NOT_SETTINGS = ("run_id", "experiment", "seed")
+# Columns of flatten_run's row that name a run, group or block rather than describe it; the seed is
+# kept apart because the runs of a group differ only by it.
+NOT_SETTINGS = set(of_kind("identity"))
 
 
 @dataclass(frozen=True)
@@ -54,8 +54,8 @@ class RecordedRun:
     status: str  # finished | diverged
     seed: int
     settings: dict[str, Setting]  # everything but the seed: identical within a group
-    group_id: str
-    group_label: str
+    group_id: str  # results.csv's, as the report groups runs
+    group_label: str  # the report's block label and label
     metrics: dict[str, float]  # final numbers from metrics.json
     history: list[dict[str, float]]  # one row per epoch (history.csv)
     started: float  # seconds since the epoch: the end less the run's recorded seconds
@@ -84,51 +84,42 @@ class ExportSummary:
 def read_experiment(exp_dir: Path) -> tuple[list[RecordedRun], list[str]]:
     """Every finished or diverged run of an experiment with its group's statistics, and notes on the rest."""
     rows, notes = results.collect_rows(exp_dir)
-    stats = group_statistics(exp_dir) if rows else {}
+    groups = report_groups(exp_dir) if rows else {}
     runs = []
     for row in rows:
         directory = results.run_dir(exp_dir, row["run_id"])
         if row["status"] not in results.DONE_STATUSES:
             notes.append(f"{directory}: {row['status']}, not exported; it runs again with the next `actbench run`")
             continue
-        runs.append(_recorded_run(directory, stats.get(row["run_id"])))
+        stats, label = groups.get(row["group_id"], (None, row["hidden_activation"]))
+        runs.append(_recorded_run(directory, stats, label))
     return runs, notes
 
 
-def group_statistics(exp_dir: Path) -> dict[str, GroupStats]:
-    """The report's statistics for each run's group, by run id: the one place that reads report columns.
+def report_groups(exp_dir: Path) -> dict[str, tuple[GroupStats, str]]:
+    """The report's statistics and label for each group, by group id: the one place that reads report columns.
 
     Reads from `build_report(...).aggregated.summary`: acc_mean, acc_std, acc_ci_low, acc_ci_high,
-    n, rank, p_holm, verdict, and the group key columns (`aggregated.group_keys`) to match runs.
-    Every run in the folder (`all_runs`), as every run is exported; sweeps that differ in a
-    setting are separate blocks there, so they are never averaged together.
+    n, rank, p_holm, verdict, block_label and label. Every run in the folder (`all_runs`), as every
+    run is exported; sweeps that differ in a setting are separate groups and blocks there, so they
+    are never averaged together.
     """
     from actbench.report import build_report
 
-    report = build_report(exp_dir, all_runs=True)
-    summary, keys = report.aggregated.summary, report.aggregated.group_keys
-    if summary.empty:
-        return {}
-    by_key = {
-        _key(row, keys): GroupStats(
-            n=int(row["n"]), acc_mean=row["acc_mean"], acc_std=row["acc_std"], acc_ci_low=row["acc_ci_low"],
-            acc_ci_high=row["acc_ci_high"], rank=float(row["rank"]), p_vs_best=row["p_holm"], verdict=str(row["verdict"]),
+    summary = build_report(exp_dir, all_runs=True).aggregated.summary
+    return {
+        row["group_id"]: (
+            GroupStats(
+                n=int(row["n"]), acc_mean=row["acc_mean"], acc_std=row["acc_std"], acc_ci_low=row["acc_ci_low"],
+                acc_ci_high=row["acc_ci_high"], rank=float(row["rank"]), p_vs_best=row["p_holm"], verdict=str(row["verdict"]),
+            ),
+            " / ".join(part for part in (row["block_label"], row["label"]) if part),
         )
         for row in summary.to_dict("records")
     }
-    return {row["run_id"]: by_key[_key(row, keys)] for row in report.runs.to_dict("records") if _key(row, keys) in by_key}
 
 
-def _key(row: dict[str, Any], keys: list[str]) -> tuple[Any, ...]:
-    # A missing value (limit_train: null) is None in one frame and NaN in the other: make them equal.
-    return tuple(None if _missing(row[k]) else row[k] for k in keys)
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def _recorded_run(directory: Path, stats: GroupStats | None) -> RecordedRun:
+def _recorded_run(directory: Path, stats: GroupStats | None, label: str) -> RecordedRun:
     spec, recorded = results.read_run(directory)
     row = results.flatten_run(spec, {})
     settings = {key: _setting(value) for key, value in row.items() if key not in NOT_SETTINGS}
@@ -141,8 +132,8 @@ def _recorded_run(directory: Path, stats: GroupStats | None) -> RecordedRun:
         status=recorded["status"],
         seed=int(spec["seed"]),
         settings=settings,
-        group_id=_digest(json.dumps(settings, sort_keys=True))[:12],
-        group_label=group_label(settings),
+        group_id=row["group_id"],
+        group_label=label,
         metrics={k: float(v) for k, v in recorded.items() if k not in NOT_METRICS and _is_number(v)},
         history=history,
         started=ended - float(recorded.get("run_seconds") or recorded.get("train_seconds") or 0.0),
@@ -150,17 +141,6 @@ def _recorded_run(directory: Path, stats: GroupStats | None) -> RecordedRun:
         digest=_digest(*(p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file() and not p.name.startswith("."))),
         stats=stats,
     )
-
-
-def group_label(settings: dict[str, Setting]) -> str:
-    """'mnist mlp 128-64 relu -> softmax' (with the task when binary): a group in a few words."""
-    widths = settings.get("model.hidden_units", settings.get("model.filters", ""))
-    model = f"{settings['model']} {'-'.join(str(w) for w in json.loads(str(widths) or '[]'))}".strip()
-    task = f" {settings['task']}" if settings.get("task_type") == "binary" else ""
-    output = settings["output_activation"]
-    if task:
-        output = f"{output} ({settings['output_units']})"
-    return f"{settings['dataset']}{task} {model} {pair_label(str(settings['hidden_activation']), str(output))}"
 
 
 def _setting(value: Any) -> Setting:

@@ -41,7 +41,7 @@ def build_report(exp_dir: Path, filters: list[str] = (), all_runs: bool = False)
     notes: list[str] = []
     runs, scope = select_runs(exp_dir, all_runs, list(filters), notes)
     if runs.empty:
-        aggregated = Aggregated(pd.DataFrame(), pd.DataFrame(), [], pd.Series(dtype=int))
+        aggregated = Aggregated(pd.DataFrame(), pd.DataFrame())
     else:
         runs = runs.assign(model=model_labels(runs), output_activation=output_labels(runs))
         for column in NUMERIC + [m.name for m in EXTRA_METRICS if m.name in runs]:

@@ -1,8 +1,9 @@
 """Aggregate runs over seeds and give each group its verdict within its block.
 
-A *group* is every run that differs only by seed. A *block* is the set of groups that differ only
-by their activations (same dataset, source, data size, model and training): verdicts compare
-groups within a block (actbench.stats), never across blocks.
+A *group* is every run that differs only by seed, a *block* the groups that differ only by their
+activations (same dataset and its content, source, data size, model and training): results.csv's
+`group_id` and `block_id`, digests of the run's spec (actbench.config.grid). Verdicts compare groups
+within a block (actbench.stats), paired on seed, never across blocks.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import pandas as pd
 
 from actbench import stats
 from actbench.metrics_catalogue import averaged_with_spread, in_table
-from actbench.report.labels import ACTIVATION_KEYS, FOLLOWS_ACTIVATION, add_labels, setting_columns
+from actbench.errors import ActbenchError
+from actbench.report.labels import add_labels, setting_columns
+from actbench.settings_catalogue import block_settings, of_kind, with_types
 
 # Averaged over seeds with their spread when the runs recorded them (older runs and diagnostics-off
 # runs simply lack some): the metrics of the report's extra tables.
@@ -24,7 +27,7 @@ EXTRA_METRICS = averaged_with_spread()
 MEANS = {metric.name: metric.mean_column for metric in in_table("accuracy")}
 STATS_COLUMNS = {"mean": "acc_mean", "sd": "acc_std", "ci_low": "acc_ci_low", "ci_high": "acc_ci_high", "difference": "diff_vs_top"}
 # Carried from the runs to their group unchanged: the structure behind the labels.
-STRUCTURE = ["task_type", "task_positive", "hidden_activation_name", "hidden_activation_params", "model.hidden_units", "model.filters"]
+STRUCTURE = of_kind("structure")
 # How far above chance a group that learned nothing can land: three binomial standard errors of
 # one run's accuracy on the test set (a guesser's accuracy spread), see `chance_threshold`.
 CHANCE_SPREAD = 3.0
@@ -32,10 +35,8 @@ CHANCE_SPREAD = 3.0
 
 @dataclass
 class Aggregated:
-    summary: pd.DataFrame  # one row per group, blocks in order, ranked within each
+    summary: pd.DataFrame  # one row per group (its `group_id`), blocks in order, ranked within each
     problems: pd.DataFrame  # diverged and failed runs, one row each
-    group_keys: list[str]
-    run_groups: pd.Series  # per run (same index as the runs), the `group` number of its summary row
 
 
 def chance_threshold(chance: float, n_test: float) -> float:
@@ -53,44 +54,57 @@ def chance_threshold(chance: float, n_test: float) -> float:
 
 
 def aggregate(runs: pd.DataFrame) -> Aggregated:
-    """Groups over seeds; `runs` has labelled model/output columns and, per run, `chance_level`."""
-    group_keys = setting_columns(runs)
-    block_keys = [k for k in group_keys if k not in ACTIVATION_KEYS + FOLLOWS_ACTIVATION]
+    """Groups over seeds; `runs` has labelled model/output columns, `group_id`, `block_id` and, per run, `chance_level`."""
+    settings = setting_columns(runs)
     rows = []
-    run_groups = pd.Series(-1, index=runs.index)
-    for number, (key, group) in enumerate(runs.groupby(group_keys, dropna=False, sort=False)):
+    for group_id, group in runs.groupby("group_id", sort=False):
         done = group[group["status"] == "finished"]
-        run_groups[group.index] = number
         rows.append({
-            "group": number,
-            **dict(zip(group_keys, key)),
-            **{column: group[column].iloc[0] for column in STRUCTURE if column in group},
+            "group_id": group_id,
+            "block_id": group["block_id"].iloc[0],
+            **{column: group[column].iloc[0] for column in settings + STRUCTURE if column in group},
             "runs": len(group),
             "not_finished": len(group) - len(done),
             **{name: float(done[column].mean()) if len(done) else math.nan for column, name in MEANS.items()},
             **_extra_means(done),
             "chance_level": float(group["chance_level"].max()),
             "n_test": float(group["n_test"].max()) if "n_test" in group else math.nan,
-            "_by_seed": dict(zip(done["seed"], done["test_accuracy"].astype(float))),
+            "_by_seed": _by_seed(str(group_id), done),
         })
     summary = pd.DataFrame(rows)
     if not summary.empty:
-        summary = add_labels(_verdicts(summary, block_keys))
+        summary = add_labels(_verdicts(with_types(summary)))
     problems = runs[runs["status"] != "finished"].reset_index(drop=True)
-    return Aggregated(summary, problems, group_keys, run_groups)
+    return Aggregated(summary, problems)
+
+
+def _by_seed(group_id: str, done: pd.DataFrame) -> dict[int, float]:
+    """A group's accuracies by seed, what the paired tests pair on. Two runs of one seed in one group
+    would be two runs of one spec; refused rather than one silently dropped while the mean counts both."""
+    repeated = done["seed"][done["seed"].duplicated()]
+    if len(repeated):
+        raise ActbenchError(
+            f"group {group_id}: runs {', '.join(done.loc[done['seed'].isin(repeated), 'run_id'])} have the same "
+            f"seed {repeated.iloc[0]} and spec; delete all but one of those run folders"
+        )
+    return dict(zip(done["seed"].astype(int), done["test_accuracy"].astype(float)))
 
 
 def label_runs(runs: pd.DataFrame, aggregated: Aggregated) -> pd.DataFrame:
     """Each run with its group's block number, block label and label, for plots drawn from run files."""
     if aggregated.summary.empty:
         return runs
-    names = aggregated.summary.set_index("group")[["block", "block_label", "label"]]
-    return runs.join(names, on=aggregated.run_groups)
+    names = aggregated.summary.set_index("group_id")[["block", "block_label", "label"]]
+    return runs.join(names, on="group_id")
 
 
-def _verdicts(summary: pd.DataFrame, block_keys: list[str]) -> pd.DataFrame:
+def _verdicts(summary: pd.DataFrame) -> pd.DataFrame:
+    """Each block's groups compared (numbered in the order of the settings that tell blocks apart), ranked within it."""
+    ordering = [c for c in block_settings() if c in summary]
+    order = summary.sort_values(ordering, kind="stable", na_position="last")
     parts = []
-    for block_number, (_, block) in enumerate(summary.groupby(block_keys, dropna=False, sort=True)):
+    for block_number, block_id in enumerate(order["block_id"].drop_duplicates()):
+        block = summary[summary["block_id"] == block_id]
         seeds = pd.DataFrame(list(block["_by_seed"]), index=block.index)
         compared = stats.compare_block(seeds.reindex(sorted(seeds.columns), axis=1)).rename(columns=STATS_COLUMNS)
         block = block.assign(block=block_number, **{column: compared[column] for column in compared.columns})

@@ -15,19 +15,16 @@ REPORT_FORMATS = ("table", "markdown", "csv", "json")
 def show_report(
     target: Path, fmt: str, sort_by: str | None, filters: list[str], all_runs: bool, wide: bool, plots: bool, out: Path | None
 ) -> None:
-    from actbench.report import build_report, files, find_experiments, formats
-    from actbench.report.scope import no_match_message, parse_filters
+    from actbench.api import build_reports
+    from actbench.report import files, formats
     from actbench.report.tables import check_sort_key
 
     if fmt not in REPORT_FORMATS:
         raise ActbenchError(f"--format {fmt!r}: use one of {', '.join(REPORT_FORMATS)}")
     check_sort_key(sort_by)
-    parse_filters(filters)
     if out is not None and out.exists() and not out.is_dir():
         raise ActbenchError(f"--out {out}: is a file; give a folder (it is created if missing)")
-    reports = [build_report(exp_dir, filters, all_runs) for exp_dir in find_experiments(target)]
-    if filters and all(r.runs.empty for r in reports):
-        raise ActbenchError(no_match_message(filters, [r.scope for r in reports], target))
+    reports = build_reports(target, filters, all_runs)
     if out is not None:
         files.check_out_folder(out, reports)
     formats.print_report(reports, fmt, sort_by, wide)

@@ -14,14 +14,15 @@ import numpy as np
 import pandas as pd
 from rich.console import Console
 
+from actbench import settings_catalogue
 from actbench.report import ExperimentReport
 from actbench.report.headline import headline
 from actbench.report.tables import OPTIONAL_COLUMNS, block_tables, extra_tables, pivot_frame, problem_rows
 from actbench.report.terminal import WIDE, draw_metrics, draw_table
 
-INT_COLUMNS = {"n", "runs", "not_finished", "rank", "pairs", "block", "seed", "limit_train", "limit_test", "output_units",
-               "epochs_run", "n_test", "training.epochs", "training.batch_size", "model.kernel_size", "model.pool_size"}
-JSON_COLUMNS = {"task_positive", "hidden_activation_params"}
+# The report's own counts, and the settings and metrics that are whole numbers.
+INT_COLUMNS = {"n", "runs", "not_finished", "rank", "pairs", "block", "epochs_run", "n_test", *settings_catalogue.of_type("int")}
+JSON_COLUMNS = settings_catalogue.of_type("json")
 # First after the labels in CSV and JSON: the answer, then how it was reached.
 VERDICT_COLUMNS = ["verdict", "did_not_learn", "rank", "n", "acc_mean", "acc_std", "acc_ci_low", "acc_ci_high", "diff_vs_top",
                    "diff_low", "diff_high", "effect_size", "p_holm", "p_value", "test", "p_floor", "pairs", "chance_level"]
@@ -93,7 +94,7 @@ def summary_frame(reports: list[ExperimentReport]) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=["experiment"])
     table = pd.concat(frames, ignore_index=True)
-    leading = ["experiment", "block", "block_label", "label", *VERDICT_COLUMNS]
+    leading = ["experiment", "block", "block_label", "label", "group_id", "block_id", *VERDICT_COLUMNS]
     leading = [c for c in leading if c in table.columns]
     table = table[leading + [c for c in table.columns if c not in leading]]
     for column in INT_COLUMNS & set(table.columns):
@@ -138,6 +139,6 @@ def _plain(column: str, value: object) -> object:
         value = value.item()
     if isinstance(value, float) and column in INT_COLUMNS and value.is_integer():
         return int(value)
-    if isinstance(value, str) and (column in JSON_COLUMNS or "." in column) and value[:1] in "[{":
+    if isinstance(value, str) and column in JSON_COLUMNS and value[:1] in "[{":
         return json.loads(value)
     return value

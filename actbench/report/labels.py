@@ -14,35 +14,33 @@ import pandas as pd
 
 from actbench.activations import pair_label
 from actbench.outputs import label as output_label
+from actbench.settings_catalogue import SETTINGS, activation_settings, block_settings, group_settings, header_settings
 
-ACTIVATION_KEYS = ["hidden_activation", "output_activation"]
-# `initializer: auto` follows the hidden activation and the output width follows the output
-# activation: they vary with them, as part of what is compared, not of the block (otherwise every
-# activation would sit alone in its own block).
-FOLLOWS_ACTIVATION = ["model.initializer", "output_units"]
-# Already in the model label ('mlp 128-64'), or a second form of a label: never named on their own.
-IN_OTHER_LABELS = {"model.type", "model.hidden_units", "model.filters", "task_type", "task_positive",
-                   "hidden_activation_name", "hidden_activation_params"}
-# Shown on the header line when the same for every group, in this order.
-HEADER_KEYS = ["dataset", "task", "source", "model", "hidden_activation", "output_activation", "training.epochs", "limit_train"]
+# The activations themselves, named by value ('relu -> softmax'), and the settings that vary with them
+# (initializer: auto, the output width, a custom function's source), named as 'short=value': part of
+# what a block compares, not of the block (otherwise every activation would sit alone in its own block).
+ACTIVATION_KEYS = [c for c in activation_settings() if SETTINGS[c].plain]
+FOLLOWS_ACTIVATION = [c for c in activation_settings() if not SETTINGS[c].plain]
 
 
 def setting_columns(runs: pd.DataFrame) -> list[str]:
-    """Columns describing what a run is (not what it measured): identity columns and dotted spec keys."""
-    leading = ["dataset", "task", "source", "model", *ACTIVATION_KEYS, "limit_train", "limit_test", "deterministic", "diagnostics"]
-    return [c for c in leading if c in runs.columns] + sorted(c for c in runs.columns if "." in c and c not in IN_OTHER_LABELS)
+    """Columns describing what a group is (not what it measured), present in `runs`, in catalogue order."""
+    return [c for c in group_settings() if c in runs.columns]
 
 
 def short_name(column: str) -> str:
     """'training.epochs' -> 'epochs', 'hidden_activation' -> 'hidden'."""
-    return {"hidden_activation": "hidden", "output_activation": "output"}.get(column, column.rsplit(".", 1)[-1])
+    return SETTINGS[column].label if column in SETTINGS else column.rsplit(".", 1)[-1]
 
 
 def setting_text(column: str, value: object) -> str:
     """How a setting reads in a label: identity values plainly ('mnist', 'relu'), the rest as 'epochs=1'."""
-    if column in ("dataset", "task", "source", "model", *ACTIVATION_KEYS):
+    row = SETTINGS.get(column)
+    if row and row.plain:
         return str(value)
-    return f"{short_name(column)}={'-' if pd.isna(value) else value}"
+    if pd.isna(value):
+        return f"{short_name(column)}=-"
+    return f"{short_name(column)}={str(value)[:8] if row and row.digest else value}"
 
 
 def varying_settings(frame: pd.DataFrame) -> list[str]:
@@ -54,7 +52,7 @@ def varying_settings(frame: pd.DataFrame) -> list[str]:
     """
     found = []
     for column in setting_columns(frame):
-        values = frame[column].astype(str)
+        values = frame[column].astype(object).map(str)  # a missing value (limit_train: all) is a value of its own
         if values.nunique() < 2:
             continue
         if column.startswith("model.") or column in FOLLOWS_ACTIVATION:
@@ -68,7 +66,7 @@ def varying_settings(frame: pd.DataFrame) -> list[str]:
 def add_labels(summary: pd.DataFrame) -> pd.DataFrame:
     """Add `block_label` (what varies between blocks) and `label` (what varies within one) to the groups."""
     varying = varying_settings(summary)
-    block_keys = [c for c in varying if c not in ACTIVATION_KEYS + FOLLOWS_ACTIVATION]
+    block_keys = [c for c in varying if c in block_settings()]
     group_keys = [c for c in varying if c not in block_keys]
     if not group_keys:  # one group per block: its activations are still what a reader looks for
         group_keys = ["hidden_activation"]
@@ -93,7 +91,7 @@ def header_line(summary: pd.DataFrame) -> str:
     """The settings every group shares, e.g. 'mnist, sample, mlp 128-64, output softmax, epochs=1'."""
     varying = set(varying_settings(summary))
     parts = []
-    for column in HEADER_KEYS:
+    for column in header_settings():
         if column in summary and column not in varying and not summary.empty:
             value = summary[column].iloc[0]
             plain_task = column == "task" and (summary["task_type"] == "multiclass").all()  # the default goes unsaid

@@ -13,17 +13,12 @@ from pathlib import Path
 import pandas as pd
 
 from actbench import results
-from actbench.config import CNNSpec, MLPSpec, TrainingSpec
 from actbench.errors import ActbenchError
+from actbench.settings_catalogue import filter_keys
 
-# The results.csv columns a --filter may name: fixed by the schema, so a typo is caught before any
-# folder is read, whatever the folder holds.
-FILTER_KEYS = sorted({
-    "dataset", "task", "task_type", "source", "model", "hidden_activation", "hidden_activation_name", "output_activation",
-    "output_units", "seed", "status", "limit_train", "limit_test", "deterministic", "diagnostics",
-    *(f"model.{name}" for spec in (MLPSpec, CNNSpec) for name in spec.model_fields if name != "type"),
-    *(f"training.{name}" for name in TrainingSpec.model_fields),
-})
+# The results.csv columns a --filter may name: fixed by the settings catalogue, so a typo is caught
+# before any folder is read, whatever the folder holds.
+FILTER_KEYS = filter_keys()
 
 
 @dataclass
@@ -72,7 +67,7 @@ def select_runs(exp_dir: Path, all_runs: bool, filters: list[str], notes: list[s
     """The completed runs in scope, as results.csv rows, and the counts of what was left out."""
     rows, skipped = results.collect_rows(exp_dir)
     notes += skipped
-    runs = pd.DataFrame(rows)
+    runs = results.runs_frame(rows)
     planned = _planned_ids(exp_dir, notes)
     scope = Scope(all_runs=all_runs, filters=list(filters), planned=len(planned or ()), has_plan=planned is not None)
     present = set(runs["run_id"]) if not runs.empty else set()
@@ -82,12 +77,17 @@ def select_runs(exp_dir: Path, all_runs: bool, filters: list[str], notes: list[s
         if not all_runs and not runs.empty:
             runs = runs[runs["run_id"].isin(planned)]
     parsed = parse_filters(filters)
-    scope.values_seen = {key: set(runs[key].astype(str)) if key in runs else set() for key, _ in parsed}
+    scope.values_seen = {key: set(_texts(runs[key])) if key in runs else set() for key, _ in parsed}
     for key, value in parsed:
         before = len(runs)
-        runs = runs[runs[key].astype(str) == value] if key in runs else runs.iloc[0:0]
+        runs = runs[_texts(runs[key]) == value] if key in runs else runs.iloc[0:0]
         scope.filtered_out += before - len(runs)
     return runs.reset_index(drop=True), scope
+
+
+def _texts(column: pd.Series) -> pd.Series:
+    """Values as a --filter names them: '2000' for an integer setting, '<NA>' for a missing one."""
+    return column.astype(object).map(str)
 
 
 def _planned_ids(exp_dir: Path, notes: list[str]) -> set[str] | None:

@@ -14,6 +14,7 @@ from actbench.errors import ActbenchError
 from actbench.metrics_catalogue import EXTRA_TABLES, Metric, in_table
 from actbench.report.aggregate import mean_std
 from actbench.report.labels import label_column_name, short_name, varying_settings
+from actbench.settings_catalogue import plain_settings
 
 # --sort-by NAME: (summary column, ascending). Fixed, so a bad name is refused before any folder is read.
 SORT_KEYS = {
@@ -52,7 +53,7 @@ def group_rows(summary: pd.DataFrame, block: pd.DataFrame, wide: bool) -> pd.Dat
     shown = pd.DataFrame(index=block.index)
     shown["#"] = [_rank(rank, ties) for rank, ties in zip(block["rank"], block["rank"].map(block["rank"].value_counts()))]
     if wide:
-        for column in ["dataset", "task", "source", "model", "hidden_activation", "output_activation", *varying_settings(summary)]:
+        for column in [*plain_settings(), *varying_settings(summary)]:
             if column in block and short_name(column) not in shown:
                 shown[short_name(column)] = block[column].astype(str)
     else:

@@ -58,4 +58,4 @@ from actbench.results.runs import (
     save_record,
 )
 from actbench.results.storage import ensure_writable, guarded, read_json, remove, write_atomic, write_json
-from actbench.results.table import LEADING_COLUMNS, collect_rows, flatten_run, rebuild_results_csv, stale_note
+from actbench.results.table import LEADING_COLUMNS, collect_rows, flatten_run, rebuild_results_csv, runs_frame, stale_note

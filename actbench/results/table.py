@@ -4,26 +4,34 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from actbench.activations import label
-from actbench.config import TRAINING_RULES, TaskSpec
+from actbench.config import TRAINING_RULES, TaskSpec, block_id, group_id
 from actbench.metrics_catalogue import leading_columns
 from actbench.results.runs import has_metrics, is_stale, output_units, read_metrics, read_spec, run_directories, runs_dir
 from actbench.results.storage import write_atomic
+from actbench.settings_catalogue import SETTINGS, with_types
+from actbench.settings_catalogue import leading_columns as leading_settings
 
-LEADING_COLUMNS = [
-    "run_id", "experiment", "dataset", "task", "task_type", "task_positive", "source", "model", "hidden_activation",
-    "hidden_activation_name", "hidden_activation_params", "output_activation", "output_units", "seed", "status", *leading_columns(),
-]
+if TYPE_CHECKING:
+    import pandas as pd
+
+LEADING_COLUMNS = [*leading_settings(), *leading_columns()]
 
 
 def flatten_run(spec: dict[str, Any], metrics: dict[str, Any]) -> dict[str, Any]:
-    """One results.csv row: the spec as columns (model.hidden_units, training.epochs, ...) and the metrics."""
+    """One results.csv row: the spec as columns (model.hidden_units, training.epochs, ...) and the metrics.
+
+    The group and block ids are computed from the spec each time, so run folders written before they
+    existed get them too.
+    """
     activation = spec["hidden_activation"]
     task = TaskSpec.model_validate(spec.get("task") or {})
     row: dict[str, Any] = {
         "run_id": spec["run_id"],
+        "group_id": group_id(spec),
+        "block_id": block_id(spec),
         "experiment": spec["experiment"],
         "dataset": spec["dataset"],
         "task": task.label,
@@ -35,6 +43,7 @@ def flatten_run(spec: dict[str, Any], metrics: dict[str, Any]) -> dict[str, Any]
         "hidden_activation": label(activation["name"], activation["params"]),
         "hidden_activation_name": activation["name"],
         "hidden_activation_params": json.dumps(activation["params"], sort_keys=True),
+        "hidden_activation_source": activation.get("source_digest"),
         "output_activation": spec["output_activation"],
         "output_units": output_units(spec),
         "seed": spec["seed"],
@@ -43,8 +52,23 @@ def flatten_run(spec: dict[str, Any], metrics: dict[str, Any]) -> dict[str, Any]
     row.update(_flatten("training", spec["training"]))
     row.update(limit_train=spec["limit_train"], limit_test=spec["limit_test"], deterministic=spec["deterministic"])
     row["diagnostics"] = spec.get("diagnostics", False)
+    row["data_sha256"] = (spec.get("own_data") or {}).get("sha256")
     row.update({k: v for k, v in metrics.items() if not isinstance(v, (dict, list))})
     return row
+
+
+def runs_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """collect_rows' rows as a table: settings first in catalogue order, then metrics; settings typed by the
+    catalogue (integers stay integers where some runs lack one), metrics as pandas reads them."""
+    import pandas as pd
+
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    first = [c for c in LEADING_COLUMNS if c in table.columns]
+    settings = [c for c in SETTINGS if c in table.columns and c not in first]
+    table = table[first + settings + sorted(set(table.columns) - set(first) - set(settings))]
+    return with_types(table)
 
 
 def _flatten(prefix: str, data: dict[str, Any], skip: set[str] = frozenset()) -> dict[str, Any]:
@@ -99,15 +123,10 @@ def _stale_message(runs: Path, stale: int) -> str:
 
 def rebuild_results_csv(exp_dir: Path) -> tuple[Path, int, list[str]]:
     """Rewrite results.csv from the run directories; returns its path, its row count and skip notes."""
-    import pandas as pd
-
     rows, skipped = collect_rows(exp_dir)
     path = exp_dir / "results.csv"
-    table = pd.DataFrame(rows)
-    if not table.empty:
-        # Identity and spec columns first, then metrics; nullable dtypes keep integers integral.
-        spec_columns = sorted(c for c in table.columns if "." in c)
-        first = [c for c in LEADING_COLUMNS if c in table.columns] + spec_columns
-        table = table[first + sorted(set(table.columns) - set(first))].convert_dtypes()
+    table = runs_frame(rows)
+    measured = [c for c in table.columns if c not in SETTINGS]
+    table[measured] = table[measured].convert_dtypes()  # an integral metric (best_epoch) stays integral
     write_atomic(path, table.to_csv(index=False))
     return path, len(rows), skipped

@@ -1,0 +1,153 @@
+"""The settings catalogue: one row per results.csv column that says what a run is (not what it measured).
+
+A setting column is added here once. results.csv's column order and types, the report's groups
+and labels (which columns name a group, which a block, their short names, the header line), the
+columns `--filter` takes, the types of the report's CSV and JSON and of `actbench.api.load_runs`,
+and the settings the exporters send all read these rows. The metrics have their own catalogue
+(actbench.metrics_catalogue); tests/test_identity.py fails when a run's row holds a column that is
+in neither.
+
+Which runs form a group is not decided here: `group_id` and `block_id` (actbench.config.grid) are
+digests of the run's spec, less the seed, and for a block less the `activation` rows too; the other
+rows name what groups and blocks differ in. Imports nothing from actbench, so every layer may read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Type = Literal["str", "int", "float", "bool", "json"]  # json: a list or mapping, as JSON text in results.csv
+# "identity": names a run, group or block rather than describing it. "setting": names the group where it
+# varies. "structure": a second form of a setting's label ('mlp 128-64' holds the widths), carried to the
+# group for programs and never named on its own.
+Kind = Literal["identity", "setting", "structure"]
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str  # its column in results.csv
+    type: Type
+    kind: Kind
+    short: str = ""  # its name in labels ('epochs=1'), when not the part after the last dot
+    filter: bool = True  # `--filter` takes it
+    activation: bool = False  # varies with the activations (part of what a block compares, not of the block)
+    plain: bool = False  # labels show the value alone ('mnist', 'relu'), not 'short=value'
+    header: int | None = None  # its place on the report's header line when the same for every group
+    digest: bool = False  # a content digest: labels show its first 8 characters
+
+    @property
+    def label(self) -> str:
+        return self.short or self.name.rsplit(".", 1)[-1]
+
+
+def _rows(*rows: Setting) -> dict[str, Setting]:
+    return {row.name: row for row in rows}
+
+
+# Row order is results.csv's column order (the leading metrics follow the identity rows) and the order
+# in which block labels name settings.
+SETTINGS: dict[str, Setting] = _rows(
+    Setting("run_id", "str", "identity", filter=False),
+    Setting("group_id", "str", "identity"),
+    Setting("block_id", "str", "identity"),
+    Setting("experiment", "str", "identity", filter=False),
+    Setting("dataset", "str", "setting", plain=True, header=1),
+    Setting("task", "str", "setting", plain=True, header=2),
+    Setting("task_type", "str", "structure"),
+    Setting("task_positive", "json", "structure", filter=False),
+    Setting("source", "str", "setting", plain=True, header=3),
+    Setting("model", "str", "setting", plain=True, header=4),
+    Setting("hidden_activation", "str", "setting", short="hidden", activation=True, plain=True, header=5),
+    Setting("hidden_activation_name", "str", "structure"),
+    Setting("hidden_activation_params", "json", "structure", filter=False),
+    # A custom function's source: an edit makes another group, and a label tells the two apart.
+    Setting("hidden_activation_source", "str", "setting", short="code", activation=True, digest=True),
+    Setting("output_activation", "str", "setting", short="output", activation=True, plain=True, header=6),
+    Setting("output_units", "int", "setting", activation=True),
+    Setting("seed", "int", "identity"),
+    Setting("status", "str", "identity"),
+    Setting("limit_train", "int", "setting", header=8),
+    Setting("limit_test", "int", "setting"),
+    Setting("deterministic", "bool", "setting"),
+    Setting("diagnostics", "bool", "setting"),
+    # A dataset of your own: the digest of its arrays, so a changed file makes another group and block.
+    Setting("data_sha256", "str", "setting", short="data", digest=True),
+    Setting("model.hidden_units", "json", "structure"),
+    Setting("model.filters", "json", "structure"),
+    Setting("model.dense_units", "json", "setting"),
+    Setting("model.kernel_size", "int", "setting"),
+    Setting("model.pool_size", "int", "setting"),
+    Setting("model.dropout", "float", "setting"),
+    # `initializer: auto` resolves to the hidden activation's own, so it follows the activation.
+    Setting("model.initializer", "str", "setting", activation=True),
+    Setting("training.optimizer", "str", "setting"),
+    Setting("training.learning_rate", "float", "setting"),
+    Setting("training.epochs", "int", "setting", header=7),
+    Setting("training.batch_size", "int", "setting"),
+    Setting("training.validation_split", "float", "setting"),
+)
+
+
+def of_kind(*kinds: Kind) -> list[str]:
+    """The columns of these kinds, in catalogue order."""
+    return [row.name for row in SETTINGS.values() if row.kind in kinds]
+
+
+def leading_columns() -> list[str]:
+    """results.csv's first columns: what names the run and its group, before the leading metrics."""
+    first = list(SETTINGS)
+    return first[: first.index("status") + 1]
+
+
+def group_settings() -> list[str]:
+    """The columns that name a group where they vary."""
+    return of_kind("setting")
+
+
+def block_settings() -> list[str]:
+    """The group-naming columns that stay the same within a block."""
+    return [row.name for row in SETTINGS.values() if row.kind == "setting" and not row.activation]
+
+
+def activation_settings() -> list[str]:
+    """The group-naming columns that vary with the activations, within a block."""
+    return [row.name for row in SETTINGS.values() if row.kind == "setting" and row.activation]
+
+
+def filter_keys() -> list[str]:
+    """The columns `--filter` takes, sorted."""
+    return sorted(row.name for row in SETTINGS.values() if row.filter)
+
+
+def plain_settings() -> list[str]:
+    """The settings labels show by value alone: what a wide report table always shows."""
+    return [row.name for row in SETTINGS.values() if row.plain]
+
+
+def header_settings() -> list[str]:
+    """The settings the report's header line names when every group shares them, in its order."""
+    return sorted((row.name for row in SETTINGS.values() if row.header), key=lambda name: SETTINGS[name].header or 0)
+
+
+def of_type(*types: Type) -> set[str]:
+    return {row.name for row in SETTINGS.values() if row.type in types}
+
+
+def with_types(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with its setting columns in their catalogue types: integers as nullable integers (so one
+    missing for some runs, limit_train: all, never turns the rest into floats), booleans as nullable
+    booleans; texts and JSON stay Python objects."""
+    import pandas as pd
+
+    typed = frame.copy()
+    for name in SETTINGS.keys() & set(frame.columns):
+        kind = SETTINGS[name].type
+        if kind in ("int", "float"):
+            typed[name] = pd.to_numeric(typed[name]).astype("Int64" if kind == "int" else float)
+        elif kind == "bool":
+            typed[name] = typed[name].astype(object).where(typed[name].notna(), None).astype("boolean")
+    return typed
