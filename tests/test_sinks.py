@@ -7,7 +7,9 @@ import pytest
 from actbench.config import load_config
 from actbench.errors import ActbenchError
 from actbench.results import RunRecord, has_metrics, run_dir
-from actbench.runner import run_experiment
+from actbench.sinks.console import ConsoleSink
+from actbench.sweep import run_sweep
+from actbench.terminal import Terminal
 from conftest import write_config
 
 SWEEP = "name: seam\ndatasets: [mnist]\ndata: {source: sample}\nhidden_activations: [relu, tanh, selu]\n"
@@ -52,6 +54,12 @@ class Recording:
     def retrying(self, job, why):
         self.events.append(("retrying", job.run_id, why))
 
+    def left(self, job, why):
+        self.events.append(("left", job.run_id, why))
+
+    def warned(self, message):
+        self.events.append(("warned", message))
+
     def finished(self, job, record):
         written = has_metrics(run_dir(self.exp_dir, record.run_id))  # the files sink went first
         self.events.append(("finished", record.run_id, record.status, written))
@@ -66,7 +74,8 @@ def sweep(tmp_path, executor, **sink_options):
     tmp_path.mkdir(parents=True, exist_ok=True)
     config = load_config(write_config(tmp_path, SWEEP))
     sink = Recording(tmp_path / "results" / "seam", **sink_options)
-    return sink, lambda: run_experiment(config, tmp_path / "results", executor=executor, sinks=[sink])
+    console = ConsoleSink(Terminal(quiet=True))  # says what cannot be said otherwise (a sink that failed to close)
+    return sink, lambda: run_sweep(config, tmp_path / "results", executor=executor, sinks=[console, sink])
 
 
 def test_a_sink_sees_every_event_in_order_after_the_files_are_written(tmp_path):
