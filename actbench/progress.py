@@ -229,7 +229,7 @@ class LiveDisplay(PlainDisplay):
             self.clock.run_done(run_id, metrics.get("run_seconds"))
             if run_id in self.run_tasks:
                 self.progress.remove_task(self.run_tasks.pop(run_id))
-            self.progress.console.print(self.finished_line(run_id, title, status, metrics), soft_wrap=True)
+            self.progress.console.print(self.finished_line(run_id, title, status, metrics))
             self.progress.advance(self.sweep_task)
             self.progress.refresh()
 
@@ -248,7 +248,7 @@ class LiveDisplay(PlainDisplay):
     def warn(self, message: str) -> None:
         with self.lock:
             # The message is plain text: a `[relu, tanh]` in it is no rich markup to be swallowed.
-            self.progress.console.print(Text.assemble(("warning:", "yellow"), f" {message}"), soft_wrap=True)
+            self.progress.console.print(Text.assemble(("warning:", "yellow"), f" {message}"))
 
     def finish(self) -> None:
         self.stopped.set()

@@ -63,8 +63,8 @@ class Terminal:
         # Markup and emoji codes off: `[bold]` or `:smile:` in a title, an error or a path is text.
         if live:
             return Console(file=stream, width=width, soft_wrap=soft_wrap, highlight=False, markup=False, emoji=False)
-        return Console(file=cast(IO[str], _Unpadded(stream)), width=width, soft_wrap=soft_wrap, highlight=False, markup=False, emoji=False,
-                       no_color=True, force_terminal=False)
+        return Console(file=cast(IO[str], _Unpadded(stream)), width=width, soft_wrap=soft_wrap, highlight=False,
+                       markup=False, emoji=False, no_color=True, force_terminal=False)
 
     def stdout_console(self, width: int | None, soft_wrap: bool = False) -> Console:
         """A console on stdout at `width` (None: the terminal's) for a command's tables."""
@@ -78,36 +78,35 @@ class Terminal:
     def info(self, text: str) -> None:
         """What a command tells its user: a summary, a plan line. Hidden by --quiet."""
         if not self.quiet:
-            self.out.print(text, soft_wrap=True)
+            self.out.print(text)
 
     def output(self, text: str) -> None:
         """A command's result itself (a version, a document): printed whatever the verbosity."""
-        self.out.print(text, soft_wrap=True)
+        self.out.print(text)
 
     def remark(self, text: str) -> None:
         """What a command tells its user, on stderr because stdout carries a document. Hidden by --quiet."""
         if not self.quiet:
-            self.err.print(text, soft_wrap=True)
+            self.err.print(text)
 
     def note(self, text: str) -> None:
         """A remark on stderr, so stdout stays the command's result. Hidden by --quiet."""
         if not self.quiet:
-            self.err.print(f"note: {text}", soft_wrap=True)
+            self.err.print(f"note: {text}")
 
     def warn(self, text: str) -> None:
-        self.err.print(Text.assemble(("warning:", "yellow"), f" {text}"), soft_wrap=True)
+        self.err.print(Text.assemble(("warning:", "yellow"), f" {text}"))
 
     def error(self, text: str) -> None:
-        self.err.print(Text.assemble(("error:", "red"), f" {text}"), soft_wrap=True)
+        self.err.print(Text.assemble(("error:", "red"), f" {text}"))
 
     def failure(self, text: str) -> None:
         """A line about something that failed (a run): on stderr, also under --quiet."""
-        self.err.print(text, soft_wrap=True)
+        self.err.print(text)
 
     def table(self, table: Any) -> None:
         """A rich Table (or any renderable): wrapped to the terminal's width, one line per row when piped."""
-        self.out.print(table)
-
+        self.out.print(table, soft_wrap=False)
 
     @contextmanager
     def bar(self, description: str) -> Iterator[Callable[[int, int], None]]:
