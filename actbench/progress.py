@@ -105,7 +105,7 @@ class Display(Protocol):
 
 
 class NullDisplay:
-    """--quiet: no progress; warnings still reach stderr."""
+    """--quiet: no progress; warnings still reach stderr (and the console sink says each failed run)."""
 
     narrow = False
 
@@ -128,11 +128,13 @@ class NullDisplay:
     def finish(self) -> None: ...
 
 
-class PlainDisplay(NullDisplay):
+class PlainDisplay:
     """One line per run: stable, greppable output for logs and CI."""
 
+    narrow = False
+
     def __init__(self, terminal: Terminal) -> None:
-        super().__init__(terminal)
+        self.terminal = terminal
         self.total = 0  # runs this invocation trains
         self.done = 0
         self.clock = SweepClock([])
@@ -148,6 +150,10 @@ class PlainDisplay(NullDisplay):
         estimate = f", about {format_seconds(left)} by estimate" if left else ""
         self.terminal.info(f"{pending} of {total} runs to do ({total - pending} already finished){estimate}")
 
+    def run_started(self, run_id: str, title: str, epochs: int) -> None: ...
+
+    def epoch_done(self, run_id: str, epoch: int, row: dict[str, float]) -> None: ...
+
     def run_left(self) -> None:
         self.total -= 1
         self.clock.run_left()
@@ -155,6 +161,11 @@ class PlainDisplay(NullDisplay):
     def run_done(self, run_id: str, title: str, status: str, metrics: dict[str, Any]) -> None:
         self.done += 1
         self.terminal.info(f"[{self.done}/{self.total}] {run_id} {title}: {describe_outcome(status, metrics)}")
+
+    def warn(self, message: str) -> None:
+        self.terminal.warn(message)
+
+    def finish(self) -> None: ...
 
 
 class LiveDisplay(PlainDisplay):
