@@ -10,7 +10,8 @@ driver process, and says nothing itself.
     finished(job, record)    a run's record came back: finished, diverged or failed
     warned(message)          something the user should know: a data fallback, stale runs, a sink that
                              failed to close after the sweep had failed
-    closed()                 once, at the end, also after Ctrl-C or an error (last opened, first closed)
+    closed()                 once, at the end, also after Ctrl-C or an error: the files sink first (what
+                             results.csv left out is warned to the rest), then the others, last opened first
 
 files.py is the only writer of results/; console.py is the progress display. Executors return
 records and never see a sink, so a sink needs no thread or process safety.
