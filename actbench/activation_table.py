@@ -3,17 +3,20 @@ parameters, its initialiser and its formula."""
 
 from __future__ import annotations
 
-import sys
-
-from rich.console import Console
 from rich.table import Table
 
 from actbench.activations import CATALOGUE, label
 
 
-def print_activations() -> None:
-    # Formulas wrap inside their column on a narrow terminal; piped output keeps one line per activation.
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+# How to write one, printed under the table.
+HOW_TO_WRITE = (
+    "Write one as a name (relu), a label as printed above (leaky_relu(alpha=0.2)) or a mapping "
+    "({name: leaky_relu, alpha: 0.2}); your own as 'package.module:function' (Glorot initialiser unless the model sets one)."
+)
+
+
+def activation_table() -> Table:
+    """Formulas wrap inside their column on a narrow terminal; piped output keeps one line per activation."""
     table = Table(box=None, pad_edge=False, header_style="bold")
     table.add_column("name (default parameters)", no_wrap=True)
     table.add_column("initialiser", no_wrap=True)
@@ -21,9 +24,4 @@ def print_activations() -> None:
     for info in CATALOGUE.values():
         aliases = f" (also: {', '.join(info.aliases)})" if info.aliases else ""
         table.add_row(label(info.name, info.defaults), info.initializer, info.summary + aliases)
-    console.print(table, markup=False)
-    console.print(
-        "Write one as a name (relu), a label as printed above (leaky_relu(alpha=0.2)) or a mapping "
-        "({name: leaky_relu, alpha: 0.2}); your own as 'package.module:function' (Glorot initialiser unless the model sets one).",
-        markup=False,
-    )
+    return table

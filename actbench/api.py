@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from actbench.report import ExperimentReport
-    from actbench.runner import SweepSummary
+    from actbench.sweep import SweepSummary
 
 __all__ = ["build_reports", "load_runs", "report_tables", "run"]
 
@@ -49,14 +49,15 @@ def run(
     "local") pick the executor as the CLI options do; `export_to`: "tensorboard", "mlflow". Quiet by
     default: no progress display and no closing line.
     """
-    from actbench.launch import RunOptions, launch
+    from actbench.sweep import RunOptions, launch
+    from actbench.terminal import Terminal
 
     options = RunOptions(
         results_dir=Path(results_dir), data_dir=None if data_dir is None else Path(data_dir), mirror=mirror, force=force,
         quiet=quiet, workers=None if workers is None else str(workers), ray=ray, retries=retries, export_to=list(export_to),
     )
     source = config if isinstance(config, dict) else Path(config)
-    summary = launch(source, _overrides(overrides), options)
+    summary = launch(source, _overrides(overrides), options, Terminal(quiet))
     assert summary is not None  # only a dry run has none
     return summary
 

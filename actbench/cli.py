@@ -38,8 +38,9 @@ ResultsDir = Annotated[Path, typer.Option("--results-dir", help="Where results/<
 def _show_version(value: bool) -> None:
     if value:
         from actbench import __version__
+        from actbench.terminal import Terminal
 
-        typer.echo(f"actbench {__version__}")
+        Terminal().output(f"actbench {__version__}")
         raise typer.Exit()
 
 
@@ -73,7 +74,9 @@ def run(
     ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List the runs, which are finished and what the rest will cost; train nothing.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Rerun runs that are already finished.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only warnings and errors.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress and no notes: only warnings, errors and failed runs.")
+    ] = False,
     results_dir: ResultsDir = Path("results"),
     data_dir: Annotated[
         Optional[Path], typer.Option(envvar="ACTBENCH_DATA_DIR", help="Folder searched first for the full datasets.")
@@ -112,7 +115,8 @@ def run(
 ) -> None:
     """Train and evaluate every run of an experiment; finished runs are skipped."""
     from actbench.config import option_overrides, parse_set
-    from actbench.launch import RunOptions, launch
+    from actbench.sweep import RunOptions, launch
+    from actbench.terminal import Terminal
 
     shortcuts = {
         "--epochs": ("training.epochs", epochs),
@@ -128,18 +132,19 @@ def run(
         results_dir=results_dir, data_dir=data_dir, mirror=mirror, dry_run=dry_run, force=force, quiet=quiet,
         workers=workers, ray=ray, retries=retries, export_to=export_to or [],
     )
+    terminal = Terminal(quiet)
     shipped = None if config_path.exists() else _shipped_config(config_path)
     if shipped:
-        raise _fail(f"{config_path}: no such config file; did you mean {shipped}?")
+        raise _fail(f"{config_path}: no such config file; did you mean {shipped}?", terminal=terminal)
     try:
         with terminate_as_interrupt():
-            summary = launch(config_path, [*map(parse_set, set_ or []), *option_overrides(shortcuts)], options)
+            summary = launch(config_path, [*map(parse_set, set_ or []), *option_overrides(shortcuts)], options, terminal)
     except ActbenchError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(str(exc), terminal=terminal) from None
     except KeyboardInterrupt as exc:
         code = interrupted_code(exc)
         what = "terminated" if code == 143 else "interrupted"
-        raise _fail(f"{what}; completed runs are saved and the rest run when you repeat the command", code) from None
+        raise _fail(f"{what}; completed runs are saved and the rest run when you repeat the command", code, terminal) from None
     if summary is not None and summary.counts["failed"]:
         raise typer.Exit(code=1)
 
@@ -160,9 +165,12 @@ def _shipped_config(path: Path) -> str | None:
 @app.command(cls=FlagCommand)
 def activations() -> None:
     """List the activation functions actbench knows, with their parameters and default initialisers."""
-    from actbench.activation_table import print_activations
+    from actbench.activation_table import HOW_TO_WRITE, activation_table
+    from actbench.terminal import Terminal
 
-    print_activations()
+    terminal = Terminal()
+    terminal.table(activation_table())
+    terminal.output(HOW_TO_WRITE)
 
 
 @app.command(cls=FlagCommand)
@@ -193,8 +201,9 @@ def report(
     Any other view is only printed and leaves that folder as it was; --out DIR writes it into DIR.
     """
     from actbench.report.command import show_report
+    from actbench.terminal import Terminal
 
     try:
-        show_report(target, fmt, sort_by, filter_ or [], all_runs, wide, plots, out)
+        show_report(target, fmt, sort_by, filter_ or [], all_runs, wide, plots, out, Terminal())
     except ActbenchError as exc:
         raise _fail(str(exc)) from None

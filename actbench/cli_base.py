@@ -9,10 +9,12 @@ from typing import Any, Iterator
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from actbench.terminal import Terminal
 
-def fail(message: str, code: int = 2) -> typer.Exit:
+
+def fail(message: str, code: int = 2, terminal: Terminal | None = None) -> typer.Exit:
     """Print `error: message` to stderr and return the Exit to raise (2: the user's input or environment)."""
-    typer.echo(f"error: {message}", err=True)
+    (terminal or Terminal()).error(message)
     return typer.Exit(code=code)
 
 

@@ -53,8 +53,9 @@ def export_mlflow(
 
 def _export_command(tool: str, target: Path, destination: str | None, quiet: bool) -> None:
     from actbench.export.console import export_target
+    from actbench.terminal import Terminal
 
     try:
-        export_target(tool, target, destination, quiet)
+        export_target(tool, target, destination, Terminal(quiet))
     except ActbenchError as exc:
         raise fail(str(exc)) from None

@@ -1,4 +1,4 @@
-"""The plan of a sweep: its grid with each run's recorded status, the data sources resolved, and its printout.
+"""The plan of a sweep: its grid with each run's recorded status, the data sources resolved, and the lines of a dry run.
 
 Planning reads (a dataset of your own, to know its digest and class count) but never writes, so a
 dry run leaves results/ as it was.
@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
-import typer
 
 from actbench import results
 from actbench.activations import is_custom, pair_label
@@ -103,23 +101,23 @@ def own_data(config: ExperimentConfig, cache: DataCache) -> dict[str, OwnData]:
     return facts
 
 
-def print_plan(planned: list[PlannedRun], notes: list[str], results_dir: Path) -> None:
-    """`actbench run --dry-run`: each run with its status or estimated cost, then the totals; notes to stderr."""
-    for note in notes:
-        typer.echo(f"note: {note}", err=True)
+def plan_lines(planned: list[PlannedRun], results_dir: Path) -> list[str]:
+    """`actbench run --dry-run`: each run with its status or estimated cost, then the totals."""
     estimates = estimate_runs([run.spec for run in planned], results_dir)
+    lines = []
     for run, estimate in zip(planned, estimates):
         cost = "" if run.done else f"~{format_seconds(estimate.seconds)}"
-        typer.echo(f"{run.run_id}  {run.status or 'todo':9}  {cost:>7}  {_count(run.parameters):>5} params  {run.title}")
+        lines.append(f"{run.run_id}  {run.status or 'todo':9}  {cost:>7}  {_count(run.parameters):>5} params  {run.title}")
     done = sum(run.done for run in planned)
     exp_dir = results.experiment_dir(results_dir, planned[0].spec.experiment) if planned else results_dir
-    typer.echo(f"{len(planned)} runs, {done} already done, {len(planned) - done} to run; results in {exp_dir}")
+    lines.append(f"{len(planned)} runs, {done} already done, {len(planned) - done} to run; results in {exp_dir}")
     todo = [estimate for run, estimate in zip(planned, estimates) if not run.done]
     if todo:
-        typer.echo(describe_estimates(todo))
+        lines.append(describe_estimates(todo))
     modules = sorted({run.spec.hidden_activation.name.partition(":")[0] for run in planned if is_custom(run.spec.hidden_activation.name)})
     if modules:  # a config from elsewhere runs this code, as a Hydra target would: say so before anything trains
-        typer.echo(f"Python modules this config imports and runs (custom activations): {', '.join(modules)}")
+        lines.append(f"Python modules this config imports and runs (custom activations): {', '.join(modules)}")
+    return lines
 
 
 def _count(number: int) -> str:

@@ -1,22 +1,21 @@
-"""How a sweep shows its progress: a rich display on a terminal, one plain line per run otherwise, or nothing.
+"""How a sweep shows its progress: a live display on a terminal, one plain line per run otherwise, or
+nothing (--quiet). The console sink (sinks/console.py) drives whichever display the terminal wants.
 
-The console sink (sinks/console.py) calls the same six methods on whichever reporter `actbench run`
-picked, and the runner warns through it. The time left is actbench.costs' estimate of each run
-still to come, corrected by how long the finished runs took against their own estimates: rich's
-linear rate would assume every run costs the same.
+The time left is actbench.costs' estimate of each run still to come, corrected by how long the
+finished runs took against their own estimates: rich's linear rate would assume every run costs the same.
 """
 
 from __future__ import annotations
 
-import sys
+import threading
 import time
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Protocol
 
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, Task, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Column
 from rich.text import Text
+
+from actbench.terminal import Terminal
 
 NARROW_COLUMNS = 120  # below this the display drops the bar's length and the epoch's loss
 
@@ -26,7 +25,7 @@ class SweepClock:
     ratio and divided among the runs that train at once."""
 
     def __init__(self, estimates: list[float], parallelism: int = 1, now: Callable[[], float] = time.monotonic) -> None:
-        self.estimates = estimates
+        self.estimates = list(estimates)
         self.parallelism = max(1, parallelism)
         self.now = now
         self.dispatched = 0  # runs handed out so far, in order
@@ -38,6 +37,11 @@ class SweepClock:
         estimate = self.estimates[self.dispatched] if self.dispatched < len(self.estimates) else 0.0
         self.in_flight[run_id] = (estimate, self.now())
         self.dispatched += 1
+
+    def run_left(self) -> None:
+        """The next run will not be handed out (another invocation trains it): its time is not this sweep's."""
+        if self.dispatched < len(self.estimates):
+            del self.estimates[self.dispatched]
 
     def run_done(self, run_id: str = "", seconds: float | None = None) -> None:
         """`seconds`: the run's own time where it reports one (metrics' run_seconds, what the estimates
@@ -80,63 +84,104 @@ class _SweepRemainingColumn(TimeRemainingColumn):
         return Text(f"{hours}:{minutes:02d}:{secs:02d}", style="progress.remaining")
 
 
-class QuietReporter:
-    """Prints nothing but warnings (to stderr)."""
+class Display(Protocol):
+    narrow: bool  # too narrow for a run's whole title: it wants the seed first
 
-    narrow = False  # a display too narrow for a run's whole title: it wants the seed first
+    def start(self, total: int, estimates: list[float], parallelism: int) -> None:
+        """`total` planned runs; `estimates`: the seconds of each run to do, in the order they are handed out."""
 
-    def __init__(self) -> None:
-        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-    def expect(self, seconds: list[float], parallelism: int = 1) -> None:
-        """The estimated seconds of each run to do, in order, and how many train at once; called before start."""
-
-    def start(self, total: int, pending: int) -> None: ...
-
-    def run_started(self, index: int, run_id: str, title: str, epochs: int) -> None: ...
+    def run_started(self, run_id: str, title: str, epochs: int) -> None: ...
 
     def epoch_done(self, run_id: str, epoch: int, row: dict[str, float]) -> None: ...
 
-    def run_done(self, index: int, run_id: str, title: str, status: str, metrics: dict[str, Any]) -> None: ...
+    def run_left(self) -> None:
+        """A planned run is not handed out after all: another invocation holds it or finished it."""
+
+    def run_done(self, run_id: str, title: str, status: str, metrics: dict[str, Any]) -> None: ...
+
+    def warn(self, message: str) -> None: ...
 
     def finish(self) -> None: ...
 
+
+class NullDisplay:
+    """--quiet: no progress; warnings still reach stderr (and the console sink says each failed run)."""
+
+    narrow = False
+
+    def __init__(self, terminal: Terminal) -> None:
+        self.terminal = terminal
+
+    def start(self, total: int, estimates: list[float], parallelism: int) -> None: ...
+
+    def run_started(self, run_id: str, title: str, epochs: int) -> None: ...
+
+    def epoch_done(self, run_id: str, epoch: int, row: dict[str, float]) -> None: ...
+
+    def run_left(self) -> None: ...
+
+    def run_done(self, run_id: str, title: str, status: str, metrics: dict[str, Any]) -> None: ...
+
     def warn(self, message: str) -> None:
-        self.err.print(f"warning: {message}", markup=False)
+        self.terminal.warn(message)
+
+    def finish(self) -> None: ...
 
 
-class PlainReporter(QuietReporter):
+class PlainDisplay:
     """One line per run: stable, greppable output for logs and CI."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.out = Console(highlight=False, soft_wrap=True, no_color=True)
-        self.total = 0
+    narrow = False
+
+    def __init__(self, terminal: Terminal) -> None:
+        self.terminal = terminal
+        self.total = 0  # runs this invocation trains
+        self.done = 0
         self.clock = SweepClock([])
 
-    def expect(self, seconds: list[float], parallelism: int = 1) -> None:
-        self.clock = SweepClock(seconds, parallelism)
-
-    def start(self, total: int, pending: int) -> None:
+    def start(self, total: int, estimates: list[float], parallelism: int) -> None:
         from actbench.costs import format_seconds
 
-        self.total = pending
+        self.clock = SweepClock(estimates, parallelism)
+        self.total = pending = len(estimates)
+        if not pending:
+            return  # nothing to train: the summary says it all
         left = self.clock.remaining()
-        estimate = f", about {format_seconds(left)} by estimate" if pending and left else ""
-        self.out.print(f"{pending} of {total} runs to do ({total - pending} already finished){estimate}", markup=False)
+        estimate = f", about {format_seconds(left)} by estimate" if left else ""
+        self.terminal.info(f"{pending} of {total} runs to do ({total - pending} already finished){estimate}")
 
-    def run_done(self, index: int, run_id: str, title: str, status: str, metrics: dict[str, Any]) -> None:
-        self.out.print(f"[{index}/{self.total}] {run_id} {title}: {describe_outcome(status, metrics)}", markup=False)
+    def run_started(self, run_id: str, title: str, epochs: int) -> None: ...
+
+    def epoch_done(self, run_id: str, epoch: int, row: dict[str, float]) -> None: ...
+
+    def run_left(self) -> None:
+        self.total -= 1
+        self.clock.run_left()
+
+    def run_done(self, run_id: str, title: str, status: str, metrics: dict[str, Any]) -> None:
+        self.done += 1
+        self.terminal.info(f"[{self.done}/{self.total}] {run_id} {title}: {describe_outcome(status, metrics)}")
+
+    def warn(self, message: str) -> None:
+        self.terminal.warn(message)
+
+    def finish(self) -> None: ...
 
 
-class RichReporter(PlainReporter):
-    """A live display: overall runs with ETA, the current run's epochs and its latest metrics."""
+class LiveDisplay(PlainDisplay):
+    """A live display: overall runs with ETA, each run in flight with its epochs and latest metrics, and
+    above them one line per finished run, cut to the terminal's width.
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.out = Console(highlight=False)
+    rich's own refresh thread redraws while this thread prints a finished line, and rich moves the
+    cursor back by the height of the display before either draws: two draws at once leave a stale bar
+    or erase a finished line. Every draw here holds one lock, the ticking thread's included."""
+
+    TICK = 0.5  # seconds between redraws of the elapsed time and the time left
+
+    def __init__(self, terminal: Terminal) -> None:
+        super().__init__(terminal)
         # On a narrow terminal the run's title gives way (ellipsis), never the counts and times.
-        self.narrow = self.out.width < NARROW_COLUMNS
+        self.narrow = terminal.out.width < NARROW_COLUMNS
         self.progress = Progress(
             TextColumn("{task.description}", table_column=Column(ratio=1, no_wrap=True, overflow="ellipsis")),
             BarColumn(bar_width=10 if self.narrow else 40),
@@ -145,70 +190,96 @@ class RichReporter(PlainReporter):
             TextColumn("eta"),
             _SweepRemainingColumn(lambda: self.clock),
             TextColumn("{task.fields[latest]}"),
-            console=self.out,
+            console=terminal.out,
             expand=True,
+            auto_refresh=False,
         )
+        self.lock = threading.RLock()
+        self.stopped = threading.Event()
+        self.ticker: threading.Thread | None = None
         self.sweep_task: Any = None
         self.run_tasks: dict[str, Any] = {}  # one row per run in flight
 
-    def start(self, total: int, pending: int) -> None:
-        super().start(total, pending)
-        self.progress.start()
-        self.sweep_task = self.progress.add_task("runs", total=pending, latest="", sweep=True)
+    def start(self, total: int, estimates: list[float], parallelism: int) -> None:
+        super().start(total, estimates, parallelism)
+        if not self.total:
+            return  # nothing to train: no bar
+        with self.lock:
+            self.progress.start()
+            self.sweep_task = self.progress.add_task("runs", total=self.total, latest="", sweep=True)
+        self.ticker = threading.Thread(target=self._tick, name="actbench-display", daemon=True)
+        self.ticker.start()
 
-    def run_started(self, index: int, run_id: str, title: str, epochs: int) -> None:
-        self.clock.run_started(run_id)
-        self.run_tasks[run_id] = self.progress.add_task(f"  {title}", total=epochs, latest="")
+    def _tick(self) -> None:
+        while not self.stopped.wait(self.TICK):
+            with self.lock:
+                self.progress.refresh()
+
+    def run_started(self, run_id: str, title: str, epochs: int) -> None:
+        with self.lock:
+            self.clock.run_started(run_id)
+            self.run_tasks[run_id] = self.progress.add_task(f"  {title}", total=epochs, latest="")
 
     def epoch_done(self, run_id: str, epoch: int, row: dict[str, float]) -> None:
         latest = f"val_acc {row.get('val_accuracy', float('nan')):.4f}"
         if not self.narrow:
             latest = f"loss {row.get('loss', float('nan')):.4f}  {latest}"
-        self.progress.update(self.run_tasks[run_id], completed=epoch, latest=latest)
+        with self.lock:
+            self.progress.update(self.run_tasks[run_id], completed=epoch, latest=latest)
+            self.progress.refresh()
 
-    def run_done(self, index: int, run_id: str, title: str, status: str, metrics: dict[str, Any]) -> None:
-        self.clock.run_done(run_id, metrics.get("run_seconds"))
-        if run_id in self.run_tasks:
-            self.progress.remove_task(self.run_tasks.pop(run_id))
-        self.progress.console.print(f"[{index}/{self.total}] {run_id} {title}: {describe_outcome(status, metrics)}", markup=False)
-        self.progress.advance(self.sweep_task)
+    def run_left(self) -> None:
+        with self.lock:
+            super().run_left()
+            if self.sweep_task is not None:
+                self.progress.update(self.sweep_task, total=self.total)
 
-    def finish(self) -> None:
-        self.progress.stop()
+    def run_done(self, run_id: str, title: str, status: str, metrics: dict[str, Any]) -> None:
+        with self.lock:
+            self.done += 1
+            self.clock.run_done(run_id, metrics.get("run_seconds"))
+            if run_id in self.run_tasks:
+                self.progress.remove_task(self.run_tasks.pop(run_id))
+            self.progress.console.print(self.finished_line(run_id, title, status, metrics))
+            self.progress.advance(self.sweep_task)
+            self.progress.refresh()
+
+    def finished_line(self, run_id: str, title: str, status: str, metrics: dict[str, Any]) -> str:
+        """`[3/12] id title: outcome` in one line of the terminal: the title gives way first (it is in
+        results.csv whole), then a failure's message; the counts and accuracy never do."""
+        outcome = describe_outcome(status, metrics, short=self.narrow)
+        head = f"[{self.done}/{self.total}] {run_id} "
+        room = self.progress.console.width - len(head) - len(outcome) - 2
+        if len(title) > room:
+            title = title[: max(room - 1, 12)] + "…"
+        line = f"{head}{title}: {outcome}"
+        width = self.progress.console.width
+        return line if len(line) <= width else line[: width - 1] + "…"
 
     def warn(self, message: str) -> None:
-        # The message is plain text: a `[relu, tanh]` in it is no rich markup to be swallowed.
-        self.progress.console.print(Text.assemble(("warning:", "yellow"), f" {message}"))
+        with self.lock:
+            # The message is plain text: a `[relu, tanh]` in it is no rich markup to be swallowed.
+            self.progress.console.print(Text.assemble(("warning:", "yellow"), f" {message}"))
+
+    def finish(self) -> None:
+        self.stopped.set()
+        if self.ticker is not None:
+            self.ticker.join()
+        with self.lock:
+            self.progress.stop()
 
 
-def describe_outcome(status: str, metrics: dict[str, Any]) -> str:
+def describe_outcome(status: str, metrics: dict[str, Any], short: bool = False) -> str:
     if status == "finished":
-        return (
-            f"test_acc {metrics['test_accuracy']:.4f}  test_loss {metrics['test_loss']:.4f}  "
-            f"{metrics['train_seconds']:.1f}s"
-        )
+        accuracy, loss = ("acc", "loss") if short else ("test_acc", "test_loss")
+        return f"{accuracy} {metrics['test_accuracy']:.4f}  {loss} {metrics['test_loss']:.4f}  {metrics['train_seconds']:.1f}s"
     if status == "diverged":
         return f"DIVERGED (loss not finite after {metrics.get('epochs_run', 0)} epochs)"
     return f"FAILED: {metrics.get('error', 'unknown error')}"
 
 
-def pick_reporter(quiet: bool) -> QuietReporter:
-    """Rich on an interactive terminal, plain lines when piped or in CI, nothing with --quiet."""
-    if quiet:
-        return QuietReporter()
-    return RichReporter() if _interactive() else PlainReporter()
-
-
-def _interactive() -> bool:
-    return sys.stdout.isatty() and Console().is_terminal and not Console().is_dumb_terminal
-
-
-@contextmanager
-def export_progress(description: str, quiet: bool) -> Iterator[Callable[[int, int], None]]:
-    """A bar for an export on a terminal; nothing when piped, in CI or with --quiet."""
-    if quiet or not _interactive():
-        yield lambda done, total: None
-        return
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True) as bar:
-        task = bar.add_task(description, total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
+def sweep_display(terminal: Terminal) -> Display:
+    """Live on an interactive terminal, plain lines when piped or in CI, nothing with --quiet."""
+    if terminal.quiet:
+        return NullDisplay(terminal)
+    return LiveDisplay(terminal) if terminal.interactive else PlainDisplay(terminal)

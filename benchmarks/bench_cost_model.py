@@ -19,8 +19,7 @@ from scipy.optimize import nnls
 
 from actbench import costs, results
 from actbench.config import ExperimentConfig
-from actbench.progress import QuietReporter
-from actbench.runner import run_experiment
+from actbench.sweep import run_sweep
 
 # (model, batch size, training images, epochs): dense and convolutional models of several sizes,
 # small and large batches, short and long runs, so that each constant is pinned by some runs.
@@ -57,7 +56,7 @@ def main() -> None:
                 name=f"shape{index}", datasets=[args.dataset], data={"source": args.source, "limit_train": images},
                 models=[model], hidden_activations=["relu"], training={"epochs": epochs, "batch_size": batch},
             )
-            run_experiment(config, root, reporter=QuietReporter())
+            run_sweep(config, root)
             directory = results.run_directories(root / config.name)[0]
             spec, metrics = results.read_run(directory)
             seconds = costs.wall_seconds(metrics)

@@ -24,7 +24,7 @@ from actbench.config import ExperimentConfig
 from actbench.datasets.cache import DataRequest
 from actbench.execute import RunRecord
 from actbench.executors.ray_cluster import RayCluster
-from actbench.runner import run_experiment
+from actbench.sweep import run_sweep
 
 OUTPUTS = np.random.default_rng(0).normal(size=(10_000, 10)).astype(np.float32)
 FILES = results.run_files([{"epoch": 1, "loss": 0.3}], predictions=(OUTPUTS, "linear", np.zeros(10_000), list("0123456789")))
@@ -61,7 +61,7 @@ def main() -> None:
     executor.local_cpus = args.cpus
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        summary = run_experiment(config, Path(tmp), executor=executor)
+        summary = run_sweep(config, Path(tmp), executor=executor)
         wall = time.perf_counter() - started
     finished = summary.counts["finished"]
     print(f"{finished} runs on Ray local with {args.cpus} logical CPUs ({os.cpu_count()} real cores), tasks that return at once")

@@ -65,7 +65,7 @@ def test_resume_skips_finished_runs_and_force_reruns_them(tiny_config, tmp_path,
 
     monkeypatch.setattr(train, "train_and_evaluate", must_not_train)
     again = invoke("run", tiny_config, "--results-dir", results)
-    assert again.exit_code == 0 and "0 of 2 runs to do (2 already finished)" in again.output
+    assert again.exit_code == 0 and "0 finished, 0 diverged, 0 failed, 2 already done" in again.output  # nothing to run: only the summary
     assert {d.name: (d / "metrics.json").read_text() for d in run_dirs(results)} == first_metrics
     monkeypatch.undo()
     forced = invoke("run", tiny_config, "--results-dir", results, "--force")
@@ -84,6 +84,31 @@ def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tiny_config, tmp_path):
     # A failed run is not "done": the next invocation tries it again.
     retry = invoke("run", tiny_config, "--results-dir", results, "--set", "hidden_activations=[relu, 'helpers_activations:explode']")
     assert "1 of 2 runs to do" in retry.output and retry.exit_code == 1
+
+
+def test_quiet_is_not_silent_about_failed_runs(tiny_config, tmp_path):
+    # Quiet means no progress and no notes: each failed run is still one line on stderr, then their count.
+    results = tmp_path / "results"
+    outcome = invoke("run", tiny_config, "--results-dir", results, "--quiet", "--set", "hidden_activations=['helpers_activations:explode']")
+    assert outcome.exit_code == 1
+    assert outcome.stdout == ""
+    table = pd.read_csv(results / "tiny" / "results.csv")
+    assert list(table["status"]) == ["failed"]
+    lines = [line for line in outcome.stderr.splitlines() if "warn" not in line.lower()]  # Python warnings aside
+    (run_id,) = table["run_id"]
+    assert lines[0] == f"failed: {run_id} mnist/sample mlp helpers_activations:explode -> softmax seed=0: {table['error'][0]}"
+    assert "this activation always fails" in lines[0]
+    assert lines[-1] == f"0 finished, 0 diverged, 1 failed, 0 already done; results in {(results / 'tiny').absolute()}"
+    assert len(lines) == 2
+
+
+def test_with_nothing_left_to_run_a_sweep_says_only_its_summary(tiny_config, tmp_path):
+    results = tmp_path / "results"
+    first = invoke("run", tiny_config, "--results-dir", results)
+    assert first.exit_code == 0 and "2 of 2 runs to do" in first.stdout
+    again = invoke("run", tiny_config, "--results-dir", results)
+    assert again.exit_code == 0
+    assert again.stdout == f"0 finished, 0 diverged, 0 failed, 2 already done; results in {(results / 'tiny').absolute()}\n"
 
 
 def test_a_diverging_run_exits_zero_and_is_marked(tiny_config, tmp_path):

@@ -16,8 +16,7 @@ from actbench.config import load_config
 from actbench.datasets.cache import DataRequest
 from actbench.executors import pick_executor
 from actbench.plan import plan_runs
-from actbench.progress import QuietReporter
-from actbench.runner import run_experiment
+from actbench.sweep import run_sweep
 from conftest import REPO, write_config
 
 SWEEP = """
@@ -36,7 +35,7 @@ def sweep(tmp_path, text=SWEEP, **options):
     config = load_config(write_config(tmp_path, text))
     executor = pick_executor(options.get("workers"), options.get("ray"), DataRequest("sample"), options.get("retries", 2))
     root = tmp_path / "results"
-    summary = run_experiment(config, root, executor=executor)
+    summary = run_sweep(config, root, executor=executor)
     return summary, pd.read_csv(root / config.name / "results.csv").set_index("run_id").sort_index()
 
 
@@ -51,23 +50,36 @@ def test_serial_workers_and_ray_give_the_same_numbers(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(serial[columns], ray[columns])
 
 
-class EpochRecorder(QuietReporter):
+class EpochRecorder:
+    """A sink that keeps each run's epochs and every retry, as the console sink gets them."""
+
     def __init__(self):
-        super().__init__()
         self.epochs, self.warnings = {}, []
 
-    def warn(self, message):
-        self.warnings.append(message)
+    def opened(self, start): ...
 
-    def epoch_done(self, run_id, epoch, row):
-        self.epochs.setdefault(run_id, []).append((epoch, round(row["val_accuracy"], 6)))
+    def started(self, job): ...
+
+    def left(self, job, why): ...
+
+    def finished(self, job, record): ...
+
+    def warned(self, message): ...
+
+    def closed(self): ...
+
+    def retrying(self, job, why):
+        self.warnings.append(f"{job.run_id[:12]} {job.title}: {why}")
+
+    def epoch(self, job, epoch, row):
+        self.epochs.setdefault(job.run_id, []).append((epoch, round(row["val_accuracy"], 6)))
 
 
 def test_worker_epochs_reach_the_live_display_as_they_finish(tmp_path):
     config = load_config(write_config(tmp_path, SWEEP))
     reporter = EpochRecorder()
     executor = pick_executor("2", None, DataRequest("sample"), 2)
-    run_experiment(config, tmp_path / "results", reporter=reporter, executor=executor)
+    run_sweep(config, tmp_path / "results", executor=executor, sinks=[reporter])
     for run in results.run_directories(tmp_path / "results" / "where"):
         history = results.read_history_frame(run)
         assert reporter.epochs[run.name] == [(e, round(v, 6)) for e, v in zip(history["epoch"], history["val_accuracy"])]
@@ -85,7 +97,7 @@ def test_a_retried_run_is_said_when_its_worker_dies(tmp_path):
     config = load_config(write_config(tmp_path, SWEEP.replace("[relu, tanh]", "['helpers_activations:die']")))
     reporter = EpochRecorder()
     executor = pick_executor("2", None, DataRequest("sample"), 1)
-    run_experiment(config, tmp_path / "results", reporter=reporter, executor=executor)
+    run_sweep(config, tmp_path / "results", executor=executor, sinks=[reporter])
     assert [w.split(": ", 1)[1] for w in reporter.warnings] == ["its worker process died; trying it again (1 of 1)"]
 
 
@@ -117,7 +129,7 @@ def test_a_run_claimed_by_a_live_process_is_left_to_it_and_a_dead_ones_claim_is_
     (exp_dir / "claims").mkdir(parents=True)
     (exp_dir / "claims" / live).write_text(json.dumps({"host": host, "pid": os.getppid()}))
     (exp_dir / "claims" / dead).write_text(json.dumps({"host": host, "pid": int(finished.stdout)}))
-    summary = run_experiment(config, root)
+    summary = run_sweep(config, root)
     assert summary.counts["elsewhere"] == 1 and summary.counts["finished"] == 1
     assert results.run_status(exp_dir, dead) == "finished" and results.run_status(exp_dir, live) is None
     claims = sorted(p.name for p in (exp_dir / "claims").iterdir() if p.name != ".takeover.lock")

@@ -206,7 +206,7 @@ def test_ctrl_c_during_a_dry_run_starts_no_export(trained, tmp_path, monkeypatch
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(actbench.plan, "print_plan", interrupted)
+    monkeypatch.setattr(actbench.plan, "plan_lines", interrupted)
     monkeypatch.setattr(actbench.export.console, "export_after_run", lambda *args: exported.append(args))
     outcome = invoke("run", config, "--results-dir", tmp_path / "results", "--dry-run", "--export", "tensorboard")
     assert outcome.exit_code == 130 and exported == []

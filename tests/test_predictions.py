@@ -5,7 +5,7 @@ import pytest
 
 from actbench import evaluation, results
 from actbench.config import load_config
-from actbench.runner import run_experiment
+from actbench.sweep import run_sweep
 from conftest import write_config
 
 SWEEP = """
@@ -30,7 +30,7 @@ seeds: [0]
 )
 def test_every_metric_recomputed_from_the_saved_predictions_equals_metrics_json(tmp_path, task, outputs):
     config = load_config(write_config(tmp_path, SWEEP.format(task=task, outputs=outputs)))
-    run_experiment(config, tmp_path / "results")
+    run_sweep(config, tmp_path / "results")
     run_dirs = results.run_directories(tmp_path / "results" / "saved")
     assert len(run_dirs) == len(config.output_activations)
     for directory in run_dirs:

@@ -1,10 +1,46 @@
-"""The sweep's time left: estimates per run, corrected by how the finished runs compared with theirs."""
+"""The sweep's display: the time left (estimates per run, corrected by how the finished runs compared
+with theirs), the live rows at any width, and finished-run lines that stay on the screen."""
 
 import io
+import re
 
 import pytest
 
-from actbench.progress import PlainReporter, SweepClock
+from actbench.progress import LiveDisplay, PlainDisplay, SweepClock
+from actbench.terminal import Terminal
+
+
+class Screen(io.StringIO):
+    """A terminal's output stream (isatty), replayed by `lines()` as a terminal would show it: rich's live
+    display draws with carriage returns, line erases and cursor-ups."""
+
+    def isatty(self):
+        return True
+
+    def lines(self) -> list[str]:
+        rows, row, col = [""], 0, 0
+        for token in re.findall(r"\x1b\[[0-9;?]*[A-Za-z]|\r|\n|[^\x1b\r\n]+", self.getvalue()):
+            if token == "\r":
+                col = 0
+            elif token == "\n":
+                row, col = row + 1, 0
+                rows += [""] * (row + 1 - len(rows))
+            elif token == "\x1b[2K":
+                rows[row] = ""
+            elif token.startswith("\x1b[") and token.endswith("A"):
+                row = max(0, row - int(token[2:-1] or 1))
+            elif not token.startswith("\x1b"):
+                rows[row] = rows[row][:col].ljust(col) + token + rows[row][col + len(token):]
+                col += len(token)
+        return [line.rstrip() for line in rows if line.strip()]
+
+
+def tty_terminal(columns, monkeypatch) -> tuple[Terminal, Screen]:
+    monkeypatch.setenv("COLUMNS", str(columns))
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    screen = Screen()
+    return Terminal(stdout=screen), screen
 
 
 class FakeTime:
@@ -39,9 +75,8 @@ def test_time_left_stays_right_when_slow_runs_come_last():
 
 def test_without_estimates_there_is_no_time_left_to_show(capsys):
     assert SweepClock([]).remaining() is None
-    reporter = PlainReporter()
-    reporter.expect([30.0, 90.0])
-    reporter.start(3, 2)
+    display = PlainDisplay(Terminal())
+    display.start(3, [30.0, 90.0], parallelism=1)
     assert "2 of 3 runs to do (1 already finished), about 2m by estimate" in capsys.readouterr().out
 
 
@@ -68,20 +103,18 @@ def test_live_rows_keep_counts_times_and_accuracy_at_any_width(columns, monkeypa
     from actbench.config import ExperimentConfig, expand_runs
     from actbench.executors import Job
     from actbench.plan import run_title
-    from actbench.progress import RichReporter
     from actbench.sinks.console import ConsoleSink
 
-    monkeypatch.setenv("COLUMNS", str(columns))
+    terminal, _ = tty_terminal(columns, monkeypatch)
     config = ExperimentConfig(name="t", datasets=["fashion_mnist"], hidden_activations=["elu"], training={"epochs": 5})
     spec = expand_runs(config, {"fashion_mnist": "full"})[0]
     title = run_title(spec)
     assert title == "fashion_mnist/full mlp elu(alpha=1.0) -> softmax seed=0"
     job = Job(spec, "abc", title)
-    reporter = RichReporter()
-    reporter.expect([10.0, 10.0], parallelism=2)
-    reporter.start(total=2, pending=2)
+    reporter = LiveDisplay(terminal)
+    reporter.start(2, [10.0, 10.0], parallelism=2)
     try:
-        console = ConsoleSink(reporter)  # the sink picks the title the display's width wants
+        console = ConsoleSink(terminal, reporter)  # the sink picks the title the display's width wants
         console.started(job)
         console.epoch(job, 3, {"loss": 0.4321, "val_accuracy": 0.85})
         screen = Console(width=columns, record=True, file=io.StringIO())
@@ -108,9 +141,7 @@ def test_before_any_run_finishes_runs_past_their_estimates_push_the_time_left_up
 
 
 def test_a_live_warning_keeps_brackets_in_its_message():
-    from actbench.progress import RichReporter
-
-    reporter = RichReporter()
+    reporter = LiveDisplay(Terminal(stdout=io.StringIO()))
     reporter.progress.console.begin_capture()
     reporter.warn("--set 'hidden_activations=[relu, tanh]' overrides the file")
     assert reporter.progress.console.end_capture() == "warning: --set 'hidden_activations=[relu, tanh]' overrides the file\n"
@@ -123,3 +154,49 @@ def test_a_runs_own_seconds_rescale_the_time_left_not_the_wait_for_its_worker():
     time.now += 15.0  # 5 s of workers starting, then 10 s runs: on estimate
     clock.run_done("a", seconds=10.0), clock.run_done("b", seconds=10.0)
     assert clock.remaining() == 10.0  # two 10 s runs, two at a time; not 15 s each
+
+
+@pytest.mark.parametrize("columns", [80, 120, 160])
+def test_every_finished_run_keeps_its_one_line_above_the_live_display(columns, monkeypatch):
+    # Redraws as often as they can come: a redraw racing a finished line used to erase that line or
+    # leave a stale bar behind, once the in-flight row filled the terminal's width (tmux, 120 and 160).
+    monkeypatch.setattr(LiveDisplay, "TICK", 0.0001)
+    terminal, screen = tty_terminal(columns, monkeypatch)
+    display = LiveDisplay(terminal)
+    runs = 40
+    display.start(runs, [1.0] * runs, parallelism=1)
+    titles = [f"fashion_mnist/full mlp thresholded_relu(threshold=1.0) -> softmax seed={n}" for n in range(runs)]
+    try:
+        for n, title in enumerate(titles):
+            display.run_started(f"id{n:010d}", title, 2)
+            for epoch in (1, 2):
+                display.epoch_done(f"id{n:010d}", epoch, {"loss": 0.4321, "val_accuracy": 0.85})
+            display.run_done(f"id{n:010d}", title, "finished", {"test_accuracy": 0.9, "test_loss": 0.3, "train_seconds": 2.0})
+    finally:
+        display.finish()
+    head, *lines = screen.lines()
+    assert head == f"{runs} of {runs} runs to do (0 already finished), about 40s by estimate"
+    assert [line.split()[0] for line in lines[:-1]] == [f"[{n}/{runs}]" for n in range(1, runs + 1)]
+    assert lines[-1].startswith("runs") and f"{runs}/{runs}" in lines[-1]  # the bar once, at the end
+    assert all(len(line) <= columns for line in lines)  # a finished line is one line of the terminal
+    for n, line in enumerate(lines[:-1]):
+        assert line.startswith(f"[{n + 1}/{runs}] id{n:010d} ") and line.endswith("0.9000  " + ("loss" if columns < 120 else "test_loss") + " 0.3000  2.0s")
+    assert titles[0] in lines[0] or columns < 160  # the title gives way only where the line would not fit
+
+
+def test_a_run_left_to_another_invocation_leaves_the_total_and_the_time_left(capsys):
+    display = PlainDisplay(Terminal())
+    display.start(3, [10.0, 20.0, 30.0], parallelism=1)
+    display.run_left()  # the first run to come is claimed elsewhere: 50 s and two runs are this sweep's
+    assert display.clock.remaining() == 50.0
+    display.clock.run_started("b")
+    display.run_done("b", "b's title", "finished", {"test_accuracy": 0.9, "test_loss": 0.3, "train_seconds": 2.0})
+    assert "[1/2] b b's title: test_acc 0.9000" in capsys.readouterr().out
+
+
+def test_with_nothing_to_run_there_is_no_bar(monkeypatch):
+    terminal, screen = tty_terminal(120, monkeypatch)
+    display = LiveDisplay(terminal)
+    display.start(4, [], parallelism=1)
+    display.finish()
+    assert screen.getvalue() == ""

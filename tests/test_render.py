@@ -79,3 +79,16 @@ def test_wide_keeps_every_column(catalogue_report):
     for column in ("dataset", "source", "model", "95% CI", "vs top ± 95% CI", "d", "p (raw)", "test loss", "train s"):
         assert f" {column} " in header + " ", column
     assert "left out at" not in text
+
+
+def test_a_piped_report_keeps_no_trailing_spaces(catalogue_report):
+    from actbench.report.formats import print_report
+    from actbench.terminal import Terminal
+
+    piped = StringIO()
+    print_report([catalogue_report], "table", Terminal(stdout=piped))
+    lines = piped.getvalue().splitlines()
+    assert len(lines) > 40 and max(len(line) for line in lines) <= 100  # a pipe gets 100 columns
+    assert not [line for line in lines if line != line.rstrip()]
+    padded = rendered(catalogue_report, 100, terminal=False)  # rich pads every cell of a table
+    assert any(line != line.rstrip() for line in padded.splitlines())

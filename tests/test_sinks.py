@@ -7,7 +7,9 @@ import pytest
 from actbench.config import load_config
 from actbench.errors import ActbenchError
 from actbench.results import RunRecord, has_metrics, run_dir
-from actbench.runner import run_experiment
+from actbench.sinks.console import ConsoleSink
+from actbench.sweep import run_sweep
+from actbench.terminal import Terminal
 from conftest import write_config
 
 SWEEP = "name: seam\ndatasets: [mnist]\ndata: {source: sample}\nhidden_activations: [relu, tanh, selu]\n"
@@ -33,7 +35,7 @@ class Instant:
                 raise self.stop_with
             events.started(job)
             events.epoch(job, 1, {"loss": 0.5})
-            yield RunRecord(job.run_id, "finished", {"test_accuracy": 0.9, "train_seconds": 1.0})
+            yield RunRecord(job.run_id, "finished", {"test_accuracy": 0.9, "test_loss": 0.3, "train_seconds": 1.0})
 
 
 class Recording:
@@ -52,6 +54,12 @@ class Recording:
     def retrying(self, job, why):
         self.events.append(("retrying", job.run_id, why))
 
+    def left(self, job, why):
+        self.events.append(("left", job.run_id, why))
+
+    def warned(self, message):
+        self.events.append(("warned", message))
+
     def finished(self, job, record):
         written = has_metrics(run_dir(self.exp_dir, record.run_id))  # the files sink went first
         self.events.append(("finished", record.run_id, record.status, written))
@@ -66,7 +74,8 @@ def sweep(tmp_path, executor, **sink_options):
     tmp_path.mkdir(parents=True, exist_ok=True)
     config = load_config(write_config(tmp_path, SWEEP))
     sink = Recording(tmp_path / "results" / "seam", **sink_options)
-    return sink, lambda: run_experiment(config, tmp_path / "results", executor=executor, sinks=[sink])
+    console = ConsoleSink(Terminal(quiet=True))  # says what cannot be said otherwise (a sink that failed to close)
+    return sink, lambda: run_sweep(config, tmp_path / "results", executor=executor, sinks=[console, sink])
 
 
 def test_a_sink_sees_every_event_in_order_after_the_files_are_written(tmp_path):
@@ -103,3 +112,27 @@ def test_a_sink_that_cannot_close_is_an_error_once_every_sink_is_closed(tmp_path
         rerun()
     assert failing.events == [("opened", 3, 3), ("closed",)]
     assert "warning: the recording sink cannot close" in capsys.readouterr().err
+
+
+def test_a_run_left_to_another_invocation_is_dropped_from_the_display(tmp_path, capsys):
+    import json
+    import os
+
+    from actbench.claims import Claims
+    from actbench.plan import plan_runs
+
+    config = load_config(write_config(tmp_path, SWEEP))
+    root = tmp_path / "results"
+    held = plan_runs(config, root, None)[0][0].run_id
+    claims = root / "seam" / "claims"
+    claims.mkdir(parents=True)
+    (claims / held).write_text(json.dumps({"host": Claims(claims.parent).me["host"], "pid": os.getppid()}))
+    sink = Recording(root / "seam")
+    summary = run_sweep(config, root, executor=Instant(), sinks=[ConsoleSink(Terminal()), sink])
+    assert summary.counts["elsewhere"] == 1 and summary.counts["finished"] == 2
+    left = [event for event in sink.events if event[0] == "left"]
+    assert len(left) == 1 and left[0][1] == held and "left to it" in left[0][2]
+    out = capsys.readouterr()
+    assert "3 of 3 runs to do" in out.out
+    assert [line.split()[0] for line in out.out.splitlines() if line.startswith("[")] == ["[1/2]", "[2/2]"]
+    assert f"warning: {held}" in out.err and "left to it" in out.err

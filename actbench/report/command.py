@@ -1,19 +1,20 @@
 """What `actbench report` does once its arguments are parsed: check them, build each experiment's
-report, print it, and save it (the full view), write it to --out, or say that this view is not saved."""
+report, print it through the Terminal, and save it (the full view), write it to --out, or say that this
+view is not saved."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import typer
-
 from actbench.errors import ActbenchError
+from actbench.terminal import Terminal
 
 REPORT_FORMATS = ("table", "markdown", "csv", "json")
 
 
 def show_report(
-    target: Path, fmt: str, sort_by: str | None, filters: list[str], all_runs: bool, wide: bool, plots: bool, out: Path | None
+    target: Path, fmt: str, sort_by: str | None, filters: list[str], all_runs: bool, wide: bool, plots: bool, out: Path | None,
+    terminal: Terminal,
 ) -> None:
     from actbench.api import build_reports
     from actbench.report import files, formats
@@ -27,20 +28,20 @@ def show_report(
     reports = build_reports(target, filters, all_runs)
     if out is not None:
         files.check_out_folder(out, reports)
-    formats.print_report(reports, fmt, sort_by, wide)
+    formats.print_report(reports, fmt, terminal, sort_by, wide)
     # Messages go to stderr when stdout carries csv, json or markdown, so that stays one valid document.
-    err = fmt != "table"
+    say = terminal.info if fmt == "table" else terminal.remark
     # A report with no run to show is not written: it would replace a useful one with an empty one.
     for built in (r for r in reports if r.runs.empty):
-        typer.echo(f"note: {built.name}: no completed run to report; nothing written, an earlier report is left as it was", err=True)
+        terminal.note(f"{built.name}: no completed run to report; nothing written, an earlier report is left as it was")
     shown = [r for r in reports if not r.runs.empty]
     if out is not None:
         for folder in files.write_view(reports, out, plots):
-            typer.echo(f"report written to {folder}/", err=err)
+            say(f"report written to {folder}/")
     elif plots and fmt == "table" and not filters and not all_runs:
         for built in shown:
-            typer.echo(f"report written to {files.write_report_files(built)}/")
+            say(f"report written to {files.write_report_files(built)}/")
     else:
         saved = ", ".join(f"{files.saved_report_folder(r)}/" for r in reports)
-        typer.echo(f"note: this view is not saved and {saved} is unchanged; add --out DIR to write it "
-                   "(plain `actbench report` rewrites the saved full report)", err=True)
+        terminal.note(f"this view is not saved and {saved} is unchanged; add --out DIR to write it "
+                      "(plain `actbench report` rewrites the saved full report)")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 
 import numpy as np
 import pandas as pd
@@ -19,6 +18,7 @@ from actbench.report import ExperimentReport
 from actbench.report.headline import headline
 from actbench.report.tables import OPTIONAL_COLUMNS, block_tables, extra_tables, pivot_frame, problem_rows
 from actbench.report.terminal import WIDE, draw_metrics, draw_table
+from actbench.terminal import Terminal
 
 # The report's own counts, and the settings and metrics that are whole numbers.
 INT_COLUMNS = {"n", "runs", "not_finished", "rank", "pairs", "block", "epochs_run", "n_test", *settings_catalogue.of_type("int")}
@@ -28,16 +28,16 @@ VERDICT_COLUMNS = ["verdict", "did_not_learn", "rank", "n", "acc_mean", "acc_std
                    "diff_low", "diff_high", "effect_size", "p_holm", "p_value", "test", "p_floor", "pairs", "chance_level"]
 
 
-def print_report(reports: list[ExperimentReport], fmt: str, sort_by: str | None = None, wide: bool = False) -> None:
+def print_report(reports: list[ExperimentReport], fmt: str, terminal: Terminal, sort_by: str | None = None, wide: bool = False) -> None:
     """Write the reports to stdout in `fmt`: one document whatever their number."""
     if fmt == "table":
         # A terminal is used at its width; a pipe or a log gets 100 columns; --wide never narrows a table.
-        width = WIDE if wide else (None if sys.stdout.isatty() else 100)
-        print_tables(reports, Console(width=width, highlight=False, soft_wrap=wide), sort_by, wide)
+        width = WIDE if wide else (None if terminal.interactive else 100)
+        print_tables(reports, terminal.stdout_console(width, soft_wrap=wide), sort_by, wide)
     elif fmt == "markdown":
-        print("\n\n".join(markdown(r) for r in reports))
+        terminal.document("\n\n".join(markdown(r) for r in reports) + "\n")
     else:
-        print(to_csv(reports) if fmt == "csv" else to_json(reports), end="" if fmt == "csv" else "\n")
+        terminal.document(to_csv(reports) if fmt == "csv" else to_json(reports) + "\n")
 
 
 def print_tables(reports: list[ExperimentReport], console: Console, sort_by: str | None = None, wide: bool = False) -> None:

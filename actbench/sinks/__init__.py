@@ -1,11 +1,17 @@
-"""Where a sweep's events go: sinks. The runner hands every event to each sink, in the driver process.
+"""Where a sweep's events go: sinks. The sweep (actbench.sweep) hands every event to each sink, in the
+driver process, and says nothing itself.
 
     opened(start)            once, before any run: the plan, the estimates
     started(job)             a run started training (on Ray when its task starts, not when it is queued)
     epoch(job, epoch, row)   an epoch ended (serial and worker runs report them; Ray tasks do not)
     retrying(job, why)       its worker died and it is handed out again (Ray retries out of sight)
+    left(job, why)           a planned run is not handed out: another invocation holds it (why says so)
+                             or has finished it (why is None)
     finished(job, record)    a run's record came back: finished, diverged or failed
-    closed()                 once, at the end, also after Ctrl-C or an error (last opened, first closed)
+    warned(message)          something the user should know: a data fallback, stale runs, a sink that
+                             failed to close after the sweep had failed
+    closed()                 once, at the end, also after Ctrl-C or an error: the files sink first (what
+                             results.csv left out is warned to the rest), then the others, last opened first
 
 files.py is the only writer of results/; console.py is the progress display. Executors return
 records and never see a sink, so a sink needs no thread or process safety.
@@ -45,6 +51,10 @@ class Sink(Protocol):
 
     def retrying(self, job: Job, why: str) -> None: ...
 
+    def left(self, job: Job, why: str | None) -> None: ...
+
     def finished(self, job: Job, record: RunRecord) -> None: ...
+
+    def warned(self, message: str) -> None: ...
 
     def closed(self) -> None: ...

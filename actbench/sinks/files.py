@@ -31,6 +31,10 @@ class FilesSink:
 
     def retrying(self, job: Job, why: str) -> None: ...
 
+    def left(self, job: Job, why: str | None) -> None: ...
+
+    def warned(self, message: str) -> None: ...
+
     def finished(self, job: Job, record: RunRecord) -> None:
         results.save_record(self.exp_dir, job.spec.as_json(), record)
 
