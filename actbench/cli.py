@@ -22,6 +22,7 @@ from actbench.cli_base import FlagCommand, FlagGroup  # noqa: E402
 from actbench.cli_base import fail as _fail  # noqa: E402
 from actbench.cli_export import export_app  # noqa: E402
 from actbench.errors import ActbenchError  # noqa: E402
+from actbench.results import RunStatus  # noqa: E402
 
 app = typer.Typer(
     help="Compare activation functions on MNIST and Fashion-MNIST: run YAML experiments, report the results.",
@@ -134,7 +135,7 @@ def run(
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
         raise _fail("interrupted; completed runs are saved and the rest run when you repeat the command", 130) from None
-    if summary is not None and summary.counts["failed"]:
+    if summary is not None and summary.counts[RunStatus.FAILED]:
         raise typer.Exit(code=1)
 
 

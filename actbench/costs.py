@@ -87,7 +87,7 @@ def recorded_runs(results_root: Path) -> dict[str, list[tuple[float, float]]]:
     for directory in (run for exp_dir in experiments for run in results.run_directories(exp_dir)):
         try:
             spec, metrics = results.read_run(directory)
-            if metrics.get("status") != "finished":
+            if metrics.get("status") != results.RunStatus.FINISHED:
                 continue
             seconds = wall_seconds(metrics)
             done = work(spec, n_train=metrics["n_train"] + metrics["n_val"], n_test=metrics["n_test"])

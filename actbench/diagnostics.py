@@ -30,7 +30,6 @@ from actbench.activations.curves import SLOPE_GRID
 PROBE_SIZE = 512
 HISTOGRAM_BINS = 60
 SATURATION_SLOPE = 0.01  # a slope below 1% of the activation's largest counts as saturated
-COLUMNS = ["epoch", "layer", "name", "units", "dead_fraction", "saturated_fraction", "mean", "std", "grad_norm"]
 
 
 def weight_and_activation_layers(model: Any) -> list[tuple[Any, Any | None]]:

@@ -16,6 +16,7 @@ import typer
 from actbench import results
 from actbench.config import ExperimentConfig, Override, load_config
 from actbench.errors import ActbenchError
+from actbench.results import RunStatus
 
 if TYPE_CHECKING:  # the runner (executors, sinks, progress) is imported only when a sweep starts
     from actbench.runner import SweepSummary
@@ -55,7 +56,7 @@ def launch(config_path: Path, overrides: Sequence[Override], options: RunOptions
     if not options.quiet:
         counts = summary.counts
         typer.echo(
-            f"{counts['finished']} finished, {counts['diverged']} diverged, {counts['failed']} failed, "
+            f"{counts[RunStatus.FINISHED]} finished, {counts[RunStatus.DIVERGED]} diverged, {counts[RunStatus.FAILED]} failed, "
             f"{counts['skipped']} already done"
             + (f", {counts['elsewhere']} left to another actbench" if counts["elsewhere"] else "")
             + f"; results: {summary.results_csv}"

@@ -25,11 +25,11 @@ from actbench.outputs import label as output_label
 class PlannedRun:
     spec: RunSpec
     run_id: str
-    status: str | None  # recorded status, None when it never completed
+    status: results.RunStatus | None  # recorded status, None when it never completed
 
     @property
     def done(self) -> bool:
-        return self.status in results.DONE_STATUSES
+        return self.status is not None and self.status.is_done()
 
     @property
     def title(self) -> str:

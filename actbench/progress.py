@@ -18,6 +18,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, Task, TextCol
 from rich.table import Column
 from rich.text import Text
 
+from actbench.results import RunStatus
+
 NARROW_COLUMNS = 120  # below this the display drops the bar's length and the epoch's loss
 
 
@@ -181,13 +183,13 @@ class RichReporter(PlainReporter):
         self.progress.console.print(Text.assemble(("warning:", "yellow"), f" {message}"))
 
 
-def describe_outcome(status: str, metrics: dict[str, Any]) -> str:
-    if status == "finished":
+def describe_outcome(status: RunStatus, metrics: dict[str, Any]) -> str:
+    if status == RunStatus.FINISHED:
         return (
             f"test_acc {metrics['test_accuracy']:.4f}  test_loss {metrics['test_loss']:.4f}  "
             f"{metrics['train_seconds']:.1f}s"
         )
-    if status == "diverged":
+    if status == RunStatus.DIVERGED:
         return f"DIVERGED (loss not finite after {metrics.get('epochs_run', 0)} epochs)"
     return f"FAILED: {metrics.get('error', 'unknown error')}"
 

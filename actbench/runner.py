@@ -16,10 +16,10 @@ from actbench.config import ExperimentConfig
 from actbench.costs import estimate_runs
 from actbench.datasets.cache import DataRequest, cache_for, data_request
 from actbench.errors import ActbenchError
-from actbench.executors import Executor, Job
-from actbench.executors.serial import Serial
+from actbench.executors import Executor, Job, Serial
 from actbench.plan import PlannedRun, plan_runs
 from actbench.progress import QuietReporter
+from actbench.results import RunStatus
 from actbench.sinks import Sink, SweepStart
 from actbench.sinks.console import ConsoleSink
 from actbench.sinks.files import FilesSink
@@ -29,7 +29,7 @@ from actbench.sinks.files import FilesSink
 class SweepSummary:
     results_csv: Path | None = None
     counts: dict[str, int] = field(
-        default_factory=lambda: {"finished": 0, "diverged": 0, "failed": 0, "skipped": 0, "elsewhere": 0}
+        default_factory=lambda: {**{status.value: 0 for status in RunStatus}, "skipped": 0, "elsewhere": 0}
     )
 
 

@@ -85,8 +85,9 @@ def test_binary_task_trains_each_output_layer_and_scores_the_positive_class(tmp_
     assert metrics["positive_share"] == pytest.approx(0.1)
     assert metrics["roc_auc"] > 0.95 and metrics["pr_auc"] > 0.7
     assert 0 < metrics["threshold_tuned"] < 1
-    assert result.evaluation.probabilities.shape == (200, 2)
-    assert result.evaluation.confusion.sum() == 200 and result.evaluation.class_names == ["not 0", "0"]
+    test = result.outputs.test
+    assert evaluation.class_probabilities(test.outputs, test.output_activation).shape == (200, 2)
+    assert test.confusion.sum() == 200 and test.class_names == ["not 0", "0"]
     if output != "linear":
         assert metrics["keras_accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-6)
 

@@ -51,7 +51,7 @@ class RecordedRun:
     run_id: str
     experiment: str
     directory: Path
-    status: str  # finished | diverged
+    status: str  # a done RunStatus's word: finished | diverged
     seed: int
     settings: dict[str, Setting]  # everything but the seed: identical within a group
     group_id: str

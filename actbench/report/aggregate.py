@@ -16,6 +16,7 @@ import pandas as pd
 from actbench import stats
 from actbench.metrics_catalogue import averaged_with_spread, in_table
 from actbench.report.labels import ACTIVATION_KEYS, FOLLOWS_ACTIVATION, add_labels, setting_columns
+from actbench.results import RunStatus
 
 # Averaged over seeds with their spread when the runs recorded them (older runs and diagnostics-off
 # runs simply lack some): the metrics of the report's extra tables.
@@ -59,7 +60,7 @@ def aggregate(runs: pd.DataFrame) -> Aggregated:
     rows = []
     run_groups = pd.Series(-1, index=runs.index)
     for number, (key, group) in enumerate(runs.groupby(group_keys, dropna=False, sort=False)):
-        done = group[group["status"] == "finished"]
+        done = group[group["status"] == RunStatus.FINISHED]
         run_groups[group.index] = number
         rows.append({
             "group": number,
@@ -76,7 +77,7 @@ def aggregate(runs: pd.DataFrame) -> Aggregated:
     summary = pd.DataFrame(rows)
     if not summary.empty:
         summary = add_labels(_verdicts(summary, block_keys))
-    problems = runs[runs["status"] != "finished"].reset_index(drop=True)
+    problems = runs[runs["status"] != RunStatus.FINISHED].reset_index(drop=True)
     return Aggregated(summary, problems, group_keys, run_groups)
 
 
