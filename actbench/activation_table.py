@@ -8,7 +8,8 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
-from actbench.activations import CATALOGUE, label
+from actbench.activations import CATALOGUE
+from actbench.naming import activation_label
 
 
 def print_activations() -> None:
@@ -20,7 +21,7 @@ def print_activations() -> None:
     table.add_column("formula")
     for info in CATALOGUE.values():
         aliases = f" (also: {', '.join(info.aliases)})" if info.aliases else ""
-        table.add_row(label(info.name, info.defaults), info.initializer, info.summary + aliases)
+        table.add_row(activation_label(info.name, info.defaults), info.initializer, info.summary + aliases)
     console.print(table, markup=False)
     console.print(
         "Write one as a name (relu), a label as printed above (leaky_relu(alpha=0.2)) or a mapping "

@@ -16,7 +16,7 @@ from actbench.config import RunSpec
 from actbench.datasets import Dataset
 from actbench.datasets.cache import DataRequest, cache_for, cut_key
 from actbench.errors import ActbenchError
-from actbench.executors import Events, Job, RunRecord, execute, one_line_error, resources, failed_record
+from actbench.executors import Events, Job, RunRecord, execute, failed_record, one_line_error, resources
 
 CPUS_PER_RUN = 1  # small models barely use a second core; more runs side by side is faster
 QUEUE_PER_SLOT = 2  # tasks submitted per free slot, so a worker never waits for the driver

@@ -23,7 +23,7 @@ from typing import Any, Iterator
 from actbench.config import RunSpec
 from actbench.datasets import RawData
 from actbench.datasets.cache import DataRequest, cache_for
-from actbench.executors import Events, Job, RunRecord, execute, resources, failed_record
+from actbench.executors import Events, Job, RunRecord, execute, failed_record, resources
 
 EPOCHS_EVERY_S = 0.25  # how often the driver passes workers' finished epochs to the display
 

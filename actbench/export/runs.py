@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from actbench import results
-from actbench.activations import pair_label
 from actbench.metrics_catalogue import NOT_METRICS
+from actbench.naming import pair_label
 
 Setting = str | int | float | bool
 # Keys of flatten_run's row that name a run rather than describe it; the seed is kept apart because

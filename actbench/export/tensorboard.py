@@ -29,8 +29,8 @@ from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2, summ
 from tensorboard.plugins.scalar.summary_v2 import scalar_pb
 from tensorboard.summary.writer.record_writer import RecordWriter
 
-from actbench.activations import ARROW
 from actbench.export.runs import ExportSummary, RecordedRun, read_experiment
+from actbench.naming import ARROW
 from actbench.results import RunStatus, write_atomic
 
 SUFFIX = ".actbench"  # only event files ending so are ours to replace

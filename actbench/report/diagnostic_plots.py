@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from actbench import results
-from actbench.activations import ARROW
+from actbench.naming import ARROW
 from actbench.report import ExperimentReport
 from actbench.report.figure import Looks, grid, left_out_note, legend_outside, pyplot, save, title
 

@@ -12,8 +12,7 @@ import json
 
 import pandas as pd
 
-from actbench.activations import pair_label
-from actbench.outputs import label as output_label
+from actbench.naming import output_label, pair_label
 
 ACTIVATION_KEYS = ["hidden_activation", "output_activation"]
 # `initializer: auto` follows the hidden activation and the output width follows the output

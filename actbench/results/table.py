@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from actbench.activations import label
 from actbench.config import TRAINING_RULES, TaskSpec
 from actbench.metrics_catalogue import leading_columns
+from actbench.naming import activation_label
 from actbench.results.runs import has_metrics, is_stale, output_units, read_metrics, read_spec, run_directories, runs_dir
 from actbench.results.storage import write_atomic
 
@@ -32,7 +32,7 @@ def flatten_run(spec: dict[str, Any], metrics: dict[str, Any]) -> dict[str, Any]
         "task_positive": json.dumps(task.positive),
         "source": spec["source"],
         "model": spec["model"]["type"],
-        "hidden_activation": label(activation["name"], activation["params"]),
+        "hidden_activation": activation_label(activation["name"], activation["params"]),
         "hidden_activation_name": activation["name"],
         "hidden_activation_params": json.dumps(activation["params"], sort_keys=True),
         "output_activation": spec["output_activation"],

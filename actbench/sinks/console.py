@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from actbench.executors import Job
-from actbench.plan import run_title
+from actbench.naming import run_title
 from actbench.progress import QuietReporter
 from actbench.results import RunRecord
 from actbench.sinks import SweepStart
