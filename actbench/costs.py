@@ -22,7 +22,7 @@ from typing import Any
 
 from actbench import results
 from actbench.config import CNNSpec, RunSpec
-from actbench.datasets.catalogue import DATASETS
+from actbench.dataset_catalogue import DATASETS
 
 FORWARD_SHARE = 1 / 3  # an image only evaluated (validation, test) costs about a third of one trained on
 STEPS_PER_EXECUTION = 50  # as in train.py: batches per compiled call

@@ -215,7 +215,7 @@ def test_a_task_is_checked_against_the_fewest_classes_of_the_grids_built_in_data
     import dataclasses
 
     from actbench.config.load import _class_bound
-    from actbench.datasets import catalogue
+    from actbench import dataset_catalogue as catalogue
 
     three = dataclasses.replace(catalogue.DATASETS["mnist"], name="three", class_names=("a", "b", "c"))
     monkeypatch.setitem(catalogue.DATASETS, "three", three)

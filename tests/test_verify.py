@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from actbench.datasets import load_dataset, samples, sources
-from actbench.datasets.catalogue import DATASETS
+from actbench.dataset_catalogue import DATASETS
 from actbench.datasets.verify import content_sha256, signature_problem, verify_full
 from actbench.errors import ActbenchError
 

@@ -9,19 +9,18 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from actbench.config.schema import (
     ActivationSpec,
     CustomDataset,
-    DataSpec,
     DatasetEntry,
+    DataSpec,
     MLPSpec,
     ModelSpec,
     OutputSpec,
+    Strict,
     TaskSpec,
     TrainingSpec,
-    Strict,
     dataset_name,
     output_problem,
 )
-
-from actbench.datasets.catalogue import DATASETS
+from actbench.dataset_catalogue import DATASETS
 
 SEED_MAX = 2**32 - 1  # NumPy's and TensorFlow's seeds are 32-bit
 

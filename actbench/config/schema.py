@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 from actbench import activations, naming, outputs
-from actbench.datasets import catalogue as builtin_datasets
+from actbench import dataset_catalogue as builtin_datasets
 
 DATASETS = tuple(builtin_datasets.DATASETS)  # the built-in datasets, by name
 # The bound a task is checked against when the grid's datasets are not known: the smallest class

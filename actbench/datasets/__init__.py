@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from actbench.dataset_catalogue import DATASETS
 from actbench.datasets import own, samples, sources
-from actbench.datasets.catalogue import DATASETS
 from actbench.datasets.verify import content_sha256, verify_full, verify_sample
 from actbench.errors import ActbenchError
 

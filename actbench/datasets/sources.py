@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from actbench.datasets.catalogue import DATASETS
+from actbench.dataset_catalogue import DATASETS
 from actbench.datasets.verify import file_digest
 from actbench.errors import ActbenchError
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from actbench.datasets.catalogue import CLASS_MEAN_TOLERANCE, MEAN_PIXEL_TOLERANCE, DatasetInfo
+from actbench.dataset_catalogue import CLASS_MEAN_TOLERANCE, MEAN_PIXEL_TOLERANCE, DatasetInfo
 from actbench.errors import ActbenchError
 
 Arrays = dict[str, np.ndarray]

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from actbench.datasets.catalogue import DATASETS
+from actbench.dataset_catalogue import DATASETS
 from actbench.metrics_catalogue import in_table
 from actbench.report.aggregate import EXTRA_METRICS, Aggregated, aggregate, label_runs, pivot
 from actbench.report.labels import model_labels, output_labels

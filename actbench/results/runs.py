@@ -19,7 +19,7 @@ import numpy as np
 import yaml
 
 from actbench.config import TRAINING_RULES
-from actbench.datasets.catalogue import DATASETS
+from actbench.dataset_catalogue import DATASETS
 from actbench.evaluation import class_probabilities
 from actbench.results.encoding import arrays_npz, confusion_csv, predictions_npz, rows_csv
 from actbench.results.storage import read_json, write_atomic, write_json
