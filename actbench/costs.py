@@ -23,9 +23,9 @@ from typing import Any
 from actbench import results
 from actbench.config import CNNSpec, RunSpec
 from actbench.dataset_catalogue import DATASETS
+from actbench.models import STEPS_PER_EXECUTION
 
 FORWARD_SHARE = 1 / 3  # an image only evaluated (validation, test) costs about a third of one trained on
-STEPS_PER_EXECUTION = 50  # as in train.py: batches per compiled call
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
+ARRAYS = ("x_train", "y_train", "x_test", "y_test")  # the published splits, in every file and archive, in this order
+
 
 @dataclass(frozen=True)
 class Signature:

@@ -25,7 +25,7 @@ import tensorflow as tf
 from actbench import __version__, evaluation
 from actbench.config import RunSpec
 from actbench.datasets import Dataset
-from actbench.models import build_model
+from actbench.models import STEPS_PER_EXECUTION, build_model
 from actbench.outputs import accuracy_metric, loss_for, output_layer
 from actbench.pipeline import TrainingBatches, evaluation_batches, model_input_shape, to_model_input
 from actbench.results import RunOutputs, RunStatus, TestOutputs
@@ -37,9 +37,6 @@ tf.get_logger().setLevel("ERROR")
 
 EpochCallback = Callable[[int, dict[str, float]], None]
 
-# Run several batches per compiled call: on small models the per-step Python overhead otherwise
-# dominates (see benchmarks/bench_speed.py). Keras still reports per-epoch metrics exactly.
-STEPS_PER_EXECUTION = 50
 EVAL_BATCH_SIZE = 1024
 
 

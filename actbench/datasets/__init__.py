@@ -98,7 +98,7 @@ def load_dataset(name: str, requested: str, data_dir: Path | None = None, mirror
                 searched = ", ".join(str(d) for d in sources.search_dirs(data_dir))
                 raise ActbenchError(
                     f"{name}: full data not found (searched {searched}) and {exc}; "
-                    "pass --data-dir, set ACTBENCH_MIRROR, or use data.source: sample"
+                    f"pass --data-dir, set {sources.MIRROR_ENV}, or use data.source: sample"
                 ) from None
             return _from_sample(name, warning=f"{name}: full data unavailable ({exc}); using the embedded sample. {fallback_fix(name)}")
     arrays = sources.read_full(name, location)

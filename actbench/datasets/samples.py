@@ -11,6 +11,7 @@ from importlib import resources
 
 import numpy as np
 
+from actbench.dataset_catalogue import ARRAYS
 from actbench.errors import ActbenchError
 
 Arrays = dict[str, np.ndarray]
@@ -24,7 +25,7 @@ def read_sample(name: str) -> Arrays:
     path = sample_file(name)
     try:
         with resources.as_file(path) as real_path, np.load(real_path, allow_pickle=False) as archive:
-            return {key: archive[key] for key in ("x_train", "y_train", "x_test", "y_test")}
+            return {key: archive[key] for key in ARRAYS}
     except (OSError, KeyError, ValueError) as exc:
         raise ActbenchError(f"{path}: the embedded sample cannot be read ({exc}); reinstall actbench") from None
 

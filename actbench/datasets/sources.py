@@ -25,20 +25,16 @@ from pathlib import Path
 
 import numpy as np
 
-from actbench.dataset_catalogue import DATASETS
+from actbench.dataset_catalogue import ARRAYS, DATASETS
 from actbench.datasets.verify import file_digest
 from actbench.errors import ActbenchError
 
+DATA_DIR_ENV, MIRROR_ENV = "ACTBENCH_DATA_DIR", "ACTBENCH_MIRROR"  # what --data-dir and --mirror default to
 DEFAULT_MIRROR = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 SYSTEM_DIR = Path("/usr/share/datasets")
 DOWNLOAD_TIMEOUT_S = 30
 
-IDX_FILES = {
-    "x_train": "train-images-idx3-ubyte",
-    "y_train": "train-labels-idx1-ubyte",
-    "x_test": "t10k-images-idx3-ubyte",
-    "y_test": "t10k-labels-idx1-ubyte",
-}
+IDX_FILES = dict(zip(ARRAYS, ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")))
 
 Arrays = dict[str, np.ndarray]
 REDOWNLOAD_FIX = "the file is damaged or incomplete: delete it so it is downloaded again, or replace it with an intact copy"
@@ -50,7 +46,7 @@ def keras_cache_dir() -> Path:
 
 def search_dirs(data_dir: Path | None) -> list[Path]:
     """The folders searched for full data, in order."""
-    given = data_dir or (Path(os.environ["ACTBENCH_DATA_DIR"]) if os.environ.get("ACTBENCH_DATA_DIR") else None)
+    given = data_dir or (Path(os.environ[DATA_DIR_ENV]) if os.environ.get(DATA_DIR_ENV) else None)
     return [d for d in (given, keras_cache_dir(), SYSTEM_DIR) if d is not None]
 
 
@@ -72,7 +68,7 @@ def read_full(name: str, location: Path) -> Arrays:
     read = read_npz if location.suffix == ".npz" else read_idx_folder
     arrays = read(location, info.image_shape)
     n_train, n_test = info.full_size
-    for key, count in (("x_train", n_train), ("y_train", n_train), ("x_test", n_test), ("y_test", n_test)):
+    for key, count in zip(ARRAYS, (n_train, n_train, n_test, n_test)):
         if len(arrays[key]) != count:
             raise _corrupt(location, f"{key} has {len(arrays[key])} items, expected {count}")
     for key in ("y_train", "y_test"):
@@ -86,7 +82,7 @@ def download_full(name: str, mirror: str | None = None) -> Path:
 
     A dataset with a single-file copy is fetched as that file into the cache's top folder, else as
     its four gzipped IDX files into its subfolder."""
-    base = (mirror or os.environ.get("ACTBENCH_MIRROR") or DEFAULT_MIRROR).rstrip("/") + "/"
+    base = (mirror or os.environ.get(MIRROR_ENV) or DEFAULT_MIRROR).rstrip("/") + "/"
     info = DATASETS[name]
     target = keras_cache_dir() if info.npz_file else keras_cache_dir() / info.subfolders[0]
     target.mkdir(parents=True, exist_ok=True)
@@ -110,7 +106,7 @@ def download_file(url: str, destination: Path, algorithm: str, expected: str) ->
         if actual != expected:
             raise ActbenchError(
                 f"{url}: checksum mismatch ({algorithm} {actual}, expected {expected}); "
-                "the file was not used; check the mirror (ACTBENCH_MIRROR) or use --data-dir"
+                f"the file was not used; check the mirror ({MIRROR_ENV}) or use --data-dir"
             )
         os.replace(temporary, destination)
     except (urllib.error.URLError, OSError) as exc:

@@ -102,7 +102,7 @@ def activation_histograms(report: ExperimentReport, runs: pd.DataFrame, path: Pa
         saved = results.read_histograms(results.run_dir(report.exp_dir, run.run_id))
         if saved is not None:
             layers = sorted({key.rsplit("_", 1)[0] for key in saved}, key=lambda name: int(name.split("_")[1]))
-            histograms.append((run, [(name, saved[f"{name}_counts"], saved[f"{name}_edges"]) for name in layers]))
+            histograms.append((run, [(name, *(saved[key] for key in results.histogram_keys(name))) for name in layers]))
     if not histograms:
         return None
     plt = pyplot()

@@ -16,7 +16,7 @@ runs.py names the files above but results.csv, says how a run ended (RunStatus) 
 (read_run, read_spec, read_metrics, read_history, read_confusion, read_predictions,
 read_diagnostics, read_histograms, read_plan); encoding.py encodes their content, table.py builds
 results.csv, storage.py makes every write atomic. `from actbench.results import X` works for all
-but the encoders: run_files is the way to make a run's files.
+but the encoders (histogram_keys aside): run_files is the way to make a run's files.
 """
 
 from actbench.results.runs import (
@@ -62,5 +62,6 @@ from actbench.results.runs import (
     save_experiment,
     save_record,
 )
+from actbench.results.encoding import histogram_keys
 from actbench.results.storage import ensure_writable, read_json, write_atomic, write_json
 from actbench.results.table import LEADING_COLUMNS, collect_rows, flatten_run, rebuild_results_csv, stale_note

@@ -21,7 +21,7 @@ import yaml
 from actbench.config import TRAINING_RULES
 from actbench.dataset_catalogue import DATASETS
 from actbench.evaluation import class_probabilities
-from actbench.results.encoding import arrays_npz, confusion_csv, predictions_npz, rows_csv
+from actbench.results.encoding import arrays_npz, confusion_csv, predictions_npz, read_predictions_npz, rows_csv
 from actbench.results.storage import read_json, write_atomic, write_json
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ class RunOutputs:
     history: list[dict[str, float]] = field(default_factory=list)  # one row per epoch
     test: TestOutputs | None = None  # predictions.npz and confusion_matrix.csv; None for a diverged run
     diagnostics: list[dict[str, Any]] | None = None  # the probe's rows (DIAGNOSTICS_COLUMNS), when asked for
-    histograms: dict[str, np.ndarray] | None = None  # `<layer>_counts` and `<layer>_edges`, when asked for
+    histograms: dict[str, np.ndarray] | None = None  # by histogram_keys(layer), when asked for
 
 
 @dataclass
@@ -237,9 +237,8 @@ def read_histograms(directory: Path) -> dict[str, np.ndarray] | None:
 
 def read_predictions(directory: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """A run's test probabilities, exactly those its metrics were computed from, labels and class names."""
-    with np.load(directory / PREDICTIONS) as saved:
-        probabilities = class_probabilities(saved["outputs"], str(saved["output_activation"]))
-        return probabilities, saved["labels"], list(saved["class_names"])
+    outputs, output_activation, labels, class_names = read_predictions_npz(directory / PREDICTIONS)
+    return class_probabilities(outputs, output_activation), labels, class_names
 
 
 def is_stale(spec: dict[str, Any]) -> bool:
