@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from actbench.activations import is_custom, largest_slope
-from actbench.activations.curves import SLOPE_GRID
+from actbench.activations.catalogue import SLOPE_GRID
 from actbench.models import ACTIVATION_LAYER
 from actbench.results import histogram_keys
 

@@ -41,7 +41,7 @@ class RunStatus(str, Enum):
 
     FINISHED = "finished"  # trained and tested
     DIVERGED = "diverged"  # its loss stopped being finite: a result about the activation, not an error
-    FAILED = "failed"  # an error stopped it (see execute's error policy); it is tried again by the next `run`
+    FAILED = "failed"  # an error stopped it (the error policy: actbench.executors); the next `run` tries it again
 
     def __str__(self) -> str:  # f-strings and str() give the word on every Python version
         return self.value
