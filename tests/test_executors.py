@@ -100,11 +100,13 @@ def test_a_python_error_in_a_worker_is_failed_without_retry(tmp_path):
 
 # The error policy (actbench.executors): a data or config problem stops the sweep; a dead worker is
 # retried, then recorded failed (above); any other error fails that run alone.
-@pytest.mark.parametrize("workers", [None, "2"])
-def test_an_actbench_error_in_a_run_stops_the_sweep(tmp_path, workers):
+@pytest.mark.parametrize("where", [{}, {"workers": "2"}, {"ray": "local"}], ids=["serial", "workers", "ray"])
+def test_an_actbench_error_in_a_run_stops_the_sweep(tmp_path, monkeypatch, where):
+    monkeypatch.setenv("PYTHONPATH", str(REPO / "tests"))  # Ray's workers import the custom activation
+    monkeypatch.setenv("RAY_ADDRESS", "")
     text = SWEEP.replace("[relu, tanh]", "['helpers_activations:misconfigured']")
     with pytest.raises(ActbenchError, match="this stands for a problem only the user can fix"):
-        sweep(tmp_path, text, workers=workers)
+        sweep(tmp_path, text, **where)
     assert not list((tmp_path / "results" / "where").glob("runs/*/metrics.json"))  # no run recorded as failed
 
 
