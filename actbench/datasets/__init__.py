@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from actbench.dataset_catalogue import DATASETS
-from actbench.datasets import own, samples, sources
+from actbench.datasets import own, sources
 from actbench.datasets.verify import content_sha256, verify_full, verify_sample
 from actbench.errors import ActbenchError
 
@@ -123,8 +123,8 @@ def fallback_fix(name: str) -> str:
 
 
 def _from_sample(name: str, warning: str | None) -> RawData:
-    arrays = samples.read_sample(name)
-    origin = samples.sample_provenance(name)["description"]
+    arrays = sources.read_sample(name)
+    origin = sources.sample_provenance(name)["description"]
     digest = verify_sample(DATASETS[name], origin, arrays)
     return RawData(
         name, "sample", origin, **arrays, content_sha256=digest, verified_by="content sha256", class_names=DATASETS[name].class_names, warning=warning

@@ -1,4 +1,5 @@
-"""Where the full datasets come from: local folders in a fixed search order, else a verified download.
+"""Where the data comes from: local folders in a fixed search order, else a verified download, else the
+small samples of real images embedded in the package.
 
 Search order (first hit wins): --data-dir / ACTBENCH_DATA_DIR, the Keras cache
 (~/.keras/datasets, or $KERAS_HOME/datasets), the system folder /usr/share/datasets (where
@@ -9,11 +10,15 @@ not, in a subfolder named after it (`mnist/`, `fashion-mnist/` or `fashion_mnist
 Local files are checked structurally here (gzip and zip CRCs, IDX magic numbers, exact sizes), so
 a truncated or corrupt file is refused by name; verify.py then checks their content. Downloads are
 checked against published checksums before they are moved into the Keras cache.
+
+The samples are built by scripts/build_samples.py, which records in samples.json where every image
+came from; the licence notices are in actbench/data/LICENSES.txt.
 """
 
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import shutil
 import tempfile
@@ -21,6 +26,7 @@ import urllib.error
 import urllib.request
 import zipfile
 import zlib
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -168,3 +174,21 @@ def read_npz(path: Path, image_shape: tuple[int, ...] | None, fix: str = REDOWNL
 
 def _corrupt(path: Path, problem: str, fix: str = REDOWNLOAD_FIX) -> ActbenchError:
     return ActbenchError(f"{path}: {problem}; {fix}")
+
+
+def sample_file(name: str):
+    return resources.files("actbench") / "data" / f"{name}_sample.npz"
+
+
+def read_sample(name: str) -> Arrays:
+    path = sample_file(name)
+    try:
+        with resources.as_file(path) as real_path, np.load(real_path, allow_pickle=False) as archive:
+            return {key: archive[key] for key in ARRAYS}
+    except (OSError, KeyError, ValueError) as exc:
+        raise ActbenchError(f"{path}: the embedded sample cannot be read ({exc}); reinstall actbench") from None
+
+
+def sample_provenance(name: str) -> dict:
+    text = (resources.files("actbench") / "data" / "samples.json").read_text(encoding="utf-8")
+    return json.loads(text)[name]
