@@ -202,7 +202,8 @@ def test_mlflow_parents_children_and_re_export_that_updates(experiment, tmp_path
     assert len(diverged) == 1 and diverged[0].info.status == "FAILED"
     (report,) = runs("report")
     assert sorted(a.path for a in client.list_artifacts(report.info.run_id)) == [
-        "accuracy_vs_time.png", "activations.png", "confusion_matrices.png", "learning_curves.png", "report.md", "summary.csv"]
+        "accuracy_vs_time.png", "activations.png", "confusion_matrices.png", "learning_curves.png", "reliability.png", "report.md",
+        "summary.csv"]
 
     uri = f"sqlite:///{database}"
     again = invoke("export", "mlflow", experiment, "--tracking-uri", uri)
