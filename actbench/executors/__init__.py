@@ -19,7 +19,7 @@ import re
 import time
 import traceback
 from dataclasses import dataclass
-from typing import Callable, Iterator, Protocol
+from typing import TYPE_CHECKING, Iterator, Protocol
 
 from actbench import results
 from actbench.config import RunSpec, run_id
@@ -28,7 +28,8 @@ from actbench.datasets.cache import DataRequest, cache_for
 from actbench.errors import ActbenchError
 from actbench.results import RunRecord, RunStatus
 
-EpochCallback = Callable[[int, dict[str, float]], None]
+if TYPE_CHECKING:  # train imports TensorFlow: only once a run really trains
+    from actbench.train import EpochCallback
 
 
 @dataclass(frozen=True)
