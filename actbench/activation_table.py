@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from actbench.activations import CATALOGUE, label
+from actbench.activations import CATALOGUE
+from actbench.naming import activation_label
 
 
 # How to write one, printed under the table.
@@ -23,5 +24,5 @@ def activation_table() -> Table:
     table.add_column("formula")
     for info in CATALOGUE.values():
         aliases = f" (also: {', '.join(info.aliases)})" if info.aliases else ""
-        table.add_row(label(info.name, info.defaults), info.initializer, info.summary + aliases)
+        table.add_row(activation_label(info.name, info.defaults), info.initializer, info.summary + aliases)
     return table

@@ -7,21 +7,21 @@ Exit codes: 0 every run finished or diverged; 1 some run failed; 2 bad usage, co
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-# TensorFlow's C++ start-up chatter (CUDA probing, CPU feature notes) is noise in a CLI; set
-# before anything imports TensorFlow. A user who wants it back sets the variable themselves.
-# TensorFlow 2.21 ignores it for its earliest lines: `run` also filters them (native_logs.py).
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from actbench.native_logs import quiet_tensorflow
+
+quiet_tensorflow()  # TensorFlow's C++ start-up chatter is noise in a CLI; `run` also filters its earliest lines
 
 from actbench.cli_base import FlagCommand, FlagGroup, interrupted_code, terminate_as_interrupt  # noqa: E402
 from actbench.cli_base import fail as _fail  # noqa: E402
 from actbench.cli_export import export_app  # noqa: E402
+from actbench.datasets.sources import DATA_DIR_ENV, MIRROR_ENV  # noqa: E402
 from actbench.errors import ActbenchError  # noqa: E402
+from actbench.results import RunStatus  # noqa: E402
 
 app = typer.Typer(
     help="Compare activation functions on MNIST and Fashion-MNIST: run YAML experiments, report the results.",
@@ -79,10 +79,10 @@ def run(
     ] = False,
     results_dir: ResultsDir = Path("results"),
     data_dir: Annotated[
-        Optional[Path], typer.Option(envvar="ACTBENCH_DATA_DIR", help="Folder searched first for the full datasets.")
+        Optional[Path], typer.Option(envvar=DATA_DIR_ENV, help="Folder searched first for the full datasets.")
     ] = None,
     mirror: Annotated[
-        Optional[str], typer.Option(envvar="ACTBENCH_MIRROR", help="Base URL to download the datasets from instead of the default.")
+        Optional[str], typer.Option(envvar=MIRROR_ENV, help="Base URL to download the datasets from instead of the default.")
     ] = None,
     workers: Annotated[
         Optional[str],
@@ -145,7 +145,7 @@ def run(
         code = interrupted_code(exc)
         what = "terminated" if code == 143 else "interrupted"
         raise _fail(f"{what}; completed runs are saved and the rest run when you repeat the command", code, terminal) from None
-    if summary is not None and summary.counts["failed"]:
+    if summary is not None and summary.counts[RunStatus.FAILED]:
         raise typer.Exit(code=1)
 
 

@@ -22,10 +22,10 @@ from typing import Any
 
 from actbench import results
 from actbench.config import CNNSpec, RunSpec
-from actbench.datasets.catalogue import DATASETS
+from actbench.dataset_catalogue import DATASETS
+from actbench.models import STEPS_PER_EXECUTION
 
 FORWARD_SHARE = 1 / 3  # an image only evaluated (validation, test) costs about a third of one trained on
-STEPS_PER_EXECUTION = 50  # as in train.py: batches per compiled call
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def recorded_runs(results_root: Path) -> dict[str, list[tuple[float, float]]]:
     for directory in (run for exp_dir in experiments for run in results.run_directories(exp_dir)):
         try:
             spec, metrics = results.read_run(directory)
-            if metrics.get("status") != "finished":
+            if metrics.get("status") != results.RunStatus.FINISHED:
                 continue
             seconds = wall_seconds(metrics)
             done = work(spec, n_train=metrics["n_train"] + metrics["n_val"], n_test=metrics["n_test"])

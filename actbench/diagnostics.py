@@ -25,12 +25,13 @@ import numpy as np
 import tensorflow as tf
 
 from actbench.activations import is_custom, largest_slope
-from actbench.activations.curves import SLOPE_GRID
+from actbench.activations.catalogue import SLOPE_GRID
+from actbench.models import ACTIVATION_LAYER
+from actbench.results import histogram_keys
 
 PROBE_SIZE = 512
 HISTOGRAM_BINS = 60
 SATURATION_SLOPE = 0.01  # a slope below 1% of the activation's largest counts as saturated
-COLUMNS = ["epoch", "layer", "name", "units", "dead_fraction", "saturated_fraction", "mean", "std", "grad_norm"]
 
 
 def weight_and_activation_layers(model: Any) -> list[tuple[Any, Any | None]]:
@@ -39,7 +40,7 @@ def weight_and_activation_layers(model: Any) -> list[tuple[Any, Any | None]]:
     for layer in model.layers:
         if hasattr(layer, "kernel"):
             pairs.append([layer, None])
-        elif layer.name.startswith("act_") and pairs:
+        elif layer.name.startswith(ACTIVATION_LAYER) and pairs:
             pairs[-1][1] = layer
     return [(weights, activation) for weights, activation in pairs]
 
@@ -101,7 +102,8 @@ def histograms(model: Any, x: np.ndarray) -> dict[str, np.ndarray]:
         values = np.asarray(output).ravel()
         values = values[np.isfinite(values)]
         counts, edges = np.histogram(values, bins=HISTOGRAM_BINS)
-        found[f"{name}_counts"], found[f"{name}_edges"] = counts.astype(np.int32), edges.astype(np.float32)
+        counts_key, edges_key = histogram_keys(name)
+        found[counts_key], found[edges_key] = counts.astype(np.int32), edges.astype(np.float32)
     return found
 
 
@@ -112,7 +114,7 @@ def _forward(model: Any, x: np.ndarray) -> tuple[tf.Tensor, dict[str, tf.Tensor]
     slopes: dict[str, tf.Tensor] = {}
     h = tf.convert_to_tensor(x)
     for layer in model.layers:
-        if not layer.name.startswith("act_"):
+        if not layer.name.startswith(ACTIVATION_LAYER):
             h = layer(h, training=False)
             continue
         with tf.GradientTape() as tape:

@@ -30,6 +30,12 @@ _NOISE = (
 _installed = False
 
 
+def quiet_tensorflow() -> None:
+    """Before anything imports TensorFlow: its C++ start-up chatter (CUDA probing, CPU feature notes)
+    off. A user who wants it back sets the variable themselves; the earliest lines need filter_native_stderr."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
 def is_noise(line: bytes) -> bool:
     return bool(_ABSL_INFO.match(line)) or any(pattern.match(line) for pattern in _NOISE)
 

@@ -89,11 +89,6 @@ def problem_with(name: str, binary: bool, units: int, classes: int) -> str | Non
     return None
 
 
-def label(name: str, units: int, binary: bool) -> str:
-    """For a binary task the width tells output layers apart: 'sigmoid (1 unit)', 'softmax (2 units)'."""
-    return f"{name} ({units} unit{'s' if units > 1 else ''})" if binary else name
-
-
 def loss_for(name: str, units: int) -> Any:
     """The Keras cross-entropy that is correct for the output layer (targets: a 0/1 column or one-hot rows)."""
     import keras

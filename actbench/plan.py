@@ -10,40 +10,30 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from actbench import results
-from actbench.activations import is_custom, pair_label
+from actbench.activations import is_custom
 from actbench.config import ExperimentConfig, OwnData, RunSpec, expand_runs, model_problems, model_size, output_problem, run_id
 from actbench.costs import describe_estimates, estimate_runs, format_seconds
 from actbench.datasets import fallback_fix, resolve_source, sources
-from actbench.datasets.catalogue import DATASETS
+from actbench.dataset_catalogue import DATASETS
 from actbench.datasets.cache import DataCache, cache_for, data_request
 from actbench.errors import ActbenchError
-from actbench.outputs import label as output_label
+from actbench.naming import run_title
 
 
 @dataclass
 class PlannedRun:
     spec: RunSpec
     run_id: str
-    status: str | None  # recorded status, None when it never completed
+    status: results.RunStatus | None  # recorded status, None when it never completed
     parameters: int  # of its model, counted from the spec
 
     @property
     def done(self) -> bool:
-        return self.status in results.DONE_STATUSES
+        return self.status is not None and self.status.is_done()
 
     @property
     def title(self) -> str:
         return run_title(self.spec)
-
-
-def run_title(s: RunSpec, seed_first: bool = False) -> str:
-    """`fashion_mnist/full mlp relu -> softmax seed=0`; with seed_first, for a narrow display whose
-    rows are cut at the end, `seed=0 mlp relu -> softmax fashion_mnist/full`."""
-    binary = s.task.type == "binary"
-    output = output_label(s.output_activation, s.output_units, binary)
-    data = f"{s.dataset}/{s.source}" + (f" {s.task.label}" if binary else "")
-    run = f"{s.model.type} {pair_label(s.hidden_activation.label, output)}"
-    return f"seed={s.seed} {run} {data}" if seed_first else f"{data} {run} seed={s.seed}"
 
 
 def plan_runs(

@@ -16,6 +16,7 @@ from rich.table import Column
 from rich.text import Text
 
 from actbench.terminal import Terminal
+from actbench.results import RunStatus
 
 NARROW_COLUMNS = 120  # below this the display drops the bar's length and the epoch's loss
 
@@ -269,11 +270,11 @@ class LiveDisplay(PlainDisplay):
             self.progress.stop()
 
 
-def describe_outcome(status: str, metrics: dict[str, Any], short: bool = False) -> str:
-    if status == "finished":
+def describe_outcome(status: RunStatus, metrics: dict[str, Any], short: bool = False) -> str:
+    if status == RunStatus.FINISHED:
         accuracy, loss = ("acc", "loss") if short else ("test_acc", "test_loss")
         return f"{accuracy} {metrics['test_accuracy']:.4f}  {loss} {metrics['test_loss']:.4f}  {metrics['train_seconds']:.1f}s"
-    if status == "diverged":
+    if status == RunStatus.DIVERGED:
         return f"DIVERGED (loss not finite after {metrics.get('epochs_run', 0)} epochs)"
     return f"FAILED: {metrics.get('error', 'unknown error')}"
 

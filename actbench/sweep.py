@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 from actbench import results
 from actbench.config import ExperimentConfig, Override, load_config
 from actbench.errors import ActbenchError
+from actbench.results import RunStatus
 from actbench.terminal import Terminal
 
 if TYPE_CHECKING:  # executors, sinks and the display are imported only when a sweep starts
@@ -50,14 +51,14 @@ class SweepSummary:
     exp_dir: Path
     results_csv: Path | None = None
     counts: dict[str, int] = field(
-        default_factory=lambda: {"finished": 0, "diverged": 0, "failed": 0, "skipped": 0, "elsewhere": 0}
+        default_factory=lambda: {**{status.value: 0 for status in RunStatus}, "skipped": 0, "elsewhere": 0}
     )
 
     def describe(self) -> str:
         """The last line of a sweep; the folder absolute, as results/ is relative to where actbench ran."""
         counts = self.counts
         return (
-            f"{counts['finished']} finished, {counts['diverged']} diverged, {counts['failed']} failed, "
+            f"{counts[RunStatus.FINISHED]} finished, {counts[RunStatus.DIVERGED]} diverged, {counts[RunStatus.FAILED]} failed, "
             f"{counts['skipped']} already done"
             + (f", {counts['elsewhere']} left to another actbench" if counts["elsewhere"] else "")
             + f"; results in {self.exp_dir.absolute()}"
@@ -88,7 +89,7 @@ def launch(
             _export(options, exp_dir, terminal)
         raise
     if terminal.quiet:
-        if summary.counts["failed"]:  # quiet, not silent: each failed run had its line on stderr
+        if summary.counts[RunStatus.FAILED]:  # quiet, not silent: each failed run had its line on stderr
             terminal.failure(summary.describe())
     else:
         terminal.info(summary.describe())
@@ -144,7 +145,7 @@ def run_sweep(
     """Plan, skip what is done, hand the rest to the executor, and every event to the files sink, then
     to `sinks` (the console among them), in that order."""
     from actbench.datasets.cache import data_request
-    from actbench.executors.serial import Serial
+    from actbench.executors import Serial
 
     results.ensure_writable(results_root)
     request = data_request(config, data_dir, mirror)

@@ -15,7 +15,7 @@ import os
 import platform
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import keras
@@ -25,9 +25,10 @@ import tensorflow as tf
 from actbench import __version__, evaluation
 from actbench.config import RunSpec
 from actbench.datasets import Dataset
-from actbench.models import build_model
+from actbench.models import STEPS_PER_EXECUTION, build_model
 from actbench.outputs import accuracy_metric, loss_for, output_layer
 from actbench.pipeline import TrainingBatches, evaluation_batches, model_input_shape, to_model_input
+from actbench.results import RunOutputs, RunStatus, TestOutputs
 from actbench.tasks import class_names, encode_targets, task_labels
 
 # Every run builds a new model, so each traces its own functions; TensorFlow's retracing warning
@@ -36,35 +37,16 @@ tf.get_logger().setLevel("ERROR")
 
 EpochCallback = Callable[[int, dict[str, float]], None]
 
-# Run several batches per compiled call: on small models the per-step Python overhead otherwise
-# dominates (see benchmarks/bench_speed.py). Keras still reports per-epoch metrics exactly.
-STEPS_PER_EXECUTION = 50
 EVAL_BATCH_SIZE = 1024
 
 
 @dataclass
 class RunResult:
-    status: str  # "finished" | "diverged" | "failed"
+    """A trained run: how it ended, metrics.json's content, and its outputs (each becomes a file)."""
+
+    status: RunStatus  # FINISHED or DIVERGED: an error raises (see actbench.executors)
     metrics: dict[str, Any]
-    history: list[dict[str, float]] = field(default_factory=list)
-    evaluation: TestEvaluation | None = None
-    diagnostics: Any = None  # a diagnostics.DiagnosticsCallback when the run asked for them
-
-
-@dataclass
-class TestEvaluation:
-    """What is saved beside the metrics: the raw test outputs (every metric is recomputed exactly from
-    them, see results.read_predictions), the output activation, task labels, confusion matrix."""
-
-    outputs: np.ndarray  # (N, units) float32, as the model produced them
-    output_activation: str
-    labels: np.ndarray
-    confusion: np.ndarray
-    class_names: list[str]
-
-    @property
-    def probabilities(self) -> np.ndarray:
-        return evaluation.class_probabilities(self.outputs, self.output_activation)
+    outputs: RunOutputs
 
 
 def keras_accuracy(outputs: np.ndarray, targets: np.ndarray, loss: Any) -> float:
@@ -131,27 +113,29 @@ def train_and_evaluate(spec: RunSpec, data: Dataset, on_epoch: EpochCallback | N
         "decision_rule": output_layer(output).decision_rule(units),
         "environment": environment(spec.deterministic),
     }
+    outputs = RunOutputs(history)
     if probe:
         from actbench.diagnostics import headline
 
         metrics.update(headline(probe.rows), diagnostics_seconds=round(probe.seconds, 4), probe_size=len(probe.x))
+        outputs.diagnostics, outputs.histograms = probe.rows, probe.histograms
     if recorder.diverged:
         metrics.update(test_accuracy=None, test_loss=None, best_val_accuracy=None, best_epoch=None)
-        return RunResult("diverged", metrics, history, diagnostics=probe)
+        return RunResult(RunStatus.DIVERGED, metrics, outputs)
 
     best = max(history, key=lambda row: row["val_accuracy"])
     metrics.update(best_val_accuracy=best["val_accuracy"], best_epoch=best["epoch"])
-    outputs = predict(model, data.x_test)
-    probabilities = evaluation.class_probabilities(outputs, output)
+    raw = predict(model, data.x_test)
+    probabilities = evaluation.class_probabilities(raw, output)
     scores, confusion = evaluation.classification_metrics(probabilities, labels_test)
     metrics.update(scores)
-    metrics["test_loss"] = float(loss(y_test, outputs))
-    metrics["keras_accuracy"] = round(keras_accuracy(outputs, y_test, loss), 6)  # float32 noise off
+    metrics["test_loss"] = float(loss(y_test, raw))
+    metrics["keras_accuracy"] = round(keras_accuracy(raw, y_test, loss), 6)  # float32 noise off
     if spec.task.type == "binary":
         p_val = evaluation.class_probabilities(predict(model, data.x_val), output)[:, 1]
         metrics.update(evaluation.binary_metrics(probabilities[:, 1], labels_test, p_val, labels_val))
-    names = class_names(data.class_names, spec.task)
-    return RunResult("finished", metrics, history, TestEvaluation(outputs, output, labels_test, confusion, names), probe)
+    outputs.test = TestOutputs(raw, output, labels_test, class_names(data.class_names, spec.task), confusion)
+    return RunResult(RunStatus.FINISHED, metrics, outputs)
 
 
 def predict(model: Any, images: np.ndarray) -> np.ndarray:

@@ -12,10 +12,11 @@ no callback is added at all, so "off" is the plain training cost.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from actbench.native_logs import quiet_tensorflow
+
+quiet_tensorflow()
 
 from actbench.config import ExperimentConfig, expand_runs  # noqa: E402
 from actbench.datasets import load_dataset, split_dataset  # noqa: E402

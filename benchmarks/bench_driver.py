@@ -22,19 +22,20 @@ import numpy as np
 from actbench import results
 from actbench.config import ExperimentConfig
 from actbench.datasets.cache import DataRequest
-from actbench.execute import RunRecord
 from actbench.executors.ray_cluster import RayCluster
+from actbench.results import RunRecord
 from actbench.sweep import run_sweep
 
 OUTPUTS = np.random.default_rng(0).normal(size=(10_000, 10)).astype(np.float32)
-FILES = results.run_files([{"epoch": 1, "loss": 0.3}], predictions=(OUTPUTS, "linear", np.zeros(10_000), list("0123456789")))
+TEST = results.TestOutputs(OUTPUTS, "linear", np.zeros(10_000), list("0123456789"), np.zeros((10, 10)))
+FILES = results.run_files(results.RunOutputs([{"epoch": 1, "loss": 0.3}], TEST))
 
 
 def stub(spec, data, threads) -> RunRecord:  # noqa: ANN001 - Ray passes what the driver sent
     from actbench.config import run_id
 
     metrics = {"test_accuracy": 0.9, "test_loss": 0.3, "train_seconds": 0.0, "seconds_per_epoch": 0.0, "n_train": len(data.y_train)}
-    return RunRecord(run_id(spec), "finished", metrics, dict(FILES))
+    return RunRecord(run_id(spec), results.RunStatus.FINISHED, metrics, dict(FILES))
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ import numpy as np
 from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
 
 from actbench.datasets import load_dataset, split_dataset
+from actbench.models import STEPS_PER_EXECUTION
 from actbench.pipeline import TrainingBatches, evaluation_batches
 
 EPOCHS = 5
@@ -32,7 +33,7 @@ def model() -> keras.Model:
     for units in (128, 64):
         layers += [keras.layers.Dense(units), keras.layers.Activation("relu")]
     built = keras.Sequential([*layers, keras.layers.Dense(10), keras.layers.Activation("softmax")])
-    built.compile("adam", "categorical_crossentropy", metrics=["accuracy"], steps_per_execution=50)
+    built.compile("adam", "categorical_crossentropy", metrics=["accuracy"], steps_per_execution=STEPS_PER_EXECUTION)
     return built
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from actbench.activations import CATALOGUE
 from actbench.config import ExperimentConfig, expand_runs, run_id
-from actbench.results import RunRecord, run_files, save_record
+from actbench.results import RunOutputs, RunRecord, run_files, save_record
 
 
 def build(exp_root: Path, runs: int) -> None:
@@ -33,7 +33,7 @@ def build(exp_root: Path, runs: int) -> None:
                    for e in range(1, 6)]
         metrics = {"test_accuracy": rng.uniform(0.9, 0.99), "test_loss": 0.3,
                    "best_val_accuracy": 0.95, "best_epoch": 5, "train_seconds": 5.0, "seconds_per_epoch": 1.0}
-        save_record(exp_root / "big", spec.as_json(), RunRecord(identifier, "finished", metrics, run_files(history)))
+        save_record(exp_root / "big", spec.as_json(), RunRecord(identifier, "finished", metrics, run_files(RunOutputs(history))))
 
 
 def timed(command: list[str]) -> float:

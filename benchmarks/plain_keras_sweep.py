@@ -8,11 +8,12 @@ bench_sweep.py (four).
 """
 
 import json
-import os
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from actbench.native_logs import quiet_tensorflow
+
+quiet_tensorflow()
 started = time.perf_counter()
 
 import keras  # noqa: E402

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import textwrap
 from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from actbench.native_logs import quiet_tensorflow
+
+quiet_tensorflow()
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -16,3 +16,10 @@ def die(x):
     import os
 
     os._exit(3)
+
+
+def misconfigured(x):
+    """Stands for a data or config problem found only once a run starts: the user's to fix."""
+    from actbench.errors import ActbenchError
+
+    raise ActbenchError("helpers_activations:misconfigured: this stands for a problem only the user can fix")

@@ -1,7 +1,7 @@
 """Experiment folders built by hand, with chosen accuracies, through actbench's own config expansion and its one run writer."""
 
 from actbench.config import config_as_dict, expand_runs, load_config, run_id
-from actbench.results import RunRecord, run_files, save_experiment, save_record
+from actbench.results import RunOutputs, RunRecord, run_files, save_experiment, save_record
 from conftest import write_config
 
 
@@ -34,6 +34,6 @@ def make_results(tmp_path, accuracies: dict[str, list[float]], statuses=None, ex
         metrics.update((extra or {}).get(activation, lambda seed: {})(spec.seed))
         if status == "failed":
             metrics = {"error": "RuntimeError: boom"}
-        save_record(exp_dir, spec.as_json(), RunRecord(identifier, status, metrics, run_files(history)))
+        save_record(exp_dir, spec.as_json(), RunRecord(identifier, status, metrics, run_files(RunOutputs(history))))
     save_experiment(exp_dir, config_as_dict(config), ids)
     return exp_dir, ids

@@ -5,6 +5,7 @@ import pytest
 
 from actbench import activations
 from actbench.activations import CATALOGUE, build_activation_layer, reference_curve, resolve_params
+from actbench.naming import activation_label
 
 NAMES = sorted(CATALOGUE)
 # Avoid the exact kink points (0, the threshold) where one-sided definitions legitimately differ.
@@ -56,6 +57,6 @@ def test_aliases_and_custom_functions():
 
 
 def test_labels_are_canonical():
-    assert activations.label("leaky_relu", {"alpha": 0.1}) == "leaky_relu(alpha=0.1)"
-    assert activations.label("gelu", {"approximate": False}) == "gelu(approximate=false)"
-    assert activations.label("relu", {}) == "relu"
+    assert activation_label("leaky_relu", {"alpha": 0.1}) == "leaky_relu(alpha=0.1)"
+    assert activation_label("gelu", {"approximate": False}) == "gelu(approximate=false)"
+    assert activation_label("relu", {}) == "relu"

@@ -106,9 +106,10 @@ def test_activation_forms_and_canonical_labels(tmp_path):
 
 
 def test_printed_labels_are_accepted_as_input(tmp_path):
-    from actbench.activations import CATALOGUE, label
+    from actbench.activations import CATALOGUE
+    from actbench.naming import activation_label
 
-    printed = [label(info.name, info.defaults) for info in CATALOGUE.values()]
+    printed = [activation_label(info.name, info.defaults) for info in CATALOGUE.values()]
     text = BASE.replace("[relu]", "[" + ", ".join(f"'{p}'" for p in printed) + "]")
     assert [a.label for a in load_config(write_config(tmp_path, text)).hidden_activations] == printed
     given = ["leaky_relu(alpha=0.2)", "gelu(approximate=true)", "ELU(alpha=2)", "thresholded_relu()"]
@@ -214,7 +215,7 @@ def test_a_task_is_checked_against_the_fewest_classes_of_the_grids_built_in_data
     import dataclasses
 
     from actbench.config.load import _class_bound
-    from actbench.datasets import catalogue
+    from actbench import dataset_catalogue as catalogue
 
     three = dataclasses.replace(catalogue.DATASETS["mnist"], name="three", class_names=("a", "b", "c"))
     monkeypatch.setitem(catalogue.DATASETS, "three", three)

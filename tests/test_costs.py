@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 from actbench import costs
 from actbench.cli import app
 from actbench.config import expand_runs, load_config, run_id
-from actbench.results import RunRecord, run_files, save_record
+from actbench.results import RunOutputs, RunRecord, run_files, save_record
 from conftest import write_config
 
 
@@ -20,7 +20,7 @@ def record(results, spec, wall: float | None, train_seconds: float) -> None:
     metrics = {"train_seconds": train_seconds, "n_train": fit, "n_val": validation, "n_test": test}
     if wall is not None:
         metrics["run_seconds"] = wall
-    save_record(results / spec.experiment, spec.as_json(), RunRecord(run_id(spec), "finished", metrics, run_files([])))
+    save_record(results / spec.experiment, spec.as_json(), RunRecord(run_id(spec), "finished", metrics, run_files(RunOutputs())))
 
 
 def test_multiply_adds_of_the_default_models():

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from actbench.datasets import load_dataset, resolve_source, sources, split_dataset
-from actbench.datasets.catalogue import DATASETS
+from actbench.dataset_catalogue import DATASETS
 from actbench.errors import ActbenchError
 
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")

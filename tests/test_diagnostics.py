@@ -9,8 +9,9 @@ import pytest
 from actbench.config import Override, expand_runs, load_config
 from actbench.datasets import load_dataset, split_dataset
 from actbench.activations import CATALOGUE
-from actbench.diagnostics import COLUMNS, headline, measure, saturation_threshold, unit_statistics
+from actbench.diagnostics import headline, measure, saturation_threshold, unit_statistics
 from actbench.models import build_model
+from actbench.results import DIAGNOSTICS_COLUMNS
 from actbench.train import loss_for, train_and_evaluate
 from conftest import write_config
 
@@ -128,12 +129,12 @@ def test_a_run_with_diagnostics_measures_every_epoch_and_layer(tmp_path):
     })
     data = split_dataset(load_dataset("mnist", "sample"), 400, 100, 0.1)
     result = train_and_evaluate(spec, data)
-    probe = result.diagnostics
-    assert [(row["epoch"], row["layer"]) for row in probe.rows] == [(e, layer) for e in (0, 1, 2) for layer in (1, 2, 3)]
-    assert set(probe.rows[0]) <= set(COLUMNS)
-    assert set(probe.histograms) == {"act_1_counts", "act_1_edges", "act_2_counts", "act_2_edges"}
-    assert probe.histograms["act_1_counts"].sum() == 40 * 16  # 40 validation images (the whole split) x 16 units
-    assert probe.histograms["act_1_edges"].min() >= -1 and probe.histograms["act_1_edges"].max() <= 1
+    rows, histograms = result.outputs.diagnostics, result.outputs.histograms
+    assert [(row["epoch"], row["layer"]) for row in rows] == [(e, layer) for e in (0, 1, 2) for layer in (1, 2, 3)]
+    assert set(rows[0]) <= set(DIAGNOSTICS_COLUMNS)
+    assert set(histograms) == {"act_1_counts", "act_1_edges", "act_2_counts", "act_2_edges"}
+    assert histograms["act_1_counts"].sum() == 40 * 16  # 40 validation images (the whole split) x 16 units
+    assert histograms["act_1_edges"].min() >= -1 and histograms["act_1_edges"].max() <= 1
     metrics = result.metrics
     assert 0 <= metrics["saturated_fraction_max"] <= 1 and metrics["grad_ratio_first_last"] > 0
     assert metrics["diagnostics_seconds"] > 0 and metrics["probe_size"] == 40
@@ -145,6 +146,6 @@ def test_measuring_does_not_change_what_is_trained(tmp_path):
     plain, _ = model_for(tmp_path, "relu", **common)
     probed, _ = model_for(tmp_path, "relu", diagnostics=True, **common)
     without, with_ = train_and_evaluate(plain, data), train_and_evaluate(probed, data)
-    assert without.diagnostics is None and "dead_fraction_max" not in without.metrics
-    assert [row["loss"] for row in without.history] == [row["loss"] for row in with_.history]
+    assert without.outputs.diagnostics is None and "dead_fraction_max" not in without.metrics
+    assert [row["loss"] for row in without.outputs.history] == [row["loss"] for row in with_.outputs.history]
     assert without.metrics["test_accuracy"] == with_.metrics["test_accuracy"]

@@ -14,6 +14,7 @@ from actbench import results
 from actbench.claims import Claims
 from actbench.config import load_config
 from actbench.datasets.cache import DataRequest
+from actbench.errors import ActbenchError
 from actbench.executors import pick_executor
 from actbench.plan import plan_runs
 from actbench.sweep import run_sweep
@@ -109,6 +110,25 @@ def test_a_python_error_in_a_worker_is_failed_without_retry(tmp_path):
     assert failed["error"].iloc[0].startswith("RuntimeError") and "this activation always fails" in failed["error"].iloc[0]
 
 
+# The error policy (actbench.executors): a data or config problem stops the sweep; a dead worker is
+# retried, then recorded failed (above); any other error fails that run alone.
+@pytest.mark.parametrize("where", [{}, {"workers": "2"}, {"ray": "local"}], ids=["serial", "workers", "ray"])
+def test_an_actbench_error_in_a_run_stops_the_sweep(tmp_path, monkeypatch, where):
+    monkeypatch.setenv("PYTHONPATH", str(REPO / "tests"))  # Ray's workers import the custom activation
+    monkeypatch.setenv("RAY_ADDRESS", "")
+    text = SWEEP.replace("[relu, tanh]", "['helpers_activations:misconfigured']")
+    with pytest.raises(ActbenchError, match="this stands for a problem only the user can fix"):
+        sweep(tmp_path, text, **where)
+    assert not list((tmp_path / "results" / "where").glob("runs/*/metrics.json"))  # no run recorded as failed
+
+
+def test_any_other_error_fails_that_run_alone_in_this_process_too(tmp_path):
+    summary, table = sweep(tmp_path, SWEEP.replace("[relu, tanh]", "[relu, 'helpers_activations:explode']"))
+    assert summary.counts == {"finished": 1, "diverged": 0, "failed": 1, "skipped": 0, "elsewhere": 0}
+    error = table[table["status"] == "failed"]["error"].iloc[0]
+    assert error.startswith("RuntimeError") and "this activation always fails" in error and "\n" not in error
+
+
 def test_a_ray_task_whose_worker_dies_is_recorded_failed(tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(REPO / "tests"))  # Ray's workers import the custom activation
     monkeypatch.setenv("RAY_ADDRESS", "")
@@ -196,7 +216,7 @@ def test_a_ray_run_is_shown_started_when_its_task_starts_not_when_it_is_queued(t
     def slow(spec, data, threads):
         import time
 
-        from actbench.execute import failed_record
+        from actbench.executors import failed_record
 
         time.sleep(3)
         return failed_record(spec, "a stand-in for training")

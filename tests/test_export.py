@@ -16,7 +16,7 @@ from actbench import train
 from actbench.config import expand_runs, load_config, run_id
 from actbench.report import build_report
 from actbench.report.files import write_report_files
-from actbench.results import RunRecord, collect_rows, run_files, save_record
+from actbench.results import RunOutputs, RunRecord, TestOutputs, collect_rows, run_files, save_record
 from conftest import invoke, write_config
 
 ACCURACIES = {"relu": [0.97, 0.98, 0.99], "sigmoid": [0.80, 0.81, 0.82]}
@@ -36,8 +36,9 @@ def record(exp_dir: Path, spec, status: str, accuracy: float) -> str:
                "n_train": 900, "n_val": 100, "n_test": 100, "data_origin": "sample", "environment": {"python": "3.11"}}
     if status == "diverged":
         metrics.update(test_accuracy=None, test_loss=None, macro_f1=None)
-    confusion = np.diag([10] * 10)
-    files = run_files(history, confusion=(confusion, list("0123456789")))
+    labels = np.repeat(np.arange(10), 10)  # each class 10 times, every one predicted right
+    test = TestOutputs(np.eye(10, dtype=np.float32)[labels], "softmax", labels, list("0123456789"), np.diag([10] * 10))
+    files = run_files(RunOutputs(history, test))
     save_record(exp_dir, spec.as_json(), RunRecord(identifier, status, metrics, files))
     return identifier
 
@@ -204,7 +205,8 @@ def test_mlflow_parents_children_and_re_export_that_updates(experiment, tmp_path
     assert len(diverged) == 1 and diverged[0].info.status == "FAILED"
     (report,) = runs("report")
     assert sorted(a.path for a in client.list_artifacts(report.info.run_id)) == [
-        "accuracy_vs_time.png", "activations.png", "confusion_matrices.png", "learning_curves.png", "report.md", "summary.csv"]
+        "accuracy_vs_time.png", "activations.png", "confusion_matrices.png", "learning_curves.png", "reliability.png", "report.md",
+        "summary.csv"]
 
     uri = f"sqlite:///{database}"
     again = invoke("export", "mlflow", experiment, "--tracking-uri", uri)

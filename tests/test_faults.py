@@ -31,7 +31,7 @@ seeds: [0]
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """The tiny sweep trained for real once: its config, and each run's record by run id."""
-    from actbench.executors import serial
+    import actbench.executors as serial
 
     folder = tmp_path_factory.mktemp("trained")
     config = write_config(folder, TINY)
@@ -55,7 +55,7 @@ def trained(tmp_path_factory):
 def replay(trained, monkeypatch):
     """Training replaced by the records trained once; returns the run ids trained, in order."""
     from actbench.config import run_id
-    from actbench.executors import serial
+    import actbench.executors as serial
 
     _, records = trained
     calls: list[str] = []
@@ -171,7 +171,7 @@ def test_claims_and_removals_that_fail_are_one_line_too(trained, replay, tmp_pat
 
 
 def test_sigterm_keeps_finished_runs_releases_claims_and_exits_143(trained, replay, tmp_path, monkeypatch):
-    from actbench.executors import serial
+    import actbench.executors as serial
 
     config, _ = trained
     results = tmp_path / "results"

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from actbench import activations, evaluation
-from actbench.outputs import NAMES, OUTPUT_LAYERS, accuracy_metric, label, loss_for, output_layer, problem_with, units_for
+from actbench.naming import output_label
+from actbench.outputs import NAMES, OUTPUT_LAYERS, accuracy_metric, loss_for, output_layer, problem_with, units_for
 
 
 def test_each_output_activation_gets_its_own_cross_entropy():
@@ -58,7 +59,7 @@ def test_widths_problems_and_labels():
     assert problem_with("softmax", True, 1, 10).startswith("softmax over one unit always outputs 1.0")
     assert problem_with("linear", True, 1, 10) is None and problem_with("linear", False, 10, 10) is None
     assert problem_with("sigmoid", False, 5, 10) == "a 10-class task needs 10 output units (got 5); drop 'units'"
-    assert label("softmax", 2, binary=True) == "softmax (2 units)" and label("sigmoid", 1, binary=True) == "sigmoid (1 unit)"
-    assert label("softmax", 10, binary=False) == "softmax"
+    assert output_label("softmax", 2, binary=True) == "softmax (2 units)" and output_label("sigmoid", 1, binary=True) == "sigmoid (1 unit)"
+    assert output_label("softmax", 10, binary=False) == "softmax"
     with pytest.raises(ValueError, match="unknown output activation 'tanh'; use one of softmax, sigmoid, linear"):
         output_layer("tanh")

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from actbench.config import load_config
-from actbench.datasets import load_own, samples, sources
+from actbench.datasets import load_own, sources
 from actbench.errors import ActbenchError
 from actbench.plan import plan_runs
 from actbench.report import build_report
@@ -25,7 +25,7 @@ from test_datasets import idx_bytes
 
 def small_digits() -> dict[str, np.ndarray]:
     """Real digits 0-4 of the MNIST sample at 14x14: another image size and class count than MNIST's."""
-    arrays = samples.read_sample("mnist")
+    arrays = sources.read_sample("mnist")
     out = {}
     for part in ("train", "test"):
         keep = arrays[f"y_{part}"] < 5

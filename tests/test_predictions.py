@@ -50,7 +50,8 @@ def test_every_metric_recomputed_from_the_saved_predictions_equals_metrics_json(
 def test_a_tiny_probability_survives_saving(tmp_path):
     # float16 turned p = 1e-9 into 0 (and a log loss of 20.7 into 36.0); the raw outputs keep it.
     outputs = np.array([[20.7233, 0.0], [0.0, 20.7233]], dtype=np.float32)  # logits
-    for name, content in results.run_files([], predictions=(outputs, "linear", np.array([1, 1]), ["a", "b"])).items():
+    test = results.TestOutputs(outputs, "linear", np.array([1, 1]), ["a", "b"], np.array([[0, 0], [0, 2]]))
+    for name, content in results.run_files(results.RunOutputs([], test)).items():
         results.write_atomic(tmp_path / name, content)
     probabilities, labels, names = results.read_predictions(tmp_path)
     assert np.array_equal(probabilities, evaluation.class_probabilities(outputs, "linear"))

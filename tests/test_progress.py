@@ -102,7 +102,7 @@ def test_live_rows_keep_counts_times_and_accuracy_at_any_width(columns, monkeypa
 
     from actbench.config import ExperimentConfig, expand_runs
     from actbench.executors import Job
-    from actbench.plan import run_title
+    from actbench.naming import run_title
     from actbench.sinks.console import ConsoleSink
 
     terminal, _ = tty_terminal(columns, monkeypatch)

@@ -11,7 +11,7 @@ from actbench.config import Override, config_as_dict, expand_runs, load_config, 
 from actbench.report import build_report
 from actbench.report.formats import print_tables
 from actbench.report.terminal import pieces, wrap_cell
-from actbench.results import RunRecord, run_files, save_experiment, save_record
+from actbench.results import RunOutputs, RunRecord, run_files, save_experiment, save_record
 from conftest import REPO
 
 
@@ -32,7 +32,7 @@ def catalogue_report(tmp_path_factory):
                    "keras_accuracy": round(accuracy, 4),
                    **{m: float(rng.uniform(0, 1)) for m in ("log_loss", "macro_f1", "min_class_recall", "ece",
                                                              "confidence_correct", "confidence_wrong")}}
-        save_record(exp_dir, spec.as_json(), RunRecord(identifier, "finished", metrics, run_files([])))
+        save_record(exp_dir, spec.as_json(), RunRecord(identifier, "finished", metrics, run_files(RunOutputs())))
     save_experiment(exp_dir, config_as_dict(config), ids)
     return build_report(exp_dir)
 

@@ -16,14 +16,15 @@ PROBE = [{"epoch": 0, "layer": 1, "dead_fraction": 0.25}, {"epoch": 1, "layer": 
 HISTOGRAMS = {"act_1_counts": np.array([3, 1]), "act_1_edges": np.array([-1.0, 0.0, 1.0])}
 
 
-def save(exp_dir, **files):
-    record = results.RunRecord("abc", "finished", {"test_accuracy": 0.5}, results.run_files(HISTORY, **files))
+def save(exp_dir, **outputs):
+    files = results.run_files(results.RunOutputs(HISTORY, **outputs))
+    record = results.RunRecord("abc", results.RunStatus.FINISHED, {"test_accuracy": 0.5}, files)
     return results.save_record(exp_dir, {"seed": 0}, record)
 
 
 def test_every_file_written_reads_back_as_it_went_in(tmp_path):
-    directory = save(tmp_path, predictions=(OUTPUTS, "linear", LABELS, NAMES), confusion=(CONFUSION, NAMES),
-                     diagnostics=(PROBE, ["epoch", "layer", "dead_fraction"]), histograms=HISTOGRAMS)
+    directory = save(tmp_path, test=results.TestOutputs(OUTPUTS, "linear", LABELS, NAMES, CONFUSION), diagnostics=PROBE,
+                     histograms=HISTOGRAMS)
     assert results.run_directories(tmp_path) == [directory] and results.is_experiment_dir(tmp_path)
     spec, metrics = results.read_run(directory)
     assert spec == {"seed": 0, "run_id": "abc"} == results.read_spec(directory)
@@ -43,7 +44,7 @@ def test_every_file_written_reads_back_as_it_went_in(tmp_path):
 
 
 def test_a_rerun_without_diagnostics_leaves_no_old_file_behind(tmp_path):
-    save(tmp_path, diagnostics=(PROBE, ["epoch", "layer", "dead_fraction"]), histograms=HISTOGRAMS)
+    save(tmp_path, diagnostics=PROBE, histograms=HISTOGRAMS)
     directory = save(tmp_path)  # --force, this time without diagnostics
     assert results.read_diagnostics(directory) is None and results.read_histograms(directory) is None
     assert sorted(p.name for p in directory.iterdir()) == sorted([results.SPEC, results.HISTORY, results.METRICS])

@@ -36,8 +36,8 @@ def test_every_output_activation_learns_and_is_judged_by_argmax(tmp_path, data, 
     assert result.status == "finished"
     # 10 classes: chance is 0.10; two short epochs on 360 images must already beat it clearly.
     assert result.metrics["test_accuracy"] > 0.3
-    assert [row["epoch"] for row in result.history] == [1, 2]
-    assert set(result.history[0]) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"}
+    assert [row["epoch"] for row in result.outputs.history] == [1, 2]
+    assert set(result.outputs.history[0]) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"}
     assert result.metrics["n_train"] + result.metrics["n_val"] == 400 and result.metrics["n_test"] == 200
 
 
@@ -45,9 +45,9 @@ def test_same_seed_same_numbers_other_seed_other_numbers(tmp_path, data):
     first = train_and_evaluate(spec_for(tmp_path, deterministic="true"), data)
     again = train_and_evaluate(spec_for(tmp_path, deterministic="true"), data)
     other = train_and_evaluate(spec_for(tmp_path, deterministic="true", seeds="[7]"), data)
-    assert first.history[-1]["loss"] == again.history[-1]["loss"]
+    assert first.outputs.history[-1]["loss"] == again.outputs.history[-1]["loss"]
     assert first.metrics["test_accuracy"] == again.metrics["test_accuracy"]
-    assert other.history[-1]["loss"] != first.history[-1]["loss"]
+    assert other.outputs.history[-1]["loss"] != first.outputs.history[-1]["loss"]
     assert first.metrics["environment"]["deterministic"] is True
 
 
@@ -85,8 +85,9 @@ def test_binary_task_trains_each_output_layer_and_scores_the_positive_class(tmp_
     assert metrics["positive_share"] == pytest.approx(0.1)
     assert metrics["roc_auc"] > 0.95 and metrics["pr_auc"] > 0.7
     assert 0 < metrics["threshold_tuned"] < 1
-    assert result.evaluation.probabilities.shape == (200, 2)
-    assert result.evaluation.confusion.sum() == 200 and result.evaluation.class_names == ["not 0", "0"]
+    test = result.outputs.test
+    assert evaluation.class_probabilities(test.outputs, test.output_activation).shape == (200, 2)
+    assert test.confusion.sum() == 200 and test.class_names == ["not 0", "0"]
     if output != "linear":
         assert metrics["keras_accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-6)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from actbench.datasets import load_dataset, samples, sources
-from actbench.datasets.catalogue import DATASETS
+from actbench.datasets import load_dataset, sources
+from actbench.dataset_catalogue import DATASETS
 from actbench.datasets.verify import content_sha256, signature_problem, verify_full
 from actbench.errors import ActbenchError
 
@@ -21,7 +21,7 @@ def full_sized(name: str, like: str) -> dict[str, np.ndarray]:
     Plumbing for the signature checks: real pixels (so intensities are realistic) in the published
     numbers per class; never trained on or reported as accuracy.
     """
-    sample, signature = samples.read_sample(name), DATASETS[like].signature
+    sample, signature = sources.read_sample(name), DATASETS[like].signature
     arrays = {}
     for part, counts in (("train", signature.train_per_class), ("test", signature.test_per_class)):
         x, y = sample[f"x_{part}"], sample[f"y_{part}"]
@@ -108,7 +108,7 @@ def test_a_corrupted_deflate_stream_is_one_error_naming_the_file(tmp_path):
 
 def test_a_corrupted_npz_member_is_one_error_naming_the_file(tmp_path):
     path = tmp_path / "mnist.npz"
-    np.savez_compressed(path, **samples.read_sample("mnist"))
+    np.savez_compressed(path, **sources.read_sample("mnist"))
     data = bytearray(path.read_bytes())
     data[200:260] = b"\x00" * 60
     path.write_bytes(bytes(data))
@@ -118,9 +118,9 @@ def test_a_corrupted_npz_member_is_one_error_naming_the_file(tmp_path):
 
 def test_the_embedded_samples_match_their_recorded_digests():
     for name, info in DATASETS.items():
-        assert content_sha256(samples.read_sample(name)) == info.content_sha256["sample"]
+        assert content_sha256(sources.read_sample(name)) == info.content_sha256["sample"]
         assert signature_problem(info, full_sized(name, name)) is None
-        assert (sum(info.sample_size), len(samples.read_sample(name)["y_train"]) + len(samples.read_sample(name)["y_test"])) == (5000, 5000)
+        assert (sum(info.sample_size), len(sources.read_sample(name)["y_train"]) + len(sources.read_sample(name)["y_test"])) == (5000, 5000)
 
 
 @pytest.mark.skipif(not DEBIAN_FASHION.is_dir(), reason="needs Debian's dataset-fashion-mnist (.ci/run installs it)")

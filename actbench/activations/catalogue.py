@@ -1,8 +1,9 @@
-"""The activation catalogue rows: name, formula, parameters and their defaults, initializer, aliases, Keras layer.
+"""The activation catalogue rows: name, formula, parameters and their defaults, initializer, aliases, Keras layer;
+and what a row gives: its values and largest slope (plots, diagnostics' saturation rule) and its Keras layer.
 
 Plain Python and NumPy: each row's `reference` is the activation's formula, which plots draw and
 the tests hold the Keras layers to. A row's `keras_layer` is handed the keras module when a layer
-is built (keras_layers.py), so reading the catalogue never imports TensorFlow.
+is built (build_activation_layer), so reading the catalogue never imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from actbench.activations.custom import is_custom
+from actbench.activations.custom import is_custom, load_custom_function
 
 # Initialisers chosen by `initializer: auto`, after He et al. 2015 (ReLU family), Klambauer et al.
 # 2017 (SELU needs LeCun normal to self-normalise) and Glorot & Bengio 2010 (everything else).
@@ -179,3 +180,47 @@ def _is_number(value: Any) -> bool:
 
 def default_initializer(name: str) -> str:
     return GLOROT if is_custom(name) else CATALOGUE[name].initializer
+
+
+def reference_curve(name: str, params: dict[str, Any], x: np.ndarray) -> np.ndarray | None:
+    """NumPy values of the activation on `x`, or None where it has no scalar formula."""
+    if is_custom(name) or CATALOGUE[name].reference is None:
+        return None
+    return CATALOGUE[name].reference(x, **params)
+
+
+SLOPE_GRID = np.linspace(-20.0, 20.0, 40_001)  # every catalogue activation reaches its largest slope here
+
+
+def largest_slope(name: str, params: dict[str, Any]) -> float | None:
+    """max |f'(x)| of a catalogue activation, numerically over SLOPE_GRID, or its row's `slope_bound`
+    where it has no scalar formula (softmax); None for a custom function (diagnostics measure it).
+
+    The 99.99th percentile of the finite differences rather than their maximum: a jump (thresholded
+    ReLU's step at its threshold) is no slope, and it touches only the grid points beside it.
+    """
+    if is_custom(name):
+        return None
+    y = reference_curve(name, params, SLOPE_GRID)
+    if y is None:
+        return CATALOGUE[name].slope_bound
+    return float(np.percentile(np.abs(np.gradient(y, SLOPE_GRID)), 99.99))
+
+
+def build_activation_layer(
+    name: str, params: dict[str, Any], layer_name: str | None = None, after_convolution: bool = False
+) -> Any:
+    """A Keras layer applying the activation; every activation is its own layer so it can be probed.
+
+    `after_convolution` lets a layer with learned parameters share them over the image positions
+    (PReLU's slope: one per channel).
+    """
+    import keras
+
+    if is_custom(name):
+        function = load_custom_function(name)
+        return keras.layers.Activation(lambda x: function(x, **params), name=layer_name)
+    row = CATALOGUE.get(name)
+    if row is not None and row.keras_layer is not None:
+        return row.keras_layer(keras, params, layer_name, after_convolution)
+    return keras.layers.Activation(name, name=layer_name)

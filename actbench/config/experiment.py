@@ -11,20 +11,19 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from actbench.config.schema import (
     ActivationSpec,
     CustomDataset,
-    DataSpec,
     DatasetEntry,
+    DataSpec,
     MLPSpec,
     ModelSpec,
     OutputSpec,
+    Strict,
     TaskSpec,
     TrainingSpec,
-    Strict,
     dataset_name,
     output_problem,
     output_units,
 )
-
-from actbench.datasets.catalogue import DATASETS
+from actbench.dataset_catalogue import DATASETS
 
 SEED_MAX = 2**32 - 1  # NumPy's and TensorFlow's seeds are 32-bit
 BYTES_PER_NUMBER = 4  # float32 weights and activations

@@ -11,9 +11,9 @@ from typing import Any, Literal
 from pydantic import PositiveInt
 
 from actbench import activations
+from actbench import dataset_catalogue as builtin_datasets
 from actbench.config.experiment import ExperimentConfig
-from actbench.config.schema import ActivationSpec, ModelSpec, TaskSpec, TrainingSpec, Strict, output_units
-from actbench.datasets import catalogue as builtin_datasets
+from actbench.config.schema import ActivationSpec, ModelSpec, Strict, TaskSpec, TrainingSpec, output_units
 from actbench.settings_catalogue import activation_settings
 
 # The version of the rules by which a run turns its spec into numbers (data order, models, losses,

@@ -10,10 +10,10 @@ from typing import Any, Sequence
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from actbench import dataset_catalogue as builtin_datasets
 from actbench.config.experiment import ExperimentConfig
 from actbench.config.overrides import Override, apply_override
 from actbench.config.schema import LOC_TAGS, CNNSpec, CustomDataset, MLPSpec
-from actbench.datasets import catalogue as builtin_datasets
 from actbench.errors import ActbenchError
 
 

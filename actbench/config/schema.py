@@ -21,9 +21,8 @@ from pydantic import (
     model_validator,
 )
 
-from actbench import activations
-from actbench import outputs
-from actbench.datasets import catalogue as builtin_datasets
+from actbench import activations, naming, outputs
+from actbench import dataset_catalogue as builtin_datasets
 
 DATASETS = tuple(builtin_datasets.DATASETS)  # the built-in datasets, by name
 # The bound a task is checked against when the grid's datasets are not known: the smallest class
@@ -53,7 +52,7 @@ class ActivationSpec(Strict):
         if isinstance(value, ActivationSpec):
             return value
         if isinstance(value, str):  # 'relu', or a printed label such as 'leaky_relu(alpha=0.2)'
-            name, params = activations.parse_label(value)
+            name, params = naming.parse_label(value)
             value = {"name": name, **params}
         if not isinstance(value, dict) or not isinstance(value.get("name"), str):
             raise ValueError("an activation is a name like 'relu' or a mapping like {name: leaky_relu, alpha: 0.1}")
@@ -73,7 +72,7 @@ class ActivationSpec(Strict):
 
     @property
     def label(self) -> str:
-        return activations.label(self.name, self.params)
+        return naming.activation_label(self.name, self.params)
 
 
 class MLPSpec(Strict):

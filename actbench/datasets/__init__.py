@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from actbench.datasets import own, samples, sources
-from actbench.datasets.catalogue import DATASETS
+from actbench.dataset_catalogue import DATASETS
+from actbench.datasets import own, sources
 from actbench.datasets.verify import content_sha256, verify_full, verify_sample
 from actbench.errors import ActbenchError
 
@@ -98,7 +98,7 @@ def load_dataset(name: str, requested: str, data_dir: Path | None = None, mirror
                 searched = ", ".join(str(d) for d in sources.search_dirs(data_dir))
                 raise ActbenchError(
                     f"{name}: full data not found (searched {searched}) and {exc}; "
-                    "pass --data-dir, set ACTBENCH_MIRROR, or use data.source: sample"
+                    f"pass --data-dir, set {sources.MIRROR_ENV}, or use data.source: sample"
                 ) from None
             return _from_sample(name, warning=f"{name}: full data unavailable ({exc}); using the embedded sample. {fallback_fix(name)}")
     arrays = sources.read_full(name, location)
@@ -123,8 +123,8 @@ def fallback_fix(name: str) -> str:
 
 
 def _from_sample(name: str, warning: str | None) -> RawData:
-    arrays = samples.read_sample(name)
-    origin = samples.sample_provenance(name)["description"]
+    arrays = sources.read_sample(name)
+    origin = sources.sample_provenance(name)["description"]
     digest = verify_sample(DATASETS[name], origin, arrays)
     return RawData(
         name, "sample", origin, **arrays, content_sha256=digest, verified_by="content sha256", class_names=DATASETS[name].class_names, warning=warning

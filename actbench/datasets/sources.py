@@ -1,4 +1,5 @@
-"""Where the full datasets come from: local folders in a fixed search order, else a verified download.
+"""Where the data comes from: local folders in a fixed search order, else a verified download, else the
+small samples of real images embedded in the package.
 
 Search order (first hit wins): --data-dir / ACTBENCH_DATA_DIR, the Keras cache
 (~/.keras/datasets, or $KERAS_HOME/datasets), the system folder /usr/share/datasets (where
@@ -12,12 +13,16 @@ a dataset's four arrays (IDX or .npz) are read first and checked against each ot
 machine's memory, and no body is decompressed past what its header promises: a small file that
 expands to gigabytes is refused, never expanded. Downloads are
 checked against published checksums before they are moved into the Keras cache.
+
+The samples are built by scripts/build_samples.py, which records in samples.json where every image
+came from; the licence notices are in actbench/data/LICENSES.txt.
 """
 
 from __future__ import annotations
 
 import gzip
 import math
+import json
 import os
 import shutil
 import tempfile
@@ -25,25 +30,22 @@ import urllib.error
 import urllib.request
 import zipfile
 import zlib
+from importlib import resources
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
-from actbench.datasets.catalogue import DATASETS
+from actbench.dataset_catalogue import ARRAYS, DATASETS
 from actbench.datasets.verify import file_digest
 from actbench.errors import ActbenchError
 
+DATA_DIR_ENV, MIRROR_ENV = "ACTBENCH_DATA_DIR", "ACTBENCH_MIRROR"  # what --data-dir and --mirror default to
 DEFAULT_MIRROR = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 SYSTEM_DIR = Path("/usr/share/datasets")
 DOWNLOAD_TIMEOUT_S = 30
 
-IDX_FILES = {
-    "x_train": "train-images-idx3-ubyte",
-    "y_train": "train-labels-idx1-ubyte",
-    "x_test": "t10k-images-idx3-ubyte",
-    "y_test": "t10k-labels-idx1-ubyte",
-}
+IDX_FILES = dict(zip(ARRAYS, ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")))
 
 Arrays = dict[str, np.ndarray]
 REDOWNLOAD_FIX = "the file is damaged or incomplete: delete it so it is downloaded again, or replace it with an intact copy"
@@ -55,7 +57,7 @@ def keras_cache_dir() -> Path:
 
 def search_dirs(data_dir: Path | None) -> list[Path]:
     """The folders searched for full data, in order."""
-    given = data_dir or (Path(os.environ["ACTBENCH_DATA_DIR"]) if os.environ.get("ACTBENCH_DATA_DIR") else None)
+    given = data_dir or (Path(os.environ[DATA_DIR_ENV]) if os.environ.get(DATA_DIR_ENV) else None)
     return [d for d in (given, keras_cache_dir(), SYSTEM_DIR) if d is not None]
 
 
@@ -77,7 +79,7 @@ def read_full(name: str, location: Path) -> Arrays:
     read = read_npz if location.suffix == ".npz" else read_idx_folder
     arrays = read(location, info.image_shape)
     n_train, n_test = info.full_size
-    for key, count in (("x_train", n_train), ("y_train", n_train), ("x_test", n_test), ("y_test", n_test)):
+    for key, count in zip(ARRAYS, (n_train, n_train, n_test, n_test)):
         if len(arrays[key]) != count:
             raise _corrupt(location, f"{key} has {len(arrays[key])} items, expected {count}")
     for key in ("y_train", "y_test"):
@@ -106,7 +108,7 @@ def download_full(name: str, mirror: str | None = None) -> Path:
 
 def mirror_base(mirror: str | None) -> str:
     """The URL downloads come from: --mirror, else ACTBENCH_MIRROR, else TensorFlow's public bucket."""
-    return (mirror or os.environ.get("ACTBENCH_MIRROR") or DEFAULT_MIRROR).rstrip("/") + "/"
+    return (mirror or os.environ.get(MIRROR_ENV) or DEFAULT_MIRROR).rstrip("/") + "/"
 
 
 def download_files(name: str) -> tuple[str, ...]:
@@ -142,7 +144,7 @@ def download_file(url: str, destination: Path, algorithm: str, expected: str) ->
         if actual != expected:
             raise ActbenchError(
                 f"{url}: checksum mismatch ({algorithm} {actual}, expected {expected}); "
-                "the file was not used; check the mirror (ACTBENCH_MIRROR) or use --data-dir"
+                f"the file was not used; check the mirror ({MIRROR_ENV}) or use --data-dir"
             )
         os.replace(temporary, destination)
     except (urllib.error.URLError, OSError) as exc:
@@ -290,3 +292,21 @@ def _npy_header(archive: zipfile.ZipFile, key: str, path: Path, fix: str) -> tup
 
 def _corrupt(path: Path, problem: str, fix: str = REDOWNLOAD_FIX) -> ActbenchError:
     return ActbenchError(f"{path}: {problem}; {fix}")
+
+
+def sample_file(name: str):
+    return resources.files("actbench") / "data" / f"{name}_sample.npz"
+
+
+def read_sample(name: str) -> Arrays:
+    path = sample_file(name)
+    try:
+        with resources.as_file(path) as real_path, np.load(real_path, allow_pickle=False) as archive:
+            return {key: archive[key] for key in ARRAYS}
+    except (OSError, KeyError, ValueError) as exc:
+        raise ActbenchError(f"{path}: the embedded sample cannot be read ({exc}); reinstall actbench") from None
+
+
+def sample_provenance(name: str) -> dict:
+    text = (resources.files("actbench") / "data" / "samples.json").read_text(encoding="utf-8")
+    return json.loads(text)[name]

@@ -13,18 +13,17 @@ from pathlib import Path
 
 import numpy as np
 
-from actbench.datasets.catalogue import CLASS_MEAN_TOLERANCE, MEAN_PIXEL_TOLERANCE, DatasetInfo
+from actbench.dataset_catalogue import ARRAYS, CLASS_MEAN_TOLERANCE, MEAN_PIXEL_TOLERANCE, DatasetInfo
 from actbench.errors import ActbenchError
 
 Arrays = dict[str, np.ndarray]
-ARRAY_ORDER = ("x_train", "y_train", "x_test", "y_test")
 
 
 def content_sha256(arrays: Arrays) -> str:
     """SHA-256 of the decoded arrays (shape, dtype and bytes of each, in a fixed order): the same
     whatever file format or compression they came in."""
     digest = hashlib.sha256()
-    for key in ARRAY_ORDER:
+    for key in ARRAYS:
         array = np.ascontiguousarray(arrays[key])
         digest.update(f"{key}{array.shape}{array.dtype}".encode())
         digest.update(array.data)

@@ -1,20 +1,35 @@
-"""Where runs train: one process (Serial), worker processes on this machine (Workers), or a Ray cluster (RayCluster).
+"""Where runs train, and how one run is executed: execute(spec, data) -> RunRecord, in this process
+(Serial), in worker processes on this machine (Workers) or in Ray tasks (RayCluster).
 
 Every executor takes jobs lazily from an iterator (the driver claims each run as it hands it
-out) and yields a RunRecord per job as it completes, in completion order. Executors never write
-results: the driver does. A Python error inside a run is a `failed` record, never retried; a
-worker or node that dies has its run retried `retries` times, then recorded `failed` with the
-reason. A data problem (ActbenchError) stops the sweep.
+out) and yields a RunRecord per job as it completes, in completion order. Neither executors nor
+execute write results: the driver does, so it stays the only writer of results/.
+
+The error policy, the same for every executor, and nowhere else:
+- a data or config problem (ActbenchError) is the user's to fix: it stops the sweep, with its one line;
+- a worker or node that dies (killed, out of memory, a crash in native code) has its run tried again,
+  at most `retries` times, then recorded failed with the reason;
+- any other exception inside a run fails that run alone (a `failed` record with the error, never
+  retried) and the sweep goes on.
 """
 
 from __future__ import annotations
 
+import re
+import time
+import traceback
 from dataclasses import dataclass
-from typing import Iterator, Protocol
+from typing import TYPE_CHECKING, Iterator, Protocol
 
-from actbench.config import RunSpec
-from actbench.datasets.cache import DataRequest
-from actbench.execute import RunRecord
+from actbench import results
+from actbench.config import RunSpec, run_id
+from actbench.datasets import Dataset
+from actbench.datasets.cache import DataRequest, cache_for
+from actbench.errors import ActbenchError
+from actbench.results import RunRecord, RunStatus
+
+if TYPE_CHECKING:  # train imports TensorFlow: only once a run really trains
+    from actbench.train import EpochCallback
 
 
 @dataclass(frozen=True)
@@ -52,9 +67,56 @@ def pick_executor(workers: str | None, ray_address: str | None, request: DataReq
         return RayCluster(ray_address, request, retries)
     count = resources.worker_count(workers)
     if count == 1:
-        from actbench.executors.serial import Serial
-
         return Serial(request)
     from actbench.executors.workers import Workers
 
     return Workers(count, request, retries)
+
+
+class Serial:
+    """Runs one after another in this process: the default."""
+
+    parallelism = 1
+
+    def __init__(self, request: DataRequest) -> None:
+        self.cache = cache_for(request)
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def run(self, jobs: Iterator[Job], events: Events) -> Iterator[RunRecord]:
+        for job in jobs:
+            data = self.cache.cut(job.spec)  # a data problem (ActbenchError) stops the sweep here
+            events.started(job)
+            yield execute(job.spec, data, on_epoch=lambda epoch, row, job=job: events.epoch(job, epoch, row))
+
+
+def execute(spec: RunSpec, data: Dataset, on_epoch: EpochCallback | None = None) -> RunRecord:
+    """Train and test one run: its record, `failed` with the error for anything but an ActbenchError."""
+    from actbench import train  # imports TensorFlow: only once a run really trains
+
+    started = time.perf_counter()
+    try:
+        outcome = train.train_and_evaluate(spec, data, on_epoch=on_epoch)
+        status, metrics, files = outcome.status, outcome.metrics, results.run_files(outcome.outputs)
+    except ActbenchError:
+        raise  # the user's to fix: it stops the sweep
+    except Exception as exc:  # noqa: BLE001 - any other error in one run must not stop the sweep
+        status, files = RunStatus.FAILED, {}
+        metrics = {"error": one_line_error(exc), "traceback": traceback.format_exc()}
+    # The whole run's wall time (building, training, testing): what cost estimates learn from.
+    metrics["run_seconds"] = round(time.perf_counter() - started, 3)
+    return RunRecord(run_id(spec), status, metrics, files)
+
+
+def failed_record(spec: RunSpec, reason: str) -> RunRecord:
+    """A run that failed outside execute (its worker died on every try): failed, with the reason."""
+    return RunRecord(run_id(spec), RunStatus.FAILED, {"error": reason})
+
+
+def one_line_error(exc: BaseException, limit: int = 300) -> str:
+    """An exception as one readable line: Keras wraps errors in multi-line, coloured messages."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", f"{type(exc).__name__}: {exc}")
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

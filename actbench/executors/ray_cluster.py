@@ -3,8 +3,8 @@
 Ray is an optional extra (`pip install 'actbench[ray]'`), imported only here. The driver loads
 each dataset cut once and puts it into Ray's object store, so workers need no copy of the data
 and no shared filesystem; each task returns its record to the driver, which alone writes
-results/. Ray retries a task whose worker or node died (`max_retries`); a Python error inside a
-run is a `failed` record and is not retried.
+results/. Ray retries a task whose worker or node died (`max_retries`); the error policy is in
+actbench.executors.
 """
 
 from __future__ import annotations
@@ -16,9 +16,7 @@ from actbench.config import RunSpec
 from actbench.datasets import Dataset
 from actbench.datasets.cache import DataRequest, cache_for, cut_key
 from actbench.errors import ActbenchError
-from actbench.execute import RunRecord, execute, failed_record
-from actbench.executors import Events, Job
-from actbench.executors import resources
+from actbench.executors import Events, Job, RunRecord, execute, failed_record, one_line_error, resources
 
 CPUS_PER_RUN = 1  # small models barely use a second core; more runs side by side is faster
 QUEUE_PER_SLOT = 2  # tasks submitted per free slot, so a worker never waits for the driver
@@ -108,9 +106,14 @@ class RayCluster:
                     shown.add(job.run_id)
                     events.started(job)
                 try:
-                    yield ray.get(ready[0])
+                    record = ray.get(ready[0])
+                except ray.exceptions.RayTaskError as exc:  # the task raised: execute lets only an ActbenchError out
+                    if isinstance(exc.cause, ActbenchError):
+                        raise exc.cause from None  # stops the sweep, with its own one line
+                    record = failed_record(job.spec, f"Ray task failed: {one_line_error(exc.cause or exc)}")
                 except ray.exceptions.RayError as exc:  # its worker or node died, every retry too
-                    yield failed_record(job.spec, f"Ray task failed after {self.retries} retries: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}")
+                    record = failed_record(job.spec, f"Ray task failed after {self.retries} retries: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}")
+                yield record
         finally:
             for ref in in_flight:  # Ctrl-C or an error: stop what is still training
                 ray.cancel(ref, force=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 from actbench.errors import ActbenchError
 
 RUNS_PER_GPU = 2  # small models leave a GPU mostly idle: two runs share one, memory growing on demand
+VISIBLE_GPUS = "CUDA_VISIBLE_DEVICES"  # the GPUs a process may use, by index; "-1" or empty: none
 
 
 def cpu_count() -> int:
@@ -21,8 +22,8 @@ def cpu_count() -> int:
 
 
 def gpu_ids() -> list[str]:
-    """The GPUs visible to this process, without importing TensorFlow: CUDA_VISIBLE_DEVICES, else nvidia-smi."""
-    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    """The GPUs visible to this process, without importing TensorFlow: VISIBLE_GPUS, else nvidia-smi."""
+    visible = os.environ.get(VISIBLE_GPUS)
     if visible is not None:
         return [g for g in visible.split(",") if g.strip() and g.strip() != "-1"]
     if not shutil.which("nvidia-smi"):
@@ -79,7 +80,7 @@ def threads_per_worker(workers: int) -> int:
 def limit_tensorflow(threads: int, gpu: str | None) -> None:
     """In a fresh worker process, before TensorFlow starts: its thread pools, and its GPU (or none)."""
     if gpu is not None:
-        os.environ["CUDA_VISIBLE_DEVICES"] = gpu
+        os.environ[VISIBLE_GPUS] = gpu
     os.environ["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"  # several runs can share one GPU's memory
     import tensorflow as tf
 

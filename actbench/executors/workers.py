@@ -4,8 +4,8 @@ Workers are started with `spawn` (TensorFlow is not fork-safe) as soon as the sw
 they import TensorFlow while the driver plans and loads the data. The driver loads each dataset
 once and sends it to each worker with its first run of it; a worker keeps it for every later run.
 Workers return records and write nothing; their epochs reach the live display through a queue
-each. A worker that dies (killed, out of memory, a crash in native code) is replaced, and the run
-it was training is tried again, at most `retries` times.
+each. A worker that dies is replaced, and the run it was training is tried again (the error policy
+is in actbench.executors).
 """
 
 from __future__ import annotations
@@ -23,9 +23,7 @@ from typing import Any, Iterator
 from actbench.config import RunSpec
 from actbench.datasets import RawData
 from actbench.datasets.cache import DataRequest, cache_for
-from actbench.execute import RunRecord, execute, failed_record
-from actbench.executors import Events, Job
-from actbench.executors import resources
+from actbench.executors import Events, Job, RunRecord, execute, failed_record, resources
 
 EPOCHS_EVERY_S = 0.25  # how often the driver passes workers' finished epochs to the display
 
@@ -75,15 +73,16 @@ class Workers:
                 for future in done:
                     job, attempt, slot = in_flight.pop(future)
                     try:
-                        yield future.result()
+                        record = future.result()  # an ActbenchError raised in the worker stops the sweep here
                     except BrokenProcessPool:  # this slot's worker died while training this run
                         self._slots[slot].stop()
                         self._slots[slot] = self._slot(slot)
                         if attempt < self.retries:
                             queued.append((job, attempt + 1))
                             events.retrying(job, f"its worker process died; trying it again ({attempt + 1} of {self.retries})")
-                        else:
-                            yield failed_record(job.spec, f"its worker process died {attempt + 1} times (killed, out of memory or crashed)")
+                            continue
+                        record = failed_record(job.spec, f"its worker process died {attempt + 1} times (killed, out of memory or crashed)")
+                    yield record
         finally:
             self.stop()
 

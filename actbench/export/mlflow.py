@@ -23,7 +23,7 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 from actbench.export.runs import ExportSummary, RecordedRun, read_experiment
-from actbench.results import CONFUSION, HISTORY, guarded
+from actbench.results import CONFUSION, HISTORY, RunStatus, guarded
 
 KIND, RUN_ID, GROUP, DIGEST = "actbench.kind", "actbench.run_id", "actbench.group", "actbench.digest"
 EPOCH_METRICS = {"loss": "loss", "accuracy": "accuracy", "val_loss": "val_loss", "val_accuracy": "val_accuracy", "seconds": "epoch_seconds"}
@@ -134,7 +134,7 @@ def _create_child(client: MlflowClient, experiment_id: str, run: RecordedRun, pa
     for name in ARTIFACTS:
         if (run.directory / name).exists():
             client.log_artifact(child_id, str(run.directory / name))
-    client.set_terminated(child_id, "FINISHED" if run.status == "finished" else "FAILED", end_time=int(run.ended * 1000))
+    client.set_terminated(child_id, "FINISHED" if run.status == RunStatus.FINISHED else "FAILED", end_time=int(run.ended * 1000))
 
 
 def _update_report_run(client: MlflowClient, experiment_id: str, exp_dir: Path, old: Any) -> None:

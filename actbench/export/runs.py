@@ -17,6 +17,7 @@ from typing import Any
 from actbench import results
 from actbench.metrics_catalogue import NOT_METRICS
 from actbench.settings_catalogue import of_kind
+from actbench.naming import pair_label
 
 Setting = str | int | float | bool
 # Columns of flatten_run's row that name a run, group or block rather than describe it; the seed is
@@ -51,7 +52,7 @@ class RecordedRun:
     run_id: str
     experiment: str
     directory: Path
-    status: str  # finished | diverged
+    status: str  # a done RunStatus's word: finished | diverged
     seed: int
     settings: dict[str, Setting]  # everything but the seed: identical within a group
     group_id: str  # results.csv's, as the report groups runs

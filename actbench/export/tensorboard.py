@@ -29,9 +29,9 @@ from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2, summ
 from tensorboard.plugins.scalar.summary_v2 import scalar_pb
 from tensorboard.summary.writer.record_writer import RecordWriter
 
-from actbench.activations import ARROW
 from actbench.export.runs import ExportSummary, RecordedRun, read_experiment
-from actbench.results import ensure_writable, guarded, remove, write_atomic
+from actbench.naming import ARROW
+from actbench.results import RunStatus, ensure_writable, guarded, remove, write_atomic
 
 SUFFIX = ".actbench"  # only event files ending so are ours to replace
 ADVICE = "or pass another --logdir"
@@ -73,7 +73,7 @@ def _session_events(run: RecordedRun) -> list[event_pb2.Event]:
 
 
 def _session_end(run: RecordedRun) -> summary_pb2.Summary:
-    status = api_pb2.STATUS_SUCCESS if run.status == "finished" else api_pb2.STATUS_FAILURE  # diverged
+    status = api_pb2.STATUS_SUCCESS if run.status == RunStatus.FINISHED else api_pb2.STATUS_FAILURE  # diverged
     data = plugin_data_pb2.HParamsPluginData(session_end_info=plugin_data_pb2.SessionEndInfo(status=status, end_time_secs=run.ended))
     summary = summary_pb2.Summary()
     summary.value.add(tag=metadata.SESSION_END_INFO_TAG, metadata=metadata.create_summary_metadata(data), tensor=metadata.NULL_TENSOR)

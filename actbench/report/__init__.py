@@ -14,12 +14,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from actbench.datasets.catalogue import DATASETS
+from actbench.dataset_catalogue import DATASETS
 from actbench.metrics_catalogue import in_table
 from actbench.report.aggregate import EXTRA_METRICS, Aggregated, aggregate, label_runs, pivot
 from actbench.report.labels import model_labels, output_labels
 from actbench.report.scope import Scope, find_experiments, select_runs
-from actbench.results import read_confusion, read_spec, run_dir
+from actbench.results import RunStatus, read_confusion, read_spec, run_dir
 
 __all__ = ["ExperimentReport", "build_report", "find_experiments"]
 # The verdict and accuracy-table metrics, and the test-set size behind the chance threshold.
@@ -49,7 +49,7 @@ def build_report(exp_dir: Path, filters: list[str] = (), all_runs: bool = False)
         runs["chance_level"] = _chance_levels(exp_dir, runs)
         aggregated = aggregate(runs)
         runs = label_runs(runs, aggregated)
-        aggregated.problems = runs[runs["status"] != "finished"].reset_index(drop=True)  # with their labels
+        aggregated.problems = runs[runs["status"] != RunStatus.FINISHED].reset_index(drop=True)  # with their labels
     return ExperimentReport(exp_dir.name, exp_dir, runs, aggregated, pivot(aggregated.summary), scope, notes)
 
 
@@ -62,7 +62,7 @@ def _chance_levels(exp_dir: Path, runs: pd.DataFrame) -> pd.Series:
     test_set = ["dataset", "source", "limit_test", "task"]
     levels = pd.Series(float("nan"), index=runs.index)
     for _, same_test_set in runs.groupby(test_set, dropna=False, sort=False):
-        for run_id in same_test_set.loc[same_test_set["status"] == "finished", "run_id"]:
+        for run_id in same_test_set.loc[same_test_set["status"] == RunStatus.FINISHED, "run_id"]:
             try:
                 counts = read_confusion(run_dir(exp_dir, run_id)).to_numpy().sum(axis=1)
             except (OSError, ValueError):

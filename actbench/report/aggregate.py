@@ -18,6 +18,7 @@ from actbench import stats
 from actbench.metrics_catalogue import averaged_with_spread, in_table
 from actbench.errors import ActbenchError
 from actbench.report.labels import add_labels, setting_columns
+from actbench.results import RunStatus
 from actbench.settings_catalogue import block_settings, of_kind, with_types
 
 # Averaged over seeds with their spread when the runs recorded them (older runs and diagnostics-off
@@ -58,7 +59,7 @@ def aggregate(runs: pd.DataFrame) -> Aggregated:
     settings = setting_columns(runs)
     rows = []
     for group_id, group in runs.groupby("group_id", sort=False):
-        done = group[group["status"] == "finished"]
+        done = group[group["status"] == RunStatus.FINISHED]
         rows.append({
             "group_id": group_id,
             "block_id": group["block_id"].iloc[0],
@@ -74,7 +75,7 @@ def aggregate(runs: pd.DataFrame) -> Aggregated:
     summary = pd.DataFrame(rows)
     if not summary.empty:
         summary = add_labels(_verdicts(with_types(summary)))
-    problems = runs[runs["status"] != "finished"].reset_index(drop=True)
+    problems = runs[runs["status"] != RunStatus.FINISHED].reset_index(drop=True)
     return Aggregated(summary, problems)
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import pandas as pd
 
 from actbench import results
-from actbench.activations import ARROW
+from actbench.naming import ARROW
 from actbench.report import ExperimentReport
 from actbench.report.figure import Looks, grid, left_out_note, legend_outside, pyplot, save, shared_lines, shared_note, title
+from actbench.results import RunStatus
 
 MAX_GROUPS = 16
 
@@ -74,7 +75,7 @@ def dead_units(report: ExperimentReport, diagnostics: pd.DataFrame, path: Path) 
 
 def gradient_norms(report: ExperimentReport, diagnostics: pd.DataFrame, looks: Looks, path: Path) -> Path:
     """Per block: norm of dLoss/dkernel per layer at initialisation and after the last epoch, log scale, per group."""
-    lines = shared_lines(report.runs[report.runs["status"] == "finished"])  # groups that scored alike: one line
+    lines = shared_lines(report.runs[report.runs["status"] == RunStatus.FINISHED])  # groups that scored alike: one line
     diagnostics = diagnostics.merge(lines.loc[lines["first"], ["run_id", "line"]], on="run_id")
     last_epoch = diagnostics.groupby("run_id")["epoch"].transform("max")
     moments = [("at initialisation", diagnostics["epoch"] == 0), ("after the last epoch", diagnostics["epoch"] == last_epoch)]
@@ -105,7 +106,7 @@ def activation_histograms(report: ExperimentReport, runs: pd.DataFrame, path: Pa
         saved = results.read_histograms(results.run_dir(report.exp_dir, run.run_id))
         if saved is not None:
             layers = sorted({key.rsplit("_", 1)[0] for key in saved}, key=lambda name: int(name.split("_")[1]))
-            histograms.append((run, [(name, saved[f"{name}_counts"], saved[f"{name}_edges"]) for name in layers]))
+            histograms.append((run, [(name, *(saved[key] for key in results.histogram_keys(name))) for name in layers]))
     if not histograms:
         return None
     plt = pyplot()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from actbench.activations import pair_label
+from actbench.naming import pair_label
 from actbench.report import ExperimentReport
 from actbench.report.aggregate import mean_std
 from actbench.report.labels import header_line

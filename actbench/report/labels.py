@@ -12,8 +12,7 @@ import json
 
 import pandas as pd
 
-from actbench.activations import pair_label
-from actbench.outputs import label as output_label
+from actbench.naming import output_label, pair_label
 from actbench.settings_catalogue import SETTINGS, activation_settings, block_settings, group_settings, header_settings
 
 # The activations themselves, named by value ('relu -> softmax'), and the settings that vary with them

@@ -15,12 +15,12 @@ import pandas as pd
 from actbench.activations import CATALOGUE, canonical_name, is_custom, reference_curve
 from actbench.report import ExperimentReport, diagnostic_plots, output_plots
 from actbench.report.figure import Looks, grid, legend_outside, pyplot, save, shared_lines, shared_note, title
-from actbench.results import HISTORY, read_history_frame, run_dir
+from actbench.results import HISTORY, RunStatus, read_history_frame, run_dir
 
 
 def write_plots(report: ExperimentReport, folder: Path) -> list[Path]:
     """Draw every plot that the finished runs allow; returns the files written."""
-    finished = report.runs[report.runs["status"] == "finished"] if not report.runs.empty else report.runs
+    finished = report.runs[report.runs["status"] == RunStatus.FINISHED] if not report.runs.empty else report.runs
     if finished.empty or report.aggregated.summary.empty:
         return []
     looks = Looks(report.aggregated.summary)

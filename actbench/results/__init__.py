@@ -11,17 +11,19 @@
                                                    when it exists and its status is not "failed"
     results/<experiment>/results.csv              one row per run, rebuilt, never appended to
 
-runs.py names the files above but results.csv, writes a run's (run_files, save_record) and reads each back
+runs.py names the files above but results.csv, says how a run ended (RunStatus) and what it produced
+(RunOutputs), writes a run's files (run_files, save_record) and reads each back
 (read_run, read_spec, read_metrics, read_history, read_confusion, read_predictions,
 read_diagnostics, read_histograms, read_plan); encoding.py encodes their content, table.py builds
-results.csv, storage.py makes every write atomic and guarded (one error line, never a traceback). `from actbench.results import X` works for all
-but the encoders: run_files is the way to make a run's files.
+results.csv, storage.py makes every write atomic and guarded (one error line, never a traceback). `from actbench.results import X`
+works for all but the encoders (histogram_keys aside): run_files is the way to make a run's files.
 """
 
 from actbench.results.runs import (
     CONFIG,
     CONFUSION,
     DIAGNOSTICS,
+    DIAGNOSTICS_COLUMNS,
     DONE_STATUSES,
     HISTOGRAMS,
     HISTORY,
@@ -31,7 +33,10 @@ from actbench.results.runs import (
     PREDICTIONS,
     RUN_FILES,
     SPEC,
+    RunOutputs,
     RunRecord,
+    RunStatus,
+    TestOutputs,
     ended_at,
     experiment_dir,
     has_metrics,
@@ -57,5 +62,6 @@ from actbench.results.runs import (
     save_experiment,
     save_record,
 )
+from actbench.results.encoding import histogram_keys
 from actbench.results.storage import ensure_writable, guarded, read_json, remove, write_atomic, write_json
 from actbench.results.table import LEADING_COLUMNS, collect_rows, flatten_run, rebuild_results_csv, runs_frame, stale_note

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,17 @@ def predictions_npz(outputs: np.ndarray, output_activation: str, labels: np.ndar
             "class_names": np.array(class_names),
         }
     )
+
+
+def read_predictions_npz(path: Path) -> tuple[np.ndarray, str, np.ndarray, list[str]]:
+    """predictions_npz read back: (raw outputs, output activation, labels, class names)."""
+    with np.load(path) as saved:
+        return saved["outputs"], str(saved["output_activation"]), saved["labels"], list(saved["class_names"])
+
+
+def histogram_keys(layer: str) -> tuple[str, str]:
+    """The arrays of one layer's histogram in activation_histograms.npz: its counts and its bin edges."""
+    return f"{layer}_counts", f"{layer}_edges"
 
 
 def rows_csv(rows: list[dict[str, Any]], columns: list[str]) -> str:

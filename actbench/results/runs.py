@@ -2,14 +2,16 @@
 each file. Code, tests and benchmarks go through these, so the layout lives here alone.
 
 A run is done when its metrics.json exists with a done status and its spec was made under this
-actbench's training rules. Everything written for a run arrives as a RunRecord, from whichever
-process trained it; only the driver calls save_record.
+actbench's training rules. What a run produced is a RunOutputs (train makes it, run_files encodes
+it); everything written for a run arrives as a RunRecord, from whichever process trained it; only
+the driver calls save_record.
 """
 
 from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,16 +19,16 @@ import numpy as np
 import yaml
 
 from actbench.config import TRAINING_RULES
-from actbench.datasets.catalogue import DATASETS
+from actbench.dataset_catalogue import DATASETS
 from actbench.evaluation import class_probabilities
-from actbench.results.encoding import arrays_npz, confusion_csv, predictions_npz, rows_csv
+from actbench.results.encoding import arrays_npz, confusion_csv, predictions_npz, read_predictions_npz, rows_csv
 from actbench.results.storage import read_json, remove, write_atomic, write_json
 
 if TYPE_CHECKING:
     import pandas as pd
 
-DONE_STATUSES = ("finished", "diverged")
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
+DIAGNOSTICS_COLUMNS = ["epoch", "layer", "name", "units", "dead_fraction", "saturated_fraction", "mean", "std", "grad_norm"]
 SPEC, METRICS = "spec.json", "metrics.json"  # metrics.json is written last: it marks a complete run
 HISTORY, PREDICTIONS, CONFUSION = "history.csv", "predictions.npz", "confusion_matrix.csv"
 DIAGNOSTICS, HISTOGRAMS = "diagnostics.csv", "activation_histograms.npz"  # only with diagnostics on
@@ -34,12 +36,54 @@ RUN_FILES = (HISTORY, PREDICTIONS, CONFUSION, DIAGNOSTICS, HISTOGRAMS)
 CONFIG, PLAN = "config.yaml", "plan.json"  # beside runs/: the latest config and the run ids it expands to
 
 
+class RunStatus(str, Enum):
+    """How a run ended, as metrics.json and results.csv record it (str-valued: the files hold the plain word)."""
+
+    FINISHED = "finished"  # trained and tested
+    DIVERGED = "diverged"  # its loss stopped being finite: a result about the activation, not an error
+    FAILED = "failed"  # an error stopped it (the error policy: actbench.executors); the next `run` tries it again
+
+    def __str__(self) -> str:  # f-strings and str() give the word on every Python version
+        return self.value
+
+    def is_done(self) -> bool:
+        """A done run is kept: the next `run` skips it."""
+        return self is not RunStatus.FAILED
+
+
+DONE_STATUSES = frozenset(status.value for status in RunStatus if status.is_done())  # for the plain words files hold
+
+
+@dataclass
+class TestOutputs:
+    """The test set as the model saw it: its raw outputs (float32, every metric is recomputed exactly from
+    them, see read_predictions), the output activation, the task's labels, class names and confusion matrix."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    outputs: np.ndarray  # (N, units), as the model produced them
+    output_activation: str
+    labels: np.ndarray
+    class_names: list[str]
+    confusion: np.ndarray  # rows: true class, columns: predicted
+
+
+@dataclass
+class RunOutputs:
+    """What a run produced beside its metrics, each becoming one file (see run_files); None writes none."""
+
+    history: list[dict[str, float]] = field(default_factory=list)  # one row per epoch
+    test: TestOutputs | None = None  # predictions.npz and confusion_matrix.csv; None for a diverged run
+    diagnostics: list[dict[str, Any]] | None = None  # the probe's rows (DIAGNOSTICS_COLUMNS), when asked for
+    histograms: dict[str, np.ndarray] | None = None  # by histogram_keys(layer), when asked for
+
+
 @dataclass
 class RunRecord:
-    """Everything a run produced: its status, metrics.json's content and its files as bytes (see run_files)."""
+    """Everything the driver writes for a run: its status, metrics.json's content and its files as bytes (see run_files)."""
 
     run_id: str
-    status: str  # "finished" | "diverged" | "failed"
+    status: RunStatus
     metrics: dict[str, Any]
     files: dict[str, str | bytes] = field(default_factory=dict)
 
@@ -67,18 +111,19 @@ def run_directories(exp_dir: Path) -> list[Path]:
     return [d for d in sorted(runs.iterdir()) if d.is_dir() and not d.name.startswith(".")] if runs.is_dir() else []
 
 
-def run_status(exp_dir: Path, run_id: str) -> str | None:
+def run_status(exp_dir: Path, run_id: str) -> RunStatus | None:
     """The recorded status of a run, or None if it never completed, its files are unreadable, or it
     was made under other training rules (a stale run is never done)."""
     try:
         spec, metrics = read_run(run_dir(exp_dir, run_id))
-        return None if is_stale(spec) else metrics.get("status")
+        return None if is_stale(spec) else RunStatus(metrics.get("status"))
     except (OSError, ValueError, AttributeError):
         return None
 
 
 def is_done(exp_dir: Path, run_id: str) -> bool:
-    return run_status(exp_dir, run_id) in DONE_STATUSES
+    status = run_status(exp_dir, run_id)
+    return status is not None and status.is_done()
 
 
 def save_experiment(exp_dir: Path, config: dict[str, Any], run_ids: list[str]) -> None:
@@ -92,28 +137,17 @@ def read_plan(exp_dir: Path) -> list[str]:
     return list(read_json(exp_dir / PLAN)["run_ids"])
 
 
-def run_files(
-    history: list[dict[str, float]],
-    predictions: tuple[np.ndarray, str, np.ndarray, list[str]] | None = None,
-    confusion: tuple[np.ndarray, list[str]] | None = None,
-    diagnostics: tuple[list[dict[str, Any]], list[str]] | None = None,
-    histograms: dict[str, np.ndarray] | None = None,
-) -> dict[str, str | bytes]:
-    """A RunRecord's files by name, from what the run produced; None (or no histograms) writes no file.
-
-    history: one row per epoch; predictions: the test set's (raw outputs, output activation,
-    labels, class names); confusion: (counts, class names); diagnostics: the probe's (rows, columns);
-    histograms: arrays by name, `<layer>_counts` and `<layer>_edges`.
-    """
-    files: dict[str, str | bytes] = {HISTORY: rows_csv(history, HISTORY_COLUMNS)}
-    if predictions is not None:
-        files[PREDICTIONS] = predictions_npz(*predictions)
-    if confusion is not None:
-        files[CONFUSION] = confusion_csv(*confusion)
-    if diagnostics is not None:
-        files[DIAGNOSTICS] = rows_csv(*diagnostics)
-    if histograms:
-        files[HISTOGRAMS] = arrays_npz(histograms)
+def run_files(outputs: RunOutputs) -> dict[str, str | bytes]:
+    """A RunRecord's files by name, encoded from what the run produced."""
+    files: dict[str, str | bytes] = {HISTORY: rows_csv(outputs.history, HISTORY_COLUMNS)}
+    if outputs.test is not None:
+        test = outputs.test
+        files[PREDICTIONS] = predictions_npz(test.outputs, test.output_activation, test.labels, test.class_names)
+        files[CONFUSION] = confusion_csv(test.confusion, test.class_names)
+    if outputs.diagnostics is not None:
+        files[DIAGNOSTICS] = rows_csv(outputs.diagnostics, DIAGNOSTICS_COLUMNS)
+    if outputs.histograms:
+        files[HISTOGRAMS] = arrays_npz(outputs.histograms)
     return files
 
 
@@ -203,9 +237,8 @@ def read_histograms(directory: Path) -> dict[str, np.ndarray] | None:
 
 def read_predictions(directory: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """A run's test probabilities, exactly those its metrics were computed from, labels and class names."""
-    with np.load(directory / PREDICTIONS) as saved:
-        probabilities = class_probabilities(saved["outputs"], str(saved["output_activation"]))
-        return probabilities, saved["labels"], list(saved["class_names"])
+    outputs, output_activation, labels, class_names = read_predictions_npz(directory / PREDICTIONS)
+    return class_probabilities(outputs, output_activation), labels, class_names
 
 
 def is_stale(spec: dict[str, Any]) -> bool:

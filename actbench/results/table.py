@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from actbench.activations import label
 from actbench.config import TRAINING_RULES, TaskSpec, block_id, group_id
 from actbench.metrics_catalogue import leading_columns
+from actbench.naming import activation_label
 from actbench.results.runs import has_metrics, is_stale, output_units, read_metrics, read_spec, run_directories, runs_dir
 from actbench.results.storage import write_atomic
 from actbench.settings_catalogue import SETTINGS, with_types
@@ -40,7 +40,7 @@ def flatten_run(spec: dict[str, Any], metrics: dict[str, Any]) -> dict[str, Any]
         "task_positive": json.dumps(task.positive),
         "source": spec["source"],
         "model": spec["model"]["type"],
-        "hidden_activation": label(activation["name"], activation["params"]),
+        "hidden_activation": activation_label(activation["name"], activation["params"]),
         "hidden_activation_name": activation["name"],
         "hidden_activation_params": json.dumps(activation["params"], sort_keys=True),
         "hidden_activation_source": activation.get("source_digest"),

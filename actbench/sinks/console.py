@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from actbench.executors import Job
-from actbench.plan import run_title
+from actbench.naming import run_title
 from actbench.progress import Display, sweep_display
-from actbench.results import RunRecord
+from actbench.results import RunRecord, RunStatus
 from actbench.sinks import SweepStart
 from actbench.terminal import Terminal
 
@@ -38,7 +38,7 @@ class ConsoleSink:
     def finished(self, job: Job, record: RunRecord) -> None:
         title = run_title(job.spec, seed_first=True) if self.display.narrow else job.title
         self.display.run_done(record.run_id, title, record.status, record.metrics)
-        if record.status == "failed" and self.terminal.quiet:
+        if record.status == RunStatus.FAILED and self.terminal.quiet:
             error = (str(record.metrics.get("error") or "unknown error").splitlines() or [""])[0]
             self.terminal.failure(f"failed: {record.run_id} {job.title}: {error}")
 

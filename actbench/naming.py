@@ -1,9 +1,16 @@
-"""An activation's printed label, `leaky_relu(alpha=0.1)`, reading such a label back, and the pair
-`relu -> softmax` (hidden activation, output layer) that names every run and group."""
+"""How runs and groups are named wherever they are shown: an activation's label `leaky_relu(alpha=0.1)`
+(and reading one back), an output layer's `sigmoid (1 unit)`, the pair `relu -> softmax` and a run's title.
+
+Plain Python with no actbench imports, so config, training, the report and the exports all name
+things the same way without importing each other.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from actbench.config import RunSpec
 
 ARROW = " -> "  # between the hidden activation and the output layer, wherever a run or group is named
 
@@ -14,7 +21,22 @@ def pair_label(*parts: str) -> str:
     return ARROW.join(parts)
 
 
-def label(name: str, params: dict[str, Any]) -> str:
+def output_label(name: str, units: int, binary: bool) -> str:
+    """For a binary task the width tells output layers apart: 'sigmoid (1 unit)', 'softmax (2 units)'."""
+    return f"{name} ({units} unit{'s' if units > 1 else ''})" if binary else name
+
+
+def run_title(s: RunSpec, seed_first: bool = False) -> str:
+    """`fashion_mnist/full mlp relu -> softmax seed=0`; with seed_first, for a narrow display whose
+    rows are cut at the end, `seed=0 mlp relu -> softmax fashion_mnist/full`."""
+    binary = s.task.type == "binary"
+    output = output_label(s.output_activation, s.output_units, binary)
+    data = f"{s.dataset}/{s.source}" + (f" {s.task.label}" if binary else "")
+    run = f"{s.model.type} {pair_label(s.hidden_activation.label, output)}"
+    return f"seed={s.seed} {run} {data}" if seed_first else f"{data} {run} seed={s.seed}"
+
+
+def activation_label(name: str, params: dict[str, Any]) -> str:
     """The canonical printed form, e.g. `relu` or `leaky_relu(alpha=0.1)`; used in results."""
     if not params:
         return name
@@ -23,7 +45,7 @@ def label(name: str, params: dict[str, Any]) -> str:
 
 
 def parse_label(text: str) -> tuple[str, dict[str, Any]]:
-    """The inverse of `label`, so printed labels work as input: 'leaky_relu(alpha=0.2)' -> ('leaky_relu', {'alpha': 0.2})."""
+    """The inverse of `activation_label`, so printed labels work as input: 'leaky_relu(alpha=0.2)' -> ('leaky_relu', {'alpha': 0.2})."""
     name, bracket, inside = text.strip().partition("(")
     if not bracket:
         return name, {}
@@ -39,7 +61,7 @@ def parse_label(text: str) -> tuple[str, dict[str, Any]]:
 
 
 def _parse_value(text: str) -> Any:
-    """Parameter values as `label` prints them: true/false, numbers; anything else stays text."""
+    """Parameter values as `activation_label` prints them: true/false, numbers; anything else stays text."""
     if text.lower() in ("true", "false"):
         return text.lower() == "true"
     try:

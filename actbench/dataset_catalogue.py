@@ -1,6 +1,7 @@
 """What actbench knows about each built-in dataset: classes, image shape, files and digests, content signature.
 
-Plain data, no I/O: sources.py finds and reads the files, verify.py checks what was read against
+Plain data with no imports, at the bottom of the package: config checks a config against it,
+datasets/sources.py finds and reads the files, datasets/verify.py checks what was read against
 these facts, tasks.py names the classes.
 
 Digests of the decoded arrays (`content_sha256`, see verify.content_sha256) are recorded where the
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Iterable
+
+ARRAYS = ("x_train", "y_train", "x_test", "y_test")  # the published splits, in every file and archive, in this order
 
 
 @dataclass(frozen=True)
