@@ -11,15 +11,16 @@ the holder again inside it, so two invocations that find the same dead claim can
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 STALE_AFTER_S = 600
 REFRESH_S = 60
@@ -99,10 +100,8 @@ class Claims:
     def _refresh(self) -> None:
         while not self._stop.wait(REFRESH_S):
             for run_id in list(self.held):
-                try:
+                with contextlib.suppress(OSError):
                     os.utime(self.folder / run_id)
-                except OSError:
-                    pass
 
 
 def _link(draft: Path, path: Path) -> bool:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 import time
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from actbench import results
 from actbench.config import RunSpec, run_id

@@ -6,9 +6,9 @@ sink writes each atomically as it arrives, so a kill at any moment loses nothing
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from actbench import results
 from actbench.claims import Claims
@@ -77,7 +77,7 @@ def _sweep(
     summary.counts["skipped"] = len(planned) - len(pending)
     estimates = [estimate.seconds for estimate in estimate_runs([p.spec for p in pending], results_root)]
     files = FilesSink(exp_dir)
-    every = [files, ConsoleSink(reporter), *sinks]
+    every: list[Sink] = [files, ConsoleSink(reporter), *sinks]
     for sink in every:
         sink.opened(SweepStart(exp_dir, config, [p.run_id for p in planned], estimates, executor.parallelism))
     try:

@@ -17,9 +17,9 @@ import statistics
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from actbench.config import ExperimentConfig, expand_runs  # noqa: E402
-from actbench.datasets import load_dataset, split_dataset  # noqa: E402
-from actbench.train import train_and_evaluate  # noqa: E402
+from actbench.config import ExperimentConfig, expand_runs
+from actbench.datasets import load_dataset, split_dataset
+from actbench.train import train_and_evaluate
 
 MODELS = {
     "mlp 128x8": {"type": "mlp", "hidden_units": [128] * 8},

@@ -30,7 +30,7 @@ OUTPUTS = np.random.default_rng(0).normal(size=(10_000, 10)).astype(np.float32)
 FILES = results.run_files([{"epoch": 1, "loss": 0.3}], predictions=(OUTPUTS, "linear", np.zeros(10_000), list("0123456789")))
 
 
-def stub(spec, data, threads) -> RunRecord:  # noqa: ANN001 - Ray passes what the driver sent
+def stub(spec, data, threads) -> RunRecord:
     from actbench.config import run_id
 
     metrics = {"test_accuracy": 0.9, "test_loss": 0.3, "train_seconds": 0.0, "seconds_per_epoch": 0.0, "n_train": len(data.y_train)}
@@ -49,7 +49,7 @@ def main() -> None:
     writing = [0.0]
     save = results.save_record
 
-    def timed_save(*a, **k):  # noqa: ANN002, ANN003
+    def timed_save(*a, **k):
         started = time.perf_counter()
         try:
             return save(*a, **k)

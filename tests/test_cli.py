@@ -13,8 +13,7 @@ import pytest
 
 from actbench import train
 from actbench.results import read_metrics
-from conftest import REPO, invoke, write_config
-
+from helpers import REPO, invoke, write_config
 
 
 def run_dirs(results: Path, experiment: str = "tiny") -> list[Path]:

@@ -6,13 +6,13 @@ import keras
 import numpy as np
 import pytest
 
+from actbench.activations import CATALOGUE
 from actbench.config import Override, expand_runs, load_config
 from actbench.datasets import load_dataset, split_dataset
-from actbench.activations import CATALOGUE
 from actbench.diagnostics import COLUMNS, headline, measure, saturation_threshold, unit_statistics
 from actbench.models import build_model
 from actbench.train import loss_for, train_and_evaluate
-from conftest import write_config
+from helpers import write_config
 
 rng = np.random.default_rng(0)
 X = rng.random((64, 28, 28, 1), dtype=np.float32)

@@ -8,7 +8,6 @@ import sys
 import time
 
 import pandas as pd
-import pytest
 
 from actbench import results
 from actbench.claims import Claims
@@ -18,7 +17,7 @@ from actbench.executors import pick_executor
 from actbench.plan import plan_runs
 from actbench.progress import QuietReporter
 from actbench.runner import run_experiment
-from conftest import REPO, write_config
+from helpers import REPO, write_config
 
 SWEEP = """
 name: where

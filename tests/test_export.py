@@ -17,7 +17,7 @@ from actbench.config import expand_runs, load_config, run_id
 from actbench.report import build_report
 from actbench.report.files import write_report_files
 from actbench.results import RunRecord, run_files, save_record
-from conftest import invoke, write_config
+from helpers import invoke, write_config
 
 ACCURACIES = {"relu": [0.97, 0.98, 0.99], "sigmoid": [0.80, 0.81, 0.82]}
 

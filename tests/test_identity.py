@@ -1,13 +1,11 @@
 """Run identity: what changes the numbers changes the id, what does not, does not; older training rules are stale."""
 
-import textwrap
-
 import pytest
 
 from actbench import results
 from actbench.config import TRAINING_RULES, expand_runs, load_config, run_id
 from actbench.plan import plan_runs
-from conftest import write_config
+from helpers import write_config
 
 BASE = """
 name: t
@@ -18,7 +16,7 @@ hidden_activations: [relu]
 
 def only_run(tmp_path, text, source="sample"):
     config = load_config(write_config(tmp_path, text))
-    (spec,) = expand_runs(config, {name: source for name in config.datasets})
+    (spec,) = expand_runs(config, dict.fromkeys(config.datasets, source))
     return spec
 
 

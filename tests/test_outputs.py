@@ -5,7 +5,16 @@ import numpy as np
 import pytest
 
 from actbench import activations, evaluation
-from actbench.outputs import NAMES, OUTPUT_LAYERS, accuracy_metric, label, loss_for, output_layer, problem_with, units_for
+from actbench.outputs import (
+    NAMES,
+    OUTPUT_LAYERS,
+    accuracy_metric,
+    label,
+    loss_for,
+    output_layer,
+    problem_with,
+    units_for,
+)
 
 
 def test_each_output_activation_gets_its_own_cross_entropy():

@@ -13,9 +13,8 @@ import pytest
 from actbench.report import build_report
 from actbench.report.headline import headline
 from actbench.results import run_dir
-from conftest import invoke, write_config
+from helpers import invoke, write_config
 from helpers_report import make_results
-
 
 
 def flat(text: str) -> str:

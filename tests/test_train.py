@@ -1,15 +1,14 @@
 """Training on small real samples: loss pairing, argmax accuracy for every output, seeding, divergence."""
 
+import numpy as np
 import pytest
 
+from actbench import evaluation
 from actbench.config import expand_runs, load_config, parse_set
 from actbench.datasets import load_dataset, split_dataset
-import numpy as np
-
-from actbench import evaluation
 from actbench.outputs import loss_for
 from actbench.train import keras_accuracy, train_and_evaluate
-from conftest import write_config
+from helpers import write_config
 
 
 def spec_for(tmp_path, **overrides):

@@ -11,7 +11,13 @@ Only keras_layers needs Keras, and imports it when a layer is built (it hands th
 row's builder): validating a config or drawing an activation's curve never imports TensorFlow.
 """
 
-from actbench.activations.catalogue import CATALOGUE, ActivationInfo, canonical_name, default_initializer, resolve_params
+from actbench.activations.catalogue import (
+    CATALOGUE,
+    ActivationInfo,
+    canonical_name,
+    default_initializer,
+    resolve_params,
+)
 from actbench.activations.curves import largest_slope, reference_curve
 from actbench.activations.custom import is_custom, load_custom_function, source_digest
 from actbench.activations.keras_layers import build_activation_layer

@@ -9,21 +9,24 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from actbench.config.schema import (
     ActivationSpec,
     CustomDataset,
-    DataSpec,
     DatasetEntry,
+    DataSpec,
     MLPSpec,
     ModelSpec,
     OutputSpec,
+    Strict,
     TaskSpec,
     TrainingSpec,
-    Strict,
     dataset_name,
     output_problem,
 )
-
 from actbench.datasets.catalogue import DATASETS
 
 SEED_MAX = 2**32 - 1  # NumPy's and TensorFlow's seeds are 32-bit
+
+
+def _default_models() -> list[ModelSpec]:
+    return [MLPSpec()]
 
 
 class ExperimentConfig(Strict):
@@ -32,7 +35,7 @@ class ExperimentConfig(Strict):
     datasets: list[DatasetEntry] = Field(min_length=1)
     data: DataSpec = DataSpec()
     task: TaskSpec = TaskSpec()
-    models: list[ModelSpec] = Field(default_factory=lambda: [MLPSpec()], min_length=1)
+    models: list[ModelSpec] = Field(default_factory=_default_models, min_length=1)
     hidden_activations: list[ActivationSpec] = Field(min_length=1)
     output_activations: list[OutputSpec] = Field(default_factory=lambda: [OutputSpec(name="softmax")], min_length=1)
     training: TrainingSpec = TrainingSpec()
@@ -62,8 +65,10 @@ class ExperimentConfig(Strict):
     def _outputs_fit_the_task(cls, value: list[OutputSpec], info: ValidationInfo) -> list[OutputSpec]:
         # Checked here for each built-in dataset of the grid; for your own, once its files are read.
         task = info.data.get("task")
+        if task is None:  # the task itself was invalid, and said so
+            return value
         builtin = [entry for entry in info.data.get("datasets") or [] if isinstance(entry, str) and entry in DATASETS]
-        for index, output in enumerate(value if task else []):
+        for index, output in enumerate(value):
             problem = next(filter(None, (output_problem(task, output, DATASETS[name].classes) for name in builtin)), None)
             if problem:
                 raise ValueError(f"[{index}] {output.name}: {problem}")

@@ -11,7 +11,7 @@ from pydantic import PositiveInt
 
 from actbench import activations
 from actbench.config.experiment import ExperimentConfig
-from actbench.config.schema import ActivationSpec, ModelSpec, TaskSpec, TrainingSpec, Strict, output_units
+from actbench.config.schema import ActivationSpec, ModelSpec, Strict, TaskSpec, TrainingSpec, output_units
 from actbench.datasets import catalogue as builtin_datasets
 
 # The version of the rules by which a run turns its spec into numbers (data order, models, losses,

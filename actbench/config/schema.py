@@ -4,7 +4,7 @@ output layers, training. experiment.py assembles them; every model refuses unkno
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -20,8 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from actbench import activations
-from actbench import outputs
+from actbench import activations, outputs
 from actbench.datasets import catalogue as builtin_datasets
 
 DATASETS = tuple(builtin_datasets.DATASETS)  # the built-in datasets, by name
@@ -89,7 +88,7 @@ class CNNSpec(Strict):
     initializer: Literal[INITIALIZERS] = "auto"  # type: ignore[valid-type]
 
 
-ModelSpec = Annotated[Union[MLPSpec, CNNSpec], Field(discriminator="type")]
+ModelSpec = Annotated[MLPSpec | CNNSpec, Field(discriminator="type")]
 
 
 class CustomDataset(Strict):
@@ -114,7 +113,7 @@ class CustomDataset(Strict):
 
 # A dataset is a built-in name (`mnist`) or a mapping with a path (`{name: kmnist, path: ~/data/kmnist}`).
 DatasetEntry = Annotated[
-    Union[Annotated[Literal[DATASETS], Tag("builtin")], Annotated[CustomDataset, Tag("own")]],  # type: ignore[valid-type]
+    Annotated[Literal[DATASETS], Tag("builtin")] | Annotated[CustomDataset, Tag("own")],  # type: ignore[valid-type]
     Discriminator(lambda value: "builtin" if isinstance(value, str) else "own"),
 ]
 # Union tags that pydantic puts into error locations; never shown to the user (see load.describe).
@@ -162,7 +161,7 @@ class TaskSpec(Strict):
 
     def problem(self, classes: int | None) -> str | None:
         """What is wrong with this task for a dataset of `classes` classes (None: not known yet)."""
-        if self.type == "binary" and (not self.positive or classes is not None and len(self.positive) >= classes):
+        if self.type == "binary" and (not self.positive or (classes is not None and len(self.positive) >= classes)):
             top = classes or BUILTIN_CLASSES
             return f"a binary task needs 'positive': 1 to {top - 1} of the classes 0-{top - 1}, e.g. positive: [0]"
         if self.type == "multiclass" and self.positive:

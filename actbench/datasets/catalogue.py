@@ -11,8 +11,8 @@ original IDX archives) and otherwise by its signature: images per class and mean
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 
 @dataclass(frozen=True)

@@ -133,14 +133,15 @@ def idx_path(folder: Path, key: str) -> Path | None:
 
 
 def read_idx_folder(folder: Path, image_shape: tuple[int, ...] | None, fix: str = REDOWNLOAD_FIX) -> Arrays:
-    return {key: read_idx(idx_path(folder, key), image_shape, fix) for key in IDX_FILES}  # type: ignore[arg-type]
+    # A missing file reads as one that cannot be opened, named in the error.
+    return {key: read_idx(idx_path(folder, key) or folder / IDX_FILES[key], image_shape, fix) for key in IDX_FILES}
 
 
 def read_idx(path: Path, image_shape: tuple[int, ...] | None = None, fix: str = REDOWNLOAD_FIX) -> np.ndarray:
     """Parse one IDX file (LeCun's format: magic, dimension sizes, then unsigned bytes); images
     must have `image_shape` unless it is None."""
     try:
-        data = gzip.open(path).read() if path.suffix == ".gz" else path.read_bytes()
+        data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         raise _corrupt(path, f"cannot be decompressed ({exc})", fix) from None
     if len(data) < 4 or data[0:2] != b"\x00\x00" or data[2] != 0x08 or not 1 <= data[3] <= 4:

@@ -9,8 +9,9 @@ reason. A data problem (ActbenchError) stops the sweep.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, Protocol
+from typing import Protocol
 
 from actbench.config import RunSpec
 from actbench.datasets.cache import DataRequest

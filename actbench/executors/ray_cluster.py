@@ -10,15 +10,15 @@ run is a `failed` record and is not retried.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from actbench.config import RunSpec
 from actbench.datasets import Dataset
 from actbench.datasets.cache import DataRequest, cache_for, cut_key
 from actbench.errors import ActbenchError
 from actbench.execute import RunRecord, execute, failed_record
-from actbench.executors import Events, Job
-from actbench.executors import resources
+from actbench.executors import Events, Job, resources
 
 CPUS_PER_RUN = 1  # small models barely use a second core; more runs side by side is faster
 QUEUE_PER_SLOT = 2  # tasks submitted per free slot, so a worker never waits for the driver

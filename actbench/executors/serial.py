@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+import functools
+from collections.abc import Iterator
 
 from actbench.datasets.cache import DataRequest, cache_for
 from actbench.execute import RunRecord, execute
@@ -23,4 +24,4 @@ class Serial:
         for job in jobs:
             data = self.cache.cut(job.spec)  # a data problem is the user's to fix: it stops the sweep
             events.started(job)
-            yield execute(job.spec, data, on_epoch=lambda epoch, row, job=job: events.epoch(job, epoch, row))
+            yield execute(job.spec, data, on_epoch=functools.partial(events.epoch, job))

@@ -15,17 +15,17 @@ import os
 import queue
 import signal
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from actbench.config import RunSpec
 from actbench.datasets import RawData
 from actbench.datasets.cache import DataRequest, cache_for
 from actbench.execute import RunRecord, execute, failed_record
-from actbench.executors import Events, Job
-from actbench.executors import resources
+from actbench.executors import Events, Job, resources
 
 EPOCHS_EVERY_S = 0.25  # how often the driver passes workers' finished epochs to the display
 

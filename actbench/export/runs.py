@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,7 +120,7 @@ def group_statistics(exp_dir: Path) -> dict[str, GroupStats]:
     return {row["run_id"]: by_key[_key(row, keys)] for row in report.runs.to_dict("records") if _key(row, keys) in by_key}
 
 
-def _key(row: dict[str, Any], keys: list[str]) -> tuple[Any, ...]:
+def _key(row: dict[Hashable, Any], keys: list[str]) -> tuple[Any, ...]:
     # A missing value (limit_train: null) is None in one frame and NaN in the other: make them equal.
     return tuple(None if _missing(row[k]) else row[k] for k in keys)
 

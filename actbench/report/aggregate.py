@@ -85,7 +85,7 @@ def label_runs(runs: pd.DataFrame, aggregated: Aggregated) -> pd.DataFrame:
     if aggregated.summary.empty:
         return runs
     names = aggregated.summary.set_index("group")[["block", "block_label", "label"]]
-    return runs.join(names, on=aggregated.run_groups)
+    return runs.join(names, on=aggregated.run_groups)  # type: ignore[arg-type]  # pandas takes an array as `on`; its stub says no
 
 
 def _verdicts(summary: pd.DataFrame, block_keys: list[str]) -> pd.DataFrame:

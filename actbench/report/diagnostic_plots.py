@@ -4,6 +4,7 @@ layer, and the activation histograms after the last epoch."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -18,6 +19,7 @@ MAX_GROUPS = 16
 def read_diagnostics(report: ExperimentReport, runs: pd.DataFrame) -> pd.DataFrame:
     """diagnostics.csv of every run that has one, with the run's identity columns attached."""
     frames = []
+    run: Any  # itertuples() rows: namedtuples of the frame's columns, which the type checker cannot know
     for run in runs.itertuples():
         directory = results.run_dir(report.exp_dir, run.run_id)
         try:
@@ -38,7 +40,7 @@ def _groups(diagnostics: pd.DataFrame) -> tuple[list[tuple[str, pd.DataFrame]], 
     titled = []
     several_blocks = diagnostics["block"].nunique() > 1
     for (_, label), frame in diagnostics.groupby(["block", "label"], sort=True):
-        titled.append((label + (f"\n{frame['block_label'].iloc[0]}" if several_blocks else ""), frame))
+        titled.append((str(label) + (f"\n{frame['block_label'].iloc[0]}" if several_blocks else ""), frame))
     return titled[:MAX_GROUPS], len(titled)
 
 
@@ -109,8 +111,8 @@ def activation_histograms(report: ExperimentReport, runs: pd.DataFrame, path: Pa
     columns = max(len(layers) for _, layers in histograms)
     figure, axes = plt.subplots(len(histograms), columns, figsize=(2.2 * columns, 1.7 * len(histograms)), squeeze=False,
                                 layout="constrained")
-    for row_axes, (run, layers) in zip(axes, histograms):
-        for axis, (name, counts, edges) in zip(row_axes, layers):
+    for row_axes, (run, panels) in zip(axes, histograms):
+        for axis, (name, counts, edges) in zip(row_axes, panels):
             share = counts / max(counts.sum(), 1)
             axis.stairs(share, edges, fill=True, alpha=0.7)
             axis.set_yticks([])
@@ -119,7 +121,7 @@ def activation_histograms(report: ExperimentReport, runs: pd.DataFrame, path: Pa
         # The group names its row once, at the left, broken at the arrow: repeated in every
         # panel's title, a long label ran into the next panel's.
         row_axes[0].set_ylabel(run.label.replace(ARROW, f"\n{ARROW.lstrip()}"), rotation=0, ha="right", va="center", fontsize=7)
-        for axis in row_axes[len(layers):]:
+        for axis in row_axes[len(panels):]:
             axis.set_visible(False)
     title(figure, report.name, "activation values per hidden layer after training (probe batch, lowest seed)",
           report.aggregated.summary, fontsize=10)

@@ -9,6 +9,7 @@ structured columns of results.csv, never parsed back.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pandas as pd
 
@@ -38,7 +39,7 @@ def short_name(column: str) -> str:
     return {"hidden_activation": "hidden", "output_activation": "output"}.get(column, column.rsplit(".", 1)[-1])
 
 
-def setting_text(column: str, value: object) -> str:
+def setting_text(column: str, value: Any) -> str:
     """How a setting reads in a label: identity values plainly ('mnist', 'relu'), the rest as 'epochs=1'."""
     if column in ("dataset", "task", "source", "model", *ACTIVATION_KEYS):
         return str(value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -60,7 +61,8 @@ def reliability(report: ExperimentReport, finished: pd.DataFrame, looks: Looks, 
 
     The ECE in the legend is the group's mean over seeds, the number in the tables.
     """
-    pooled: dict[tuple, dict[str, list]] = {}
+    pooled: dict[tuple, dict[tuple, list]] = {}
+    run: Any  # itertuples() rows: namedtuples of the frame's columns, which the type checker cannot know
     for run in finished.itertuples():
         try:
             probabilities, labels, _ = read_predictions(run_dir(report.exp_dir, run.run_id))

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
 from actbench.activations import label
 from actbench.config import TRAINING_RULES, TaskSpec
 from actbench.metrics_catalogue import leading_columns
-from actbench.results.runs import has_metrics, is_stale, output_units, read_metrics, read_spec, run_directories, runs_dir
+from actbench.results.runs import (
+    has_metrics,
+    is_stale,
+    output_units,
+    read_metrics,
+    read_spec,
+    run_directories,
+    runs_dir,
+)
 from actbench.results.storage import write_atomic
 
 LEADING_COLUMNS = [
@@ -47,7 +56,7 @@ def flatten_run(spec: dict[str, Any], metrics: dict[str, Any]) -> dict[str, Any]
     return row
 
 
-def _flatten(prefix: str, data: dict[str, Any], skip: set[str] = frozenset()) -> dict[str, Any]:
+def _flatten(prefix: str, data: dict[str, Any], skip: AbstractSet[str] = frozenset()) -> dict[str, Any]:
     return {
         f"{prefix}.{key}": json.dumps(value, separators=(",", ":")) if isinstance(value, list) else value
         for key, value in data.items()
