@@ -8,7 +8,6 @@ from rich.table import Table
 from actbench.activations import CATALOGUE
 from actbench.naming import activation_label
 
-
 # How to write one, printed under the table.
 HOW_TO_WRITE = (
     "Write one as a name (relu), a label as printed above (leaky_relu(alpha=0.2)) or a mapping "

@@ -13,8 +13,9 @@ neither TensorFlow nor pandas; each function imports what it needs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from actbench.config import Override, parse_set
 from actbench.errors import ActbenchError

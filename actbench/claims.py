@@ -13,15 +13,16 @@ results/storage.py, so a full disk or a read-only folder is one error line, not 
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from actbench.errors import ActbenchError
 from actbench.results.storage import guarded, remove, write_atomic
@@ -82,7 +83,7 @@ class Claims:
     def _takeover_lock(self) -> Iterator[None]:
         lock_path = self.folder / ".takeover.lock"
         with guarded(lock_path):
-            lock = open(lock_path, "a")
+            lock = open(lock_path, "a")  # noqa: SIM115 - opened under the guard, closed by the `with` below
         with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
@@ -117,10 +118,8 @@ class Claims:
     def _refresh(self) -> None:
         while not self._stop.wait(REFRESH_S):
             for run_id in list(self.held):
-                try:
+                with contextlib.suppress(OSError):
                     os.utime(self.folder / run_id)
-                except OSError:
-                    pass
 
 
 def _link(draft: Path, path: Path) -> bool:

@@ -8,7 +8,7 @@ Exit codes: 0 every run finished or diverged; 1 some run failed; 2 bad usage, co
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -57,17 +57,17 @@ def main(
 def run(
     config_path: Annotated[Path, typer.Argument(metavar="CONFIG", help="Experiment YAML, e.g. configs/relu_vs_sigmoid.yaml.")],
     set_: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option(
             "--set", "-s", metavar="PATH=VALUE", help="Override a config value: dotted.path=value (YAML scalar). Repeatable."
         ),
     ] = None,
-    epochs: Annotated[Optional[int], typer.Option(help="Shortcut for --set training.epochs=N.")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Shortcut for --set training.batch_size=N.")] = None,
-    seeds: Annotated[Optional[int], typer.Option(help="Shortcut for --set seeds=N (seeds 0..N-1).")] = None,
-    limit_train: Annotated[Optional[int], typer.Option(help="Shortcut for --set data.limit_train=N.")] = None,
-    limit_test: Annotated[Optional[int], typer.Option(help="Shortcut for --set data.limit_test=N.")] = None,
-    source: Annotated[Optional[str], typer.Option(help="Shortcut for --set data.source=auto|full|sample.")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Shortcut for --set training.epochs=N.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Shortcut for --set training.batch_size=N.")] = None,
+    seeds: Annotated[int | None, typer.Option(help="Shortcut for --set seeds=N (seeds 0..N-1).")] = None,
+    limit_train: Annotated[int | None, typer.Option(help="Shortcut for --set data.limit_train=N.")] = None,
+    limit_test: Annotated[int | None, typer.Option(help="Shortcut for --set data.limit_test=N.")] = None,
+    source: Annotated[str | None, typer.Option(help="Shortcut for --set data.source=auto|full|sample.")] = None,
     deterministic: Annotated[bool, typer.Option("--deterministic", help="Also enable TensorFlow op determinism.")] = False,
     diagnostics: Annotated[
         bool, typer.Option("--diagnostics", help="Measure dead units, saturation and gradient norms per layer and epoch.")
@@ -79,13 +79,13 @@ def run(
     ] = False,
     results_dir: ResultsDir = Path("results"),
     data_dir: Annotated[
-        Optional[Path], typer.Option(envvar=DATA_DIR_ENV, help="Folder searched first for the full datasets.")
+        Path | None, typer.Option(envvar=DATA_DIR_ENV, help="Folder searched first for the full datasets.")
     ] = None,
     mirror: Annotated[
-        Optional[str], typer.Option(envvar=MIRROR_ENV, help="Base URL to download the datasets from instead of the default.")
+        str | None, typer.Option(envvar=MIRROR_ENV, help="Base URL to download the datasets from instead of the default.")
     ] = None,
     workers: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             metavar="N|auto",
             help="Train N runs at once in worker processes, each with its share of the cores (and a GPU where there are "
@@ -93,7 +93,7 @@ def run(
         ),
     ] = None,
     ray: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             metavar="ADDRESS",
             help="Train on a Ray cluster: its address (ray://host:10001 or host:6379), auto (the cluster this machine "
@@ -104,7 +104,7 @@ def run(
         int, typer.Option(min=0, help="Times a run is tried again when its worker process or node dies (not for errors in the run).")
     ] = 2,
     export_to: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option(
             "--export",
             metavar="TOOL",
@@ -180,10 +180,10 @@ def report(
     ] = Path("results"),
     fmt: Annotated[str, typer.Option("--format", "-f", help="table | markdown | csv | json")] = "table",
     sort_by: Annotated[
-        Optional[str], typer.Option(help="Sort each table by: rank, accuracy, activation, n, difference, p, loss, 'train s', ...")
+        str | None, typer.Option(help="Sort each table by: rank, accuracy, activation, n, difference, p, loss, 'train s', ...")
     ] = None,
     filter_: Annotated[
-        Optional[list[str]], typer.Option("--filter", help="Keep runs whose column equals a value: dataset=mnist. Repeatable.")
+        list[str] | None, typer.Option("--filter", help="Keep runs whose column equals a value: dataset=mnist. Repeatable.")
     ] = None,
     all_runs: Annotated[
         bool, typer.Option("--all", help="Every run in the folder, not only those of the latest `actbench run`.")
@@ -191,7 +191,7 @@ def report(
     wide: Annotated[bool, typer.Option("--wide", help="Every column, at any width (default: fit the terminal).")] = False,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Draw the PNG plots.")] = True,
     out: Annotated[
-        Optional[Path], typer.Option("--out", help="Write this view's report (tables, summary.csv, plots) into this folder.")
+        Path | None, typer.Option("--out", help="Write this view's report (tables, summary.csv, plots) into this folder.")
     ] = None,
 ) -> None:
     """Compare the runs of one or all experiments: verdicts with paired tests and intervals, tables, plots.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -26,7 +26,7 @@ Target = Annotated[
 def export_tensorboard(
     target: Target = Path("results"),
     logdir: Annotated[
-        Optional[Path], typer.Option("--logdir", help="TensorBoard log directory (default: <results folder>/tensorboard).")
+        Path | None, typer.Option("--logdir", help="TensorBoard log directory (default: <results folder>/tensorboard).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only warnings and errors.")] = False,
 ) -> None:
@@ -38,7 +38,7 @@ def export_tensorboard(
 def export_mlflow(
     target: Target = Path("results"),
     tracking_uri: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--tracking-uri",
             envvar="MLFLOW_TRACKING_URI",

@@ -13,6 +13,7 @@ Plain Python: the dry run and the report use it, so it must never import TensorF
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import statistics
@@ -150,7 +151,7 @@ def multiply_adds(spec: dict[str, Any]) -> tuple[int, int]:
     height, width, channels = (list(image_shape(spec)) + [1])[:3]
     if model["type"] != "cnn":
         widths = [height * width * channels, *model["hidden_units"], units]
-        return sum(a * b for a, b in zip(widths, widths[1:])), 0
+        return sum(a * b for a, b in itertools.pairwise(widths)), 0
     cnn = CNNSpec.model_validate(model)
     conv = 0
     for filters in cnn.filters:
@@ -159,7 +160,7 @@ def multiply_adds(spec: dict[str, Any]) -> tuple[int, int]:
         height, width = height // cnn.pool_size, width // cnn.pool_size
         channels = filters
     widths = [height * width * channels, *cnn.dense_units, units]
-    return sum(a * b for a, b in zip(widths, widths[1:])), conv
+    return sum(a * b for a, b in itertools.pairwise(widths)), conv
 
 
 def image_shape(spec: dict[str, Any]) -> tuple[int, ...]:

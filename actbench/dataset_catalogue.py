@@ -12,8 +12,8 @@ original IDX archives) and otherwise by its signature: images per class and mean
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 ARRAYS = ("x_train", "y_train", "x_test", "y_test")  # the published splits, in every file and archive, in this order
 

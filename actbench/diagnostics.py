@@ -81,6 +81,7 @@ def unit_statistics(values: np.ndarray, slopes: np.ndarray, flat_below: float) -
 def saturation_threshold(name: str, params: dict[str, Any]) -> float:
     """SATURATION_SLOPE times the activation's largest slope."""
     largest = _measured_largest_slope(name, params) if is_custom(name) else largest_slope(name, params)
+    assert largest is not None  # largest_slope is None only for a custom function, measured instead
     return SATURATION_SLOPE * largest
 
 

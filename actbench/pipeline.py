@@ -15,12 +15,12 @@ each batch is gathered, converted and prefetched by tf.data while the previous o
 
 from __future__ import annotations
 
-from typing import Any, Callable
-
-import numpy as np
-import tensorflow as tf
+from collections.abc import Callable
+from typing import Any
 
 import keras
+import numpy as np
+import tensorflow as tf
 
 
 def batch_order(seed: int, epoch: int, n: int) -> np.ndarray:

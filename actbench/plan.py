@@ -11,10 +11,19 @@ from pathlib import Path
 
 from actbench import results
 from actbench.activations import is_custom
-from actbench.config import ExperimentConfig, OwnData, RunSpec, expand_runs, model_problems, model_size, output_problem, run_id
+from actbench.config import (
+    ExperimentConfig,
+    OwnData,
+    RunSpec,
+    expand_runs,
+    model_problems,
+    model_size,
+    output_problem,
+    run_id,
+)
 from actbench.costs import describe_estimates, estimate_runs, format_seconds
-from actbench.datasets import fallback_fix, resolve_source, sources
 from actbench.dataset_catalogue import DATASETS
+from actbench.datasets import fallback_fix, resolve_source, sources
 from actbench.datasets.cache import DataCache, cache_for, data_request
 from actbench.errors import ActbenchError
 from actbench.naming import run_title

@@ -9,14 +9,23 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, Task, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Column
 from rich.text import Text
 
-from actbench.terminal import Terminal
 from actbench.results import RunStatus
+from actbench.terminal import Terminal
 
 NARROW_COLUMNS = 120  # below this the display drops the bar's length and the epoch's loss
 
@@ -80,7 +89,7 @@ class _SweepRemainingColumn(TimeRemainingColumn):
         seconds = self.clock().remaining() if task.fields.get("sweep") else None
         if seconds is None:
             return super().render(task)
-        minutes, secs = divmod(int(round(seconds)), 60)
+        minutes, secs = divmod(round(seconds), 60)
         hours, minutes = divmod(minutes, 60)
         return Text(f"{hours}:{minutes:02d}:{secs:02d}", style="progress.remaining")
 
@@ -98,7 +107,7 @@ class Display(Protocol):
     def run_left(self) -> None:
         """A planned run is not handed out after all: another invocation holds it or finished it."""
 
-    def run_done(self, run_id: str, title: str, status: str, metrics: dict[str, Any]) -> None: ...
+    def run_done(self, run_id: str, title: str, status: RunStatus, metrics: dict[str, Any]) -> None: ...
 
     def warn(self, message: str) -> None: ...
 
@@ -121,7 +130,7 @@ class NullDisplay:
 
     def run_left(self) -> None: ...
 
-    def run_done(self, run_id: str, title: str, status: str, metrics: dict[str, Any]) -> None: ...
+    def run_done(self, run_id: str, title: str, status: RunStatus, metrics: dict[str, Any]) -> None: ...
 
     def warn(self, message: str) -> None:
         self.terminal.warn(message)
@@ -159,7 +168,7 @@ class PlainDisplay:
         self.total -= 1
         self.clock.run_left()
 
-    def run_done(self, run_id: str, title: str, status: str, metrics: dict[str, Any]) -> None:
+    def run_done(self, run_id: str, title: str, status: RunStatus, metrics: dict[str, Any]) -> None:
         self.done += 1
         self.terminal.info(f"[{self.done}/{self.total}] {run_id} {title}: {describe_outcome(status, metrics)}")
 
@@ -235,7 +244,7 @@ class LiveDisplay(PlainDisplay):
             if self.sweep_task is not None:
                 self.progress.update(self.sweep_task, total=self.total)
 
-    def run_done(self, run_id: str, title: str, status: str, metrics: dict[str, Any]) -> None:
+    def run_done(self, run_id: str, title: str, status: RunStatus, metrics: dict[str, Any]) -> None:
         with self.lock:
             self.done += 1
             self.clock.run_done(run_id, metrics.get("run_seconds"))
@@ -245,7 +254,7 @@ class LiveDisplay(PlainDisplay):
             self.progress.advance(self.sweep_task)
             self.progress.refresh()
 
-    def finished_line(self, run_id: str, title: str, status: str, metrics: dict[str, Any]) -> str:
+    def finished_line(self, run_id: str, title: str, status: RunStatus, metrics: dict[str, Any]) -> str:
         """`[3/12] id title: outcome` in one line of the terminal: the title gives way first (it is in
         results.csv whole), then a failure's message; the counts and accuracy never do."""
         outcome = describe_outcome(status, metrics, short=self.narrow)

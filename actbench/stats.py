@@ -156,7 +156,7 @@ def block_verdicts(matrix: np.ndarray, alpha: float = ALPHA) -> dict[str, np.nda
     n = np.sum(~np.isnan(matrix), axis=1)
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: a group without values
-        mean = np.nanmean(matrix, axis=1)
+        mean: np.ndarray = np.nanmean(matrix, axis=1)
         sd = np.where(n >= 2, np.nanstd(matrix, axis=1, ddof=1), np.nan)
     sd[sd <= ZERO_SPREAD] = 0.0  # 0.1, 0.1, 0.1 must not come out as a spread of 1.7e-17
     ci_low, ci_high = mean_intervals(mean, sd, n)

@@ -11,9 +11,10 @@ export, and the CLI turns it into exit 130 (143 for SIGTERM).
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from actbench import results
 from actbench.config import ExperimentConfig, Override, load_config
@@ -22,9 +23,9 @@ from actbench.results import RunStatus
 from actbench.terminal import Terminal
 
 if TYPE_CHECKING:  # executors, sinks and the display are imported only when a sweep starts
+    from actbench.claims import Claims
     from actbench.datasets.cache import DataRequest
     from actbench.executors import Executor, Job
-    from actbench.claims import Claims
     from actbench.plan import PlannedRun
     from actbench.sinks import Sink
     from actbench.sinks.files import FilesSink

@@ -18,7 +18,7 @@ from actbench.native_logs import quiet_tensorflow
 
 quiet_tensorflow()
 
-from actbench.config import ExperimentConfig, expand_runs  # noqa: E402
+from actbench.config import ExperimentConfig, expand_runs  # noqa: E402 - after TensorFlow is told to be quiet
 from actbench.datasets import load_dataset, split_dataset  # noqa: E402
 from actbench.train import train_and_evaluate  # noqa: E402
 

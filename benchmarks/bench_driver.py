@@ -31,7 +31,7 @@ TEST = results.TestOutputs(OUTPUTS, "linear", np.zeros(10_000), list("0123456789
 FILES = results.run_files(results.RunOutputs([{"epoch": 1, "loss": 0.3}], TEST))
 
 
-def stub(spec, data, threads) -> RunRecord:  # noqa: ANN001 - Ray passes what the driver sent
+def stub(spec, data, threads) -> RunRecord:
     from actbench.config import run_id
 
     metrics = {"test_accuracy": 0.9, "test_loss": 0.3, "train_seconds": 0.0, "seconds_per_epoch": 0.0, "n_train": len(data.y_train)}
@@ -50,7 +50,7 @@ def main() -> None:
     writing = [0.0]
     save = results.save_record
 
-    def timed_save(*a, **k):  # noqa: ANN002, ANN003
+    def timed_save(*a, **k):
         started = time.perf_counter()
         try:
             return save(*a, **k)

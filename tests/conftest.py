@@ -1,31 +1,15 @@
-"""Shared fixtures: small real-data configs and a results folder per test."""
+"""Shared fixtures: small real-data configs and a results folder per test. Helpers live in helpers.py."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from actbench.native_logs import quiet_tensorflow
+from helpers import write_config
 
 quiet_tensorflow()
-REPO = Path(__file__).resolve().parent.parent
-
-
-def invoke(*args):
-    """The CLI run in this process, as a user would type it (every argument as text)."""
-    from typer.testing import CliRunner
-
-    from actbench.cli import app
-
-    return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def write_config(folder: Path, text: str, name: str = "experiment.yaml") -> Path:
-    path = folder / name
-    path.write_text(textwrap.dedent(text))
-    return path
 
 
 @pytest.fixture

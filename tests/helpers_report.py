@@ -2,7 +2,7 @@
 
 from actbench.config import config_as_dict, expand_runs, load_config, run_id
 from actbench.results import RunOutputs, RunRecord, run_files, save_experiment, save_record
-from conftest import write_config
+from helpers import write_config
 
 
 def make_results(tmp_path, accuracies: dict[str, list[float]], statuses=None, extra=None, name="made", epochs=3, seeds=None):

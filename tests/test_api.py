@@ -11,7 +11,7 @@ import pytest
 
 from actbench import api
 from actbench.errors import ActbenchError
-from conftest import invoke
+from helpers import invoke
 
 TINY = {
     "name": "tiny",

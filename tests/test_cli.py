@@ -13,8 +13,7 @@ import pytest
 
 from actbench import train
 from actbench.results import read_metrics
-from conftest import REPO, invoke, write_config
-
+from helpers import REPO, invoke, write_config
 
 
 def run_dirs(results: Path, experiment: str = "tiny") -> list[Path]:
@@ -141,6 +140,7 @@ def test_ctrl_c_keeps_finished_runs_and_trusts_no_partial_one(tiny_config, tmp_p
     assert len(pd.read_csv(results / "tiny" / "results.csv")) == 2
 
 
+@pytest.mark.slow  # a killed actbench process, then a resume of six runs, twice
 @pytest.mark.parametrize("executor", [[], ["--workers", "2"]], ids=["serial", "workers"])
 def test_killed_process_leaves_nothing_a_later_run_trusts(tiny_config, tmp_path, executor):
     """SIGKILL mid-sweep (no cleanup code runs), then resume: every run completes exactly once.

@@ -4,7 +4,7 @@ import pytest
 
 from actbench.config import RunSpec, expand_runs, load_config, parse_set, run_id
 from actbench.errors import ActbenchError
-from conftest import REPO, write_config
+from helpers import REPO, write_config
 
 BASE = """
 name: t
@@ -124,7 +124,7 @@ def test_printed_labels_are_accepted_as_input(tmp_path):
 
 def expand(tmp_path, text, source="sample"):
     config = load_config(write_config(tmp_path, text))
-    return expand_runs(config, {name: source for name in config.datasets})
+    return expand_runs(config, dict.fromkeys(config.datasets, source))
 
 
 def test_grid_is_the_cartesian_product_with_auto_initialisers(tmp_path):
@@ -158,7 +158,7 @@ def test_an_explicit_initializer_is_kept(tmp_path):
 @pytest.mark.parametrize("path", sorted((REPO / "configs").glob("*.yaml")), ids=lambda p: p.name)
 def test_every_shipped_config_validates(path):
     config = load_config(path)
-    assert expand_runs(config, {name: "sample" for name in config.datasets})
+    assert expand_runs(config, dict.fromkeys(config.datasets, "sample"))
 
 
 BINARY = BASE + "task: {type: binary, positive: [0]}\n"
@@ -214,8 +214,8 @@ def test_a_task_is_checked_against_the_fewest_classes_of_the_grids_built_in_data
     # A built-in dataset with another class count (a future row) bounds only the grids it is in.
     import dataclasses
 
-    from actbench.config.load import _class_bound
     from actbench import dataset_catalogue as catalogue
+    from actbench.config.load import _class_bound
 
     three = dataclasses.replace(catalogue.DATASETS["mnist"], name="three", class_names=("a", "b", "c"))
     monkeypatch.setitem(catalogue.DATASETS, "three", three)

@@ -7,7 +7,7 @@ from actbench import costs
 from actbench.cli import app
 from actbench.config import expand_runs, load_config, run_id
 from actbench.results import RunOutputs, RunRecord, run_files, save_record
-from conftest import write_config
+from helpers import write_config
 
 
 def specs(tmp_path, text: str, source: str = "full"):
@@ -46,7 +46,7 @@ def test_image_counts_follow_source_limits_and_validation_split(tmp_path):
 
 def test_recorded_runs_of_the_same_shape_come_before_the_model(tmp_path):
     results = tmp_path / "results"
-    relu, tanh = specs(tmp_path, "hidden_activations: [relu, tanh]\ntraining: {epochs: 2}\n")
+    relu, _tanh = specs(tmp_path, "hidden_activations: [relu, tanh]\ntraining: {epochs: 2}\n")
     record(results, relu, wall=40.0, train_seconds=35.0)
     longer, other, cnn = specs(tmp_path, "hidden_activations: [relu, elu]\ntraining: {epochs: 4}\n") + specs(
         tmp_path, "models: [cnn]\nhidden_activations: [relu]\n")

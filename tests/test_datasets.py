@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from actbench.datasets import load_dataset, resolve_source, sources, split_dataset
 from actbench.dataset_catalogue import DATASETS
+from actbench.datasets import load_dataset, resolve_source, sources, split_dataset
 from actbench.errors import ActbenchError
 
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
@@ -125,11 +125,11 @@ def test_download_with_good_checksums_lands_in_the_keras_cache(isolated, served,
 
 def test_download_with_a_bad_checksum_is_refused_and_not_kept(isolated, served, monkeypatch):
     folder, url = served
-    wrong = {name: ("md5", "0" * 32) for name in checksums_of(folder)}
+    wrong = dict.fromkeys(checksums_of(folder), ("md5", "0" * 32))
     for name, digest in wrong.items():
         monkeypatch.setitem(DATASETS["fashion_mnist"].published_files, name, digest)
     monkeypatch.setenv("ACTBENCH_MIRROR", url)
-    with pytest.raises(ActbenchError, match="checksum mismatch .* the file was not used"):
+    with pytest.raises(ActbenchError, match=r"checksum mismatch .* the file was not used"):
         load_dataset("fashion_mnist", "auto")  # a wrong file is an error even under auto
     assert not any((isolated / "keras" / "datasets" / "fashion-mnist").iterdir())
 
@@ -141,7 +141,7 @@ def test_unreachable_download_falls_back_to_the_sample_under_auto_only(isolated)
     # The warning names the fixes: where the full data goes, or how to choose the sample on purpose.
     keras_cache = str(isolated / "keras" / "datasets")
     assert f"pass --data-dir DIR or put mnist.npz into {keras_cache}; to use the sample on purpose, pass --source sample" in raw.warning
-    with pytest.raises(ActbenchError, match="mnist: full data not found .* pass --data-dir"):
+    with pytest.raises(ActbenchError, match=r"mnist: full data not found .* pass --data-dir"):
         load_dataset("mnist", "full", mirror=dead_mirror)
 
 
@@ -166,7 +166,7 @@ def test_split_is_stratified_deterministic_and_from_training_images_only():
     assert np.array_equal(first.x_val, again.x_val) and np.array_equal(first.x_test, again.x_test)
     train_set = {img.tobytes() for img in raw.x_train}
     assert all(img.tobytes() in train_set for img in first.x_val)
-    with pytest.raises(ActbenchError, match="data.limit_train is 5"):
+    with pytest.raises(ActbenchError, match=r"data\.limit_train is 5"):
         split_dataset(raw, 5, None, 0.1)
 
 

@@ -6,14 +6,14 @@ import keras
 import numpy as np
 import pytest
 
+from actbench.activations import CATALOGUE
 from actbench.config import Override, expand_runs, load_config
 from actbench.datasets import load_dataset, split_dataset
-from actbench.activations import CATALOGUE
 from actbench.diagnostics import headline, measure, saturation_threshold, unit_statistics
 from actbench.models import build_model
 from actbench.results import DIAGNOSTICS_COLUMNS
 from actbench.train import loss_for, train_and_evaluate
-from conftest import write_config
+from helpers import write_config
 
 rng = np.random.default_rng(0)
 X = rng.random((64, 28, 28, 1), dtype=np.float32)
@@ -123,12 +123,19 @@ def test_headline_takes_the_last_epoch_worst_layer_and_gradient_ratio():
     }
 
 
-def test_a_run_with_diagnostics_measures_every_epoch_and_layer(tmp_path):
-    spec, _ = model_for(tmp_path, "tanh", **{
-        "diagnostics": True, "training.epochs": 2, "data.source": "sample", "data.limit_train": 400, "data.limit_test": 100,
-    })
+@pytest.fixture(scope="module")
+def tanh_runs(tmp_path_factory):
+    """The same deterministic tanh run trained without and with diagnostics (trained once for the tests below)."""
+    tmp_path = tmp_path_factory.mktemp("runs")
     data = split_dataset(load_dataset("mnist", "sample"), 400, 100, 0.1)
-    result = train_and_evaluate(spec, data)
+    common = {"training.epochs": 2, "data.source": "sample", "data.limit_train": 400, "data.limit_test": 100, "deterministic": True}
+    plain, _ = model_for(tmp_path, "tanh", **common)
+    probed, _ = model_for(tmp_path, "tanh", diagnostics=True, **common)
+    return train_and_evaluate(plain, data), train_and_evaluate(probed, data)
+
+
+def test_a_run_with_diagnostics_measures_every_epoch_and_layer(tanh_runs):
+    _, result = tanh_runs
     rows, histograms = result.outputs.diagnostics, result.outputs.histograms
     assert [(row["epoch"], row["layer"]) for row in rows] == [(e, layer) for e in (0, 1, 2) for layer in (1, 2, 3)]
     assert set(rows[0]) <= set(DIAGNOSTICS_COLUMNS)
@@ -140,12 +147,8 @@ def test_a_run_with_diagnostics_measures_every_epoch_and_layer(tmp_path):
     assert metrics["diagnostics_seconds"] > 0 and metrics["probe_size"] == 40
 
 
-def test_measuring_does_not_change_what_is_trained(tmp_path):
-    data = split_dataset(load_dataset("mnist", "sample"), 400, 100, 0.1)
-    common = {"training.epochs": 2, "data.source": "sample", "data.limit_train": 400, "data.limit_test": 100, "deterministic": True}
-    plain, _ = model_for(tmp_path, "relu", **common)
-    probed, _ = model_for(tmp_path, "relu", diagnostics=True, **common)
-    without, with_ = train_and_evaluate(plain, data), train_and_evaluate(probed, data)
+def test_measuring_does_not_change_what_is_trained(tanh_runs):
+    without, with_ = tanh_runs
     assert without.outputs.diagnostics is None and "dead_fraction_max" not in without.metrics
     assert [row["loss"] for row in without.outputs.history] == [row["loss"] for row in with_.outputs.history]
     assert without.metrics["test_accuracy"] == with_.metrics["test_accuracy"]

@@ -18,7 +18,7 @@ from actbench.errors import ActbenchError
 from actbench.executors import pick_executor
 from actbench.plan import plan_runs
 from actbench.sweep import run_sweep
-from conftest import REPO, write_config
+from helpers import REPO, write_config
 
 SWEEP = """
 name: where
@@ -40,6 +40,7 @@ def sweep(tmp_path, text=SWEEP, **options):
     return summary, pd.read_csv(root / config.name / "results.csv").set_index("run_id").sort_index()
 
 
+@pytest.mark.slow  # three sweeps, one on a private Ray instance: minutes on 2 cores
 def test_serial_workers_and_ray_give_the_same_numbers(tmp_path, monkeypatch):
     monkeypatch.setenv("RAY_ADDRESS", "")  # never join a cluster by accident
     _, serial = sweep(tmp_path / "serial")
@@ -161,6 +162,7 @@ def actbench(*args, **popen):
     return subprocess.Popen([sys.executable, "-m", "actbench", "run", *map(str, args)], env=env, cwd=REPO, **popen)
 
 
+@pytest.mark.slow  # two actbench processes training six runs between them
 def test_two_invocations_on_one_folder_train_each_run_once(tmp_path):
     config = write_config(tmp_path, SWEEP.replace("seeds: [0]", "seeds: [0, 1, 2]"))
     root = tmp_path / "results"
@@ -173,6 +175,7 @@ def test_two_invocations_on_one_folder_train_each_run_once(tmp_path):
     assert trained[0] | trained[1] == {run_id[:12] for run_id in table["run_id"]}  # ... and every run once
 
 
+@pytest.mark.slow  # an actbench process with two workers, interrupted; Ctrl-C of a serial sweep stays in test_cli
 def test_ctrl_c_stops_the_workers_keeps_what_finished_and_exits_130(tmp_path):
     config = write_config(tmp_path, SWEEP.replace("seeds: [0]", "seeds: [0, 1, 2, 3, 4, 5]"))
     root = tmp_path / "results"

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from actbench.config import expand_runs, load_config, run_id
 from actbench.report import build_report
 from actbench.report.files import write_report_files
 from actbench.results import RunOutputs, RunRecord, TestOutputs, collect_rows, run_files, save_record
-from conftest import invoke, write_config
+from helpers import invoke, write_config
 
 ACCURACIES = {"relu": [0.97, 0.98, 0.99], "sigmoid": [0.80, 0.81, 0.82]}
 
@@ -43,9 +44,12 @@ def record(exp_dir: Path, spec, status: str, accuracy: float) -> str:
     return identifier
 
 
-@pytest.fixture
-def experiment(tmp_path) -> Path:
-    """relu and sigmoid x 3 finished seeds, a diverged relu seed 3, a failed sigmoid seed 3, and the report's files."""
+@pytest.fixture(scope="module")
+def made_experiment(tmp_path_factory) -> Path:
+    """relu and sigmoid x 3 finished seeds, a diverged relu seed 3, a failed sigmoid seed 3, and the report's files.
+
+    Built once: the report's plots take seconds. Tests get a copy (`experiment`)."""
+    tmp_path = tmp_path_factory.mktemp("made")
     config = load_config(write_config(tmp_path, "name: made\ndatasets: [mnist]\nhidden_activations: [relu, sigmoid]\nseeds: 4\n"))
     exp_dir = tmp_path / "results" / "made"
     for spec in expand_runs(config, {"mnist": "sample"}):
@@ -54,6 +58,14 @@ def experiment(tmp_path) -> Path:
         else:
             record(exp_dir, spec, "diverged" if spec.hidden_activation.name == "relu" else "failed", 0.0)
     write_report_files(build_report(exp_dir))
+    return exp_dir
+
+
+@pytest.fixture
+def experiment(made_experiment, tmp_path) -> Path:
+    """A copy of made_experiment of this test's own: exports write beside it and a test adds a run to it."""
+    exp_dir = tmp_path / "results" / "made"
+    shutil.copytree(made_experiment, exp_dir)
     return exp_dir
 
 

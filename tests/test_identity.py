@@ -8,11 +8,20 @@ import pandas as pd
 import pytest
 
 from actbench import results
-from actbench.config import TRAINING_RULES, OwnData, block_id, config_as_dict, expand_runs, group_id, load_config, run_id
+from actbench.config import (
+    TRAINING_RULES,
+    OwnData,
+    block_id,
+    config_as_dict,
+    expand_runs,
+    group_id,
+    load_config,
+    run_id,
+)
+from actbench.plan import plan_runs
 from actbench.report import build_report
 from actbench.report.labels import header_line
-from actbench.plan import plan_runs
-from conftest import invoke, write_config
+from helpers import invoke, write_config
 
 BASE = """
 name: t
@@ -23,7 +32,7 @@ hidden_activations: [relu]
 
 def only_run(tmp_path, text, source="sample"):
     config = load_config(write_config(tmp_path, text))
-    (spec,) = expand_runs(config, {name: source for name in config.datasets})
+    (spec,) = expand_runs(config, dict.fromkeys(config.datasets, source))
     return spec
 
 

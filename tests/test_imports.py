@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from helpers import REPO
 
 PACKAGE = REPO / "actbench"
 LEAVES = ["actbench.dataset_catalogue", "actbench.errors", "actbench.metrics_catalogue", "actbench.naming", "actbench.outputs"]

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from actbench.cli import app
 from actbench.metrics_catalogue import EXTRA_TABLES, METRICS, NOT_METRICS, in_table
-from conftest import write_config
+from helpers import write_config
 
 # One sweep that records everything: a binary task (positive-class scores) with diagnostics, and a
 # multiclass one (per-class scores); small and one epoch, so it trains in seconds.

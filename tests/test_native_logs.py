@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from actbench.native_logs import is_noise
-from conftest import REPO
+from helpers import REPO
 
 # Seen on TensorFlow 2.21 (CPU only), twice per process, whatever TF_CPP_MIN_LOG_LEVEL says.
 TF_START_UP = [

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_datasets import idx_bytes
 
 from actbench.config import load_config
 from actbench.datasets import load_own, sources
@@ -19,8 +20,7 @@ from actbench.errors import ActbenchError
 from actbench.plan import plan_runs
 from actbench.report import build_report
 from actbench.results import CONFUSION, PREDICTIONS, read_run, read_spec, run_directories
-from conftest import invoke, write_config
-from test_datasets import idx_bytes
+from helpers import invoke, write_config
 
 
 def small_digits() -> dict[str, np.ndarray]:

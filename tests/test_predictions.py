@@ -6,7 +6,7 @@ import pytest
 from actbench import evaluation, results
 from actbench.config import load_config
 from actbench.sweep import run_sweep
-from conftest import write_config
+from helpers import write_config
 
 SWEEP = """
 name: saved

@@ -12,7 +12,7 @@ from actbench.report import build_report
 from actbench.report.formats import print_tables
 from actbench.report.terminal import pieces, wrap_cell
 from actbench.results import RunOutputs, RunRecord, run_files, save_experiment, save_record
-from conftest import REPO
+from helpers import REPO
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,8 @@ import pytest
 from actbench.report import build_report
 from actbench.report.headline import headline
 from actbench.results import run_dir
-from conftest import invoke, write_config
+from helpers import invoke, write_config
 from helpers_report import make_results
-
 
 
 def flat(text: str) -> str:
@@ -281,7 +280,7 @@ def test_metric_tables_keep_labels_whole_show_the_metrics_that_fit_and_name_the_
         header = lines[start + 1]
         shown = [label for label in labels if label in header]
         assert shown == labels[:len(shown)] and shown, (width, header)  # the first metrics, in order
-        rows = [line for line in lines[start + 3:start + 5]]
+        rows = list(lines[start + 3:start + 5])
         assert [row.split()[0] for row in rows] == ["leaky_relu(alpha=0.01)", "sigmoid"]  # labels whole, one line each
         below = " ".join(lines[start + 5:start + 7])  # the sentence wraps at 80 columns
         if len(shown) < len(labels):

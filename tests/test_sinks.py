@@ -10,7 +10,7 @@ from actbench.results import RunRecord, has_metrics, run_dir
 from actbench.sinks.console import ConsoleSink
 from actbench.sweep import run_sweep
 from actbench.terminal import Terminal
-from conftest import write_config
+from helpers import write_config
 
 SWEEP = "name: seam\ndatasets: [mnist]\ndata: {source: sample}\nhidden_activations: [relu, tanh, selu]\n"
 
@@ -102,7 +102,7 @@ def test_sinks_are_closed_after_ctrl_c_and_results_csv_keeps_what_finished(tmp_p
 
 
 def test_a_sink_that_cannot_close_is_an_error_once_every_sink_is_closed(tmp_path, capsys):
-    sink, run = sweep(tmp_path, Instant(), fail_on_close=True)
+    _, run = sweep(tmp_path, Instant(), fail_on_close=True)
     with pytest.raises(ActbenchError, match="the recording sink cannot close"):
         run()
     assert len(pd.read_csv(tmp_path / "results" / "seam" / "results.csv")) == 3  # the files sink still closed

@@ -1,15 +1,14 @@
 """Training on small real samples: loss pairing, argmax accuracy for every output, seeding, divergence."""
 
+import numpy as np
 import pytest
 
+from actbench import evaluation
 from actbench.config import expand_runs, load_config, parse_set
 from actbench.datasets import load_dataset, split_dataset
-import numpy as np
-
-from actbench import evaluation
 from actbench.outputs import loss_for
 from actbench.train import keras_accuracy, train_and_evaluate
-from conftest import write_config
+from helpers import write_config
 
 
 def spec_for(tmp_path, **overrides):
@@ -30,9 +29,15 @@ def data():
     return split_dataset(load_dataset("mnist", "sample"), 400, 200, 0.1)
 
 
+@pytest.fixture(scope="module")
+def softmax_run(tmp_path_factory, data):
+    """The default run (softmax output), deterministic: trained once for the three tests that read it."""
+    return train_and_evaluate(spec_for(tmp_path_factory.mktemp("softmax"), deterministic="true"), data)
+
+
 @pytest.mark.parametrize("output", ["softmax", "linear", "sigmoid"])
-def test_every_output_activation_learns_and_is_judged_by_argmax(tmp_path, data, output):
-    result = train_and_evaluate(spec_for(tmp_path, output_activations=f"[{output}]"), data)
+def test_every_output_activation_learns_and_is_judged_by_argmax(tmp_path, data, softmax_run, output):
+    result = softmax_run if output == "softmax" else train_and_evaluate(spec_for(tmp_path, output_activations=f"[{output}]"), data)
     assert result.status == "finished"
     # 10 classes: chance is 0.10; two short epochs on 360 images must already beat it clearly.
     assert result.metrics["test_accuracy"] > 0.3
@@ -41,8 +46,8 @@ def test_every_output_activation_learns_and_is_judged_by_argmax(tmp_path, data, 
     assert result.metrics["n_train"] + result.metrics["n_val"] == 400 and result.metrics["n_test"] == 200
 
 
-def test_same_seed_same_numbers_other_seed_other_numbers(tmp_path, data):
-    first = train_and_evaluate(spec_for(tmp_path, deterministic="true"), data)
+def test_same_seed_same_numbers_other_seed_other_numbers(tmp_path, data, softmax_run):
+    first = softmax_run
     again = train_and_evaluate(spec_for(tmp_path, deterministic="true"), data)
     other = train_and_evaluate(spec_for(tmp_path, deterministic="true", seeds="[7]"), data)
     assert first.outputs.history[-1]["loss"] == again.outputs.history[-1]["loss"]
@@ -92,8 +97,8 @@ def test_binary_task_trains_each_output_layer_and_scores_the_positive_class(tmp_
         assert metrics["keras_accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-6)
 
 
-def test_multiclass_run_records_per_class_scores(tmp_path, data):
-    metrics = train_and_evaluate(spec_for(tmp_path), data).metrics
+def test_multiclass_run_records_per_class_scores(softmax_run):
+    metrics = softmax_run.metrics
     assert len(metrics["per_class_recall"]) == 10 and metrics["min_class_recall"] <= metrics["macro_recall"]
     assert metrics["keras_accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-6)
     assert 0 <= metrics["ece"] <= 1 and metrics["log_loss"] > 0

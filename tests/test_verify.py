@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from actbench.datasets import load_dataset, sources
 from actbench.dataset_catalogue import DATASETS
+from actbench.datasets import load_dataset, sources
 from actbench.datasets.verify import content_sha256, signature_problem, verify_full
 from actbench.errors import ActbenchError
 
@@ -68,7 +68,7 @@ def test_an_all_zero_mnist_npz_is_refused(only):
     arrays = full_sized("mnist", "mnist")
     arrays["x_train"], arrays["x_test"] = np.zeros_like(arrays["x_train"]), np.zeros_like(arrays["x_test"])
     write_npz(only, arrays)
-    with pytest.raises(ActbenchError, match="mean pixel intensity is 0.0"):
+    with pytest.raises(ActbenchError, match=r"mean pixel intensity is 0\.0"):
         load_dataset("mnist", "full", only)
 
 

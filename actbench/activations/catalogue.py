@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -184,9 +185,8 @@ def default_initializer(name: str) -> str:
 
 def reference_curve(name: str, params: dict[str, Any], x: np.ndarray) -> np.ndarray | None:
     """NumPy values of the activation on `x`, or None where it has no scalar formula."""
-    if is_custom(name) or CATALOGUE[name].reference is None:
-        return None
-    return CATALOGUE[name].reference(x, **params)
+    reference = None if is_custom(name) else CATALOGUE[name].reference
+    return None if reference is None else reference(x, **params)
 
 
 SLOPE_GRID = np.linspace(-20.0, 20.0, 40_001)  # every catalogue activation reaches its largest slope here

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import importlib
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 # `package.module:function`: an absolute dotted module path (a relative one has no package to be
 # relative to) and one attribute name.
@@ -43,7 +44,7 @@ def load_custom_function(name: str) -> Callable[..., Any]:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ValueError(f"cannot import module {module_name!r} for activation {name!r}: {exc}") from None
-    except Exception as exc:  # the module's own code failed: say so in one line, it is the user's code
+    except Exception as exc:  # noqa: BLE001 - the module's own code failed: say so in one line, it is the user's code
         raise ValueError(f"importing module {module_name!r} for activation {name!r} failed: {type(exc).__name__}: {exc}") from None
     function = getattr(module, attr, None)
     if not callable(function):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any, Iterator
+from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -79,7 +81,7 @@ def model_size(
             height, width, channels = height // model.pool_size, width // model.pool_size, filters
             activations += height * width * filters
         widths, dropout = [height * width * channels, *model.dense_units], model.dropout
-    for fan_in, units in zip(widths, widths[1:]):
+    for fan_in, units in itertools.pairwise(widths):
         parameters += (fan_in + 1) * units + (units if learned_slopes else 0)
         activations += (3 if dropout else 2) * units
     parameters += (widths[-1] + 1) * output_units
@@ -104,13 +106,17 @@ def _gib(count: int) -> str:
     return f"{count / 2**30:.1f} GiB"
 
 
+def _default_models() -> list[ModelSpec]:
+    return [MLPSpec()]
+
+
 class ExperimentConfig(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
     description: str = ""
     datasets: list[DatasetEntry] = Field(min_length=1)
     data: DataSpec = DataSpec()
     task: TaskSpec = TaskSpec()
-    models: list[ModelSpec] = Field(default_factory=lambda: [MLPSpec()], min_length=1)
+    models: list[ModelSpec] = Field(default_factory=_default_models, min_length=1)
     hidden_activations: list[ActivationSpec] = Field(min_length=1)
     output_activations: list[OutputSpec] = Field(default_factory=lambda: [OutputSpec(name="softmax")], min_length=1)
     training: TrainingSpec = TrainingSpec()
@@ -140,8 +146,10 @@ class ExperimentConfig(Strict):
     def _outputs_fit_the_task(cls, value: list[OutputSpec], info: ValidationInfo) -> list[OutputSpec]:
         # Checked here for each built-in dataset of the grid; for your own, once its files are read.
         task = info.data.get("task")
+        if task is None:  # the task itself was invalid, and said so
+            return value
         builtin = [entry for entry in info.data.get("datasets") or [] if isinstance(entry, str) and entry in DATASETS]
-        for index, output in enumerate(value if task else []):
+        for index, output in enumerate(value):
             problem = next(filter(None, (output_problem(task, output, DATASETS[name].classes) for name in builtin)), None)
             if problem:
                 raise ValueError(f"[{index}] {output.name}: {problem}")

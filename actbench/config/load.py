@@ -4,18 +4,19 @@ validation, and every problem described in one line naming the file or override,
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from actbench import dataset_catalogue as builtin_datasets
 from actbench.config.experiment import ExperimentConfig
 from actbench.config.overrides import Override, apply_override
 from actbench.config.schema import LOC_TAGS, CNNSpec, CustomDataset, MLPSpec
 from actbench.errors import ActbenchError
-
 
 # How errors name a config given as a mapping (from a program or notebook) rather than a file.
 MAPPING_ORIGIN = "config"
@@ -24,9 +25,10 @@ MAPPING_ORIGIN = "config"
 def load_config(source: Path | dict[str, Any], overrides: Sequence[Override] = ()) -> ExperimentConfig:
     """Read (a YAML file, or a mapping as the YAML would give), override and validate a config; every
     problem becomes one ActbenchError naming the file (or 'config' for a mapping), the field and the fix."""
+    path: Path | str
     if isinstance(source, dict):
         raw, path = copy.deepcopy(source), MAPPING_ORIGIN  # overrides must not change the caller's mapping
-    else:
+    else:  # the YAML file's path names it in every error
         raw, path = _read_yaml(Path(source)), Path(source)
     for override in overrides:
         apply_override(raw, override)
@@ -40,14 +42,15 @@ def _class_bound(raw: dict[str, Any]) -> int | None:
     """The class count task.positive is checked against now: the fewest classes among the grid's
     built-in datasets; none when the grid holds only datasets of your own (their classes are known
     once they are read, and plan.own_data checks them then)."""
-    entries = raw.get("datasets") if isinstance(raw.get("datasets"), list) else []
+    listed = raw.get("datasets")
+    entries = listed if isinstance(listed, list) else []
     builtin = [entry for entry in entries if isinstance(entry, str)]
     if not builtin and any(isinstance(entry, dict) for entry in entries):
         return None
     return builtin_datasets.fewest_classes(builtin)
 
 
-def _origin(error: dict[str, Any], path: Path | str, overrides: Sequence[Override]) -> str:
+def _origin(error: ErrorDetails, path: Path | str, overrides: Sequence[Override]) -> str:
     """Where a bad value came from: the last override that wrote it or a section around it, else the file."""
     fields = [part for part in error["loc"] if isinstance(part, str) and part not in LOC_TAGS]
     for override in reversed(overrides):
@@ -64,7 +67,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ActbenchError(f"{path}: cannot read the config: {exc}") from None
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
@@ -91,7 +94,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _describe(error: dict[str, Any], path: Path | str) -> str:
+def _describe(error: ErrorDetails, path: Path | str) -> str:
     """One line: file (or the --set that caused it), field path, what is wrong, and how to fix it."""
     loc = [part for part in error["loc"] if part not in LOC_TAGS]
     where = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[") or "(top level)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -94,7 +94,7 @@ class CNNSpec(Strict):
     initializer: Literal[INITIALIZERS] = "auto"  # type: ignore[valid-type]
 
 
-ModelSpec = Annotated[Union[MLPSpec, CNNSpec], Field(discriminator="type")]
+ModelSpec = Annotated[MLPSpec | CNNSpec, Field(discriminator="type")]
 
 
 class CustomDataset(Strict):
@@ -119,7 +119,7 @@ class CustomDataset(Strict):
 
 # A dataset is a built-in name (`mnist`) or a mapping with a path (`{name: kmnist, path: ~/data/kmnist}`).
 DatasetEntry = Annotated[
-    Union[Annotated[Literal[DATASETS], Tag("builtin")], Annotated[CustomDataset, Tag("own")]],  # type: ignore[valid-type]
+    Annotated[Literal[DATASETS], Tag("builtin")] | Annotated[CustomDataset, Tag("own")],  # type: ignore[valid-type]
     Discriminator(lambda value: "builtin" if isinstance(value, str) else "own"),
 ]
 # Union tags that pydantic puts into error locations; never shown to the user (see load.describe).
@@ -167,7 +167,7 @@ class TaskSpec(Strict):
 
     def problem(self, classes: int | None) -> str | None:
         """What is wrong with this task for a dataset of `classes` classes (None: not known yet)."""
-        if self.type == "binary" and (not self.positive or classes is not None and len(self.positive) >= classes):
+        if self.type == "binary" and (not self.positive or (classes is not None and len(self.positive) >= classes)):
             top = classes or BUILTIN_CLASSES
             return f"a binary task needs 'positive': 1 to {top - 1} of the classes 0-{top - 1}, e.g. positive: [0]"
         if self.type == "multiclass" and self.positive:

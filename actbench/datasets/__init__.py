@@ -103,7 +103,7 @@ def load_dataset(name: str, requested: str, data_dir: Path | None = None, mirror
             return _from_sample(name, warning=f"{name}: full data unavailable ({exc}); using the embedded sample. {fallback_fix(name)}")
     arrays = sources.read_full(name, location)
     digest, verified_by = verify_full(DATASETS[name], location, arrays)
-    return RawData(name, "full", str(location), **arrays, content_sha256=digest, verified_by=verified_by, class_names=DATASETS[name].class_names)
+    return RawData(name, "full", str(location), **arrays, content_sha256=digest, verified_by=verified_by, class_names=DATASETS[name].class_names, warning=None)
 
 
 def load_own(name: str, location: Path, class_names: list[str] | None = None) -> RawData:
@@ -111,7 +111,7 @@ def load_own(name: str, location: Path, class_names: list[str] | None = None) ->
     in every run id and metrics.json, is what identifies it."""
     arrays, names = own.read_own(name, location, class_names)
     digest = content_sha256(arrays)
-    return RawData(name, "own", str(location), **arrays, content_sha256=digest, verified_by="checked, digest in the run id", class_names=names)
+    return RawData(name, "own", str(location), **arrays, content_sha256=digest, verified_by="checked, digest in the run id", class_names=names, warning=None)
 
 
 def fallback_fix(name: str) -> str:

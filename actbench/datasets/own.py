@@ -31,12 +31,13 @@ MIN_PER_CLASS = 2  # the stratified validation split needs two training images o
 def read_own(name: str, location: Path, class_names: list[str] | None) -> tuple[Arrays, tuple[str, ...]]:
     """The arrays at `location` and the class names, or one ActbenchError naming the file, the field and the fix."""
     if location.is_file() and location.suffix == ".npz":
-        arrays, files = read_npz(location, None, FIX), {key: location for key in IDX_FILES}
+        arrays, files = read_npz(location, None, FIX), dict.fromkeys(IDX_FILES, location)
     elif location.is_dir():
-        files = {key: idx_path(location, key) for key in IDX_FILES}
-        missing = [IDX_FILES[key] for key, path in files.items() if path is None]
+        found = {key: idx_path(location, key) for key in IDX_FILES}
+        missing = [IDX_FILES[key] for key, path in found.items() if path is None]
         if missing:
             raise ActbenchError(f"{location}: dataset '{name}' lacks {', '.join(missing)} (or .gz); give its path as {FORMATS}")
+        files = {key: path for key, path in found.items() if path is not None}
         arrays = read_idx_folder(location, None, FIX)
     elif location.exists():
         raise ActbenchError(f"{location}: dataset '{name}' is neither a folder nor an .npz; give its path as {FORMATS}")
@@ -52,7 +53,7 @@ def as_uint8(array: np.ndarray, path: Path, key: str) -> np.ndarray:
     the fix, where a value would change."""
     labels = key.startswith("y_")
     kind = array.dtype.kind
-    if array.dtype == np.uint8 or array.size == 0 and kind in "iuf":  # nothing to convert (check_arrays refuses empty splits)
+    if array.dtype == np.uint8 or (array.size == 0 and kind in "iuf"):  # nothing to convert (check_arrays refuses empty splits)
         return array.astype(np.uint8, copy=False)
     if kind not in "iuf":
         wanted = "integers" if labels else "integers 0-255 or floats in [0, 1]"

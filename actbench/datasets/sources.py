@@ -21,8 +21,8 @@ came from; the licence notices are in actbench/data/LICENSES.txt.
 from __future__ import annotations
 
 import gzip
-import math
 import json
+import math
 import os
 import shutil
 import tempfile

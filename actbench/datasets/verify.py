@@ -45,8 +45,8 @@ def verify_full(info: DatasetInfo, location: Path, arrays: Arrays) -> tuple[str,
     if expected:
         if digest == expected:
             return digest, "content sha256"
-        problem = signature_problem(info, arrays) or f"its content sha256 is {digest[:16]}..., {info.title}'s is {expected[:16]}..."
-        raise _not_the_dataset(info, location, problem)
+        mismatch = signature_problem(info, arrays) or f"its content sha256 is {digest[:16]}..., {info.title}'s is {expected[:16]}..."
+        raise _not_the_dataset(info, location, mismatch)
     if published_files_match(info, location):
         return digest, "published file digests"
     problem = signature_problem(info, arrays)
@@ -82,12 +82,12 @@ def signature_problem(info: DatasetInfo, arrays: Arrays) -> str | None:
     if abs(mean - signature.mean_pixel) > MEAN_PIXEL_TOLERANCE:
         return f"its mean pixel intensity is {mean:.1f}, {info.title}'s is about {signature.mean_pixel:.1f}"
     per_image = images.reshape(len(images), -1).mean(axis=1)
-    for label, expected in enumerate(signature.class_mean_pixel):
+    for label, expected_mean in enumerate(signature.class_mean_pixel):
         found = float(per_image[labels == label].mean())
-        if abs(found - expected) > CLASS_MEAN_TOLERANCE:
+        if abs(found - expected_mean) > CLASS_MEAN_TOLERANCE:
             return (
                 f"the images labelled {info.class_names[label]!r} have mean pixel {found:.1f}, {info.title}'s have "
-                f"about {expected:.1f}: the labels do not belong to these images"
+                f"about {expected_mean:.1f}: the labels do not belong to these images"
             )
     return None
 

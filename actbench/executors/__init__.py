@@ -15,11 +15,13 @@ The error policy, the same for every executor, and nowhere else:
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from actbench import results
 from actbench.config import RunSpec, run_id
@@ -89,7 +91,7 @@ class Serial:
         for job in jobs:
             data = self.cache.cut(job.spec)  # a data problem (ActbenchError) stops the sweep here
             events.started(job)
-            yield execute(job.spec, data, on_epoch=lambda epoch, row, job=job: events.epoch(job, epoch, row))
+            yield execute(job.spec, data, on_epoch=functools.partial(events.epoch, job))
 
 
 def execute(spec: RunSpec, data: Dataset, on_epoch: EpochCallback | None = None) -> RunRecord:

@@ -10,7 +10,8 @@ actbench.executors.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from actbench.config import RunSpec
 from actbench.datasets import Dataset

@@ -15,10 +15,11 @@ import os
 import queue
 import signal
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from actbench.config import RunSpec
 from actbench.datasets import RawData

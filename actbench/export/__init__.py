@@ -7,8 +7,8 @@ TensorFlow. `tensorboard.py` and `mlflow.py` hold one tool each; `runs.py` reads
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from actbench.errors import ActbenchError
 from actbench.export.runs import ExportSummary

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
@@ -79,14 +80,14 @@ def _experiment(client: MlflowClient, name: str, tracking_uri: str) -> str:
     return client.create_experiment(name, artifact_location=location, tags={"actbench.experiment": name})
 
 
-def _existing_runs(client: MlflowClient, experiment_id: str) -> dict[tuple[str, str], Any]:
+def _existing_runs(client: MlflowClient, experiment_id: str) -> dict[tuple[str, str | None], Any]:
     """actbench's active runs in the experiment, by (tag, value): ('actbench.run_id', id), ('actbench.group', id)..."""
     found, token = {}, None
     while True:
         page = client.search_runs([experiment_id], filter_string=f"tags.`{KIND}` != ''", max_results=1000, page_token=token)
         for run in page:
             tags = run.data.tags
-            kind = tags.get(KIND)
+            kind = tags.get(KIND, "")
             key = {"seed": (RUN_ID, tags.get(RUN_ID)), "group": (GROUP, tags.get(GROUP)), "report": (KIND, "report")}.get(kind)
             if key:
                 found[key] = run

@@ -17,7 +17,6 @@ from typing import Any
 from actbench import results
 from actbench.metrics_catalogue import NOT_METRICS
 from actbench.settings_catalogue import of_kind
-from actbench.naming import pair_label
 
 Setting = str | int | float | bool
 # Columns of flatten_run's row that name a run, group or block rather than describe it; the seed is

@@ -7,6 +7,7 @@ results.csv edited by hand cannot mislead it.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ class ExperimentReport:
     notes: list[str] = field(default_factory=list)
 
 
-def build_report(exp_dir: Path, filters: list[str] = (), all_runs: bool = False) -> ExperimentReport:
+def build_report(exp_dir: Path, filters: Sequence[str] = (), all_runs: bool = False) -> ExperimentReport:
     notes: list[str] = []
     runs, scope = select_runs(exp_dir, all_runs, list(filters), notes)
     if runs.empty:
@@ -71,7 +72,7 @@ def _chance_levels(exp_dir: Path, runs: pd.DataFrame) -> pd.Series:
             break
     classes = pd.Series([_class_count(exp_dir, run) for run in runs.itertuples()], index=runs.index)
     positive_share = runs["task_positive"].map(lambda text: len(json.loads(text))) / classes
-    larger_side = np.maximum(positive_share, 1 - positive_share)
+    larger_side = positive_share.clip(lower=1 - positive_share)  # the larger of p and 1 - p
     return levels.fillna(larger_side.where(runs["task_type"] == "binary", 1 / classes))
 
 

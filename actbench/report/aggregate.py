@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from actbench import stats
-from actbench.metrics_catalogue import averaged_with_spread, in_table
 from actbench.errors import ActbenchError
+from actbench.metrics_catalogue import averaged_with_spread, in_table
 from actbench.report.labels import add_labels, setting_columns
 from actbench.results import RunStatus
 from actbench.settings_catalogue import block_settings, of_kind, with_types

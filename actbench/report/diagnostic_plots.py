@@ -4,13 +4,24 @@ layer, and the activation histograms after the last epoch."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from actbench import results
 from actbench.naming import ARROW
 from actbench.report import ExperimentReport
-from actbench.report.figure import Looks, grid, left_out_note, legend_outside, pyplot, save, shared_lines, shared_note, title
+from actbench.report.figure import (
+    Looks,
+    grid,
+    left_out_note,
+    legend_outside,
+    pyplot,
+    save,
+    shared_lines,
+    shared_note,
+    title,
+)
 from actbench.results import RunStatus
 
 MAX_GROUPS = 16
@@ -19,6 +30,7 @@ MAX_GROUPS = 16
 def read_diagnostics(report: ExperimentReport, runs: pd.DataFrame) -> pd.DataFrame:
     """diagnostics.csv of every run that has one, with the run's identity columns attached."""
     frames = []
+    run: Any  # itertuples() rows: namedtuples of the frame's columns, which the type checker cannot know
     for run in runs.itertuples():
         directory = results.run_dir(report.exp_dir, run.run_id)
         try:
@@ -39,7 +51,7 @@ def _groups(diagnostics: pd.DataFrame) -> tuple[list[tuple[str, pd.DataFrame]], 
     titled = []
     several_blocks = diagnostics["block"].nunique() > 1
     for (_, label), frame in diagnostics.groupby(["block", "label"], sort=True):
-        titled.append((label + (f"\n{frame['block_label'].iloc[0]}" if several_blocks else ""), frame))
+        titled.append((str(label) + (f"\n{frame['block_label'].iloc[0]}" if several_blocks else ""), frame))
     return titled[:MAX_GROUPS], len(titled)
 
 
@@ -101,7 +113,8 @@ def gradient_norms(report: ExperimentReport, diagnostics: pd.DataFrame, looks: L
 def activation_histograms(report: ExperimentReport, runs: pd.DataFrame, path: Path) -> Path | None:
     """Rows: groups (their lowest seed's run); columns: hidden layers. Outputs on the probe batch, after training."""
     chosen = runs.sort_values("seed").groupby(["block", "label"], sort=True).head(1).sort_values(["block", "label"])
-    histograms = []
+    histograms: list[tuple[Any, list[tuple[Any, ...]]]] = []  # (run, [(layer, counts, edges), ...])
+    run: Any  # itertuples() rows: namedtuples of the frame's columns, which the type checker cannot know
     for run in chosen.head(MAX_GROUPS).itertuples():
         saved = results.read_histograms(results.run_dir(report.exp_dir, run.run_id))
         if saved is not None:
@@ -113,8 +126,8 @@ def activation_histograms(report: ExperimentReport, runs: pd.DataFrame, path: Pa
     columns = max(len(layers) for _, layers in histograms)
     figure, axes = plt.subplots(len(histograms), columns, figsize=(2.2 * columns, 1.7 * len(histograms)), squeeze=False,
                                 layout="constrained")
-    for row_axes, (run, layers) in zip(axes, histograms):
-        for axis, (name, counts, edges) in zip(row_axes, layers):
+    for row_axes, (run, panels) in zip(axes, histograms):
+        for axis, (name, counts, edges) in zip(row_axes, panels):
             share = counts / max(counts.sum(), 1)
             axis.stairs(share, edges, fill=True, alpha=0.7)
             axis.set_yticks([])
@@ -123,7 +136,7 @@ def activation_histograms(report: ExperimentReport, runs: pd.DataFrame, path: Pa
         # The group names its row once, at the left, broken at the arrow: repeated in every
         # panel's title, a long label ran into the next panel's.
         row_axes[0].set_ylabel(run.label.replace(ARROW, f"\n{ARROW.lstrip()}"), rotation=0, ha="right", va="center", fontsize=7)
-        for axis in row_axes[len(layers):]:
+        for axis in row_axes[len(panels):]:
             axis.set_visible(False)
     title(figure, report.name, "activation values per hidden layer after training (probe batch, lowest seed)",
           report.aggregated.summary, fontsize=10)

@@ -117,8 +117,8 @@ def _joined(labels: list[str]) -> str:
     """'relu -> linear (1 unit)' and 'relu -> sigmoid (1 unit)' -> 'relu -> linear = sigmoid (1 unit)': what they
     share is said once, around what differs."""
     words = [label.split(" ") for label in labels]
-    lead = len(os.path.commonprefix(words))
-    tail = len(os.path.commonprefix([w[::-1] for w in words]))
+    lead = len(os.path.commonprefix(words))  # noqa: RUF071 - lists of words: compared word by word, as wanted
+    tail = len(os.path.commonprefix([w[::-1] for w in words]))  # noqa: RUF071 - as above
     middles = [w[lead:len(w) - tail] for w in words]
     if len(labels) == 1 or not all(middles):
         return " = ".join(labels)

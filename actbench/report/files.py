@@ -13,7 +13,6 @@ from actbench.report import ExperimentReport
 from actbench.report.formats import markdown, to_csv
 from actbench.results import guarded, remove, write_atomic
 
-
 REPORT_ADVICE = "or write the report elsewhere with --out DIR"
 
 

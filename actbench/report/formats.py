@@ -126,7 +126,7 @@ def to_json(reports: list[ExperimentReport]) -> str:
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
-    return [{column: _plain(column, value) for column, value in row.items()} for row in frame.to_dict(orient="records")]
+    return [{column: _plain(str(column), value) for column, value in row.items()} for row in frame.to_dict(orient="records")]
 
 
 def _plain(column: str, value: object) -> object:

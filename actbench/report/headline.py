@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from actbench.naming import pair_label
@@ -92,6 +94,7 @@ def _keras_accuracy_notes(summary: pd.DataFrame) -> list[str]:
     if "keras_accuracy_mean" not in summary:
         return []
     notes = []
+    row: Any  # itertuples() rows are namedtuples of this frame's columns, unknown to the type checker
     for row in summary.itertuples():
         gap = row.keras_accuracy_mean - row.acc_mean
         if abs(gap) > 5e-7:

@@ -9,6 +9,7 @@ structured columns of results.csv, never parsed back.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pandas as pd
 
@@ -32,7 +33,7 @@ def short_name(column: str) -> str:
     return SETTINGS[column].label if column in SETTINGS else column.rsplit(".", 1)[-1]
 
 
-def setting_text(column: str, value: object) -> str:
+def setting_text(column: str, value: Any) -> str:
     """How a setting reads in a label: identity values plainly ('mnist', 'relu'), the rest as 'epochs=1'."""
     row = SETTINGS.get(column)
     if row and row.plain:

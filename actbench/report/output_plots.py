@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -63,6 +64,7 @@ def reliability(report: ExperimentReport, finished: pd.DataFrame, looks: Looks, 
     """
     lines = shared_lines(finished)
     pooled: dict[tuple, dict[tuple, list]] = {}
+    run: Any  # itertuples() rows: namedtuples of the frame's columns, which the type checker cannot know
     for run in lines[lines["first"]].itertuples():  # the other groups of a shared line have the same predictions
         try:
             probabilities, labels, _ = read_predictions(run_dir(report.exp_dir, run.run_id))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,7 @@ def write_plots(report: ExperimentReport, folder: Path) -> list[Path]:
 
 def _histories(report: ExperimentReport, runs: pd.DataFrame) -> pd.DataFrame:
     frames = []
+    run: Any  # itertuples() rows: namedtuples of the frame's columns, which the type checker cannot know
     for run in runs.itertuples():
         directory = run_dir(report.exp_dir, run.run_id)
         try:
@@ -119,6 +121,7 @@ def accuracy_vs_time(report: ExperimentReport, runs: pd.DataFrame, looks: Looks,
     points = time_points(runs)
     blocks = list(points.groupby("block", sort=True))
     figure, axes = grid(len(blocks), 2, 6.5, 4.6)
+    row: Any  # itertuples() rows: namedtuples of the frame's columns, which the type checker cannot know
     for axis, (_, block) in zip(axes, blocks):
         for row in block.itertuples():
             look = looks.line(row.hidden_activation, row.output_activation)

@@ -11,6 +11,7 @@ shows as many metrics as fit (`draw_metrics`).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import pandas as pd
 from rich import box
@@ -123,7 +124,7 @@ def _plan(console: Console, frame: pd.DataFrame, soft: list[str] | None = None) 
     return widths
 
 
-def draw_table(console: Console, title: str, frame: pd.DataFrame, optional: list[str] = (), keep: int = 1) -> None:
+def draw_table(console: Console, title: str, frame: pd.DataFrame, optional: Sequence[str] = (), keep: int = 1) -> None:
     """Print `frame` within the console's width, trying in turn: wrapping the first `keep` (label) columns;
     dropping `optional` columns (saying so); wrapping any text column; splitting the columns over
     several tables, each repeating the first `keep`."""
@@ -174,7 +175,8 @@ def _line(console: Console, text: str, style: str = "") -> None:
 def _chunks(console: Console, frame: pd.DataFrame, keep: int) -> list[pd.DataFrame]:
     """Split the columns after the first `keep` into as few tables as fit, in order."""
     leading, rest = list(frame.columns[:keep]), list(frame.columns[keep:])
-    chunks, current = [], []
+    chunks: list[pd.DataFrame] = []
+    current: list[str] = []
     for column in rest:
         if current and _plan(console, frame[leading + current + [column]], leading) == []:
             chunks.append(frame[leading + current])

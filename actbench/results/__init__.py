@@ -19,6 +19,7 @@ results.csv, storage.py makes every write atomic and guarded (one error line, ne
 works for all but the encoders (histogram_keys aside): run_files is the way to make a run's files.
 """
 
+from actbench.results.encoding import histogram_keys
 from actbench.results.runs import (
     CONFIG,
     CONFUSION,
@@ -62,6 +63,12 @@ from actbench.results.runs import (
     save_experiment,
     save_record,
 )
-from actbench.results.encoding import histogram_keys
 from actbench.results.storage import ensure_writable, guarded, read_json, remove, write_atomic, write_json
-from actbench.results.table import LEADING_COLUMNS, collect_rows, flatten_run, rebuild_results_csv, runs_frame, stale_note
+from actbench.results.table import (
+    LEADING_COLUMNS,
+    collect_rows,
+    flatten_run,
+    rebuild_results_csv,
+    runs_frame,
+    stale_note,
+)

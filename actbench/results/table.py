@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from actbench.config import TRAINING_RULES, TaskSpec, block_id, group_id
 from actbench.metrics_catalogue import leading_columns
 from actbench.naming import activation_label
-from actbench.results.runs import has_metrics, is_stale, output_units, read_metrics, read_spec, run_directories, runs_dir
+from actbench.results.runs import (
+    has_metrics,
+    is_stale,
+    output_units,
+    read_metrics,
+    read_spec,
+    run_directories,
+    runs_dir,
+)
 from actbench.results.storage import write_atomic
 from actbench.settings_catalogue import SETTINGS, with_types
 from actbench.settings_catalogue import leading_columns as leading_settings
@@ -71,7 +80,7 @@ def runs_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return with_types(table)
 
 
-def _flatten(prefix: str, data: dict[str, Any], skip: set[str] = frozenset()) -> dict[str, Any]:
+def _flatten(prefix: str, data: dict[str, Any], skip: AbstractSet[str] = frozenset()) -> dict[str, Any]:
     return {
         f"{prefix}.{key}": json.dumps(value, separators=(",", ":")) if isinstance(value, list) else value
         for key, value in data.items()
