@@ -7,23 +7,12 @@ from pathlib import Path
 import pytest
 
 from actbench.native_logs import quiet_tensorflow
-from helpers import write_config
+from helpers import TINY, write_config
 
 quiet_tensorflow()
 
 
 @pytest.fixture
 def tiny_config(tmp_path: Path) -> Path:
-    """Two activations x one seed on 300 real sample images, one epoch: seconds to train."""
-    return write_config(
-        tmp_path,
-        """
-        name: tiny
-        datasets: [mnist]
-        data: {source: sample, limit_train: 300, limit_test: 100}
-        models: [{type: mlp, hidden_units: [16]}]
-        hidden_activations: [relu, tanh]
-        training: {epochs: 1, batch_size: 64}
-        seeds: [0]
-        """,
-    )
+    """helpers.TINY written to a file."""
+    return write_config(tmp_path, TINY)

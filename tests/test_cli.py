@@ -13,7 +13,7 @@ import pytest
 
 from actbench import train
 from actbench.results import read_metrics
-from helpers import REPO, invoke, write_config
+from helpers import REPO, interrupted_at_call, invoke, write_config
 
 
 def run_dirs(results: Path, experiment: str = "tiny") -> list[Path]:
@@ -120,16 +120,7 @@ def test_a_diverging_run_exits_zero_and_is_marked(tiny_config, tmp_path):
 
 def test_ctrl_c_keeps_finished_runs_and_trusts_no_partial_one(tiny_config, tmp_path, monkeypatch):
     results = tmp_path / "results"
-    real = train.train_and_evaluate
-    calls = []
-
-    def interrupt_second(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(train, "train_and_evaluate", interrupt_second)
+    monkeypatch.setattr(train, "train_and_evaluate", interrupted_at_call(2, train.train_and_evaluate))
     outcome = invoke("run", tiny_config, "--results-dir", results)
     assert outcome.exit_code == 130 and "interrupted" in outcome.output
     assert len(pd.read_csv(results / "tiny" / "results.csv")) == 1

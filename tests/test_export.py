@@ -18,7 +18,7 @@ from actbench.config import expand_runs, load_config, run_id
 from actbench.report import build_report
 from actbench.report.files import write_report_files
 from actbench.results import RunOutputs, RunRecord, TestOutputs, collect_rows, run_files, save_record
-from helpers import invoke, write_config
+from helpers import interrupted_at_call, invoke, write_config
 
 ACCURACIES = {"relu": [0.97, 0.98, 0.99], "sigmoid": [0.80, 0.81, 0.82]}
 
@@ -238,16 +238,7 @@ def test_mlflow_parents_children_and_re_export_that_updates(experiment, tmp_path
 
 def test_run_exports_what_finished_even_after_ctrl_c(tiny_config, tmp_path, monkeypatch):
     results = tmp_path / "results"
-    real = train.train_and_evaluate
-    calls = []
-
-    def interrupt_second(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(train, "train_and_evaluate", interrupt_second)
+    monkeypatch.setattr(train, "train_and_evaluate", interrupted_at_call(2, train.train_and_evaluate))
     outcome = invoke("run", tiny_config, "--results-dir", results, "--export", "tensorboard")
     assert outcome.exit_code == 130 and "1 runs of tiny exported" in outcome.output
     assert len(list((results / "tensorboard" / "tiny").iterdir())) == 1

@@ -16,17 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import invoke, write_config
-
-TINY = """
-name: tiny
-datasets: [mnist]
-data: {source: sample, limit_train: 300, limit_test: 100}
-models: [{type: mlp, hidden_units: [16]}]
-hidden_activations: [relu, tanh]
-training: {epochs: 1, batch_size: 64}
-seeds: [0]
-"""
+from helpers import TINY, invoke, write_config
 
 
 @pytest.fixture(scope="module")
