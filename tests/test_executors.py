@@ -221,8 +221,9 @@ def test_a_ray_run_is_shown_started_when_its_task_starts_not_when_it_is_queued(t
 
         from actbench.executors import failed_record
 
+        began = time.time()
         time.sleep(3)
-        return failed_record(spec, "a stand-in for training")
+        return failed_record(spec, f"began {began}")  # a stand-in for training that says when it began
 
     monkeypatch.setenv("RAY_ADDRESS", "")
     planned, _ = plan_runs(load_config(write_config(tmp_path, SWEEP)), tmp_path / "results", None)
@@ -232,14 +233,15 @@ def test_a_ray_run_is_shown_started_when_its_task_starts_not_when_it_is_queued(t
 
     class Events:
         def started(self, job):
-            shown[job.run_id] = time.monotonic()
+            shown[job.run_id] = time.time()  # the wall clock, shared with the Ray worker on this machine
 
         def epoch(self, job, epoch, row): ...
 
         def retrying(self, job, why): ...
 
     jobs = [Job(p.spec, p.run_id, p.title) for p in planned]
-    records = list(cluster.run(iter(jobs), Events()))
-    assert len(records) == 2 and set(shown) == {job.run_id for job in jobs}
-    first, second = sorted(shown.values())
-    assert second - first > 2.5  # queued together, started one training apart
+    began = {record.run_id: float(record.metrics["error"].split()[1]) for record in cluster.run(iter(jobs), Events())}
+    assert set(began) == set(shown) == {job.run_id for job in jobs}
+    # Both are queued at once, the second starts when the first ends (3 s later): shown when queued, it would
+    # be shown seconds before it began. Late is allowed (start messages lag on a loaded machine), early is not.
+    assert all(shown[run] >= began[run] - 0.05 for run in began), (shown, began)
