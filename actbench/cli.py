@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from actbench.native_logs import quiet_tensorflow
+from actbench.native_logs import filter_native_stderr, quiet_tensorflow
 
 quiet_tensorflow()  # TensorFlow's C++ start-up chatter is noise in a CLI; `run` also filters its earliest lines
 
@@ -136,6 +136,9 @@ def run(
     shipped = None if config_path.exists() else _shipped_config(config_path)
     if shipped:
         raise _fail(f"{config_path}: no such config file; did you mean {shipped}?", terminal=terminal)
+    # Before the config loads: a custom activation's module may import TensorFlow, whose earliest native
+    # lines only this filter keeps off stderr. The command's, not the library's: it rewires descriptor 2.
+    filter_native_stderr()
     try:
         with terminate_as_interrupt():
             summary = launch(config_path, [*map(parse_set, set_ or []), *option_overrides(shortcuts)], options, terminal)

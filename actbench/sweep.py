@@ -114,12 +114,10 @@ def _check_executor_options(options: RunOptions) -> None:
 def _sweep_from_options(config: ExperimentConfig, options: RunOptions, terminal: Terminal) -> SweepSummary:
     from actbench.datasets.cache import data_request
     from actbench.executors import pick_executor
-    from actbench.native_logs import filter_native_stderr
     from actbench.sinks.console import ConsoleSink
 
     request = data_request(config, options.data_dir, options.mirror)
     executor = pick_executor(options.workers, options.ray, request, options.retries)
-    filter_native_stderr()
     return run_sweep(
         config, options.results_dir, data_dir=options.data_dir, mirror=options.mirror, force=options.force,
         executor=executor, sinks=[ConsoleSink(terminal)],

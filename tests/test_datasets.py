@@ -204,3 +204,24 @@ def test_built_in_images_of_another_shape_than_the_catalogue_says_are_refused(tm
     np.savez(npz, x_train=np.zeros((2, 14, 14), np.uint8), y_train=np.zeros(2, np.uint8), x_test=np.zeros((1, 14, 14), np.uint8), y_test=np.zeros(1, np.uint8))
     with pytest.raises(ActbenchError, match=rf"{npz}: does not hold 28x28 uint8 images"):
         sources.read_full("mnist", npz)
+
+
+def test_files_that_are_no_npz_archive_are_refused_in_one_line(tmp_path):
+    """A .npy renamed .npz (np.load would hand back a bare array) and plain bytes (it would call them pickled)."""
+    npy = tmp_path / "array.npz"
+    with open(npy, "wb") as stream:
+        np.save(stream, np.zeros((3, 28, 28), np.uint8))
+    text = tmp_path / "notes.npz"
+    text.write_text("not an archive")
+    for path in (npy, text):
+        with pytest.raises(ActbenchError, match=rf"^{path}: is not an .npz archive \(the zip of .npy arrays"):
+            sources.read_npz(path, None)
+
+
+def test_a_keras_cache_that_cannot_be_made_is_a_failed_download_so_auto_falls_back(isolated, monkeypatch):
+    blocker = isolated / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("KERAS_HOME", str(blocker))  # the cache folder would have to be made inside a file
+    with pytest.raises(sources.DownloadError, match=rf"cannot make the download folder {blocker}/datasets"):
+        sources.download_full("mnist", "http://127.0.0.1:9/")
+    assert load_dataset("mnist", "auto", mirror="http://127.0.0.1:9/").source == "sample"

@@ -154,7 +154,7 @@ def write_runs(exp_dir, config, own=None, accuracy=0.9):
     for spec in expand_runs(config, {"mnist": "sample"}, own):
         ids.append(run_id(spec))
         metrics = {"test_accuracy": accuracy + spec.seed / 100, "test_loss": 0.3, "n_test": 1000, "epochs_run": 1}
-        results.save_record(exp_dir, spec.as_json(), results.RunRecord(ids[-1], "finished", metrics, results.run_files([])))
+        results.save_record(exp_dir, spec.as_json(), results.RunRecord(ids[-1], results.RunStatus.FINISHED, metrics, results.run_files(results.RunOutputs([]))))
     results.save_experiment(exp_dir, config_as_dict(config), ids)
     return ids
 

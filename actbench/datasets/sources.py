@@ -96,7 +96,13 @@ def download_full(name: str, mirror: str | None = None) -> Path:
     base = mirror_base(mirror)
     info = DATASETS[name]
     target = download_target(name)
-    target.mkdir(parents=True, exist_ok=True)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # the data cannot be had here, as when the network fails: --source auto falls back
+        raise DownloadError(
+            f"cannot make the download folder {target} ({exc.strerror or exc}); set KERAS_HOME to a folder that "
+            "can be written, or put the files in a folder and pass --data-dir"
+        ) from None
     for filename in download_files(name):
         algorithm, expected = info.published_files[filename]
         destination = target / filename
@@ -136,8 +142,9 @@ def missing_note(name: str, data_dir: Path | None, mirror: str | None) -> str | 
 
 def download_file(url: str, destination: Path, algorithm: str, expected: str) -> None:
     """Download to a temporary file beside `destination`; move it there only if the checksum matches."""
-    handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".part")
+    temporary = ""
     try:
+        handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".part")
         with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
             shutil.copyfileobj(response, out)
         actual = file_digest(Path(temporary), algorithm)
@@ -151,7 +158,7 @@ def download_file(url: str, destination: Path, algorithm: str, expected: str) ->
         reason = getattr(exc, "reason", exc)
         raise DownloadError(f"could not download {url}: {reason}") from None
     finally:
-        if os.path.exists(temporary):
+        if temporary and os.path.exists(temporary):
             os.unlink(temporary)
 
 
@@ -259,6 +266,8 @@ def _idx_header(stream: BinaryIO, path: Path, fix: str) -> tuple[int, ...]:
 
 
 def read_npz(path: Path, image_shape: tuple[int, ...] | None, fix: str = REDOWNLOAD_FIX) -> Arrays:
+    if not zipfile.is_zipfile(path):  # np.load would read a .npy as one array, or call other bytes pickled data
+        raise _corrupt(path, "is not an .npz archive (the zip of .npy arrays that numpy.savez writes)", fix)
     try:
         with np.load(path, allow_pickle=False) as archive:
             missing = [key for key in IDX_FILES if key not in archive.files]

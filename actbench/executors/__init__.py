@@ -102,8 +102,8 @@ def execute(spec: RunSpec, data: Dataset, on_epoch: EpochCallback | None = None)
     try:
         outcome = train.train_and_evaluate(spec, data, on_epoch=on_epoch)
         status, metrics, files = outcome.status, outcome.metrics, results.run_files(outcome.outputs)
-    except ActbenchError:
-        raise  # the user's to fix: it stops the sweep
+    except ActbenchError as exc:
+        raise ActbenchError(_unwrapped(str(exc))) from None  # the user's to fix: it stops the sweep, in one line
     except Exception as exc:  # noqa: BLE001 - any other error in one run must not stop the sweep
         status, files = RunStatus.FAILED, {}
         metrics = {"error": one_line_error(exc), "traceback": traceback.format_exc()}
@@ -117,8 +117,15 @@ def failed_record(spec: RunSpec, reason: str) -> RunRecord:
     return RunRecord(run_id(spec), RunStatus.FAILED, {"error": reason})
 
 
+def _unwrapped(message: str) -> str:
+    """A message as one line. Keras wraps an error raised inside a layer in several lines: a header, the
+    original message in bold (ANSI codes), the layer's arguments; the original is what the user needs."""
+    original = re.search(r"\x1b\[1m(.*?)\x1b\[0m", message, re.S)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", original.group(1) if original else message)
+    return " ".join(text.split())
+
+
 def one_line_error(exc: BaseException, limit: int = 300) -> str:
-    """An exception as one readable line: Keras wraps errors in multi-line, coloured messages."""
-    text = re.sub(r"\x1b\[[0-9;]*m", "", f"{type(exc).__name__}: {exc}")
-    text = " ".join(text.split())
+    """An exception as one readable line: its type and its own message."""
+    text = f"{type(exc).__name__}: {_unwrapped(str(exc))}"
     return text if len(text) <= limit else text[: limit - 3] + "..."
