@@ -13,7 +13,10 @@ import pytest
 from helpers import REPO
 
 PACKAGE = REPO / "actbench"
-LEAVES = ["actbench.dataset_catalogue", "actbench.errors", "actbench.metrics_catalogue", "actbench.naming", "actbench.outputs"]
+LEAVES = [
+    "actbench.dataset_catalogue", "actbench.errors", "actbench.metrics_catalogue", "actbench.naming", "actbench.outputs",
+    "actbench.settings_catalogue",
+]
 
 
 def module_name(path: Path) -> str:
