@@ -98,9 +98,9 @@ def own_data(config: ExperimentConfig, cache: DataCache) -> dict[str, OwnData]:
         problem = next((p for p in problems if p), None)
         if problem:
             raise ActbenchError(f"{entry.location}: dataset '{name}' has {classes} classes: {problem}")
-        for loc, problem in model_problems(config, name, raw.image_shape, classes):
-            field = ".".join(f"[{part}]" if isinstance(part, int) else part for part in loc).replace(".[", "[")
-            raise ActbenchError(f"{entry.location}: dataset '{name}': {field}: {problem}")
+        for model_problem in model_problems(config, name, raw.image_shape, classes, len(raw.y_train)):
+            field = ".".join(f"[{part}]" if isinstance(part, int) else part for part in model_problem.loc).replace(".[", "[")
+            raise ActbenchError(f"{entry.location}: dataset '{name}': {field}: {model_problem.text}")
         facts[name] = OwnData(sha256=raw.content_sha256, image_shape=raw.image_shape, classes=classes, n_train=len(raw.y_train), n_test=len(raw.y_test))
     return facts
 

@@ -279,6 +279,24 @@ def test_a_model_too_large_for_memory_is_refused_with_its_size(tmp_path, monkeyp
     load_config(write_config(tmp_path, BASE + "models: [{type: mlp, hidden_units: [12800, 6400]}]"))
 
 
+def test_a_memory_limit_counts_the_batch_a_run_can_have_and_names_the_override_that_caused_it(tmp_path, monkeypatch):
+    from actbench.executors import resources
+
+    path, batch = write_config(tmp_path, BASE), parse_set("training.batch_size=100000000")
+    monkeypatch.setattr(resources, "memory_bytes", lambda: 2**30)  # the whole 54,000 fitted images of full MNIST fit in 1 GiB
+    assert load_config(path, [batch]).training.batch_size == 100_000_000
+    monkeypatch.setattr(resources, "memory_bytes", lambda: 2**28)  # 256 MiB: they do not
+    with pytest.raises(ActbenchError) as caught:
+        load_config(path, [batch])
+    message = str(caught.value)
+    assert message.startswith("--set 'training.batch_size=100000000': models[0]: "), message
+    assert "a batch of 54000)" in message and message.endswith("or lower training.batch_size")
+    assert load_config(path, [batch, parse_set("data.limit_train=1000")]).data.limit_train == 1000  # batches of 900 at most
+    # Weights too large for memory: the models in the file are the cause, not a batch size set on the command line.
+    big = BASE + "models: [{type: mlp, hidden_units: [12800, 6400]}]"
+    assert "make the layers narrower or fewer" in error_for(tmp_path, big, ["training.batch_size=64"])
+
+
 def test_memory_bytes_reads_this_machine():
     from actbench.executors.resources import memory_bytes
 

@@ -44,6 +44,10 @@ class ModelSize:
         """Memory to train it: the weights' copies, and each layer's output and its gradient for a batch."""
         return BYTES_PER_NUMBER * (WEIGHT_COPIES * self.parameters + 2 * batch_size * self.activations)
 
+    def batch_dominates(self, batch_size: int) -> bool:
+        """Whether a batch's outputs and gradients take more of that memory than the weights' copies."""
+        return 2 * batch_size * self.activations > WEIGHT_COPIES * self.parameters
+
 
 class ShapeProblem(ValueError):
     """A layer that does not fit the feature maps it meets; `field` is the model field to change."""
@@ -98,7 +102,7 @@ def memory_problem(size: ModelSize, batch_size: int) -> str | None:
     return (
         f"{size.parameters:,} parameters: training needs about {_gib(needed)} (weights, gradients, Adam's moments and a "
         f"batch of {batch_size}), more than this machine's {_gib(available)}; make the layers narrower or fewer"
-        + (", or lower training.batch_size" if 2 * batch_size * size.activations > WEIGHT_COPIES * size.parameters else "")
+        + (", or lower training.batch_size" if size.batch_dominates(batch_size) else "")
     )
 
 
@@ -184,10 +188,15 @@ class ExperimentConfig(Strict):
     def _models_fit_the_builtin_images(self) -> ExperimentConfig:
         # Convolution and pooling windows against each built-in dataset's images, and the memory each
         # model needs to train; a dataset of your own is checked once its files are read (plan.own_data).
+        # `auto` counts the full data's training images: the most a run of it can have.
         for name in {entry for entry in self.datasets if isinstance(entry, str)}:
-            for loc, problem in model_problems(self, name, DATASETS[name].image_shape, DATASETS[name].classes):
+            info = DATASETS[name]
+            train_images = info.size("sample" if self.data.source == "sample" else "full")[0]
+            for problem in model_problems(self, name, info.image_shape, info.classes, train_images):
                 raise ValidationError.from_exception_data(
-                    type(self).__name__, [InitErrorDetails(type=PydanticCustomError("value_error", problem), loc=loc, input=None)]
+                    type(self).__name__,
+                    # `also`: the other settings that caused it, so an error from --set names that override (config/load.py)
+                    [InitErrorDetails(type=PydanticCustomError("value_error", problem.text, {"also": problem.also}), loc=problem.loc, input=None)],
                 )
         return self
 
@@ -207,23 +216,40 @@ class ExperimentConfig(Strict):
         return self
 
 
+@dataclass(frozen=True)
+class ModelProblem:
+    """A model that cannot be built or trained on a dataset: the field's location in the config, what is
+    wrong and the fix, and the other settings (dotted) that caused it."""
+
+    loc: tuple[Any, ...]
+    text: str
+    also: tuple[str, ...] = ()
+
+
 def model_problems(
-    config: ExperimentConfig, dataset: str, image_shape: tuple[int, ...], classes: int
-) -> Iterator[tuple[tuple[Any, ...], str]]:
-    """Each model that cannot be built or trained on `dataset`, of `image_shape` and `classes` classes:
-    (the field's location in the config, what is wrong and the fix)."""
+    config: ExperimentConfig, dataset: str, image_shape: tuple[int, ...], classes: int, train_images: int
+) -> Iterator[ModelProblem]:
+    """Each model that cannot be built or trained on `dataset`, of `image_shape`, `classes` classes and
+    `train_images` published training images."""
+    from actbench.datasets import validation_images  # datasets import NumPy: not at module level
+
     learned_slopes = any(hidden.name == "prelu" for hidden in config.hidden_activations)
     widest = max(output_units(config.task, output, classes) for output in config.output_activations)
+    train = min(train_images, config.data.limit_train or train_images)
+    fit = max(1, train - validation_images(train, config.training.validation_split))
+    # A batch holds at most the images a run fits on; when it takes most of the memory, what sizes it is a cause too.
+    batch_size = min(config.training.batch_size, fit)
+    batch_fields = ("training.batch_size",) + (("data.limit_train", "training.validation_split") if batch_size < config.training.batch_size else ())
     for index, model in enumerate(config.models):
         try:
             size = model_size(model, image_shape, widest, learned_slopes, dataset)
         except ShapeProblem as exc:
             fewer = ", or list fewer filters" if model.type == "cnn" and len(model.filters) > 1 else ""
-            yield ("models", index, exc.field), f"{exc}; lower it{fewer}"
+            yield ModelProblem(("models", index, exc.field), f"{exc}; lower it{fewer}")
             continue
-        problem = memory_problem(size, config.training.batch_size)
+        problem = memory_problem(size, batch_size)
         if problem:
-            yield ("models", index), problem
+            yield ModelProblem(("models", index), problem, batch_fields if size.batch_dominates(batch_size) else ())
 
 
 def config_as_dict(config: ExperimentConfig) -> dict[str, Any]:
