@@ -63,24 +63,30 @@ def model_size(
     """Parameters and activations of `model` on images of `image_shape` ((H, W) or (H, W, C)), layer by
     layer as models.py builds it: 'valid' convolutions, pooling that drops a remainder, Dense layers
     with biases; `learned_slopes`: PReLU's slope per unit (per channel after a convolution). Raises
-    ShapeProblem when a convolution or pooling window is larger than what it meets."""
+    ShapeProblem when a convolution or pooling window is larger than what it meets, with the fixes that apply."""
     height, width, channels = (list(image_shape) + [1])[:3]
     parameters, activations = 0, height * width * channels
     if isinstance(model, MLPSpec):
         widths, dropout = [height * width * channels, *model.hidden_units], model.dropout
     else:
         for index, filters in enumerate(model.filters):
+            # What shrank the maps a window meets is a fix too: the pooling and the convolutions before it.
+            fewer = ["list fewer filters"] if index else []
             where = f"{dataset}'s {height}x{width} images"
             if index:
                 where = f"the {height}x{width} feature maps that {index} convolution and pooling layers leave of {dataset}'s images"
             if model.kernel_size > min(height, width):
-                raise ShapeProblem("kernel_size", f"{model.kernel_size} is larger than {where}")
+                pooled = ["lower pool_size"] if index and model.pool_size > 1 else []
+                raise ShapeProblem("kernel_size", f"{model.kernel_size} is larger than {where}; {_either('lower it', *pooled, *fewer)}")
             height, width = height - model.kernel_size + 1, width - model.kernel_size + 1
             parameters += (model.kernel_size**2 * channels + 1) * filters + (filters if learned_slopes else 0)
             activations += 2 * height * width * filters  # the convolution and its activation
             if model.pool_size > min(height, width):
+                convolved = ["lower kernel_size"] if model.kernel_size > 1 else []
                 raise ShapeProblem(
-                    "pool_size", f"{model.pool_size} is larger than the {height}x{width} feature maps convolution {index + 1} leaves of {dataset}'s images"
+                    "pool_size",
+                    f"{model.pool_size} is larger than the {height}x{width} feature maps convolution {index + 1} leaves of {dataset}'s images; "
+                    + _either("lower it", *convolved, *fewer),
                 )
             height, width, channels = height // model.pool_size, width // model.pool_size, filters
             activations += height * width * filters
@@ -90,6 +96,11 @@ def model_size(
         activations += (3 if dropout else 2) * units
     parameters += (widths[-1] + 1) * output_units
     return ModelSize(parameters, activations + 2 * output_units)
+
+
+def _either(*fixes: str) -> str:
+    """'lower it', 'lower it or list fewer filters', 'lower it, lower pool_size or list fewer filters'."""
+    return " or ".join(filter(None, [", ".join(fixes[:-1]), fixes[-1]]))
 
 
 def memory_problem(size: ModelSize, batch_size: int) -> str | None:
@@ -244,8 +255,7 @@ def model_problems(
         try:
             size = model_size(model, image_shape, widest, learned_slopes, dataset)
         except ShapeProblem as exc:
-            fewer = ", or list fewer filters" if model.type == "cnn" and len(model.filters) > 1 else ""
-            yield ModelProblem(("models", index, exc.field), f"{exc}; lower it{fewer}")
+            yield ModelProblem(("models", index, exc.field), str(exc))
             continue
         problem = memory_problem(size, batch_size)
         if problem:
