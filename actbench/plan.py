@@ -23,8 +23,8 @@ from actbench.config import (
 )
 from actbench.costs import describe_estimates, estimate_runs, format_seconds
 from actbench.dataset_catalogue import DATASETS
-from actbench.datasets import fallback_fix, resolve_source, sources
-from actbench.datasets.cache import DataCache, cache_for, data_request
+from actbench.datasets import check_cut, fallback_fix, resolve_source, sources
+from actbench.datasets.cache import DataCache, cache_for, cut_key, data_request
 from actbench.errors import ActbenchError
 from actbench.naming import run_title
 
@@ -53,7 +53,7 @@ def plan_runs(
     Without a cache (dry run) nothing is loaded or downloaded: sources are decided from local files,
     and a note says what the real run will download, from where (`mirror`). With one (a real run)
     every dataset is loaded now, downloads included, so a data problem stops the sweep before it
-    writes anything.
+    writes anything. Either way each cut of the data (its limits and validation split) is checked.
     """
     resolved: dict[str, str] = {}
     notes: list[str] = []
@@ -74,7 +74,12 @@ def plan_runs(
     exp_dir = results.experiment_dir(results_root, config.name)
     notes += filter(None, [results.stale_note(exp_dir)])
     planned = []
-    for spec in expand_runs(config, resolved, own):
+    specs = expand_runs(config, resolved, own)
+    for spec in {cut_key(spec): spec for spec in specs}.values():  # refused here, as the executor would, before anything is written
+        classes = spec.own_data.classes if spec.own_data else DATASETS[spec.dataset].classes
+        sizes = (spec.own_data.n_train, spec.own_data.n_test) if spec.own_data else DATASETS[spec.dataset].size(spec.source)
+        check_cut(spec.dataset, classes, sizes, spec.limit_train, spec.limit_test, spec.training.validation_split)
+    for spec in specs:
         identifier = run_id(spec)
         image_shape = spec.own_data.image_shape if spec.own_data else DATASETS[spec.dataset].image_shape
         parameters = model_size(spec.model, image_shape, spec.output_units, spec.hidden_activation.name == "prelu").parameters
@@ -93,9 +98,9 @@ def own_data(config: ExperimentConfig, cache: DataCache) -> dict[str, OwnData]:
         problem = next((p for p in problems if p), None)
         if problem:
             raise ActbenchError(f"{entry.location}: dataset '{name}' has {classes} classes: {problem}")
-        for loc, problem in model_problems(config, name, raw.image_shape, classes):
-            field = ".".join(f"[{part}]" if isinstance(part, int) else part for part in loc).replace(".[", "[")
-            raise ActbenchError(f"{entry.location}: dataset '{name}': {field}: {problem}")
+        for model_problem in model_problems(config, name, raw.image_shape, classes, len(raw.y_train)):
+            field = ".".join(f"[{part}]" if isinstance(part, int) else part for part in model_problem.loc).replace(".[", "[")
+            raise ActbenchError(f"{entry.location}: dataset '{name}': {field}: {model_problem.text}")
         facts[name] = OwnData(sha256=raw.content_sha256, image_shape=raw.image_shape, classes=classes, n_train=len(raw.y_train), n_test=len(raw.y_test))
     return facts
 

@@ -38,6 +38,7 @@ class Setting:
     plain: bool = False  # labels show the value alone ('mnist', 'relu'), not 'short=value'
     header: int | None = None  # its place on the report's header line when the same for every group
     digest: bool = False  # a content digest: labels show its first 8 characters
+    test_set: bool = False  # says which test images a run is scored on: runs that share these share a chance level
 
     @property
     def label(self) -> str:
@@ -55,11 +56,11 @@ SETTINGS: dict[str, Setting] = _rows(
     Setting("group_id", "str", "identity"),
     Setting("block_id", "str", "identity"),
     Setting("experiment", "str", "identity", filter=False),
-    Setting("dataset", "str", "setting", plain=True, header=1),
-    Setting("task", "str", "setting", plain=True, header=2),
+    Setting("dataset", "str", "setting", plain=True, header=1, test_set=True),
+    Setting("task", "str", "setting", plain=True, header=2, test_set=True),
     Setting("task_type", "str", "structure"),
     Setting("task_positive", "json", "structure", filter=False),
-    Setting("source", "str", "setting", plain=True, header=3),
+    Setting("source", "str", "setting", plain=True, header=3, test_set=True),
     Setting("model", "str", "setting", plain=True, header=4),
     Setting("hidden_activation", "str", "setting", short="hidden", activation=True, plain=True, header=5),
     Setting("hidden_activation_name", "str", "structure"),
@@ -71,11 +72,11 @@ SETTINGS: dict[str, Setting] = _rows(
     Setting("seed", "int", "identity"),
     Setting("status", "str", "identity"),
     Setting("limit_train", "int", "setting", header=8),
-    Setting("limit_test", "int", "setting"),
+    Setting("limit_test", "int", "setting", test_set=True),
     Setting("deterministic", "bool", "setting"),
     Setting("diagnostics", "bool", "setting"),
     # A dataset of your own: the digest of its arrays, so a changed file makes another group and block.
-    Setting("data_sha256", "str", "setting", short="data", digest=True),
+    Setting("data_sha256", "str", "setting", short="data", digest=True, test_set=True),
     Setting("model.hidden_units", "json", "structure"),
     Setting("model.filters", "json", "structure"),
     Setting("model.dense_units", "json", "setting"),
@@ -131,6 +132,11 @@ def plain_settings() -> list[str]:
 def header_settings() -> list[str]:
     """The settings the report's header line names when every group shares them, in its order."""
     return sorted((row.name for row in SETTINGS.values() if row.header), key=lambda name: SETTINGS[name].header or 0)
+
+
+def test_set_settings() -> list[str]:
+    """The columns that together say which test images (and labels) a run is scored on."""
+    return [row.name for row in SETTINGS.values() if row.test_set]
 
 
 def of_type(*types: Type) -> set[str]:

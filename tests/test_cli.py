@@ -293,3 +293,23 @@ def test_a_dry_run_lists_the_python_modules_a_config_imports(tmp_path):
     assert "Python modules this config imports and runs (custom activations): helpers_activations\n" in result.output
     plain = invoke("run", config, "--results-dir", tmp_path / "results", "--dry-run", "--set", "hidden_activations=[relu]")
     assert "imports and runs" not in plain.output
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        ("data.limit_train=5", "data.limit_train is 5: keep at least 10 images, one per class"),
+        ("training.validation_split=0.01", "mnist: 300 training images with validation_split 0.01 leave too few images"),
+    ],
+)
+def test_a_data_cut_too_small_is_refused_before_anything_is_written(option, message, tiny_config, tmp_path):
+    """A dry run refuses it too, and a real run leaves a finished sweep's plan and config as they were."""
+    exp_dir = tmp_path / "results" / "tiny"
+    exp_dir.mkdir(parents=True)
+    for name in ("plan.json", "config.yaml"):
+        (exp_dir / name).write_text(f"the finished sweep's {name}\n")
+    for dry_run in (["--dry-run"], []):
+        result = invoke("run", tiny_config, "--results-dir", tmp_path / "results", "--set", option, *dry_run)
+        assert result.exit_code == 2 and message in result.output, result.output
+    assert sorted(p.name for p in exp_dir.iterdir()) == ["config.yaml", "plan.json"]
+    assert all((exp_dir / name).read_text() == f"the finished sweep's {name}\n" for name in ("plan.json", "config.yaml"))

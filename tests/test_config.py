@@ -256,7 +256,7 @@ def test_a_custom_activation_whose_module_fails_to_import_is_one_line(tmp_path, 
 @pytest.mark.parametrize(
     "model, expected",
     [
-        ("{type: cnn, kernel_size: 29}", "models[0].kernel_size: 29 is larger than mnist's 28x28 images; lower it, or list fewer filters"),
+        ("{type: cnn, kernel_size: 29}", "models[0].kernel_size: 29 is larger than mnist's 28x28 images; lower it"),
         ("{type: cnn, filters: [8, 8, 8, 8]}", "models[0].kernel_size: 3 is larger than the 1x1 feature maps that 3 convolution"),
         ("{type: cnn, filters: [8], pool_size: 27}", "models[0].pool_size: 27 is larger than the 26x26 feature maps convolution 1 leaves"),
     ],
@@ -265,6 +265,23 @@ def test_convolution_and_pooling_windows_larger_than_the_images_are_refused(tmp_
     message = error_for(tmp_path, BASE + f"models: [mlp, {model}]".replace("mlp, ", ""))
     assert expected in message
     assert "lower it" in message
+
+
+@pytest.mark.parametrize(
+    "model, field, fixes",
+    [
+        # 28 -> 26 -> 6 -> 4 -> 1: the pooling shrank the maps the third convolution meets
+        ("{type: cnn, filters: [32, 64, 128], pool_size: 4}", "kernel_size: 3", "lower it, lower pool_size or list fewer filters"),
+        ("{type: cnn, filters: [8, 8, 8, 8], kernel_size: 9, pool_size: 1}", "kernel_size: 9", "lower it or list fewer filters"),
+        ("{type: cnn, kernel_size: 29}", "kernel_size: 29", "lower it"),  # the first convolution: nothing shrank the images
+        ("{type: cnn, filters: [8], pool_size: 27}", "pool_size: 27", "lower it or lower kernel_size"),
+        ("{type: cnn, filters: [8], kernel_size: 1, pool_size: 29}", "pool_size: 29", "lower it"),
+        ("{type: cnn, filters: [8, 8], pool_size: 8}", "pool_size: 8", "lower it, lower kernel_size or list fewer filters"),
+    ],
+)
+def test_a_window_too_large_names_its_field_and_every_setting_that_shrank_the_maps(tmp_path, model, field, fixes):
+    message = error_for(tmp_path, BASE + f"models: [{model}]")
+    assert f"models[0].{field} is larger than" in message and message.endswith(f"; {fixes}"), message
 
 
 def test_a_model_too_large_for_memory_is_refused_with_its_size(tmp_path, monkeypatch):
@@ -277,6 +294,24 @@ def test_a_model_too_large_for_memory_is_refused_with_its_size(tmp_path, monkeyp
     assert "more than this machine's 1.0 GiB; make the layers narrower or fewer" in message
     monkeypatch.setattr(resources, "memory_bytes", lambda: 2 * 2**30)
     load_config(write_config(tmp_path, BASE + "models: [{type: mlp, hidden_units: [12800, 6400]}]"))
+
+
+def test_a_memory_limit_counts_the_batch_a_run_can_have_and_names_the_override_that_caused_it(tmp_path, monkeypatch):
+    from actbench.executors import resources
+
+    path, batch = write_config(tmp_path, BASE), parse_set("training.batch_size=100000000")
+    monkeypatch.setattr(resources, "memory_bytes", lambda: 2**30)  # the whole 54,000 fitted images of full MNIST fit in 1 GiB
+    assert load_config(path, [batch]).training.batch_size == 100_000_000
+    monkeypatch.setattr(resources, "memory_bytes", lambda: 2**28)  # 256 MiB: they do not
+    with pytest.raises(ActbenchError) as caught:
+        load_config(path, [batch])
+    message = str(caught.value)
+    assert message.startswith("--set 'training.batch_size=100000000': models[0]: "), message
+    assert "a batch of 54000)" in message and message.endswith("or lower training.batch_size")
+    assert load_config(path, [batch, parse_set("data.limit_train=1000")]).data.limit_train == 1000  # batches of 900 at most
+    # Weights too large for memory: the models in the file are the cause, not a batch size set on the command line.
+    big = BASE + "models: [{type: mlp, hidden_units: [12800, 6400]}]"
+    assert "make the layers narrower or fewer" in error_for(tmp_path, big, ["training.batch_size=64"])
 
 
 def test_memory_bytes_reads_this_machine():

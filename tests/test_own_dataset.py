@@ -213,7 +213,7 @@ def test_a_convolution_larger_than_an_own_datasets_images_is_refused_by_the_dry_
     assert outcome.exit_code == 2 and "Traceback" not in outcome.output
     assert outcome.output.strip() == (
         f"error: {path}: dataset 'd5': models[0].kernel_size: 3 is larger than the 2x2 feature maps that 2 convolution "
-        "and pooling layers leave of d5's images; lower it, or list fewer filters"
+        "and pooling layers leave of d5's images; lower it, lower pool_size or list fewer filters"
     )
 
 

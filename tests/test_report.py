@@ -336,3 +336,19 @@ def test_plot_lines_merge_groups_that_scored_alike_and_keep_one_order_in_every_p
     merged = points.set_index(["block_label", "line"]).loc[("epochs=5", "relu = tanh")]
     assert merged["seconds_mean"] == pytest.approx(4.0) and merged["seconds_std"] == pytest.approx(math.sqrt(2))  # 4, 6, 3, 3
     assert merged["acc_mean"] == pytest.approx(0.975) and merged["acc_std"] == pytest.approx(math.sqrt(0.00005))
+
+
+def test_two_versions_of_one_own_dataset_never_share_a_chance_level(tmp_path):
+    """Runs share a chance level only when every setting that says which test images they are scored on is equal."""
+    from actbench.report import _chance_levels
+    from actbench.results import CONFUSION
+
+    exp_dir = tmp_path / "own"
+    rows = []
+    for run_id, digest, per_class in (("r1", "a" * 64, [8, 2]), ("r2", "b" * 64, [5, 5])):
+        folder = run_dir(exp_dir, run_id)
+        folder.mkdir(parents=True)
+        pd.DataFrame([[count, 0] for count in per_class], index=["x", "y"], columns=["x", "y"]).to_csv(folder / CONFUSION)
+        rows.append({"run_id": run_id, "status": "finished", "dataset": "d2", "source": "own", "limit_test": None, "task": "multiclass",
+                     "task_type": "multiclass", "task_positive": "[]", "data_sha256": digest})
+    assert list(_chance_levels(exp_dir, pd.DataFrame(rows))) == [0.8, 0.5]

@@ -59,3 +59,21 @@ def test_a_failed_run_has_no_history_and_is_not_done_and_the_plan_reads_back(tmp
     assert results.run_status(tmp_path, "old") is None
     results.save_experiment(tmp_path, {"name": "x"}, ["bad"])
     assert results.read_plan(tmp_path) == ["bad"]
+
+
+def test_results_csv_of_a_sweep_with_no_completed_run_has_its_header(tmp_path):
+    """A sweep that fails before any run finishes: results.csv, load_runs and the report read it as zero runs."""
+    import pandas as pd
+
+    from actbench.api import load_runs
+    from actbench.report import build_report
+
+    exp_dir = tmp_path / "t"
+    (results.runs_dir(exp_dir) / "0123456789ab").mkdir(parents=True)  # a run that never finished: no metrics.json
+    path, count, skipped = results.rebuild_results_csv(exp_dir)
+    assert count == 0 and "incomplete" in skipped[0]
+    table = pd.read_csv(path)
+    assert table.empty and list(table.columns) == results.LEADING_COLUMNS
+    runs = load_runs(exp_dir)
+    assert runs.empty and list(runs.columns) == results.LEADING_COLUMNS
+    assert build_report(exp_dir).runs.empty

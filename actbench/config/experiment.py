@@ -44,6 +44,10 @@ class ModelSize:
         """Memory to train it: the weights' copies, and each layer's output and its gradient for a batch."""
         return BYTES_PER_NUMBER * (WEIGHT_COPIES * self.parameters + 2 * batch_size * self.activations)
 
+    def batch_dominates(self, batch_size: int) -> bool:
+        """Whether a batch's outputs and gradients take more of that memory than the weights' copies."""
+        return 2 * batch_size * self.activations > WEIGHT_COPIES * self.parameters
+
 
 class ShapeProblem(ValueError):
     """A layer that does not fit the feature maps it meets; `field` is the model field to change."""
@@ -59,24 +63,30 @@ def model_size(
     """Parameters and activations of `model` on images of `image_shape` ((H, W) or (H, W, C)), layer by
     layer as models.py builds it: 'valid' convolutions, pooling that drops a remainder, Dense layers
     with biases; `learned_slopes`: PReLU's slope per unit (per channel after a convolution). Raises
-    ShapeProblem when a convolution or pooling window is larger than what it meets."""
+    ShapeProblem when a convolution or pooling window is larger than what it meets, with the fixes that apply."""
     height, width, channels = (list(image_shape) + [1])[:3]
     parameters, activations = 0, height * width * channels
     if isinstance(model, MLPSpec):
         widths, dropout = [height * width * channels, *model.hidden_units], model.dropout
     else:
         for index, filters in enumerate(model.filters):
+            # What shrank the maps a window meets is a fix too: the pooling and the convolutions before it.
+            fewer = ["list fewer filters"] if index else []
             where = f"{dataset}'s {height}x{width} images"
             if index:
                 where = f"the {height}x{width} feature maps that {index} convolution and pooling layers leave of {dataset}'s images"
             if model.kernel_size > min(height, width):
-                raise ShapeProblem("kernel_size", f"{model.kernel_size} is larger than {where}")
+                pooled = ["lower pool_size"] if index and model.pool_size > 1 else []
+                raise ShapeProblem("kernel_size", f"{model.kernel_size} is larger than {where}; {_either('lower it', *pooled, *fewer)}")
             height, width = height - model.kernel_size + 1, width - model.kernel_size + 1
             parameters += (model.kernel_size**2 * channels + 1) * filters + (filters if learned_slopes else 0)
             activations += 2 * height * width * filters  # the convolution and its activation
             if model.pool_size > min(height, width):
+                convolved = ["lower kernel_size"] if model.kernel_size > 1 else []
                 raise ShapeProblem(
-                    "pool_size", f"{model.pool_size} is larger than the {height}x{width} feature maps convolution {index + 1} leaves of {dataset}'s images"
+                    "pool_size",
+                    f"{model.pool_size} is larger than the {height}x{width} feature maps convolution {index + 1} leaves of {dataset}'s images; "
+                    + _either("lower it", *convolved, *fewer),
                 )
             height, width, channels = height // model.pool_size, width // model.pool_size, filters
             activations += height * width * filters
@@ -86,6 +96,11 @@ def model_size(
         activations += (3 if dropout else 2) * units
     parameters += (widths[-1] + 1) * output_units
     return ModelSize(parameters, activations + 2 * output_units)
+
+
+def _either(*fixes: str) -> str:
+    """'lower it', 'lower it or list fewer filters', 'lower it, lower pool_size or list fewer filters'."""
+    return " or ".join(filter(None, [", ".join(fixes[:-1]), fixes[-1]]))
 
 
 def memory_problem(size: ModelSize, batch_size: int) -> str | None:
@@ -98,7 +113,7 @@ def memory_problem(size: ModelSize, batch_size: int) -> str | None:
     return (
         f"{size.parameters:,} parameters: training needs about {_gib(needed)} (weights, gradients, Adam's moments and a "
         f"batch of {batch_size}), more than this machine's {_gib(available)}; make the layers narrower or fewer"
-        + (", or lower training.batch_size" if 2 * batch_size * size.activations > WEIGHT_COPIES * size.parameters else "")
+        + (", or lower training.batch_size" if size.batch_dominates(batch_size) else "")
     )
 
 
@@ -184,10 +199,15 @@ class ExperimentConfig(Strict):
     def _models_fit_the_builtin_images(self) -> ExperimentConfig:
         # Convolution and pooling windows against each built-in dataset's images, and the memory each
         # model needs to train; a dataset of your own is checked once its files are read (plan.own_data).
+        # `auto` counts the full data's training images: the most a run of it can have.
         for name in {entry for entry in self.datasets if isinstance(entry, str)}:
-            for loc, problem in model_problems(self, name, DATASETS[name].image_shape, DATASETS[name].classes):
+            info = DATASETS[name]
+            train_images = info.size("sample" if self.data.source == "sample" else "full")[0]
+            for problem in model_problems(self, name, info.image_shape, info.classes, train_images):
                 raise ValidationError.from_exception_data(
-                    type(self).__name__, [InitErrorDetails(type=PydanticCustomError("value_error", problem), loc=loc, input=None)]
+                    type(self).__name__,
+                    # `also`: the other settings that caused it, so an error from --set names that override (config/load.py)
+                    [InitErrorDetails(type=PydanticCustomError("value_error", problem.text, {"also": problem.also}), loc=problem.loc, input=None)],
                 )
         return self
 
@@ -207,23 +227,39 @@ class ExperimentConfig(Strict):
         return self
 
 
+@dataclass(frozen=True)
+class ModelProblem:
+    """A model that cannot be built or trained on a dataset: the field's location in the config, what is
+    wrong and the fix, and the other settings (dotted) that caused it."""
+
+    loc: tuple[Any, ...]
+    text: str
+    also: tuple[str, ...] = ()
+
+
 def model_problems(
-    config: ExperimentConfig, dataset: str, image_shape: tuple[int, ...], classes: int
-) -> Iterator[tuple[tuple[Any, ...], str]]:
-    """Each model that cannot be built or trained on `dataset`, of `image_shape` and `classes` classes:
-    (the field's location in the config, what is wrong and the fix)."""
+    config: ExperimentConfig, dataset: str, image_shape: tuple[int, ...], classes: int, train_images: int
+) -> Iterator[ModelProblem]:
+    """Each model that cannot be built or trained on `dataset`, of `image_shape`, `classes` classes and
+    `train_images` published training images."""
+    from actbench.datasets import validation_images  # datasets import NumPy: not at module level
+
     learned_slopes = any(hidden.name == "prelu" for hidden in config.hidden_activations)
     widest = max(output_units(config.task, output, classes) for output in config.output_activations)
+    train = min(train_images, config.data.limit_train or train_images)
+    fit = max(1, train - validation_images(train, config.training.validation_split))
+    # A batch holds at most the images a run fits on; when it takes most of the memory, what sizes it is a cause too.
+    batch_size = min(config.training.batch_size, fit)
+    batch_fields = ("training.batch_size",) + (("data.limit_train", "training.validation_split") if batch_size < config.training.batch_size else ())
     for index, model in enumerate(config.models):
         try:
             size = model_size(model, image_shape, widest, learned_slopes, dataset)
         except ShapeProblem as exc:
-            fewer = ", or list fewer filters" if model.type == "cnn" and len(model.filters) > 1 else ""
-            yield ("models", index, exc.field), f"{exc}; lower it{fewer}"
+            yield ModelProblem(("models", index, exc.field), str(exc))
             continue
-        problem = memory_problem(size, config.training.batch_size)
+        problem = memory_problem(size, batch_size)
         if problem:
-            yield ("models", index), problem
+            yield ModelProblem(("models", index), problem, batch_fields if size.batch_dominates(batch_size) else ())
 
 
 def config_as_dict(config: ExperimentConfig) -> dict[str, Any]:

@@ -51,10 +51,12 @@ def _class_bound(raw: dict[str, Any]) -> int | None:
 
 
 def _origin(error: ErrorDetails, path: Path | str, overrides: Sequence[Override]) -> str:
-    """Where a bad value came from: the last override that wrote it or a section around it, else the file."""
+    """Where a bad value came from: the last override that wrote it, a section around it or another setting
+    that caused it (the error's `also`, e.g. the batch size behind a memory limit), else the file."""
     fields = [part for part in error["loc"] if isinstance(part, str) and part not in LOC_TAGS]
+    causes = [fields, *(dotted.split(".") for dotted in error.get("ctx", {}).get("also", ()))]
     for override in reversed(overrides):
-        if override.covers(fields, unknown_field=error["type"] == "extra_forbidden"):
+        if any(override.covers(cause, unknown_field=error["type"] == "extra_forbidden") for cause in causes):
             return override.origin
     return str(path)
 

@@ -138,29 +138,44 @@ def split_dataset(
     from sklearn.model_selection import train_test_split  # slow to import; only needed to train
 
     classes = len(raw.class_names)
-    x_train, y_train = _stratified_subset(raw.x_train, raw.y_train, limit_train, "data.limit_train", classes)
-    x_test, y_test = _stratified_subset(raw.x_test, raw.y_test, limit_test, "data.limit_test", classes)
-    n_val = round(len(y_train) * validation_split)
-    if n_val < classes or len(y_train) - n_val < classes:
-        raise ActbenchError(
-            f"{raw.name}: {len(y_train)} training images with validation_split {validation_split} leave too "
-            "few images for training or validation; raise data.limit_train or change training.validation_split"
-        )
+    check_cut(raw.name, classes, (len(raw.y_train), len(raw.y_test)), limit_train, limit_test, validation_split)
+    x_train, y_train = _stratified_subset(raw.x_train, raw.y_train, limit_train)
+    x_test, y_test = _stratified_subset(raw.x_test, raw.y_test, limit_test)
     x_fit, x_val, y_fit, y_val = train_test_split(
-        x_train, y_train, test_size=n_val, stratify=y_train, random_state=SPLIT_SEED
+        x_train, y_train, test_size=validation_images(len(y_train), validation_split), stratify=y_train, random_state=SPLIT_SEED
     )
     return Dataset(
         raw.name, raw.source, raw.origin, x_fit, y_fit, x_val, y_val, x_test, y_test, raw.content_sha256, raw.verified_by, raw.class_names
     )
 
 
-def _stratified_subset(x: np.ndarray, y: np.ndarray, limit: int | None, field: str, classes: int) -> tuple[np.ndarray, np.ndarray]:
+def check_cut(
+    name: str, classes: int, sizes: tuple[int, int], limit_train: int | None, limit_test: int | None, validation_split: float
+) -> None:
+    """Refuse a cut that leaves a split without one image per class, from the counts alone (`sizes`: the
+    published training and test images), so a sweep can refuse it before it loads or writes anything."""
+    for limit, size, field in ((limit_train, sizes[0], "data.limit_train"), (limit_test, sizes[1], "data.limit_test")):
+        if limit is not None and limit < size and limit < classes:
+            raise ActbenchError(f"{field} is {limit}: keep at least {classes} images, one per class")
+    train = min(sizes[0], limit_train or sizes[0])
+    n_val = validation_images(train, validation_split)
+    if n_val < classes or train - n_val < classes:
+        raise ActbenchError(
+            f"{name}: {train} training images with validation_split {validation_split} leave too "
+            "few images for training or validation; raise data.limit_train or change training.validation_split"
+        )
+
+
+def validation_images(train: int, validation_split: float) -> int:
+    """How many of `train` training images the validation split takes."""
+    return round(train * validation_split)
+
+
+def _stratified_subset(x: np.ndarray, y: np.ndarray, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
     if limit is None or limit >= len(y):
         return x, y
     from sklearn.model_selection import train_test_split
 
-    if limit < classes:
-        raise ActbenchError(f"{field} is {limit}: keep at least {classes} images, one per class")
     keep, _ = train_test_split(np.arange(len(y)), train_size=limit, stratify=y, random_state=SPLIT_SEED)
     keep = np.sort(keep)
     return x[keep], y[keep]

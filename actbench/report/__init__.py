@@ -21,6 +21,7 @@ from actbench.report.aggregate import EXTRA_METRICS, Aggregated, aggregate, labe
 from actbench.report.labels import model_labels, output_labels
 from actbench.report.scope import Scope, find_experiments, select_runs
 from actbench.results import RunStatus, read_confusion, read_spec, run_dir
+from actbench.settings_catalogue import test_set_settings
 
 __all__ = ["ExperimentReport", "build_report", "find_experiments"]
 # The verdict and accuracy-table metrics, and the test-set size behind the chance threshold.
@@ -60,9 +61,8 @@ def _chance_levels(exp_dir: Path, runs: pd.DataFrame) -> pd.Series:
     Read from one saved confusion matrix per test set (its row sums are the class counts); runs
     without one fall back to the task on K balanced classes: 1/K, or the larger side of a binary split.
     """
-    test_set = ["dataset", "source", "limit_test", "task"]
     levels = pd.Series(float("nan"), index=runs.index)
-    for _, same_test_set in runs.groupby(test_set, dropna=False, sort=False):
+    for _, same_test_set in runs.groupby(test_set_settings(), dropna=False, sort=False):
         for run_id in same_test_set.loc[same_test_set["status"] == RunStatus.FINISHED, "run_id"]:
             try:
                 counts = read_confusion(run_dir(exp_dir, run_id)).to_numpy().sum(axis=1)
