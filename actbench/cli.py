@@ -207,6 +207,10 @@ def report(
     from actbench.terminal import Terminal
 
     try:
-        show_report(target, fmt, sort_by, filter_ or [], all_runs, wide, plots, out, Terminal())
+        with terminate_as_interrupt():
+            show_report(target, fmt, sort_by, filter_ or [], all_runs, wide, plots, out, Terminal())
     except ActbenchError as exc:
         raise _fail(str(exc)) from None
+    except KeyboardInterrupt as exc:  # every file it wrote is whole; a plain `actbench report` writes them all again
+        what = "terminated" if interrupted_code(exc) == 143 else "interrupted"
+        raise _fail(f"{what}; run the report again for a complete one", interrupted_code(exc)) from None

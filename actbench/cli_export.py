@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from actbench.cli_base import FlagCommand, FlagGroup, fail
+from actbench.cli_base import FlagCommand, FlagGroup, fail, interrupted_code, terminate_as_interrupt
 from actbench.errors import ActbenchError
 
 export_app = typer.Typer(
@@ -56,6 +56,10 @@ def _export_command(tool: str, target: Path, destination: str | None, quiet: boo
     from actbench.terminal import Terminal
 
     try:
-        export_target(tool, target, destination, Terminal(quiet))
+        with terminate_as_interrupt():
+            export_target(tool, target, destination, Terminal(quiet))
     except ActbenchError as exc:
         raise fail(str(exc)) from None
+    except KeyboardInterrupt as exc:  # what was exported stays; exporting again finishes it
+        what = "terminated" if interrupted_code(exc) == 143 else "interrupted"
+        raise fail(f"{what}; `actbench export {tool} {target}` finishes the export", interrupted_code(exc)) from None

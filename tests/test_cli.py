@@ -313,3 +313,23 @@ def test_a_data_cut_too_small_is_refused_before_anything_is_written(option, mess
         assert result.exit_code == 2 and message in result.output, result.output
     assert sorted(p.name for p in exp_dir.iterdir()) == ["config.yaml", "plan.json"]
     assert all((exp_dir / name).read_text() == f"the finished sweep's {name}\n" for name in ("plan.json", "config.yaml"))
+
+
+@pytest.mark.parametrize("command", [["report"], ["export", "tensorboard"]])
+def test_report_and_export_stop_on_sigterm_with_one_line_and_143(command, tmp_path, monkeypatch):
+    """SIGTERM (timeout, a scheduler) is a Ctrl-C for every command that writes, not only for `run`."""
+    import actbench.export.console
+    import actbench.report.command
+
+    def terminated(*args, **kwargs):
+        # Without a handler SIGTERM would end pytest itself: say so instead of sending it.
+        assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None), "no SIGTERM handler while the command works"
+        os.kill(os.getpid(), signal.SIGTERM)  # the handler turns it into an interrupt inside the command
+        time.sleep(5)
+
+    monkeypatch.setattr(actbench.report.command, "show_report", terminated)
+    monkeypatch.setattr(actbench.export.console, "export_target", terminated)
+    outcome = invoke(*command, tmp_path)
+    assert outcome.exit_code == 143
+    assert [line for line in outcome.output.splitlines() if line] == [outcome.output.strip()]  # one line
+    assert outcome.output.startswith("error: terminated;") and "Traceback" not in outcome.output

@@ -27,12 +27,16 @@ JSON_COLUMNS = settings_catalogue.of_type("json")
 VERDICT_COLUMNS = ["verdict", "did_not_learn", "rank", "n", "acc_mean", "acc_std", "acc_ci_low", "acc_ci_high", "diff_vs_top",
                    "diff_low", "diff_high", "effect_size", "p_holm", "p_value", "test", "p_floor", "pairs", "chance_level"]
 
+# Piped into a file or a log, the report's tables are laid out for 100 columns, as a reader's window shows
+# them; the terminal's own PIPED_WIDTH (200) only keeps plain lines from being wrapped.
+PIPED_REPORT_WIDTH = 100
+
 
 def print_report(reports: list[ExperimentReport], fmt: str, terminal: Terminal, sort_by: str | None = None, wide: bool = False) -> None:
     """Write the reports to stdout in `fmt`: one document whatever their number."""
     if fmt == "table":
-        # A terminal is used at its width; a pipe or a log gets 100 columns; --wide never narrows a table.
-        width = WIDE if wide else (None if terminal.interactive else 100)
+        # A terminal is used at its width; --wide never narrows a table.
+        width = WIDE if wide else (None if terminal.interactive else PIPED_REPORT_WIDTH)
         print_tables(reports, terminal.stdout_console(width, soft_wrap=wide), sort_by, wide)
     elif fmt == "markdown":
         terminal.document("\n\n".join(markdown(r) for r in reports) + "\n")
