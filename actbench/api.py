@@ -54,8 +54,15 @@ def run(
     from actbench.terminal import Terminal
 
     options = RunOptions(
-        results_dir=Path(results_dir), data_dir=None if data_dir is None else Path(data_dir), mirror=mirror, force=force,
-        quiet=quiet, workers=None if workers is None else str(workers), ray=ray, retries=retries, export_to=list(export_to),
+        results_dir=Path(results_dir),
+        data_dir=None if data_dir is None else Path(data_dir),
+        mirror=mirror,
+        force=force,
+        quiet=quiet,
+        workers=None if workers is None else str(workers),
+        ray=ray,
+        retries=retries,
+        export_to=list(export_to),
     )
     source = config if isinstance(config, dict) else Path(config)
     summary = launch(source, _overrides(overrides), options, Terminal(quiet))
@@ -84,7 +91,13 @@ def load_runs(target: Path | str) -> pd.DataFrame:
         frames.append(results.runs_frame(rows))
         notes += skipped
     frames = [frame for frame in frames if not frame.empty]
-    runs = results.runs_frame([]) if not frames else frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    runs = (
+        results.runs_frame([])
+        if not frames
+        else frames[0]
+        if len(frames) == 1
+        else pd.concat(frames, ignore_index=True)
+    )
     runs.attrs["notes"] = notes
     return runs
 

@@ -55,11 +55,16 @@ def main(
 
 @app.command(cls=FlagCommand)
 def run(
-    config_path: Annotated[Path, typer.Argument(metavar="CONFIG", help="Experiment YAML, e.g. configs/relu_vs_sigmoid.yaml.")],
+    config_path: Annotated[
+        Path, typer.Argument(metavar="CONFIG", help="Experiment YAML, e.g. configs/relu_vs_sigmoid.yaml.")
+    ],
     set_: Annotated[
         list[str] | None,
         typer.Option(
-            "--set", "-s", metavar="PATH=VALUE", help="Override a config value: dotted.path=value (YAML scalar). Repeatable."
+            "--set",
+            "-s",
+            metavar="PATH=VALUE",
+            help="Override a config value: dotted.path=value (YAML scalar). Repeatable.",
         ),
     ] = None,
     epochs: Annotated[int | None, typer.Option(help="Shortcut for --set training.epochs=N.")] = None,
@@ -68,11 +73,17 @@ def run(
     limit_train: Annotated[int | None, typer.Option(help="Shortcut for --set data.limit_train=N.")] = None,
     limit_test: Annotated[int | None, typer.Option(help="Shortcut for --set data.limit_test=N.")] = None,
     source: Annotated[str | None, typer.Option(help="Shortcut for --set data.source=auto|full|sample.")] = None,
-    deterministic: Annotated[bool, typer.Option("--deterministic", help="Also enable TensorFlow op determinism.")] = False,
-    diagnostics: Annotated[
-        bool, typer.Option("--diagnostics", help="Measure dead units, saturation and gradient norms per layer and epoch.")
+    deterministic: Annotated[
+        bool, typer.Option("--deterministic", help="Also enable TensorFlow op determinism.")
     ] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="List the runs, which are finished and what the rest will cost; train nothing.")] = False,
+    diagnostics: Annotated[
+        bool,
+        typer.Option("--diagnostics", help="Measure dead units, saturation and gradient norms per layer and epoch."),
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="List the runs, which are finished and what the rest will cost; train nothing."),
+    ] = False,
     force: Annotated[bool, typer.Option("--force", help="Rerun runs that are already finished.")] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress and no notes: only warnings, errors and failed runs.")
@@ -82,7 +93,8 @@ def run(
         Path | None, typer.Option(envvar=DATA_DIR_ENV, help="Folder searched first for the full datasets.")
     ] = None,
     mirror: Annotated[
-        str | None, typer.Option(envvar=MIRROR_ENV, help="Base URL to download the datasets from instead of the default.")
+        str | None,
+        typer.Option(envvar=MIRROR_ENV, help="Base URL to download the datasets from instead of the default."),
     ] = None,
     workers: Annotated[
         str | None,
@@ -101,7 +113,10 @@ def run(
         ),
     ] = None,
     retries: Annotated[
-        int, typer.Option(min=0, help="Times a run is tried again when its worker process or node dies (not for errors in the run).")
+        int,
+        typer.Option(
+            min=0, help="Times a run is tried again when its worker process or node dies (not for errors in the run)."
+        ),
     ] = 2,
     export_to: Annotated[
         list[str] | None,
@@ -129,8 +144,16 @@ def run(
         "--diagnostics": ("diagnostics", diagnostics),
     }
     options = RunOptions(
-        results_dir=results_dir, data_dir=data_dir, mirror=mirror, dry_run=dry_run, force=force, quiet=quiet,
-        workers=workers, ray=ray, retries=retries, export_to=export_to or [],
+        results_dir=results_dir,
+        data_dir=data_dir,
+        mirror=mirror,
+        dry_run=dry_run,
+        force=force,
+        quiet=quiet,
+        workers=workers,
+        ray=ray,
+        retries=retries,
+        export_to=export_to or [],
     )
     terminal = Terminal(quiet)
     shipped = None if config_path.exists() else _shipped_config(config_path)
@@ -141,13 +164,17 @@ def run(
     filter_native_stderr()
     try:
         with terminate_as_interrupt():
-            summary = launch(config_path, [*map(parse_set, set_ or []), *option_overrides(shortcuts)], options, terminal)
+            summary = launch(
+                config_path, [*map(parse_set, set_ or []), *option_overrides(shortcuts)], options, terminal
+            )
     except ActbenchError as exc:
         raise _fail(str(exc), terminal=terminal) from None
     except KeyboardInterrupt as exc:
         code = interrupted_code(exc)
         what = "terminated" if code == 143 else "interrupted"
-        raise _fail(f"{what}; completed runs are saved and the rest run when you repeat the command", code, terminal) from None
+        raise _fail(
+            f"{what}; completed runs are saved and the rest run when you repeat the command", code, terminal
+        ) from None
     if summary is not None and summary.counts[RunStatus.FAILED]:
         raise typer.Exit(code=1)
 
@@ -183,18 +210,23 @@ def report(
     ] = Path("results"),
     fmt: Annotated[str, typer.Option("--format", "-f", help="table | markdown | csv | json")] = "table",
     sort_by: Annotated[
-        str | None, typer.Option(help="Sort each table by: rank, accuracy, activation, n, difference, p, loss, 'train s', ...")
+        str | None,
+        typer.Option(help="Sort each table by: rank, accuracy, activation, n, difference, p, loss, 'train s', ..."),
     ] = None,
     filter_: Annotated[
-        list[str] | None, typer.Option("--filter", help="Keep runs whose column equals a value: dataset=mnist. Repeatable.")
+        list[str] | None,
+        typer.Option("--filter", help="Keep runs whose column equals a value: dataset=mnist. Repeatable."),
     ] = None,
     all_runs: Annotated[
         bool, typer.Option("--all", help="Every run in the folder, not only those of the latest `actbench run`.")
     ] = False,
-    wide: Annotated[bool, typer.Option("--wide", help="Every column, at any width (default: fit the terminal).")] = False,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="Every column, at any width (default: fit the terminal).")
+    ] = False,
     plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Draw the PNG plots.")] = True,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write this view's report (tables, summary.csv, plots) into this folder.")
+        Path | None,
+        typer.Option("--out", help="Write this view's report (tables, summary.csv, plots) into this folder."),
     ] = None,
 ) -> None:
     """Compare the runs of one or all experiments: verdicts with paired tests and intervals, tables, plots.

@@ -64,7 +64,9 @@ def estimate_runs(specs: list[RunSpec], results_root: Path, model: CostModel = M
     return [estimate_run(spec, recorded, model) for spec in specs]
 
 
-def estimate_run(spec: RunSpec, recorded: dict[str, list[tuple[float, float]]], model: CostModel = MEASURED) -> Estimate:
+def estimate_run(
+    spec: RunSpec, recorded: dict[str, list[tuple[float, float]]], model: CostModel = MEASURED
+) -> Estimate:
     dumped = spec.as_json()
     for key, basis in ((shape_key(dumped), "recorded"), (shape_key(dumped, with_activation=False), "other activation")):
         if key in recorded:

@@ -90,7 +90,18 @@ MNIST = DatasetInfo(
 FASHION_MNIST = DatasetInfo(
     name="fashion_mnist",
     title="Fashion-MNIST",
-    class_names=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+    class_names=(
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ),
     subfolders=("fashion-mnist", "fashion_mnist"),
     published_files={
         # Zalando's md5 list in the fashion-mnist README.

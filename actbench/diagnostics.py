@@ -59,7 +59,9 @@ def measure(model: Any, loss: Any, x: np.ndarray, y: np.ndarray, flat_below: flo
     for index, ((weights, activation), gradient) in enumerate(zip(pairs, gradients), start=1):
         row: dict[str, Any] = {"layer": index, "name": activation.name if activation else weights.name}
         if activation is not None:
-            row.update(unit_statistics(np.asarray(outputs[activation.name]), np.asarray(slopes[activation.name]), flat_below))
+            row.update(
+                unit_statistics(np.asarray(outputs[activation.name]), np.asarray(slopes[activation.name]), flat_below)
+            )
         row["grad_norm"] = float(tf.norm(gradient)) if gradient is not None else 0.0
         rows.append(row)
     return rows
@@ -155,7 +157,9 @@ def _gradient_ratio(layers: list[dict[str, Any]]) -> float | None:
 class DiagnosticsCallback(keras.callbacks.Callback):
     """Measures before training (epoch 0) and after every epoch; keeps the time it spends."""
 
-    def __init__(self, loss: Any, x_probe: np.ndarray, y_probe: np.ndarray, activation: str, params: dict[str, Any]) -> None:
+    def __init__(
+        self, loss: Any, x_probe: np.ndarray, y_probe: np.ndarray, activation: str, params: dict[str, Any]
+    ) -> None:
         super().__init__()
         self.loss, self.x, self.y = loss, x_probe, y_probe
         self.flat_below = saturation_threshold(activation, params)
@@ -165,7 +169,9 @@ class DiagnosticsCallback(keras.callbacks.Callback):
 
     def _measure(self, epoch: int) -> None:
         started = time.perf_counter()
-        self.rows += [{"epoch": epoch, **row} for row in measure(self.model, self.loss, self.x, self.y, self.flat_below)]
+        self.rows += [
+            {"epoch": epoch, **row} for row in measure(self.model, self.loss, self.x, self.y, self.flat_below)
+        ]
         self.seconds += time.perf_counter() - started
 
     def on_train_begin(self, logs: dict | None = None) -> None:

@@ -24,7 +24,15 @@ EXTRA_TABLES: dict[Table, str] = {
 }
 # metrics.json keys that are bookkeeping or text, not measurements: never averaged, tabled or exported as numbers.
 NOT_METRICS = {
-    "status", "run_id", "error", "traceback", "data_origin", "data_sha256", "data_verified_by", "decision_rule", "environment",
+    "status",
+    "run_id",
+    "error",
+    "traceback",
+    "data_origin",
+    "data_sha256",
+    "data_verified_by",
+    "decision_rule",
+    "environment",
 }
 
 
@@ -60,7 +68,15 @@ def _rows(*rows: Metric) -> dict[str, Metric]:
 METRICS: dict[str, Metric] = _rows(
     Metric("test_accuracy", "test accuracy", "verdict", leading=True),
     Metric("keras_accuracy", "Keras 'accuracy'", "output", leading=True),
-    Metric("test_loss", "test loss", "accuracy", higher_is_better=False, leading=True, sort_name="loss", mean_name="loss_mean"),
+    Metric(
+        "test_loss",
+        "test loss",
+        "accuracy",
+        higher_is_better=False,
+        leading=True,
+        sort_name="loss",
+        mean_name="loss_mean",
+    ),
     Metric("log_loss", "log loss", "output", higher_is_better=False, leading=True),
     Metric("macro_f1", "macro F1", "output", leading=True),
     Metric("min_class_recall", "worst-class recall", "output"),

@@ -50,7 +50,9 @@ def parse_label(text: str) -> tuple[str, dict[str, Any]]:
     if not bracket:
         return name, {}
     if not inside.endswith(")") or not name.strip():
-        raise ValueError(f"{text!r}: write an activation with parameters as name(key=value), e.g. leaky_relu(alpha=0.2)")
+        raise ValueError(
+            f"{text!r}: write an activation with parameters as name(key=value), e.g. leaky_relu(alpha=0.2)"
+        )
     params: dict[str, Any] = {}
     for item in filter(None, (part.strip() for part in inside[:-1].split(","))):
         key, equals, value = item.partition("=")

@@ -44,19 +44,34 @@ OUTPUT_LAYERS: dict[str, OutputLayer] = {
     row.name: row
     for row in [
         OutputLayer(
-            "softmax", "a probability per class, summing to 1", binary_units=2, emits_logits=False,
-            one_unit_loss="categorical", several_units_loss="categorical", one_unit_threshold=0.5,
+            "softmax",
+            "a probability per class, summing to 1",
+            binary_units=2,
+            emits_logits=False,
+            one_unit_loss="categorical",
+            several_units_loss="categorical",
+            one_unit_threshold=0.5,
             # exp(x) / exp(x) = 1.0 whatever x is: the output carries no information and no gradient.
             one_unit_problem="softmax over one unit always outputs 1.0, so the network cannot learn; "
             "use softmax with 2 units, or sigmoid or linear with 1",
         ),
         OutputLayer(
-            "sigmoid", "an independent probability per unit (one class against the rest)", binary_units=1,
-            emits_logits=False, one_unit_loss="binary", several_units_loss="binary", one_unit_threshold=0.5,
+            "sigmoid",
+            "an independent probability per unit (one class against the rest)",
+            binary_units=1,
+            emits_logits=False,
+            one_unit_loss="binary",
+            several_units_loss="binary",
+            one_unit_threshold=0.5,
         ),
         OutputLayer(
-            "linear", "raw logits; the sigmoid or softmax happens inside the loss", binary_units=1,
-            emits_logits=True, one_unit_loss="binary", several_units_loss="categorical", one_unit_threshold=0.0,
+            "linear",
+            "raw logits; the sigmoid or softmax happens inside the loss",
+            binary_units=1,
+            emits_logits=True,
+            one_unit_loss="binary",
+            several_units_loss="categorical",
+            one_unit_threshold=0.0,
         ),
     ]
 }
@@ -94,7 +109,11 @@ def loss_for(name: str, units: int) -> Any:
     import keras
 
     layer = output_layer(name)
-    loss = keras.losses.BinaryCrossentropy if layer.cross_entropy(units) == "binary" else keras.losses.CategoricalCrossentropy
+    loss = (
+        keras.losses.BinaryCrossentropy
+        if layer.cross_entropy(units) == "binary"
+        else keras.losses.CategoricalCrossentropy
+    )
     return loss(from_logits=layer.emits_logits)
 
 

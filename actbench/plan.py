@@ -46,7 +46,11 @@ class PlannedRun:
 
 
 def plan_runs(
-    config: ExperimentConfig, results_root: Path, data_dir: Path | None, cache: DataCache | None = None, mirror: str | None = None
+    config: ExperimentConfig,
+    results_root: Path,
+    data_dir: Path | None,
+    cache: DataCache | None = None,
+    mirror: str | None = None,
 ) -> tuple[list[PlannedRun], list[str]]:
     """The expanded grid with each run's recorded status, and notes on how sources were resolved.
 
@@ -75,14 +79,20 @@ def plan_runs(
     notes += filter(None, [results.stale_note(exp_dir)])
     planned = []
     specs = expand_runs(config, resolved, own)
-    for spec in {cut_key(spec): spec for spec in specs}.values():  # refused here, as the executor would, before anything is written
+    for spec in {
+        cut_key(spec): spec for spec in specs
+    }.values():  # refused here, as the executor would, before anything is written
         classes = spec.own_data.classes if spec.own_data else DATASETS[spec.dataset].classes
-        sizes = (spec.own_data.n_train, spec.own_data.n_test) if spec.own_data else DATASETS[spec.dataset].size(spec.source)
+        sizes = (
+            (spec.own_data.n_train, spec.own_data.n_test) if spec.own_data else DATASETS[spec.dataset].size(spec.source)
+        )
         check_cut(spec.dataset, classes, sizes, spec.limit_train, spec.limit_test, spec.training.validation_split)
     for spec in specs:
         identifier = run_id(spec)
         image_shape = spec.own_data.image_shape if spec.own_data else DATASETS[spec.dataset].image_shape
-        parameters = model_size(spec.model, image_shape, spec.output_units, spec.hidden_activation.name == "prelu").parameters
+        parameters = model_size(
+            spec.model, image_shape, spec.output_units, spec.hidden_activation.name == "prelu"
+        ).parameters
         planned.append(PlannedRun(spec, identifier, results.run_status(exp_dir, identifier), parameters))
     return planned, notes
 
@@ -94,14 +104,24 @@ def own_data(config: ExperimentConfig, cache: DataCache) -> dict[str, OwnData]:
     for name, entry in config.own_datasets.items():
         raw = cache.load(name)
         classes = len(raw.class_names)
-        problems = [config.task.problem(classes)] + [output_problem(config.task, output, classes) for output in config.output_activations]
+        problems = [config.task.problem(classes)] + [
+            output_problem(config.task, output, classes) for output in config.output_activations
+        ]
         problem = next((p for p in problems if p), None)
         if problem:
             raise ActbenchError(f"{entry.location}: dataset '{name}' has {classes} classes: {problem}")
         for model_problem in model_problems(config, name, raw.image_shape, classes, len(raw.y_train)):
-            field = ".".join(f"[{part}]" if isinstance(part, int) else part for part in model_problem.loc).replace(".[", "[")
+            field = ".".join(f"[{part}]" if isinstance(part, int) else part for part in model_problem.loc).replace(
+                ".[", "["
+            )
             raise ActbenchError(f"{entry.location}: dataset '{name}': {field}: {model_problem.text}")
-        facts[name] = OwnData(sha256=raw.content_sha256, image_shape=raw.image_shape, classes=classes, n_train=len(raw.y_train), n_test=len(raw.y_test))
+        facts[name] = OwnData(
+            sha256=raw.content_sha256,
+            image_shape=raw.image_shape,
+            classes=classes,
+            n_train=len(raw.y_train),
+            n_test=len(raw.y_test),
+        )
     return facts
 
 
@@ -111,14 +131,22 @@ def plan_lines(planned: list[PlannedRun], results_dir: Path) -> list[str]:
     lines = []
     for run, estimate in zip(planned, estimates):
         cost = "" if run.done else f"~{format_seconds(estimate.seconds)}"
-        lines.append(f"{run.run_id}  {run.status or 'todo':9}  {cost:>7}  {_count(run.parameters):>5} params  {run.title}")
+        lines.append(
+            f"{run.run_id}  {run.status or 'todo':9}  {cost:>7}  {_count(run.parameters):>5} params  {run.title}"
+        )
     done = sum(run.done for run in planned)
     exp_dir = results.experiment_dir(results_dir, planned[0].spec.experiment) if planned else results_dir
     lines.append(f"{len(planned)} runs, {done} already done, {len(planned) - done} to run; results in {exp_dir}")
     todo = [estimate for run, estimate in zip(planned, estimates) if not run.done]
     if todo:
         lines.append(describe_estimates(todo))
-    modules = sorted({run.spec.hidden_activation.name.partition(":")[0] for run in planned if is_custom(run.spec.hidden_activation.name)})
+    modules = sorted(
+        {
+            run.spec.hidden_activation.name.partition(":")[0]
+            for run in planned
+            if is_custom(run.spec.hidden_activation.name)
+        }
+    )
     if modules:  # a config from elsewhere runs this code, as a Hydra target would: say so before anything trains
         lines.append(f"Python modules this config imports and runs (custom activations): {', '.join(modules)}")
     return lines

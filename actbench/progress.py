@@ -69,7 +69,9 @@ class SweepClock:
         if self.estimated == 0:
             # Before any run has finished, a run going past its estimate (a busy machine, workers
             # still starting) is the only sign that this machine is slower than the estimates say.
-            scale = max([1.0, *((now - started) / estimate for estimate, started in self.in_flight.values() if estimate > 0)])
+            scale = max(
+                [1.0, *((now - started) / estimate for estimate, started in self.in_flight.values() if estimate > 0)]
+            )
         later = scale * sum(self.estimates[self.dispatched :])
         current = [max(estimate * scale - (now - started), 0.0) for estimate, started in self.in_flight.values()]
         if self.parallelism == 1:

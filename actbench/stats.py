@@ -30,7 +30,9 @@ ALPHA = 0.05
 ZERO_SPREAD = 1e-9
 
 
-def mean_intervals(mean: np.ndarray, sd: np.ndarray, n: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+def mean_intervals(
+    mean: np.ndarray, sd: np.ndarray, n: np.ndarray, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
     """Student-t intervals for several means at once, clipped to [0, 1] (an accuracy never leaves it).
 
     They cover seed-to-seed variation only: every run is scored on the same fixed test set, so
@@ -119,7 +121,7 @@ def _pair_tests(matrix: np.ndarray) -> _Pairs:
         welch_se = math.sqrt(variances[a] + variances[b])
         if welch_se > ZERO_SPREAD:
             difference[index], se[index] = means[a] - means[b], welch_se
-            df[index] = welch_se ** 4 / (variances[a] ** 2 / (counts[a] - 1) + variances[b] ** 2 / (counts[b] - 1))
+            df[index] = welch_se**4 / (variances[a] ** 2 / (counts[a] - 1) + variances[b] ** 2 / (counts[b] - 1))
             test[index] = "Welch t" if common[index] < 2 else "Welch t, equal paired differences"
         elif common[index] >= 2:
             test[index], se[index] = "exact sign-flip", np.nan
@@ -147,7 +149,9 @@ def compare_block(values: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
     top: together they are the best set), "worse", or "too few seeds" (fewer than two values: never
     best, never tested).
     """
-    return pd.DataFrame(block_verdicts(values.to_numpy(dtype=float).reshape(len(values), -1), alpha), index=values.index)
+    return pd.DataFrame(
+        block_verdicts(values.to_numpy(dtype=float).reshape(len(values), -1), alpha), index=values.index
+    )
 
 
 def block_verdicts(matrix: np.ndarray, alpha: float = ALPHA) -> dict[str, np.ndarray]:
@@ -160,8 +164,10 @@ def block_verdicts(matrix: np.ndarray, alpha: float = ALPHA) -> dict[str, np.nda
         sd = np.where(n >= 2, np.nanstd(matrix, axis=1, ddof=1), np.nan)
     sd[sd <= ZERO_SPREAD] = 0.0  # 0.1, 0.1, 0.1 must not come out as a spread of 1.7e-17
     ci_low, ci_high = mean_intervals(mean, sd, n)
-    columns = {name: np.full(k, np.nan) for name in
-               ("rank", "difference", "diff_low", "diff_high", "effect_size", "p_value", "p_holm", "p_floor")}
+    columns = {
+        name: np.full(k, np.nan)
+        for name in ("rank", "difference", "diff_low", "diff_high", "effect_size", "p_value", "p_holm", "p_floor")
+    }
     test, verdict, family = np.full(k, "", dtype=object), np.full(k, "too few seeds", dtype=object), 0
     eligible = np.flatnonzero(n >= 2)
     if len(eligible):
@@ -194,5 +200,14 @@ def block_verdicts(matrix: np.ndarray, alpha: float = ALPHA) -> dict[str, np.nda
         columns["p_floor"][others], test[others] = pairs.p_floor[touching], pairs.test[touching]
         # A group is only "worse" when it is below the top on the seeds they share.
         verdict[others] = np.where((adjusted[touching] < alpha) & (difference < 0), "worse", "not distinguishable")
-    return {"n": n, "mean": mean, "sd": sd, "ci_low": ci_low, "ci_high": ci_high, **columns,
-            "test": test, "pairs": np.full(k, family), "verdict": verdict}
+    return {
+        "n": n,
+        "mean": mean,
+        "sd": sd,
+        "ci_low": ci_low,
+        "ci_high": ci_high,
+        **columns,
+        "test": test,
+        "pairs": np.full(k, family),
+        "verdict": verdict,
+    }

@@ -119,8 +119,13 @@ def _sweep_from_options(config: ExperimentConfig, options: RunOptions, terminal:
     request = data_request(config, options.data_dir, options.mirror)
     executor = pick_executor(options.workers, options.ray, request, options.retries)
     return run_sweep(
-        config, options.results_dir, data_dir=options.data_dir, mirror=options.mirror, force=options.force,
-        executor=executor, sinks=[ConsoleSink(terminal)],
+        config,
+        options.results_dir,
+        data_dir=options.data_dir,
+        mirror=options.mirror,
+        force=options.force,
+        executor=executor,
+        sinks=[ConsoleSink(terminal)],
     )
 
 
@@ -157,7 +162,13 @@ def run_sweep(
 
 
 def _sweep(
-    config: ExperimentConfig, results_root: Path, data_dir: Path | None, force: bool, executor: Executor, request: DataRequest, sinks: Sequence[Sink]
+    config: ExperimentConfig,
+    results_root: Path,
+    data_dir: Path | None,
+    force: bool,
+    executor: Executor,
+    request: DataRequest,
+    sinks: Sequence[Sink],
 ) -> SweepSummary:
     from actbench.claims import Claims
     from actbench.costs import estimate_runs
@@ -201,7 +212,13 @@ def _sweep(
 
 
 def _claimed_jobs(
-    pending: list[PlannedRun], jobs: dict[str, Job], exp_dir: Path, claims: Claims, force: bool, summary: SweepSummary, sinks: list[Sink]
+    pending: list[PlannedRun],
+    jobs: dict[str, Job],
+    exp_dir: Path,
+    claims: Claims,
+    force: bool,
+    summary: SweepSummary,
+    sinks: list[Sink],
 ) -> Iterator[Job]:
     """The runs to train, each claimed just before it is handed out; one another process holds, or
     finished meanwhile, is left to it."""

@@ -64,8 +64,16 @@ class Terminal:
         # Markup and emoji codes off: `[bold]` or `:smile:` in a title, an error or a path is text.
         if live:
             return Console(file=stream, width=width, soft_wrap=soft_wrap, highlight=False, markup=False, emoji=False)
-        return Console(file=cast(IO[str], _Unpadded(stream)), width=width, soft_wrap=soft_wrap, highlight=False,
-                       markup=False, emoji=False, no_color=True, force_terminal=False)
+        return Console(
+            file=cast(IO[str], _Unpadded(stream)),
+            width=width,
+            soft_wrap=soft_wrap,
+            highlight=False,
+            markup=False,
+            emoji=False,
+            no_color=True,
+            force_terminal=False,
+        )
 
     def stdout_console(self, width: int | None, soft_wrap: bool = False) -> Console:
         """A console on stdout at `width` (None: the terminal's) for a command's tables."""

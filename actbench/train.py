@@ -73,7 +73,9 @@ def train_and_evaluate(spec: RunSpec, data: Dataset, on_epoch: EpochCallback | N
 
     model = build_model(spec, model_input_shape(data.x_train), units)
     training = spec.training
-    optimizer = keras.optimizers.get({"class_name": training.optimizer, "config": {"learning_rate": training.learning_rate}})
+    optimizer = keras.optimizers.get(
+        {"class_name": training.optimizer, "config": {"learning_rate": training.learning_rate}}
+    )
     loss = loss_for(output, units)
     model.compile(
         optimizer=optimizer,
@@ -91,7 +93,9 @@ def train_and_evaluate(spec: RunSpec, data: Dataset, on_epoch: EpochCallback | N
 
         # After the recorder, so the epoch's own seconds do not include measuring it.
         x_probe = to_model_input(tf.constant(data.x_val[:PROBE_SIZE])).numpy()
-        probe = DiagnosticsCallback(loss, x_probe, y_val[:PROBE_SIZE], spec.hidden_activation.name, spec.hidden_activation.params)
+        probe = DiagnosticsCallback(
+            loss, x_probe, y_val[:PROBE_SIZE], spec.hidden_activation.name, spec.hidden_activation.params
+        )
         callbacks.append(probe)
     started = time.perf_counter()
     model.fit(
@@ -164,7 +168,10 @@ class _EpochRecorder(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
-        row = {"epoch": epoch + 1, **{k: float(logs[k]) for k in ("loss", "accuracy", "val_loss", "val_accuracy") if k in logs}}
+        row = {
+            "epoch": epoch + 1,
+            **{k: float(logs[k]) for k in ("loss", "accuracy", "val_loss", "val_accuracy") if k in logs},
+        }
         row["seconds"] = round(time.perf_counter() - self._started, 4)
         if not all(math.isfinite(v) for v in row.values()):
             self.diverged = True

@@ -32,15 +32,23 @@ class SimulationResult:
         return 3 * math.sqrt(ALPHA * (1 - ALPHA) / self.blocks)
 
 
-def draw_blocks(k: int, n: int, correlation: float, blocks: int, effect: float = 0.0, worse: int = 0,
-                noise_ratio: float = 1.0, seed: int = 0) -> Iterator[np.ndarray]:
+def draw_blocks(
+    k: int,
+    n: int,
+    correlation: float,
+    blocks: int,
+    effect: float = 0.0,
+    worse: int = 0,
+    noise_ratio: float = 1.0,
+    seed: int = 0,
+) -> Iterator[np.ndarray]:
     """`blocks` arrays of k groups x n seeds; the last `worse` groups are `effect` lower. Own-noise
     sizes spread geometrically over [1, noise_ratio] across the groups (scaled so their mean square
     is 1 - correlation)."""
     rng = np.random.default_rng(seed)
     lower = effect * (np.arange(k) >= k - worse)
     scales = np.geomspace(1.0, noise_ratio, k)
-    scales = scales / np.sqrt(np.mean(scales ** 2)) * math.sqrt(1 - correlation)
+    scales = scales / np.sqrt(np.mean(scales**2)) * math.sqrt(1 - correlation)
     for _ in range(blocks):
         shared = rng.normal(size=n) * math.sqrt(correlation)
         yield shared + rng.normal(size=(k, n)) * scales[:, None] - lower[:, None]
@@ -51,7 +59,7 @@ def unpaired(values: np.ndarray) -> np.ndarray:
     k, n = values.shape
     spread = np.full((k, k * n), np.nan)
     for group in range(k):
-        spread[group, group * n:(group + 1) * n] = values[group]
+        spread[group, group * n : (group + 1) * n] = values[group]
     return spread
 
 
@@ -60,9 +68,18 @@ def report_verdicts(values: np.ndarray) -> np.ndarray:
     return block_verdicts(values)["verdict"] == "worse"
 
 
-def simulate(k: int, n: int, correlation: float, blocks: int, effect: float = 0.0, worse: int = 0,
-             noise_ratio: float = 1.0, paired: bool = True, seed: int = 0,
-             method: Callable[[np.ndarray], np.ndarray] = report_verdicts) -> SimulationResult:
+def simulate(
+    k: int,
+    n: int,
+    correlation: float,
+    blocks: int,
+    effect: float = 0.0,
+    worse: int = 0,
+    noise_ratio: float = 1.0,
+    paired: bool = True,
+    seed: int = 0,
+    method: Callable[[np.ndarray], np.ndarray] = report_verdicts,
+) -> SimulationResult:
     """Run `method` (default: the report's verdicts) over drawn blocks. `paired=False` analyses the
     same numbers as if no two groups shared a seed: Welch tests, as before pairing."""
     truly_worse = np.arange(k) >= k - worse

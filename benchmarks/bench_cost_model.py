@@ -53,8 +53,12 @@ def main() -> None:
         root = Path(folder)
         for index, (model, batch, images, epochs) in enumerate(SHAPES):
             config = ExperimentConfig(
-                name=f"shape{index}", datasets=[args.dataset], data={"source": args.source, "limit_train": images},
-                models=[model], hidden_activations=["relu"], training={"epochs": epochs, "batch_size": batch},
+                name=f"shape{index}",
+                datasets=[args.dataset],
+                data={"source": args.source, "limit_train": images},
+                models=[model],
+                hidden_activations=["relu"],
+                training={"epochs": epochs, "batch_size": batch},
             )
             run_sweep(config, root)
             directory = results.run_directories(root / config.name)[0]
@@ -71,7 +75,9 @@ def main() -> None:
     print(f"\nfitted: {model}\n")
     print(f"{'model':40} {'batch':>5} {'images':>6} {'epochs':>6} {'measured s':>10} {'fitted s':>9} {'current s':>9}")
     for spec, seconds in rows:
-        label = f"{spec['model']['type']} " + "-".join(map(str, spec["model"].get("hidden_units") or spec["model"].get("filters")))
+        label = f"{spec['model']['type']} " + "-".join(
+            map(str, spec["model"].get("hidden_units") or spec["model"].get("filters"))
+        )
         print(
             f"{label:40} {spec['training']['batch_size']:>5} {spec['limit_train']:>6} {spec['training']['epochs']:>6} "
             f"{seconds:>10.2f} {costs.model_seconds(spec, model):>9.2f} {costs.model_seconds(spec):>9.2f}"

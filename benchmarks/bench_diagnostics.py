@@ -36,7 +36,9 @@ def main() -> None:
     args = parser.parse_args()
     raw = load_dataset("fashion_mnist", args.source)
     data = split_dataset(raw, None, None, 0.1)
-    print(f"fashion_mnist/{args.source}: {len(data.y_train)} training images, {args.epochs} epochs, median of {args.repeats}")
+    print(
+        f"fashion_mnist/{args.source}: {len(data.y_train)} training images, {args.epochs} epochs, median of {args.repeats}"
+    )
     print(f"{'model':10} {'hidden':8} {'off: fit s':>11} {'on: fit s':>10} {'measuring s':>12} {'overhead':>9}")
     for label, model in MODELS.items():
         for activation in ("relu", "sigmoid"):
@@ -45,8 +47,12 @@ def main() -> None:
                 for diagnostics in (False, True):  # alternate, so drift hits both alike
                     spec = expand_runs(
                         ExperimentConfig(
-                            name="bench", datasets=["fashion_mnist"], models=[model], hidden_activations=[activation],
-                            training={"epochs": args.epochs}, diagnostics=diagnostics,
+                            name="bench",
+                            datasets=["fashion_mnist"],
+                            models=[model],
+                            hidden_activations=[activation],
+                            training={"epochs": args.epochs},
+                            diagnostics=diagnostics,
                         ),
                         {"fashion_mnist": args.source},
                     )[0]
@@ -56,7 +62,9 @@ def main() -> None:
                     if diagnostics:
                         measuring.append(result.metrics["diagnostics_seconds"])
             off_s, on_s, measuring_s = (statistics.median(v) for v in (off, on, measuring))
-            print(f"{label:10} {activation:8} {off_s:11.2f} {on_s:10.2f} {measuring_s:12.2f} {100 * (on_s - off_s) / off_s:8.1f}%")
+            print(
+                f"{label:10} {activation:8} {off_s:11.2f} {on_s:10.2f} {measuring_s:12.2f} {100 * (on_s - off_s) / off_s:8.1f}%"
+            )
 
 
 if __name__ == "__main__":

@@ -34,7 +34,13 @@ FILES = results.run_files(results.RunOutputs([{"epoch": 1, "loss": 0.3}], TEST))
 def stub(spec, data, threads) -> RunRecord:
     from actbench.config import run_id
 
-    metrics = {"test_accuracy": 0.9, "test_loss": 0.3, "train_seconds": 0.0, "seconds_per_epoch": 0.0, "n_train": len(data.y_train)}
+    metrics = {
+        "test_accuracy": 0.9,
+        "test_loss": 0.3,
+        "train_seconds": 0.0,
+        "seconds_per_epoch": 0.0,
+        "n_train": len(data.y_train),
+    }
     return RunRecord(run_id(spec), results.RunStatus.FINISHED, metrics, dict(FILES))
 
 
@@ -45,7 +51,13 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["RAY_ADDRESS"] = ""
     config = ExperimentConfig.model_validate(
-        {"name": "bench_driver", "datasets": ["mnist"], "data": {"source": "sample"}, "hidden_activations": ["relu"], "seeds": args.runs}
+        {
+            "name": "bench_driver",
+            "datasets": ["mnist"],
+            "data": {"source": "sample"},
+            "hidden_activations": ["relu"],
+            "seeds": args.runs,
+        }
     )
     writing = [0.0]
     save = results.save_record
@@ -65,7 +77,9 @@ def main() -> None:
         summary = run_sweep(config, Path(tmp), executor=executor)
         wall = time.perf_counter() - started
     finished = summary.counts["finished"]
-    print(f"{finished} runs on Ray local with {args.cpus} logical CPUs ({os.cpu_count()} real cores), tasks that return at once")
+    print(
+        f"{finished} runs on Ray local with {args.cpus} logical CPUs ({os.cpu_count()} real cores), tasks that return at once"
+    )
     print(f"whole sweep {wall:.1f} s (Ray start included): {1000 * wall / finished:.1f} ms per finished run")
     print(f"driver writing records (spec, files, metrics; fsync each): {1000 * writing[0] / finished:.1f} ms per run")
 

@@ -47,11 +47,27 @@ def main() -> None:
     for _ in range(repeats):
         x, x_val = ((images.astype(np.float32) / 255.0)[..., np.newaxis] for images in (data.x_train, data.x_val))
         started = time.perf_counter()
-        model().fit(x, y, batch_size=128, epochs=EPOCHS, validation_data=(x_val, y_val), validation_batch_size=1024, shuffle=True, verbose=0)
+        model().fit(
+            x,
+            y,
+            batch_size=128,
+            epochs=EPOCHS,
+            validation_data=(x_val, y_val),
+            validation_batch_size=1024,
+            shuffle=True,
+            verbose=0,
+        )
         fit["keras, float32 arrays"].append(time.perf_counter() - started)
         batches = TrainingBatches(data.x_train, y, seed=0, batch_size=128)
         started = time.perf_counter()
-        model().fit(batches.dataset, epochs=EPOCHS, validation_data=evaluation_batches(data.x_val, y_val, 1024), callbacks=[batches], shuffle=False, verbose=0)
+        model().fit(
+            batches.dataset,
+            epochs=EPOCHS,
+            validation_data=evaluation_batches(data.x_val, y_val, 1024),
+            callbacks=[batches],
+            shuffle=False,
+            verbose=0,
+        )
         fit["actbench pipeline"].append(time.perf_counter() - started)
 
         started = time.perf_counter()
@@ -70,7 +86,9 @@ def main() -> None:
     print(f"{'':24}{'fit s':>8}{'batches alone s':>17}{'training images MB':>20}")
     megabytes = {"keras, float32 arrays": data.x_train.size * 4 / 1e6, "actbench pipeline": data.x_train.nbytes / 1e6}
     for name in fit:
-        print(f"{name:24}{statistics.median(fit[name]):8.2f}{statistics.median(alone[name]):17.2f}{megabytes[name]:20.0f}")
+        print(
+            f"{name:24}{statistics.median(fit[name]):8.2f}{statistics.median(alone[name]):17.2f}{megabytes[name]:20.0f}"
+        )
     print("all fits:", {name: [round(s, 2) for s in values] for name, values in fit.items()})
 
 

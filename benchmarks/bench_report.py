@@ -23,17 +23,41 @@ from actbench.results import RunOutputs, RunRecord, run_files, save_record
 
 
 def build(exp_root: Path, runs: int) -> None:
-    names = [n for n in CATALOGUE if n != "softmax"][:16] + [{"name": "leaky_relu", "alpha": a} for a in (0.05, 0.1, 0.2, 0.3)]
-    config = ExperimentConfig(name="big", datasets=["mnist"], models=[{"type": "mlp"}, {"type": "cnn"}],
-                              hidden_activations=names, seeds=max(1, runs // 40))
+    names = [n for n in CATALOGUE if n != "softmax"][:16] + [
+        {"name": "leaky_relu", "alpha": a} for a in (0.05, 0.1, 0.2, 0.3)
+    ]
+    config = ExperimentConfig(
+        name="big",
+        datasets=["mnist"],
+        models=[{"type": "mlp"}, {"type": "cnn"}],
+        hidden_activations=names,
+        seeds=max(1, runs // 40),
+    )
     rng = random.Random(0)
     for spec in expand_runs(config, {"mnist": "full"})[:runs]:
         identifier = run_id(spec)
-        history = [{"epoch": e, "loss": 1 / e, "accuracy": 0.9, "val_loss": 1 / e, "val_accuracy": 0.9 + e / 100, "seconds": 1.0}
-                   for e in range(1, 6)]
-        metrics = {"test_accuracy": rng.uniform(0.9, 0.99), "test_loss": 0.3,
-                   "best_val_accuracy": 0.95, "best_epoch": 5, "train_seconds": 5.0, "seconds_per_epoch": 1.0}
-        save_record(exp_root / "big", spec.as_json(), RunRecord(identifier, "finished", metrics, run_files(RunOutputs(history))))
+        history = [
+            {
+                "epoch": e,
+                "loss": 1 / e,
+                "accuracy": 0.9,
+                "val_loss": 1 / e,
+                "val_accuracy": 0.9 + e / 100,
+                "seconds": 1.0,
+            }
+            for e in range(1, 6)
+        ]
+        metrics = {
+            "test_accuracy": rng.uniform(0.9, 0.99),
+            "test_loss": 0.3,
+            "best_val_accuracy": 0.95,
+            "best_epoch": 5,
+            "train_seconds": 5.0,
+            "seconds_per_epoch": 1.0,
+        }
+        save_record(
+            exp_root / "big", spec.as_json(), RunRecord(identifier, "finished", metrics, run_files(RunOutputs(history)))
+        )
 
 
 def timed(command: list[str]) -> float:

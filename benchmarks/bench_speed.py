@@ -34,7 +34,9 @@ seeds: [0]
 
 def run_plain() -> dict:
     started = time.perf_counter()
-    out = subprocess.run([sys.executable, str(HERE / "plain_keras_sweep.py"), "relu"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, str(HERE / "plain_keras_sweep.py"), "relu"], capture_output=True, text=True, check=True
+    )
     (run,) = json.loads(out.stdout.strip().splitlines()[-1])["runs"]
     return {**run, "wall_seconds": time.perf_counter() - started}
 
@@ -44,7 +46,17 @@ def run_actbench(workdir: Path) -> dict:
     config.write_text(CONFIG)
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "actbench", "run", str(config), "--results-dir", str(workdir / "results"), "--force", "-q"],
+        [
+            sys.executable,
+            "-m",
+            "actbench",
+            "run",
+            str(config),
+            "--results-dir",
+            str(workdir / "results"),
+            "--force",
+            "-q",
+        ],
         check=True,
     )
     wall = time.perf_counter() - started
@@ -65,7 +77,9 @@ def main() -> None:
     def median(rows: list[dict], key: str) -> float:
         return statistics.median(row[key] for row in rows)
 
-    print(f"Fashion-MNIST, MLP 128-64 relu/softmax, adam, batch 128, 5 epochs, 10% validation; {repeats} repeats, medians")
+    print(
+        f"Fashion-MNIST, MLP 128-64 relu/softmax, adam, batch 128, 5 epochs, 10% validation; {repeats} repeats, medians"
+    )
     print(f"{'':22}{'plain Keras':>14}{'actbench':>12}{'ratio':>9}")
     for key, label in (("train_seconds", "training seconds"), ("wall_seconds", "whole process s")):
         a, b = median(plain, key), median(ours, key)

@@ -54,12 +54,24 @@ def main() -> None:
             seconds["hand-written script"].append(wall)
             for name, options in VARIANTS.items():
                 results = Path(tmp) / f"results-{repeat}-{name.strip('-').replace(' ', '')}"
-                command = [sys.executable, "-m", "actbench", "run", str(config), "--results-dir", str(results), "-q", *options]
+                command = [
+                    sys.executable,
+                    "-m",
+                    "actbench",
+                    "run",
+                    str(config),
+                    "--results-dir",
+                    str(results),
+                    "-q",
+                    *options,
+                ]
                 wall, _ = timed(command, RAY_ADDRESS="")
                 seconds[name].append(wall)
     median = {name: statistics.median(values) for name, values in seconds.items()}
-    print(f"Fashion-MNIST full, MLP 128-64, {len(ACTIVATIONS)} hidden activations x 5 epochs; "
-          f"{os.cpu_count()} cores; whole-process seconds, median of {repeats}")
+    print(
+        f"Fashion-MNIST full, MLP 128-64, {len(ACTIVATIONS)} hidden activations x 5 epochs; "
+        f"{os.cpu_count()} cores; whole-process seconds, median of {repeats}"
+    )
     print(f"{'':22}{'seconds':>9}{'vs serial':>11}{'vs script':>11}")
     for name, value in median.items():
         print(f"{name:22}{value:9.1f}{value / median['serial']:11.2f}{value / median['hand-written script']:11.2f}")

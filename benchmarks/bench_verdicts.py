@@ -40,8 +40,12 @@ CORRELATION, NOISE_RATIO, EFFECTS = 0.9, 3.0, (1.0, 2.0)
 def before(values: np.ndarray) -> np.ndarray:
     """The old report: the top by mean, Welch's t of every other group against it, p < 0.05 is "worse"."""
     top = int(np.argmax(values.mean(axis=1)))
-    p = np.array([scipy_stats.ttest_ind(values[top], row, equal_var=False).pvalue if i != top else 1.0
-                  for i, row in enumerate(values)])
+    p = np.array(
+        [
+            scipy_stats.ttest_ind(values[top], row, equal_var=False).pvalue if i != top else 1.0
+            for i, row in enumerate(values)
+        ]
+    )
     return p < stats.ALPHA
 
 
@@ -62,10 +66,14 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     common = {"correlation": CORRELATION, "blocks": args.blocks, "noise_ratio": NOISE_RATIO}
-    print(f"{args.blocks} blocks per row; seed offset {CORRELATION:.0%} of a run's variance; own noise 1x-{NOISE_RATIO:g}x; "
-          f"a 5% rate is estimated within ±{3 * (0.05 * 0.95 / args.blocks) ** 0.5:.1%} (3 SE)")
-    print('| k | n | false "worse" | power paired, 1 SD | power paired, 2 SD | power Welch, 1 SD '
-          '| before: false "worse" | Holm vs top: false "worse" |')
+    print(
+        f"{args.blocks} blocks per row; seed offset {CORRELATION:.0%} of a run's variance; own noise 1x-{NOISE_RATIO:g}x; "
+        f"a 5% rate is estimated within ±{3 * (0.05 * 0.95 / args.blocks) ** 0.5:.1%} (3 SE)"
+    )
+    print(
+        '| k | n | false "worse" | power paired, 1 SD | power paired, 2 SD | power Welch, 1 SD '
+        '| before: false "worse" | Holm vs top: false "worse" |'
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for k in (2, 5, 10, 20):
         for n in (2, 3, 5, 10):
@@ -75,8 +83,11 @@ def main() -> None:
             welch = simulate(k, n, effect=EFFECTS[0], worse=1, paired=False, seed=seed, **common)
             old = simulate(k, n, seed=seed, method=before, **{**common, "correlation": 0.0})
             top_only = simulate(k, n, seed=seed, method=holm_against_top, **common)
-            print(f"| {k} | {n} | {null.false_rate:.1%} | {powers[0]:.0%} | {powers[1]:.0%} | {welch.power:.0%} "
-                  f"| {old.false_rate:.1%} | {top_only.false_rate:.1%} |", flush=True)
+            print(
+                f"| {k} | {n} | {null.false_rate:.1%} | {powers[0]:.0%} | {powers[1]:.0%} | {welch.power:.0%} "
+                f"| {old.false_rate:.1%} | {top_only.false_rate:.1%} |",
+                flush=True,
+            )
     print(f"({time.perf_counter() - started:.0f} s)")
 
 

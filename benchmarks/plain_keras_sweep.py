@@ -41,5 +41,11 @@ for activation in sys.argv[1:]:
     fit_started = time.perf_counter()
     model.fit(x_train, y_train, batch_size=128, epochs=5, verbose=0, validation_split=0.1)
     train_seconds = time.perf_counter() - fit_started
-    runs.append({"activation": activation, "train_seconds": train_seconds, "test_accuracy": model.evaluate(x_test, y_test, verbose=0)[1]})
+    runs.append(
+        {
+            "activation": activation,
+            "train_seconds": train_seconds,
+            "test_accuracy": model.evaluate(x_test, y_test, verbose=0)[1],
+        }
+    )
 print(json.dumps({"script_seconds": time.perf_counter() - started, "runs": runs}))

@@ -47,13 +47,19 @@ ACTIVATIONS = ["relu", "tanh", "sigmoid", "elu", "selu", "gelu", "swish", "softs
 def start(config: Path, results: Path, workers: list[str]) -> subprocess.Popen:
     command = [sys.executable, "-m", "actbench", "run", str(config), "--results-dir", str(results), "-q", *workers]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
 
 
 def finished_runs(exp_dir: Path) -> dict[str, int]:
     """Run id -> its metrics.json's mtime (ns), for every run whose metrics.json exists."""
     runs = exp_dir / "runs"
-    return {d.name: (d / "metrics.json").stat().st_mtime_ns for d in runs.glob("*") if (d / "metrics.json").exists()} if runs.is_dir() else {}
+    return (
+        {d.name: (d / "metrics.json").stat().st_mtime_ns for d in runs.glob("*") if (d / "metrics.json").exists()}
+        if runs.is_dir()
+        else {}
+    )
 
 
 def problems_in(exp_dir: Path, allow_claims: bool) -> list[str]:
@@ -86,7 +92,9 @@ def group_alive(pgid: int) -> bool:
     return True
 
 
-def trial(mode: str, workers: list[str], how: str, kills: int, runs: int, rng: random.Random, folder: Path) -> dict[str, int]:
+def trial(
+    mode: str, workers: list[str], how: str, kills: int, runs: int, rng: random.Random, folder: Path
+) -> dict[str, int]:
     config = folder / f"{mode}-{how}.yaml".replace(" ", "")
     config.write_text(CONFIG.format(activations=", ".join(ACTIVATIONS[:runs])))
     results = folder / config.stem
@@ -131,8 +139,14 @@ def trial(mode: str, workers: list[str], how: str, kills: int, runs: int, rng: r
         figures["corrupt"] += len(issues)
         for issue in issues:
             print(f"    {issue}")
-        moment = f"killed after {time.time() - started:4.1f}s ({wait_for} runs done + {extra:.1f}s)" if killed else "ended before its kill"
-        print(f"  {mode:10} {how:7} attempt {attempt + 1} {moment}: exit {process.returncode}, {len(now)}/{runs} runs done")
+        moment = (
+            f"killed after {time.time() - started:4.1f}s ({wait_for} runs done + {extra:.1f}s)"
+            if killed
+            else "ended before its kill"
+        )
+        print(
+            f"  {mode:10} {how:7} attempt {attempt + 1} {moment}: exit {process.returncode}, {len(now)}/{runs} runs done"
+        )
         kept = now
     process = start(config, results, workers)
     output, _ = process.communicate()
@@ -143,10 +157,16 @@ def trial(mode: str, workers: list[str], how: str, kills: int, runs: int, rng: r
     with open(exp_dir / "results.csv", newline="") as file:
         rows = list(csv.DictReader(file))
     ids = [row["run_id"] for row in rows]
-    complete = process.returncode == 0 and len(ids) == runs == len(set(ids)) and {row["status"] for row in rows} == {"finished"}
+    complete = (
+        process.returncode == 0
+        and len(ids) == runs == len(set(ids))
+        and {row["status"] for row in rows} == {"finished"}
+    )
     figures["incomplete"] = 0 if complete else 1
     if not complete:
-        print(f"    final run: exit {process.returncode}, {len(ids)} rows ({len(set(ids))} distinct): {output.strip()[-300:]}")
+        print(
+            f"    final run: exit {process.returncode}, {len(ids)} rows ({len(set(ids))} distinct): {output.strip()[-300:]}"
+        )
     return figures
 
 

@@ -5,7 +5,9 @@ from actbench.results import RunOutputs, RunRecord, run_files, save_experiment, 
 from helpers import write_config
 
 
-def make_results(tmp_path, accuracies: dict[str, list[float]], statuses=None, extra=None, name="made", epochs=3, seeds=None):
+def make_results(
+    tmp_path, accuracies: dict[str, list[float]], statuses=None, extra=None, name="made", epochs=3, seeds=None
+):
     """Construct an experiment folder by hand: one run per (activation, seed) with a chosen accuracy.
 
     Each call is one sweep: its run ids become plan.json, as `actbench run` writes it. `seeds` maps
@@ -13,9 +15,13 @@ def make_results(tmp_path, accuracies: dict[str, list[float]], statuses=None, ex
     names = list(accuracies)
     count = max(len(v) for v in accuracies.values())
     all_seeds = sorted({s for ss in (seeds or {}).values() for s in ss} | set(range(count)))
-    config = load_config(write_config(
-        tmp_path, f"name: {name}\ndatasets: [mnist]\nhidden_activations: {names}\nseeds: {all_seeds}\n"
-                  f"training: {{epochs: {epochs}}}\n"))
+    config = load_config(
+        write_config(
+            tmp_path,
+            f"name: {name}\ndatasets: [mnist]\nhidden_activations: {names}\nseeds: {all_seeds}\n"
+            f"training: {{epochs: {epochs}}}\n",
+        )
+    )
     exp_dir = tmp_path / "results" / name
     ids = []
     for spec in expand_runs(config, {"mnist": "sample"}):
@@ -27,10 +33,27 @@ def make_results(tmp_path, accuracies: dict[str, list[float]], statuses=None, ex
         identifier = run_id(spec)
         ids.append(identifier)
         status = (statuses or {}).get(activation, ["finished"] * 10)[position]
-        history = [{"epoch": e, "loss": 1 / e, "accuracy": 0.5, "val_loss": 1 / e, "val_accuracy": 0.5 + e / 10, "seconds": 1.0}
-                   for e in range(1, epochs + 1)]
-        metrics = {"test_accuracy": accuracies[activation][position], "test_loss": 0.3, "best_val_accuracy": 0.8,
-                   "best_epoch": epochs, "train_seconds": 3.0, "seconds_per_epoch": 1.0, "epochs_run": epochs, "n_test": 1000}
+        history = [
+            {
+                "epoch": e,
+                "loss": 1 / e,
+                "accuracy": 0.5,
+                "val_loss": 1 / e,
+                "val_accuracy": 0.5 + e / 10,
+                "seconds": 1.0,
+            }
+            for e in range(1, epochs + 1)
+        ]
+        metrics = {
+            "test_accuracy": accuracies[activation][position],
+            "test_loss": 0.3,
+            "best_val_accuracy": 0.8,
+            "best_epoch": epochs,
+            "train_seconds": 3.0,
+            "seconds_per_epoch": 1.0,
+            "epochs_run": epochs,
+            "n_test": 1000,
+        }
         metrics.update((extra or {}).get(activation, lambda seed: {})(spec.seed))
         if status == "failed":
             metrics = {"error": "RuntimeError: boom"}

@@ -25,8 +25,13 @@ def test_keras_layer_matches_the_reference_formula(name):
 
 
 def test_parameters_reach_keras():
-    for name, params in [("leaky_relu", {"alpha": 0.3}), ("elu", {"alpha": 0.5}), ("thresholded_relu", {"threshold": 2.0}),
-                         ("prelu", {"alpha_init": 0.1}), ("gelu", {"approximate": True})]:
+    for name, params in [
+        ("leaky_relu", {"alpha": 0.3}),
+        ("elu", {"alpha": 0.5}),
+        ("thresholded_relu", {"threshold": 2.0}),
+        ("prelu", {"alpha_init": 0.1}),
+        ("gelu", {"approximate": True}),
+    ]:
         params = resolve_params(name, params)
         got = np.asarray(build_activation_layer(name, params)(GRID.reshape(1, -1)))[0]
         np.testing.assert_allclose(got, reference_curve(name, params, GRID.astype(np.float64)), rtol=2e-3, atol=2e-3)
@@ -37,8 +42,14 @@ def test_every_activation_trains_a_step(name):
     import keras
 
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4), build_activation_layer(name, resolve_params(name, {})),
-                              keras.layers.Dense(3, activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.Input((8,)),
+            keras.layers.Dense(4),
+            build_activation_layer(name, resolve_params(name, {})),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
     x, y = np.random.default_rng(0).normal(size=(16, 8)).astype("float32"), np.arange(16) % 3
     before = [w.copy() for w in model.get_weights()]

@@ -35,7 +35,9 @@ def test_run_a_mapping_then_load_its_runs_and_report_tables(tmp_path, capsys):
     assert len(runs) == 4 and runs.attrs["notes"] == []
     integers = ("seed", "limit_train", "limit_test", "training.epochs")
     assert {column: str(runs[column].dtype) for column in integers} == dict.fromkeys(integers, "Int64")
-    assert list(runs["training.epochs"]) == [1] * 4 and list(runs["limit_train"]) == [300] * 4  # the override, as integers
+    assert (
+        list(runs["training.epochs"]) == [1] * 4 and list(runs["limit_train"]) == [300] * 4
+    )  # the override, as integers
     assert runs.groupby("group_id")["seed"].apply(sorted).tolist() == [[0, 1], [0, 1]]
     assert runs["block_id"].nunique() == 1
 
@@ -76,7 +78,9 @@ def test_report_tables_filters_as_the_cli_does(tmp_path):
     exp_dir, _ = make_results(tmp_path, {"relu": [0.9, 0.91, 0.92], "tanh": [0.8, 0.81, 0.83]})
     tables = api.report_tables(exp_dir, filters=["hidden_activation=relu"])
     assert list(tables["verdicts"]["label"]) == ["relu"] and list(tables["verdicts"]["n"]) == [3]
-    with pytest.raises(ActbenchError, match=r"--filter hidden_activation=gelu: no run .* there: hidden_activation: relu, tanh"):
+    with pytest.raises(
+        ActbenchError, match=r"--filter hidden_activation=gelu: no run .* there: hidden_activation: relu, tanh"
+    ):
         api.report_tables(exp_dir, filters=["hidden_activation=gelu"])
     with pytest.raises(ActbenchError, match=r"--filter 'colour=red'"):
         api.report_tables(exp_dir, filters=["colour=red"])

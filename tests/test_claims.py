@@ -16,7 +16,9 @@ def _take(exp_dir, run_id, start, answers, finish):
 
 
 def test_invocations_taking_over_one_dead_claim_at_once_leave_exactly_one_holder(tmp_path):
-    gone = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout)
+    gone = int(
+        subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout
+    )
     context = multiprocessing.get_context("fork")  # no TensorFlow here: fork is safe and quick
     for attempt in range(20):
         exp_dir = tmp_path / str(attempt)

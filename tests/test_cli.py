@@ -28,14 +28,29 @@ def test_run_writes_the_documented_layout(tiny_config, tmp_path):
     table = pd.read_csv(results / "tiny" / "results.csv")
     assert sorted(table["hidden_activation"]) == ["relu", "tanh"]
     assert set(table["status"]) == {"finished"} and set(table["source"]) == {"sample"}
-    assert {"test_accuracy", "test_loss", "train_seconds", "seconds_per_epoch", "n_train", "model.hidden_units"} <= set(table.columns)
+    assert {"test_accuracy", "test_loss", "train_seconds", "seconds_per_epoch", "n_train", "model.hidden_units"} <= set(
+        table.columns
+    )
     for directory in run_dirs(results):
-        assert sorted(p.name for p in directory.iterdir()) == ["confusion_matrix.csv", "history.csv", "metrics.json", "predictions.npz", "spec.json"]
+        assert sorted(p.name for p in directory.iterdir()) == [
+            "confusion_matrix.csv",
+            "history.csv",
+            "metrics.json",
+            "predictions.npz",
+            "spec.json",
+        ]
         spec_text = (directory / "spec.json").read_text()
         assert list(json.loads(spec_text)) == sorted(json.loads(spec_text))
         metrics = json.loads((directory / "metrics.json").read_text())
         assert metrics["status"] == "finished" and metrics["environment"]["tensorflow"]
-        assert list(pd.read_csv(directory / "history.csv").columns) == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
+        assert list(pd.read_csv(directory / "history.csv").columns) == [
+            "epoch",
+            "loss",
+            "accuracy",
+            "val_loss",
+            "val_accuracy",
+            "seconds",
+        ]
     assert (results / "tiny" / "config.yaml").exists()
 
 
@@ -45,7 +60,9 @@ def test_diagnostics_flag_adds_per_layer_files_and_headline_columns(tiny_config,
     assert outcome.exit_code == 0, outcome.output
     table = pd.read_csv(results / "tiny" / "results.csv")
     assert table["diagnostics"].all()
-    assert {"dead_fraction_max", "saturated_fraction_max", "grad_ratio_first_last", "diagnostics_seconds"} <= set(table.columns)
+    assert {"dead_fraction_max", "saturated_fraction_max", "grad_ratio_first_last", "diagnostics_seconds"} <= set(
+        table.columns
+    )
     for directory in run_dirs(results):
         diagnostics = pd.read_csv(directory / "diagnostics.csv")
         assert list(diagnostics["epoch"].unique()) == [0, 1] and list(diagnostics["name"][:2]) == ["act_1", "logits"]
@@ -64,7 +81,9 @@ def test_resume_skips_finished_runs_and_force_reruns_them(tiny_config, tmp_path,
 
     monkeypatch.setattr(train, "train_and_evaluate", must_not_train)
     again = invoke("run", tiny_config, "--results-dir", results)
-    assert again.exit_code == 0 and "0 finished, 0 diverged, 0 failed, 2 already done" in again.output  # nothing to run: only the summary
+    assert (
+        again.exit_code == 0 and "0 finished, 0 diverged, 0 failed, 2 already done" in again.output
+    )  # nothing to run: only the summary
     assert {d.name: (d / "metrics.json").read_text() for d in run_dirs(results)} == first_metrics
     monkeypatch.undo()
     forced = invoke("run", tiny_config, "--results-dir", results, "--force")
@@ -74,28 +93,53 @@ def test_resume_skips_finished_runs_and_force_reruns_them(tiny_config, tmp_path,
 
 def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tiny_config, tmp_path):
     results = tmp_path / "results"
-    outcome = invoke("run", tiny_config, "--results-dir", results, "--set", "hidden_activations=[relu, 'helpers_activations:explode']")
+    outcome = invoke(
+        "run",
+        tiny_config,
+        "--results-dir",
+        results,
+        "--set",
+        "hidden_activations=[relu, 'helpers_activations:explode']",
+    )
     assert outcome.exit_code == 1
     table = pd.read_csv(results / "tiny" / "results.csv").set_index("hidden_activation")
     assert table.loc["relu", "status"] == "finished"
     assert table.loc["helpers_activations:explode", "status"] == "failed"
     assert "this activation always fails" in table.loc["helpers_activations:explode", "error"]
     # A failed run is not "done": the next invocation tries it again.
-    retry = invoke("run", tiny_config, "--results-dir", results, "--set", "hidden_activations=[relu, 'helpers_activations:explode']")
+    retry = invoke(
+        "run",
+        tiny_config,
+        "--results-dir",
+        results,
+        "--set",
+        "hidden_activations=[relu, 'helpers_activations:explode']",
+    )
     assert "1 of 2 runs to do" in retry.output and retry.exit_code == 1
 
 
 def test_quiet_is_not_silent_about_failed_runs(tiny_config, tmp_path):
     # Quiet means no progress and no notes: each failed run is still one line on stderr, then their count.
     results = tmp_path / "results"
-    outcome = invoke("run", tiny_config, "--results-dir", results, "--quiet", "--set", "hidden_activations=['helpers_activations:explode']")
+    outcome = invoke(
+        "run",
+        tiny_config,
+        "--results-dir",
+        results,
+        "--quiet",
+        "--set",
+        "hidden_activations=['helpers_activations:explode']",
+    )
     assert outcome.exit_code == 1
     assert outcome.stdout == ""
     table = pd.read_csv(results / "tiny" / "results.csv")
     assert list(table["status"]) == ["failed"]
     lines = [line for line in outcome.stderr.splitlines() if "warn" not in line.lower()]  # Python warnings aside
     (run_id,) = table["run_id"]
-    assert lines[0] == f"failed: {run_id} mnist/sample mlp helpers_activations:explode -> softmax seed=0: {table['error'][0]}"
+    assert (
+        lines[0]
+        == f"failed: {run_id} mnist/sample mlp helpers_activations:explode -> softmax seed=0: {table['error'][0]}"
+    )
     assert "this activation always fails" in lines[0]
     assert lines[-1] == f"0 finished, 0 diverged, 1 failed, 0 already done; results in {(results / 'tiny').absolute()}"
     assert len(lines) == 2
@@ -107,7 +151,10 @@ def test_with_nothing_left_to_run_a_sweep_says_only_its_summary(tiny_config, tmp
     assert first.exit_code == 0 and "2 of 2 runs to do" in first.stdout
     again = invoke("run", tiny_config, "--results-dir", results)
     assert again.exit_code == 0
-    assert again.stdout == f"0 finished, 0 diverged, 0 failed, 2 already done; results in {(results / 'tiny').absolute()}\n"
+    assert (
+        again.stdout
+        == f"0 finished, 0 diverged, 0 failed, 2 already done; results in {(results / 'tiny').absolute()}\n"
+    )
 
 
 def test_a_diverging_run_exits_zero_and_is_marked(tiny_config, tmp_path):
@@ -137,7 +184,19 @@ def test_killed_process_leaves_nothing_a_later_run_trusts(tiny_config, tmp_path,
     """SIGKILL mid-sweep (no cleanup code runs), then resume: every run completes exactly once.
     With workers, the kill also ends them, and the dead driver's claims do not block the resume."""
     results = tmp_path / "results"
-    command = [sys.executable, "-m", "actbench", "run", str(tiny_config), "--results-dir", str(results), "-q", "--seeds", "3", *executor]
+    command = [
+        sys.executable,
+        "-m",
+        "actbench",
+        "run",
+        str(tiny_config),
+        "--results-dir",
+        str(results),
+        "-q",
+        "--seeds",
+        "3",
+        *executor,
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO / "tests")}
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
@@ -228,7 +287,9 @@ def test_version_help_without_bool_types_and_activation_headers():
     assert "--dry-run" in invoke("run", "--help").output and "PATH=VALUE" in invoke("run", "--help").output
     lines = invoke("activations").output.splitlines()
     assert lines[0].split() == ["name", "(default", "parameters)", "initialiser", "formula"]
-    assert lines[1].split()[:2] == ["relu", "he_normal"] and any(line.startswith("leaky_relu(alpha=0.01) ") for line in lines)
+    assert lines[1].split()[:2] == ["relu", "he_normal"] and any(
+        line.startswith("leaky_relu(alpha=0.01) ") for line in lines
+    )
 
 
 @pytest.mark.parametrize("make", ["file", "under-a-file"])
@@ -282,16 +343,21 @@ def test_each_run_records_its_wall_time(tiny_config, tmp_path):
 
 
 def test_a_dry_run_lists_the_python_modules_a_config_imports(tmp_path):
-    config = write_config(tmp_path, """
+    config = write_config(
+        tmp_path,
+        """
         name: custom
         datasets: [mnist]
         data: {source: sample}
         hidden_activations: [relu, 'helpers_activations:scaled_tanh', 'helpers_activations:explode']
-        """)
+        """,
+    )
     result = invoke("run", config, "--results-dir", tmp_path / "results", "--dry-run")
     assert result.exit_code == 0, result.output
     assert "Python modules this config imports and runs (custom activations): helpers_activations\n" in result.output
-    plain = invoke("run", config, "--results-dir", tmp_path / "results", "--dry-run", "--set", "hidden_activations=[relu]")
+    plain = invoke(
+        "run", config, "--results-dir", tmp_path / "results", "--dry-run", "--set", "hidden_activations=[relu]"
+    )
     assert "imports and runs" not in plain.output
 
 
@@ -299,7 +365,10 @@ def test_a_dry_run_lists_the_python_modules_a_config_imports(tmp_path):
     "option, message",
     [
         ("data.limit_train=5", "data.limit_train is 5: keep at least 10 images, one per class"),
-        ("training.validation_split=0.01", "mnist: 300 training images with validation_split 0.01 leave too few images"),
+        (
+            "training.validation_split=0.01",
+            "mnist: 300 training images with validation_split 0.01 leave too few images",
+        ),
     ],
 )
 def test_a_data_cut_too_small_is_refused_before_anything_is_written(option, message, tiny_config, tmp_path):
@@ -312,7 +381,9 @@ def test_a_data_cut_too_small_is_refused_before_anything_is_written(option, mess
         result = invoke("run", tiny_config, "--results-dir", tmp_path / "results", "--set", option, *dry_run)
         assert result.exit_code == 2 and message in result.output, result.output
     assert sorted(p.name for p in exp_dir.iterdir()) == ["config.yaml", "plan.json"]
-    assert all((exp_dir / name).read_text() == f"the finished sweep's {name}\n" for name in ("plan.json", "config.yaml"))
+    assert all(
+        (exp_dir / name).read_text() == f"the finished sweep's {name}\n" for name in ("plan.json", "config.yaml")
+    )
 
 
 @pytest.mark.parametrize("command", [["report"], ["export", "tensorboard"]])
@@ -323,7 +394,9 @@ def test_report_and_export_stop_on_sigterm_with_one_line_and_143(command, tmp_pa
 
     def terminated(*args, **kwargs):
         # Without a handler SIGTERM would end pytest itself: say so instead of sending it.
-        assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None), "no SIGTERM handler while the command works"
+        assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None), (
+            "no SIGTERM handler while the command works"
+        )
         os.kill(os.getpid(), signal.SIGTERM)  # the handler turns it into an interrupt inside the command
         time.sleep(5)
 

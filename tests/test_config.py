@@ -41,7 +41,9 @@ def test_unknown_key_suggests_the_right_one(tmp_path):
 def test_wrong_types_empty_lists_and_non_positive_sizes(tmp_path):
     assert "training.epochs: must be a valid integer" in error_for(tmp_path, BASE + "training: {epochs: many}")
     assert "datasets: List should have at least 1 item" in error_for(tmp_path, BASE.replace("[mnist]", "[]"))
-    assert "training.batch_size: must be greater than 0 (got -1)" in error_for(tmp_path, BASE + "training: {batch_size: -1}")
+    assert "training.batch_size: must be greater than 0 (got -1)" in error_for(
+        tmp_path, BASE + "training: {batch_size: -1}"
+    )
     assert "data.limit_train: must be greater than 0" in error_for(tmp_path, BASE + "data: {limit_train: 0}")
     assert "datasets[0]: must be 'mnist' or 'fashion_mnist'" in error_for(tmp_path, BASE.replace("[mnist]", "[cifar]"))
     assert "name: required field is missing" in error_for(tmp_path, "datasets: [mnist]\nhidden_activations: [relu]\n")
@@ -52,7 +54,9 @@ def test_unknown_activation_names_closest_valid_names(tmp_path):
     assert "hidden_activations[1]: unknown activation 'rleu'; did you mean 'relu'" in message
     assert "valid names:" in message
     assert "takes alpha, not beta" in error_for(tmp_path, BASE.replace("[relu]", "[{name: elu, beta: 2}]"))
-    assert "cannot import module 'no_such_module'" in error_for(tmp_path, BASE.replace("[relu]", "['no_such_module:f']"))
+    assert "cannot import module 'no_such_module'" in error_for(
+        tmp_path, BASE.replace("[relu]", "['no_such_module:f']")
+    )
 
 
 def test_softmax_on_a_single_unit_is_refused(tmp_path):
@@ -68,7 +72,13 @@ def test_yaml_syntax_error_reports_line_and_column(tmp_path):
 
 def test_overrides_are_yaml_scalars_on_dotted_paths(tmp_path):
     path = write_config(tmp_path, BASE)
-    config = load_config(path, [parse_set(o) for o in ["training.epochs=1", "data.limit_train=1000", "seeds=3", "hidden_activations=[tanh, selu]"]])
+    config = load_config(
+        path,
+        [
+            parse_set(o)
+            for o in ["training.epochs=1", "data.limit_train=1000", "seeds=3", "hidden_activations=[tanh, selu]"]
+        ],
+    )
     assert config.training.epochs == 1 and config.data.limit_train == 1000
     assert config.seeds == [0, 1, 2]
     assert [a.name for a in config.hidden_activations] == ["tanh", "selu"]
@@ -84,9 +94,16 @@ def test_an_error_caused_by_set_names_the_override_not_the_file(tmp_path):
             load_config(path, [parse_set(o) for o in overrides])
         return str(caught.value)
 
-    assert message(["training.epoch=1"]) == "--set 'training.epoch=1': training.epoch: unknown field; did you mean 'epochs'?"
-    assert message(["seeds=2", "training.epochs=0"]).startswith("--set 'training.epochs=0': training.epochs: must be greater than 0")
-    assert message(["hidden_activations=[relu, rleu]"]).startswith("--set 'hidden_activations=[relu, rleu]': hidden_activations[1]: unknown")
+    assert (
+        message(["training.epoch=1"])
+        == "--set 'training.epoch=1': training.epoch: unknown field; did you mean 'epochs'?"
+    )
+    assert message(["seeds=2", "training.epochs=0"]).startswith(
+        "--set 'training.epochs=0': training.epochs: must be greater than 0"
+    )
+    assert message(["hidden_activations=[relu, rleu]"]).startswith(
+        "--set 'hidden_activations=[relu, rleu]': hidden_activations[1]: unknown"
+    )
     assert message(["training={epochs: -1}"]).startswith("--set 'training={epochs: -1}': training.epochs:")
     assert message(["data.limit_train=x.y"]).startswith("--set 'data.limit_train=x.y'")
     assert message(["name.first=x"]) == "--set 'name.first=x': 'name' is not a section, so it has no 'first'"
@@ -100,7 +117,9 @@ def test_an_error_caused_by_set_names_the_override_not_the_file(tmp_path):
 
 
 def test_activation_forms_and_canonical_labels(tmp_path):
-    text = BASE.replace("[relu]", "[relu, {name: leaky_relu, alpha: 0.1}, leaky_relu, silu, {name: gelu, approximate: true}]")
+    text = BASE.replace(
+        "[relu]", "[relu, {name: leaky_relu, alpha: 0.1}, leaky_relu, silu, {name: gelu, approximate: true}]"
+    )
     labels = [a.label for a in load_config(write_config(tmp_path, text)).hidden_activations]
     assert labels == ["relu", "leaky_relu(alpha=0.1)", "leaky_relu(alpha=0.01)", "swish", "gelu(approximate=true)"]
 
@@ -115,11 +134,26 @@ def test_printed_labels_are_accepted_as_input(tmp_path):
     given = ["leaky_relu(alpha=0.2)", "gelu(approximate=true)", "ELU(alpha=2)", "thresholded_relu()"]
     config = load_config(write_config(tmp_path, BASE), [parse_set("hidden_activations=[" + ", ".join(given) + "]")])
     assert [a.label for a in config.hidden_activations] == [
-        "leaky_relu(alpha=0.2)", "gelu(approximate=true)", "elu(alpha=2.0)", "thresholded_relu(threshold=1.0)"]
-    assert config.hidden_activations[0] == load_config(write_config(tmp_path, BASE.replace("[relu]", "[{name: leaky_relu, alpha: 0.2}]"))).hidden_activations[0]
-    assert "hidden_activations[0]: 'leaky_relu(alpha': write an activation" in error_for(tmp_path, BASE.replace("[relu]", "['leaky_relu(alpha']"))
-    assert "gelu.approximate must be true or false, not 'maybe'" in error_for(tmp_path, BASE.replace("[relu]", "['gelu(approximate=maybe)']"))
-    assert "activation 'relu' takes no parameters, not alpha" in error_for(tmp_path, BASE.replace("[relu]", "['relu(alpha=1)']"))
+        "leaky_relu(alpha=0.2)",
+        "gelu(approximate=true)",
+        "elu(alpha=2.0)",
+        "thresholded_relu(threshold=1.0)",
+    ]
+    assert (
+        config.hidden_activations[0]
+        == load_config(
+            write_config(tmp_path, BASE.replace("[relu]", "[{name: leaky_relu, alpha: 0.2}]"))
+        ).hidden_activations[0]
+    )
+    assert "hidden_activations[0]: 'leaky_relu(alpha': write an activation" in error_for(
+        tmp_path, BASE.replace("[relu]", "['leaky_relu(alpha']")
+    )
+    assert "gelu.approximate must be true or false, not 'maybe'" in error_for(
+        tmp_path, BASE.replace("[relu]", "['gelu(approximate=maybe)']")
+    )
+    assert "activation 'relu' takes no parameters, not alpha" in error_for(
+        tmp_path, BASE.replace("[relu]", "['relu(alpha=1)']")
+    )
 
 
 def expand(tmp_path, text, source="sample"):
@@ -169,7 +203,9 @@ def test_binary_task_gives_each_output_its_width(tmp_path):
     runs = expand_runs(config, {"mnist": "full"})
     assert [(r.output_activation, r.output_units) for r in runs] == [("sigmoid", 1), ("linear", 1), ("softmax", 2)]
     assert runs[0].task.label == "binary(0 vs rest)"
-    multiclass = expand_runs(load_config(write_config(tmp_path, BASE + "output_activations: [sigmoid]\n")), {"mnist": "full"})
+    multiclass = expand_runs(
+        load_config(write_config(tmp_path, BASE + "output_activations: [sigmoid]\n")), {"mnist": "full"}
+    )
     assert multiclass[0].output_units == 10 and multiclass[0].task.label == "multiclass"
     # The task changes the numbers, so it changes the run id.
     assert run_id(runs[0]) != run_id(runs[0].model_copy(update={"task": multiclass[0].task}))
@@ -177,7 +213,10 @@ def test_binary_task_gives_each_output_its_width(tmp_path):
 
 def test_softmax_on_a_single_output_unit_is_refused_with_the_reason(tmp_path):
     message = error_for(tmp_path, BINARY + "output_activations: [sigmoid, {name: softmax, units: 1}]\n")
-    assert "output_activations: [1] softmax: softmax over one unit always outputs 1.0, so the network cannot learn" in message
+    assert (
+        "output_activations: [1] softmax: softmax over one unit always outputs 1.0, so the network cannot learn"
+        in message
+    )
     assert "use softmax with 2 units" in message
 
 
@@ -200,13 +239,17 @@ def test_impossible_tasks_and_output_widths_are_refused(tmp_path, text, expected
 
 def test_seeds_outside_32_bits_are_refused_before_anything_runs(tmp_path):
     assert "seeds[0]: must be greater than or equal to 0 (got -1)" in error_for(tmp_path, BASE + "seeds: [-1]\n")
-    assert "seeds[1]: must be less than or equal to 4294967295" in error_for(tmp_path, BASE + "seeds: [0, 4294967296]\n")
+    assert "seeds[1]: must be less than or equal to 4294967295" in error_for(
+        tmp_path, BASE + "seeds: [0, 4294967296]\n"
+    )
     assert load_config(write_config(tmp_path, BASE + "seeds: [4294967295]\n")).seeds == [2**32 - 1]
 
 
 def test_a_repeated_yaml_key_is_refused_naming_its_line(tmp_path):
     message = error_for(tmp_path, BASE + "training:\n  epochs: 2\n  batch_size: 64\n  epochs: 3\n")
-    assert ":8:3: " in message and "the key 'epochs' appears twice in one mapping (first on line 6); keep one" in message
+    assert (
+        ":8:3: " in message and "the key 'epochs' appears twice in one mapping (first on line 6); keep one" in message
+    )
     assert "twice" in error_for(tmp_path, BASE + "seeds: 1\nseeds: 2\n")
 
 
@@ -231,12 +274,19 @@ def test_a_task_is_checked_against_the_fewest_classes_of_the_grids_built_in_data
         ("training: {learning_rate: .inf}", "training.learning_rate: must be a finite number (got inf)"),
         ("training: {learning_rate: .nan}", "training.learning_rate: must be a finite number (got nan)"),
         ("models: [{type: mlp, dropout: .nan}]", "models[0].dropout: must be a finite number"),
-        ("hidden_activations: [{name: leaky_relu, alpha: .inf}]", "hidden_activations[0]: leaky_relu.alpha is inf; give a finite number"),
+        (
+            "hidden_activations: [{name: leaky_relu, alpha: .inf}]",
+            "hidden_activations[0]: leaky_relu.alpha is inf; give a finite number",
+        ),
     ],
 )
 def test_numbers_must_be_finite(tmp_path, text, expected):
-    assert expected in error_for(tmp_path, BASE.replace("hidden_activations: [relu]\n", "") + text
-                                 + ("" if "hidden_activations" in text else "\nhidden_activations: [relu]"))
+    assert expected in error_for(
+        tmp_path,
+        BASE.replace("hidden_activations: [relu]\n", "")
+        + text
+        + ("" if "hidden_activations" in text else "\nhidden_activations: [relu]"),
+    )
 
 
 @pytest.mark.parametrize("name", [".my_acts:swish", ":swish", "pkg..mod:swish", "os:", "os.path:join:extra", "1pkg:fn"])
@@ -250,15 +300,23 @@ def test_a_custom_activation_whose_module_fails_to_import_is_one_line(tmp_path, 
     (tmp_path / "broken_acts.py").write_text("raise RuntimeError('half-edited')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     message = error_for(tmp_path, BASE.replace("[relu]", "['broken_acts:swish']"))
-    assert "importing module 'broken_acts' for activation 'broken_acts:swish' failed: RuntimeError: half-edited" in message
+    assert (
+        "importing module 'broken_acts' for activation 'broken_acts:swish' failed: RuntimeError: half-edited" in message
+    )
 
 
 @pytest.mark.parametrize(
     "model, expected",
     [
         ("{type: cnn, kernel_size: 29}", "models[0].kernel_size: 29 is larger than mnist's 28x28 images; lower it"),
-        ("{type: cnn, filters: [8, 8, 8, 8]}", "models[0].kernel_size: 3 is larger than the 1x1 feature maps that 3 convolution"),
-        ("{type: cnn, filters: [8], pool_size: 27}", "models[0].pool_size: 27 is larger than the 26x26 feature maps convolution 1 leaves"),
+        (
+            "{type: cnn, filters: [8, 8, 8, 8]}",
+            "models[0].kernel_size: 3 is larger than the 1x1 feature maps that 3 convolution",
+        ),
+        (
+            "{type: cnn, filters: [8], pool_size: 27}",
+            "models[0].pool_size: 27 is larger than the 26x26 feature maps convolution 1 leaves",
+        ),
     ],
 )
 def test_convolution_and_pooling_windows_larger_than_the_images_are_refused(tmp_path, model, expected):
@@ -271,12 +329,28 @@ def test_convolution_and_pooling_windows_larger_than_the_images_are_refused(tmp_
     "model, field, fixes",
     [
         # 28 -> 26 -> 6 -> 4 -> 1: the pooling shrank the maps the third convolution meets
-        ("{type: cnn, filters: [32, 64, 128], pool_size: 4}", "kernel_size: 3", "lower it, lower pool_size or list fewer filters"),
-        ("{type: cnn, filters: [8, 8, 8, 8], kernel_size: 9, pool_size: 1}", "kernel_size: 9", "lower it or list fewer filters"),
-        ("{type: cnn, kernel_size: 29}", "kernel_size: 29", "lower it"),  # the first convolution: nothing shrank the images
+        (
+            "{type: cnn, filters: [32, 64, 128], pool_size: 4}",
+            "kernel_size: 3",
+            "lower it, lower pool_size or list fewer filters",
+        ),
+        (
+            "{type: cnn, filters: [8, 8, 8, 8], kernel_size: 9, pool_size: 1}",
+            "kernel_size: 9",
+            "lower it or list fewer filters",
+        ),
+        (
+            "{type: cnn, kernel_size: 29}",
+            "kernel_size: 29",
+            "lower it",
+        ),  # the first convolution: nothing shrank the images
         ("{type: cnn, filters: [8], pool_size: 27}", "pool_size: 27", "lower it or lower kernel_size"),
         ("{type: cnn, filters: [8], kernel_size: 1, pool_size: 29}", "pool_size: 29", "lower it"),
-        ("{type: cnn, filters: [8, 8], pool_size: 8}", "pool_size: 8", "lower it, lower kernel_size or list fewer filters"),
+        (
+            "{type: cnn, filters: [8, 8], pool_size: 8}",
+            "pool_size: 8",
+            "lower it, lower kernel_size or list fewer filters",
+        ),
     ],
 )
 def test_a_window_too_large_names_its_field_and_every_setting_that_shrank_the_maps(tmp_path, model, field, fixes):
@@ -288,7 +362,9 @@ def test_a_model_too_large_for_memory_is_refused_with_its_size(tmp_path, monkeyp
     from actbench.executors import resources
 
     monkeypatch.setattr(resources, "memory_bytes", lambda: 2**30)  # a 1 GiB machine
-    message = error_for(tmp_path, BASE + "models: [{type: mlp, hidden_units: [1280, 640]}, {type: mlp, hidden_units: [12800, 6400]}]")
+    message = error_for(
+        tmp_path, BASE + "models: [{type: mlp, hidden_units: [1280, 640]}, {type: mlp, hidden_units: [12800, 6400]}]"
+    )
     parameters = (784 + 1) * 12800 + (12800 + 1) * 6400 + (6400 + 1) * 10  # weights and biases: 92,038,410
     assert f"models[1]: {parameters:,} parameters: training needs about 1.4 GiB" in message  # 4 copies of 4 bytes each
     assert "more than this machine's 1.0 GiB; make the layers narrower or fewer" in message
@@ -300,7 +376,9 @@ def test_a_memory_limit_counts_the_batch_a_run_can_have_and_names_the_override_t
     from actbench.executors import resources
 
     path, batch = write_config(tmp_path, BASE), parse_set("training.batch_size=100000000")
-    monkeypatch.setattr(resources, "memory_bytes", lambda: 2**30)  # the whole 54,000 fitted images of full MNIST fit in 1 GiB
+    monkeypatch.setattr(
+        resources, "memory_bytes", lambda: 2**30
+    )  # the whole 54,000 fitted images of full MNIST fit in 1 GiB
     assert load_config(path, [batch]).training.batch_size == 100_000_000
     monkeypatch.setattr(resources, "memory_bytes", lambda: 2**28)  # 256 MiB: they do not
     with pytest.raises(ActbenchError) as caught:
@@ -308,7 +386,9 @@ def test_a_memory_limit_counts_the_batch_a_run_can_have_and_names_the_override_t
     message = str(caught.value)
     assert message.startswith("--set 'training.batch_size=100000000': models[0]: "), message
     assert "a batch of 54000)" in message and message.endswith("or lower training.batch_size")
-    assert load_config(path, [batch, parse_set("data.limit_train=1000")]).data.limit_train == 1000  # batches of 900 at most
+    assert (
+        load_config(path, [batch, parse_set("data.limit_train=1000")]).data.limit_train == 1000
+    )  # batches of 900 at most
     # Weights too large for memory: the models in the file are the cause, not a batch size set on the command line.
     big = BASE + "models: [{type: mlp, hidden_units: [12800, 6400]}]"
     assert "make the layers narrower or fewer" in error_for(tmp_path, big, ["training.batch_size=64"])

@@ -11,7 +11,9 @@ from helpers import write_config
 
 
 def specs(tmp_path, text: str, source: str = "full"):
-    return expand_runs(load_config(write_config(tmp_path, "name: costs\ndatasets: [mnist]\n" + text, "costs.yaml")), {"mnist": source})
+    return expand_runs(
+        load_config(write_config(tmp_path, "name: costs\ndatasets: [mnist]\n" + text, "costs.yaml")), {"mnist": source}
+    )
 
 
 def record(results, spec, wall: float | None, train_seconds: float) -> None:
@@ -20,7 +22,9 @@ def record(results, spec, wall: float | None, train_seconds: float) -> None:
     metrics = {"train_seconds": train_seconds, "n_train": fit, "n_val": validation, "n_test": test}
     if wall is not None:
         metrics["run_seconds"] = wall
-    save_record(results / spec.experiment, spec.as_json(), RunRecord(run_id(spec), "finished", metrics, run_files(RunOutputs())))
+    save_record(
+        results / spec.experiment, spec.as_json(), RunRecord(run_id(spec), "finished", metrics, run_files(RunOutputs()))
+    )
 
 
 def test_multiply_adds_of_the_default_models():
@@ -39,7 +43,9 @@ def specs_from_models():
 
 def test_image_counts_follow_source_limits_and_validation_split(tmp_path):
     (full,) = specs(tmp_path, "hidden_activations: [relu]\n")
-    (small,) = specs(tmp_path, "hidden_activations: [relu]\ndata: {limit_train: 1000, limit_test: 300}\n", source="sample")
+    (small,) = specs(
+        tmp_path, "hidden_activations: [relu]\ndata: {limit_train: 1000, limit_test: 300}\n", source="sample"
+    )
     assert costs.image_counts(full.model_dump(mode="json")) == (54000, 6000, 10000)
     assert costs.image_counts(small.model_dump(mode="json")) == (900, 100, 300)
 
@@ -49,7 +55,8 @@ def test_recorded_runs_of_the_same_shape_come_before_the_model(tmp_path):
     relu, _tanh = specs(tmp_path, "hidden_activations: [relu, tanh]\ntraining: {epochs: 2}\n")
     record(results, relu, wall=40.0, train_seconds=35.0)
     longer, other, cnn = specs(tmp_path, "hidden_activations: [relu, elu]\ntraining: {epochs: 4}\n") + specs(
-        tmp_path, "models: [cnn]\nhidden_activations: [relu]\n")
+        tmp_path, "models: [cnn]\nhidden_activations: [relu]\n"
+    )
     estimates = costs.estimate_runs([relu, longer, other, cnn], results)
     assert estimates[0] == costs.Estimate(pytest.approx(40.0), "recorded")
     # Twice the epochs: the fixed part once, the rest scaled by the image passes (validation and test count a third).
@@ -71,7 +78,11 @@ def test_runs_recorded_without_their_wall_time_count_training_time_and_the_fixed
 def test_the_cost_model_orders_models_by_their_work(tmp_path):
     mlp, cnn = (costs.model_seconds(s.model_dump(mode="json")) for s in specs_from_models())
     assert 5 < mlp < 60 and cnn > 4 * mlp  # the convnet does 20 times the multiply-adds per image
-    assert costs.format_seconds(42) == "42s" and costs.format_seconds(600) == "10m" and costs.format_seconds(12600) == "3.5h"
+    assert (
+        costs.format_seconds(42) == "42s"
+        and costs.format_seconds(600) == "10m"
+        and costs.format_seconds(12600) == "3.5h"
+    )
 
 
 def test_dry_run_prints_each_runs_estimate_and_the_total_with_its_basis(tiny_config, tmp_path):
@@ -81,6 +92,18 @@ def test_dry_run_prints_each_runs_estimate_and_the_total_with_its_basis(tiny_con
     lines = outcome.output.splitlines()
     assert sum(" todo " in line and "~" in line for line in lines) == 2
     assert lines[-1].startswith("estimated ") and "(2 from the cost model for 2 CPU cores)" in lines[-1]
-    assert CliRunner().invoke(app, ["run", str(tiny_config), "--results-dir", str(results), "--set", "hidden_activations=[relu]"]).exit_code == 0
-    after = CliRunner().invoke(app, ["run", str(tiny_config), "--results-dir", str(results), "--dry-run", "--seeds", "2"]).output
-    assert "(1 from recorded runs of the same shape, 2 from recorded runs with another activation)" in after.splitlines()[-1]
+    assert (
+        CliRunner()
+        .invoke(app, ["run", str(tiny_config), "--results-dir", str(results), "--set", "hidden_activations=[relu]"])
+        .exit_code
+        == 0
+    )
+    after = (
+        CliRunner()
+        .invoke(app, ["run", str(tiny_config), "--results-dir", str(results), "--dry-run", "--seeds", "2"])
+        .output
+    )
+    assert (
+        "(1 from recorded runs of the same shape, 2 from recorded runs with another activation)"
+        in after.splitlines()[-1]
+    )

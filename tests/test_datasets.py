@@ -27,8 +27,10 @@ def write_idx_folder(folder: Path, n_train: int = 20, n_test: int = 10) -> Path:
     rng = np.random.default_rng(0)
     folder.mkdir(parents=True, exist_ok=True)
     arrays = {
-        "x_train": rng.integers(0, 255, (n_train, 28, 28)), "y_train": np.arange(n_train) % 10,
-        "x_test": rng.integers(0, 255, (n_test, 28, 28)), "y_test": np.arange(n_test) % 10,
+        "x_train": rng.integers(0, 255, (n_train, 28, 28)),
+        "y_train": np.arange(n_train) % 10,
+        "x_test": rng.integers(0, 255, (n_test, 28, 28)),
+        "y_test": np.arange(n_test) % 10,
     }
     for key, filename in sources.IDX_FILES.items():
         (folder / f"{filename}.gz").write_bytes(gzip.compress(idx_bytes(arrays[key])))
@@ -140,7 +142,10 @@ def test_unreachable_download_falls_back_to_the_sample_under_auto_only(isolated)
     assert raw.source == "sample" and "using the embedded sample" in raw.warning
     # The warning names the fixes: where the full data goes, or how to choose the sample on purpose.
     keras_cache = str(isolated / "keras" / "datasets")
-    assert f"pass --data-dir DIR or put mnist.npz into {keras_cache}; to use the sample on purpose, pass --source sample" in raw.warning
+    assert (
+        f"pass --data-dir DIR or put mnist.npz into {keras_cache}; to use the sample on purpose, pass --source sample"
+        in raw.warning
+    )
     with pytest.raises(ActbenchError, match=r"mnist: full data not found .* pass --data-dir"):
         load_dataset("mnist", "full", mirror=dead_mirror)
 
@@ -182,9 +187,18 @@ def test_full_fashion_mnist_from_the_system_folder(monkeypatch, tmp_path):
 def test_a_dataset_with_a_single_file_copy_downloads_that_file_into_the_cache_top(isolated, tmp_path, monkeypatch):
     served = tmp_path / "mirror"
     served.mkdir()
-    np.savez_compressed(served / "mnist.npz", x_train=np.zeros((2, 28, 28), np.uint8), y_train=np.zeros(2, np.uint8),
-                        x_test=np.zeros((1, 28, 28), np.uint8), y_test=np.zeros(1, np.uint8))
-    monkeypatch.setitem(DATASETS["mnist"].published_files, "mnist.npz", ("sha256", hashlib.sha256((served / "mnist.npz").read_bytes()).hexdigest()))
+    np.savez_compressed(
+        served / "mnist.npz",
+        x_train=np.zeros((2, 28, 28), np.uint8),
+        y_train=np.zeros(2, np.uint8),
+        x_test=np.zeros((1, 28, 28), np.uint8),
+        y_test=np.zeros(1, np.uint8),
+    )
+    monkeypatch.setitem(
+        DATASETS["mnist"].published_files,
+        "mnist.npz",
+        ("sha256", hashlib.sha256((served / "mnist.npz").read_bytes()).hexdigest()),
+    )
     server = _Server(served)
     try:
         location = sources.download_full("mnist", mirror=server.url)
@@ -201,7 +215,13 @@ def test_built_in_images_of_another_shape_than_the_catalogue_says_are_refused(tm
     with pytest.raises(ActbenchError, match=rf"{small}: holds images of 14x14, expected 28x28"):
         sources.read_full("fashion_mnist", folder)
     npz = tmp_path / "mnist.npz"
-    np.savez(npz, x_train=np.zeros((2, 14, 14), np.uint8), y_train=np.zeros(2, np.uint8), x_test=np.zeros((1, 14, 14), np.uint8), y_test=np.zeros(1, np.uint8))
+    np.savez(
+        npz,
+        x_train=np.zeros((2, 14, 14), np.uint8),
+        y_train=np.zeros(2, np.uint8),
+        x_test=np.zeros((1, 14, 14), np.uint8),
+        y_test=np.zeros(1, np.uint8),
+    )
     with pytest.raises(ActbenchError, match=rf"{npz}: does not hold 28x28 uint8 images"):
         sources.read_full("mnist", npz)
 

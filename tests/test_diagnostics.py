@@ -59,7 +59,10 @@ def test_sigmoid_layer_fed_huge_inputs_is_saturated(tmp_path):
     rows = measure(model, loss_for("softmax", 10), X, Y, saturation_threshold("sigmoid", {}))
     assert rows[0]["saturated_fraction"] > 0.95
     _, calm = model_for(tmp_path, "sigmoid")
-    assert measure(calm, loss_for("softmax", 10), X, Y, saturation_threshold("sigmoid", {}))[0]["saturated_fraction"] < 0.05
+    assert (
+        measure(calm, loss_for("softmax", 10), X, Y, saturation_threshold("sigmoid", {}))[0]["saturated_fraction"]
+        < 0.05
+    )
 
 
 def test_linear_network_has_no_dead_units(tmp_path):
@@ -83,14 +86,30 @@ def test_a_convolution_unit_is_a_channel():
 @pytest.mark.parametrize("name", list(CATALOGUE))
 def test_every_catalogue_activation_has_a_saturation_threshold_of_one_percent_of_its_largest_slope(name):
     threshold = saturation_threshold(name, CATALOGUE[name].defaults)
-    largest = {"sigmoid": 0.25, "hard_sigmoid": 1 / 6, "softmax": 0.25, "selu": 1.0507 * 1.6733, "gelu": 1.129,
-               "swish": 1.0998, "mish": 1.0885}.get(name, 1.0)
+    largest = {
+        "sigmoid": 0.25,
+        "hard_sigmoid": 1 / 6,
+        "softmax": 0.25,
+        "selu": 1.0507 * 1.6733,
+        "gelu": 1.129,
+        "swish": 1.0998,
+        "mish": 1.0885,
+    }.get(name, 1.0)
     assert threshold == pytest.approx(0.01 * largest, rel=0.01)
 
 
 @pytest.mark.parametrize(
     "activation, expected",
-    [("relu", 0.5), ("relu6", 1.0), ("elu", 0.5), ("selu", 0.5), ("tanh", 1.0), ("sigmoid", 1.0), ("softsign", 1.0), ("leaky_relu", 0.0)],
+    [
+        ("relu", 0.5),
+        ("relu6", 1.0),
+        ("elu", 0.5),
+        ("selu", 0.5),
+        ("tanh", 1.0),
+        ("sigmoid", 1.0),
+        ("softsign", 1.0),
+        ("leaky_relu", 0.0),
+    ],
 )
 def test_the_same_rule_counts_every_flat_region(tmp_path, activation, expected):
     # Half the pre-activations at -10, half at +10. Flat (slope < 1% of the largest) there: ReLU's
@@ -100,7 +119,9 @@ def test_the_same_rule_counts_every_flat_region(tmp_path, activation, expected):
     first = dense_layers(model)[0]
     first.kernel.assign(np.zeros(first.kernel.shape, dtype=np.float32))
     first.bias.assign(np.array([-10.0, 10.0], dtype=np.float32))
-    row = measure(model, loss_for("softmax", 10), X, Y, saturation_threshold(activation, CATALOGUE[activation].defaults))[0]
+    row = measure(
+        model, loss_for("softmax", 10), X, Y, saturation_threshold(activation, CATALOGUE[activation].defaults)
+    )[0]
     assert row["saturated_fraction"] == pytest.approx(expected)
 
 
@@ -119,7 +140,10 @@ def test_headline_takes_the_last_epoch_worst_layer_and_gradient_ratio():
         {"epoch": 1, "layer": 3, "grad_norm": 2.0},
     ]
     assert headline(rows) == {
-        "dead_fraction_max": 0.5, "saturated_fraction_max": None, "grad_ratio_first_last": 0.005, "grad_ratio_initial": 1.0,
+        "dead_fraction_max": 0.5,
+        "saturated_fraction_max": None,
+        "grad_ratio_first_last": 0.005,
+        "grad_ratio_initial": 1.0,
     }
 
 
@@ -128,7 +152,13 @@ def tanh_runs(tmp_path_factory):
     """The same deterministic tanh run trained without and with diagnostics (trained once for the tests below)."""
     tmp_path = tmp_path_factory.mktemp("runs")
     data = split_dataset(load_dataset("mnist", "sample"), 400, 100, 0.1)
-    common = {"training.epochs": 2, "data.source": "sample", "data.limit_train": 400, "data.limit_test": 100, "deterministic": True}
+    common = {
+        "training.epochs": 2,
+        "data.source": "sample",
+        "data.limit_train": 400,
+        "data.limit_test": 100,
+        "deterministic": True,
+    }
     plain, _ = model_for(tmp_path, "tanh", **common)
     probed, _ = model_for(tmp_path, "tanh", diagnostics=True, **common)
     return train_and_evaluate(plain, data), train_and_evaluate(probed, data)

@@ -34,7 +34,9 @@ seeds: [0]
 def sweep(tmp_path, text=SWEEP, **options):
     tmp_path.mkdir(parents=True, exist_ok=True)
     config = load_config(write_config(tmp_path, text))
-    executor = pick_executor(options.get("workers"), options.get("ray"), DataRequest("sample"), options.get("retries", 2))
+    executor = pick_executor(
+        options.get("workers"), options.get("ray"), DataRequest("sample"), options.get("retries", 2)
+    )
     root = tmp_path / "results"
     summary = run_sweep(config, root, executor=executor)
     return summary, pd.read_csv(root / config.name / "results.csv").set_index("run_id").sort_index()
@@ -84,7 +86,9 @@ def test_worker_epochs_reach_the_live_display_as_they_finish(tmp_path):
     run_sweep(config, tmp_path / "results", executor=executor, sinks=[reporter])
     for run in results.run_directories(tmp_path / "results" / "where"):
         history = results.read_history_frame(run)
-        assert reporter.epochs[run.name] == [(e, round(v, 6)) for e, v in zip(history["epoch"], history["val_accuracy"])]
+        assert reporter.epochs[run.name] == [
+            (e, round(v, 6)) for e, v in zip(history["epoch"], history["val_accuracy"])
+        ]
 
 
 def test_a_worker_that_dies_is_retried_then_recorded_failed_and_the_sweep_goes_on(tmp_path):
@@ -108,7 +112,9 @@ def test_a_python_error_in_a_worker_is_failed_without_retry(tmp_path):
     summary, table = sweep(tmp_path, text, workers="2")
     failed = table[table["status"] == "failed"]
     assert summary.counts["failed"] == 1
-    assert failed["error"].iloc[0].startswith("RuntimeError") and "this activation always fails" in failed["error"].iloc[0]
+    assert (
+        failed["error"].iloc[0].startswith("RuntimeError") and "this activation always fails" in failed["error"].iloc[0]
+    )
 
 
 # The error policy (actbench.executors): a data or config problem stops the sweep; a dead worker is
@@ -119,7 +125,9 @@ def test_an_actbench_error_in_a_run_stops_the_sweep(tmp_path, monkeypatch, where
     monkeypatch.setenv("RAY_ADDRESS", "")
     text = SWEEP.replace("[relu, tanh]", "['helpers_activations:misconfigured']")
     # Its own line: Keras wraps an error raised inside a layer in a multi-line, coloured message.
-    with pytest.raises(ActbenchError, match=r"^helpers_activations:misconfigured: this stands for a problem only the user can fix$"):
+    with pytest.raises(
+        ActbenchError, match=r"^helpers_activations:misconfigured: this stands for a problem only the user can fix$"
+    ):
         sweep(tmp_path, text, **where)
     assert not list((tmp_path / "results" / "where").glob("runs/*/metrics.json"))  # no run recorded as failed
 
@@ -180,8 +188,18 @@ def test_two_invocations_on_one_folder_train_each_run_once(tmp_path):
 def test_ctrl_c_stops_the_workers_keeps_what_finished_and_exits_130(tmp_path):
     config = write_config(tmp_path, SWEEP.replace("seeds: [0]", "seeds: [0, 1, 2, 3, 4, 5]"))
     root = tmp_path / "results"
-    process = actbench(config, "--results-dir", root, "--workers", "2", "-q", start_new_session=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = actbench(
+        config,
+        "--results-dir",
+        root,
+        "--workers",
+        "2",
+        "-q",
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and not list(root.glob("where/runs/*/metrics.json")):
         time.sleep(0.1)

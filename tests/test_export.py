@@ -23,18 +23,38 @@ from helpers import interrupted_at_call, invoke, write_config
 ACCURACIES = {"relu": [0.97, 0.98, 0.99], "sigmoid": [0.80, 0.81, 0.82]}
 
 
-
 def record(exp_dir: Path, spec, status: str, accuracy: float) -> str:
     """One run folder through actbench's own writer, as a finished, diverged or failed run leaves it."""
     identifier = run_id(spec)
     if status == "failed":
         save_record(exp_dir, spec.as_json(), RunRecord(identifier, "failed", {"error": "RuntimeError: boom"}))
         return identifier
-    history = [{"epoch": e, "loss": 1 / e + spec.seed, "accuracy": 0.5 + e / 10, "val_loss": 2 / e, "val_accuracy": 0.6 + e / 20,
-                "seconds": 0.5} for e in (1, 2, 3)]
-    metrics = {"test_accuracy": accuracy, "test_loss": 0.3, "macro_f1": accuracy - 0.01,
-               "best_val_accuracy": 0.75, "best_epoch": 3, "train_seconds": 1.5, "seconds_per_epoch": 0.5, "epochs_run": 3,
-               "n_train": 900, "n_val": 100, "n_test": 100, "data_origin": "sample", "environment": {"python": "3.11"}}
+    history = [
+        {
+            "epoch": e,
+            "loss": 1 / e + spec.seed,
+            "accuracy": 0.5 + e / 10,
+            "val_loss": 2 / e,
+            "val_accuracy": 0.6 + e / 20,
+            "seconds": 0.5,
+        }
+        for e in (1, 2, 3)
+    ]
+    metrics = {
+        "test_accuracy": accuracy,
+        "test_loss": 0.3,
+        "macro_f1": accuracy - 0.01,
+        "best_val_accuracy": 0.75,
+        "best_epoch": 3,
+        "train_seconds": 1.5,
+        "seconds_per_epoch": 0.5,
+        "epochs_run": 3,
+        "n_train": 900,
+        "n_val": 100,
+        "n_test": 100,
+        "data_origin": "sample",
+        "environment": {"python": "3.11"},
+    }
     if status == "diverged":
         metrics.update(test_accuracy=None, test_loss=None, macro_f1=None)
     labels = np.repeat(np.arange(10), 10)  # each class 10 times, every one predicted right
@@ -50,7 +70,9 @@ def made_experiment(tmp_path_factory) -> Path:
 
     Built once: the report's plots take seconds. Tests get a copy (`experiment`)."""
     tmp_path = tmp_path_factory.mktemp("made")
-    config = load_config(write_config(tmp_path, "name: made\ndatasets: [mnist]\nhidden_activations: [relu, sigmoid]\nseeds: 4\n"))
+    config = load_config(
+        write_config(tmp_path, "name: made\ndatasets: [mnist]\nhidden_activations: [relu, sigmoid]\nseeds: 4\n")
+    )
     exp_dir = tmp_path / "results" / "made"
     for spec in expand_runs(config, {"mnist": "sample"}):
         if spec.seed < 3:
@@ -112,7 +134,12 @@ def test_tensorboard_sessions_read_back_with_tensorboards_loader(experiment, tmp
     groups: dict[str, list] = {}
     for session in sessions:
         events = load_events(session)
-        contents = {v.tag: v.metadata.plugin_data.content for e in events for v in e.summary.value if v.metadata.plugin_data.plugin_name == "hparams"}
+        contents = {
+            v.tag: v.metadata.plugin_data.content
+            for e in events
+            for v in e.summary.value
+            if v.metadata.plugin_data.plugin_name == "hparams"
+        }
         start = metadata.parse_session_start_info_plugin_data(contents[metadata.SESSION_START_INFO_TAG])
         end = metadata.parse_session_end_info_plugin_data(contents[metadata.SESSION_END_INFO_TAG])
         hparams = {k: v.string_value or v.number_value or v.bool_value for k, v in start.hparams.items()}
@@ -125,7 +152,9 @@ def test_tensorboard_sessions_read_back_with_tensorboards_loader(experiment, tmp
         assert [step for step, _ in scalars(load_events(session / "validation"))["epoch_accuracy"]] == [1, 2, 3]
     assert len(groups) == 2 and sorted(len(members) for members in groups.values()) == [3, 4]
     # The group ids results.csv holds, as the report groups by them.
-    assert set(groups) == {f"made/{row['group_id']}" for row in collect_rows(experiment)[0] if row["status"] != "failed"}
+    assert set(groups) == {
+        f"made/{row['group_id']}" for row in collect_rows(experiment)[0] if row["status"] != "failed"
+    }
     for members in groups.values():
         activation = members[0][1]["hidden_activation"]
         assert {m[1]["hidden_activation"] for m in members} == {activation}
@@ -151,7 +180,9 @@ def free_port() -> int:
 
 def ask_hparams(port: int, endpoint: str, body: dict) -> dict:
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/data/plugin/hparams/{endpoint}", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+        f"http://127.0.0.1:{port}/data/plugin/hparams/{endpoint}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
@@ -163,7 +194,8 @@ def test_tensorboard_serves_the_sessions_to_its_hparams_plugin(experiment, tmp_p
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     statuses = ["STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING", "STATUS_UNKNOWN"]
     body = {"experimentName": "", "allowedStatuses": statuses, "colParams": [], "startIndex": 0, "sliceSize": 100}
@@ -181,7 +213,9 @@ def test_tensorboard_serves_the_sessions_to_its_hparams_plugin(experiment, tmp_p
     groups = {g["hparams"]["hidden_activation"]: g for g in answer["sessionGroups"]}
     assert sorted(groups) == ["relu", "sigmoid"]
     assert len(groups["relu"]["sessions"]) == 4 and len(groups["sigmoid"]["sessions"]) == 3
-    sigmoid = {m["name"]["tag"]: m["value"] for m in groups["sigmoid"]["metricValues"] if m["name"].get("group", "") == ""}
+    sigmoid = {
+        m["name"]["tag"]: m["value"] for m in groups["sigmoid"]["metricValues"] if m["name"].get("group", "") == ""
+    }
     assert sigmoid["test_accuracy"] == pytest.approx(0.81, abs=1e-6)  # TensorBoard's own average over the seeds
     assert sigmoid["actbench/acc_ci_low"] < 0.81 < sigmoid["actbench/acc_ci_high"]
     names = {info["name"] for info in experiment_info["hparamInfos"]}
@@ -207,7 +241,9 @@ def test_mlflow_parents_children_and_re_export_that_updates(experiment, tmp_path
     assert sigmoid.data.metrics["acc_mean"] == pytest.approx(0.81) and sigmoid.data.metrics["n"] == 3
     assert sigmoid.data.metrics["acc_ci_low"] < 0.81 < sigmoid.data.metrics["acc_ci_high"]
     assert sigmoid.data.tags["actbench.verdict"] == "worse" and "seed" not in sigmoid.data.params
-    child = next(c for c in children if c.data.params["hidden_activation"] == "sigmoid" and c.data.params["seed"] == "1")
+    child = next(
+        c for c in children if c.data.params["hidden_activation"] == "sigmoid" and c.data.params["seed"] == "1"
+    )
     assert child.data.tags["mlflow.parentRunId"] == sigmoid.info.run_id
     assert child.data.metrics["test_accuracy"] == pytest.approx(0.81)
     history = client.get_metric_history(child.info.run_id, "val_accuracy")
@@ -217,8 +253,14 @@ def test_mlflow_parents_children_and_re_export_that_updates(experiment, tmp_path
     assert len(diverged) == 1 and diverged[0].info.status == "FAILED"
     (report,) = runs("report")
     assert sorted(a.path for a in client.list_artifacts(report.info.run_id)) == [
-        "accuracy_vs_time.png", "activations.png", "confusion_matrices.png", "learning_curves.png", "reliability.png", "report.md",
-        "summary.csv"]
+        "accuracy_vs_time.png",
+        "activations.png",
+        "confusion_matrices.png",
+        "learning_curves.png",
+        "reliability.png",
+        "report.md",
+        "summary.csv",
+    ]
 
     uri = f"sqlite:///{database}"
     again = invoke("export", "mlflow", experiment, "--tracking-uri", uri)
@@ -226,14 +268,20 @@ def test_mlflow_parents_children_and_re_export_that_updates(experiment, tmp_path
     assert len(runs("seed")) == 7 and len(runs("group")) == 2 and len(runs("report")) == 1
 
     # A --force rerun of sigmoid seed 1 records a new accuracy: its child is replaced, its parent updated.
-    config = load_config(write_config(tmp_path, "name: made\ndatasets: [mnist]\nhidden_activations: [sigmoid]\nseeds: [1]\n"))
+    config = load_config(
+        write_config(tmp_path, "name: made\ndatasets: [mnist]\nhidden_activations: [sigmoid]\nseeds: [1]\n")
+    )
     rerun_id = record(experiment, expand_runs(config, {"mnist": "sample"})[0], "finished", 0.90)
     assert rerun_id == child.data.tags["actbench.run_id"]
-    assert "1 runs of made exported, 6 unchanged" in invoke("export", "mlflow", experiment, "--tracking-uri", uri).output
+    assert (
+        "1 runs of made exported, 6 unchanged" in invoke("export", "mlflow", experiment, "--tracking-uri", uri).output
+    )
     replaced = [c for c in runs("seed") if c.data.tags["actbench.run_id"] == rerun_id]
     assert len(replaced) == 1 and replaced[0].data.metrics["test_accuracy"] == pytest.approx(0.90)
     (parent,) = [p for p in runs("group") if p.data.params["hidden_activation"] == "sigmoid"]
-    assert parent.info.run_id == sigmoid.info.run_id and parent.data.metrics["acc_mean"] == pytest.approx((0.80 + 0.90 + 0.82) / 3)
+    assert parent.info.run_id == sigmoid.info.run_id and parent.data.metrics["acc_mean"] == pytest.approx(
+        (0.80 + 0.90 + 0.82) / 3
+    )
 
 
 def test_run_exports_what_finished_even_after_ctrl_c(tiny_config, tmp_path, monkeypatch):

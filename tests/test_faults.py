@@ -82,7 +82,9 @@ def _check_nothing_half_written(results: Path) -> None:
         if path.suffix == ".json":
             json.loads(path.read_text())  # every JSON file whole: metrics.json, spec.json, plan.json
     claims = results / "tiny" / "claims"
-    assert not [p.name for p in claims.iterdir() if p.name != ".takeover.lock"] if claims.is_dir() else True, "a claim was left"
+    assert not [p.name for p in claims.iterdir() if p.name != ".takeover.lock"] if claims.is_dir() else True, (
+        "a claim was left"
+    )
 
 
 def _check_resumes_everything(config: Path, results: Path, replay: list[str]) -> None:
@@ -98,7 +100,16 @@ def _check_resumes_everything(config: Path, results: Path, replay: list[str]) ->
     assert set(table["status"]) == {"finished"}
 
 
-WRITE_SITES = {"config.yaml", "plan.json", "spec.json", "history.csv", "predictions.npz", "confusion_matrix.csv", "metrics.json", "results.csv"}
+WRITE_SITES = {
+    "config.yaml",
+    "plan.json",
+    "spec.json",
+    "history.csv",
+    "predictions.npz",
+    "confusion_matrix.csv",
+    "metrics.json",
+    "results.csv",
+}
 
 
 def test_every_write_of_a_sweep_is_guarded_and_the_next_run_resumes(trained, replay, tmp_path):
@@ -121,7 +132,9 @@ def test_every_write_of_a_sweep_is_guarded_and_the_next_run_resumes(trained, rep
             where = f"{errno.errorcode[code]} at write {n} ({Path(path).name})"
             assert outcome.exit_code == 2 and "Traceback" not in outcome.output, f"{where}: {outcome.output}"
             errors = [line for line in outcome.output.splitlines() if line.startswith("error: ")]
-            assert len(errors) == 1 and f"{Path(path).name}: cannot write ({os.strerror(code)})" in errors[0], f"{where}: {outcome.output}"
+            assert len(errors) == 1 and f"{Path(path).name}: cannot write ({os.strerror(code)})" in errors[0], (
+                f"{where}: {outcome.output}"
+            )
             _check_nothing_half_written(results)
             _check_resumes_everything(config, results, replay)
 
@@ -150,7 +163,9 @@ def test_claims_and_removals_that_fail_are_one_line_too(trained, replay, tmp_pat
 
     monkeypatch.setattr(os, "link", link)
     monkeypatch.setattr(os, "unlink", unlink)
-    outcome = invoke("run", config, "--results-dir", results, "-q", *(["--force"] if site == "old run file removal" else []))
+    outcome = invoke(
+        "run", config, "--results-dir", results, "-q", *(["--force"] if site == "old run file removal" else [])
+    )
     monkeypatch.setattr(os, "link", real_link)
     monkeypatch.setattr(os, "unlink", real_unlink)
     assert outcome.exit_code == 2 and "Traceback" not in outcome.output, outcome.output
@@ -204,7 +219,9 @@ def test_ctrl_c_during_a_dry_run_starts_no_export(trained, tmp_path, monkeypatch
     assert not (tmp_path / "results").exists()
 
 
-def test_a_sweep_that_cannot_get_its_data_changes_nothing_and_its_dry_run_says_what_is_missing(trained, replay, tmp_path, monkeypatch):
+def test_a_sweep_that_cannot_get_its_data_changes_nothing_and_its_dry_run_says_what_is_missing(
+    trained, replay, tmp_path, monkeypatch
+):
     from actbench.datasets import sources
 
     config, _ = trained
@@ -236,7 +253,9 @@ def test_a_report_with_nothing_to_show_says_so_and_keeps_the_previous_one(traine
     saved = results / "tiny" / "report"
     before = {p.name: p.read_bytes() for p in saved.iterdir()}
     assert any(name.endswith(".png") for name in before)
-    (results / "tiny" / "plan.json").write_text(json.dumps({"run_ids": ["000000000000"]}))  # a plan with no run done yet
+    (results / "tiny" / "plan.json").write_text(
+        json.dumps({"run_ids": ["000000000000"]})
+    )  # a plan with no run done yet
     outcome = invoke("report", results / "tiny")
     assert outcome.exit_code == 0 and "tiny: no completed run to report; nothing written" in outcome.output
     assert {p.name: p.read_bytes() for p in saved.iterdir()} == before
@@ -250,10 +269,16 @@ def test_an_export_to_a_place_that_cannot_be_written_is_one_line(trained, replay
     assert invoke("run", config, "--results-dir", results, "-q").exit_code == 0
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder\n")
-    where = ["--logdir", blocker] if tool == "tensorboard" else ["--tracking-uri", f"sqlite:///{blocker}/store/mlflow.db"]
+    where = (
+        ["--logdir", blocker] if tool == "tensorboard" else ["--tracking-uri", f"sqlite:///{blocker}/store/mlflow.db"]
+    )
     outcome = invoke("export", tool, results / "tiny", *where)
     assert outcome.exit_code == 2 and "Traceback" not in outcome.output, outcome.output
     (line,) = outcome.output.strip().splitlines()
-    expected = f"error: --logdir {blocker}: is a file" if tool == "tensorboard" else f"error: {blocker}/store: cannot write (Not a directory)"
+    expected = (
+        f"error: --logdir {blocker}: is a file"
+        if tool == "tensorboard"
+        else f"error: {blocker}/store: cannot write (Not a directory)"
+    )
     assert line.startswith(expected), line
     assert blocker.read_text() == "not a folder\n"

@@ -91,11 +91,16 @@ def test_runs_made_under_older_rules_are_stale_never_reported_or_counted_done(tm
     assert [run.done for run in planned] == [False]
     assert any("stale" in note for note in plan_notes)
     # A current run folder whose spec is stale (or missing) is not done either.
-    results.save_record(exp_dir, spec.model_dump(mode="json", exclude={"training_rules"}), results.RunRecord(planned[0].run_id, "finished", {}))
+    results.save_record(
+        exp_dir,
+        spec.model_dump(mode="json", exclude={"training_rules"}),
+        results.RunRecord(planned[0].run_id, "finished", {}),
+    )
     assert results.run_status(exp_dir, planned[0].run_id) is None
 
 
 # Groups and blocks: digests of the spec, computed in one place (config.grid), read by every reader.
+
 
 def test_a_group_is_the_spec_less_the_seed_and_a_block_the_group_less_its_activations(tmp_path):
     config = load_config(write_config(tmp_path, BASE.replace("[relu]", "[relu, tanh]") + "seeds: [0, 1]\n"))
@@ -119,7 +124,9 @@ def test_an_edited_custom_function_makes_a_second_group_in_the_report_and_the_ex
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.chdir(tmp_path)
     module = tmp_path / "my_acts.py"
-    config = write_config(tmp_path, """
+    config = write_config(
+        tmp_path,
+        """
         name: edited
         datasets: [mnist]
         data: {source: sample, limit_train: 300, limit_test: 100}
@@ -127,7 +134,8 @@ def test_an_edited_custom_function_makes_a_second_group_in_the_report_and_the_ex
         hidden_activations: ['my_acts:scaled']
         training: {epochs: 1, batch_size: 64}
         seeds: [0]
-        """)
+        """,
+    )
     for body in ("x * 0.5", "x * 0.25"):
         module.write_text(f"import keras\n\ndef scaled(x):\n    return keras.ops.relu({body})\n")
         sys.modules.pop("my_acts", None)  # each sweep reads the file as it is now, as a new process would
@@ -154,7 +162,11 @@ def write_runs(exp_dir, config, own=None, accuracy=0.9):
     for spec in expand_runs(config, {"mnist": "sample"}, own):
         ids.append(run_id(spec))
         metrics = {"test_accuracy": accuracy + spec.seed / 100, "test_loss": 0.3, "n_test": 1000, "epochs_run": 1}
-        results.save_record(exp_dir, spec.as_json(), results.RunRecord(ids[-1], results.RunStatus.FINISHED, metrics, results.run_files(results.RunOutputs([]))))
+        results.save_record(
+            exp_dir,
+            spec.as_json(),
+            results.RunRecord(ids[-1], results.RunStatus.FINISHED, metrics, results.run_files(results.RunOutputs([]))),
+        )
     results.save_experiment(exp_dir, config_as_dict(config), ids)
     return ids
 
@@ -162,15 +174,22 @@ def write_runs(exp_dir, config, own=None, accuracy=0.9):
 def test_a_changed_own_dataset_makes_a_second_group_and_block(tmp_path):
     from actbench.export.runs import read_experiment
 
-    config = load_config(write_config(tmp_path, """
+    config = load_config(
+        write_config(
+            tmp_path,
+            """
         name: own
         datasets: [{name: digits, path: digits.npz}]
         hidden_activations: [relu, tanh]
         seeds: [0, 1]
-        """))
+        """,
+        )
+    )
     exp_dir = tmp_path / "results" / "own"
     for sha in ("a" * 64, "b" * 64):  # the file changed between two sweeps
-        write_runs(exp_dir, config, {"digits": OwnData(sha256=sha, image_shape=(14, 14), classes=5, n_train=800, n_test=200)})
+        write_runs(
+            exp_dir, config, {"digits": OwnData(sha256=sha, image_shape=(14, 14), classes=5, n_train=800, n_test=200)}
+        )
     report = build_report(exp_dir, all_runs=True)
     summary = report.aggregated.summary
     assert len(summary) == 4 and list(summary["runs"]) == [2] * 4 and summary["block"].nunique() == 2
@@ -179,7 +198,9 @@ def test_a_changed_own_dataset_makes_a_second_group_and_block(tmp_path):
     exported, _ = read_experiment(exp_dir)
     assert {run.group_id for run in exported} == set(summary["group_id"])
     blocks = ("data=aaaaaaaa", "data=bbbbbbbb")
-    assert {run.group_label for run in exported} == {f"{block} / {label}" for block in blocks for label in ("relu", "tanh")}
+    assert {run.group_label for run in exported} == {
+        f"{block} / {label}" for block in blocks for label in ("relu", "tanh")
+    }
 
 
 def test_a_group_never_holds_two_runs_of_one_seed(tmp_path):
@@ -188,12 +209,23 @@ def test_a_group_never_holds_two_runs_of_one_seed(tmp_path):
     from actbench.metrics_catalogue import in_table
     from actbench.report.aggregate import aggregate
 
-    runs = pd.DataFrame({
-        "run_id": ["r1", "r2", "r3"], "group_id": ["g"] * 3, "block_id": ["b"] * 3, "hidden_activation": ["relu"] * 3,
-        "output_activation": ["softmax"] * 3, "model": ["mlp 16"] * 3, "status": ["finished"] * 3, "seed": [0, 0, 1],
-        "test_accuracy": [0.9, 0.8, 0.85], "chance_level": [0.1] * 3, "n_test": [1000] * 3, "task_type": ["multiclass"] * 3,
-        **{metric.name: [1.0] * 3 for metric in in_table("accuracy")},
-    })
+    runs = pd.DataFrame(
+        {
+            "run_id": ["r1", "r2", "r3"],
+            "group_id": ["g"] * 3,
+            "block_id": ["b"] * 3,
+            "hidden_activation": ["relu"] * 3,
+            "output_activation": ["softmax"] * 3,
+            "model": ["mlp 16"] * 3,
+            "status": ["finished"] * 3,
+            "seed": [0, 0, 1],
+            "test_accuracy": [0.9, 0.8, 0.85],
+            "chance_level": [0.1] * 3,
+            "n_test": [1000] * 3,
+            "task_type": ["multiclass"] * 3,
+            **{metric.name: [1.0] * 3 for metric in in_table("accuracy")},
+        }
+    )
     with pytest.raises(ActbenchError, match=r"group g: runs r1, r2 have the same seed 0"):
         aggregate(runs)
     assert list(aggregate(runs.drop(index=1)).summary["runs"]) == [2]
@@ -226,5 +258,7 @@ def test_every_column_of_a_run_row_is_in_a_catalogue(tmp_path):
     for model in ("{type: mlp}", "{type: cnn, dense_units: [16]}"):
         config = load_config(write_config(tmp_path, BASE + f"models: [{model}]\n"))
         (spec,) = expand_runs(config, {"mnist": "sample"})
-        row = results.flatten_run({**spec.as_json(), "run_id": run_id(spec)}, {"status": "finished", "test_accuracy": 0.9})
+        row = results.flatten_run(
+            {**spec.as_json(), "run_id": run_id(spec)}, {"status": "finished", "test_accuracy": 0.9}
+        )
         assert set(row) - set(SETTINGS) - set(METRICS) - NOT_METRICS == set()

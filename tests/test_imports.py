@@ -14,7 +14,11 @@ from helpers import REPO
 
 PACKAGE = REPO / "actbench"
 LEAVES = [
-    "actbench.dataset_catalogue", "actbench.errors", "actbench.metrics_catalogue", "actbench.naming", "actbench.outputs",
+    "actbench.dataset_catalogue",
+    "actbench.errors",
+    "actbench.metrics_catalogue",
+    "actbench.naming",
+    "actbench.outputs",
     "actbench.settings_catalogue",
 ]
 
@@ -34,7 +38,12 @@ def top_level_imports(body: list[ast.stmt]):
         elif isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
             yield from top_level_imports(node.orelse)
         elif isinstance(node, (ast.If, ast.Try)):
-            for block in (node.body, node.orelse, getattr(node, "finalbody", []), *(h.body for h in getattr(node, "handlers", []))):
+            for block in (
+                node.body,
+                node.orelse,
+                getattr(node, "finalbody", []),
+                *(h.body for h in getattr(node, "handlers", [])),
+            ):
                 yield from top_level_imports(block)
 
 

@@ -29,7 +29,10 @@ diagnostics: true
 @pytest.fixture(scope="module")
 def results(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("catalogue")
-    for name, task, output in [("binary", "{type: binary, positive: [0]}", "sigmoid"), ("multiclass", "{type: multiclass}", "softmax")]:
+    for name, task, output in [
+        ("binary", "{type: binary, positive: [0]}", "sigmoid"),
+        ("multiclass", "{type: multiclass}", "softmax"),
+    ]:
         config = write_config(folder, CONFIG.format(name=name, task=task, output=output), f"{name}.yaml")
         outcome = CliRunner().invoke(app, ["run", str(config), "--results-dir", str(folder / "results")])
         assert outcome.exit_code == 0, outcome.output

@@ -43,7 +43,16 @@ def test_the_filter_drops_notices_written_to_descriptor_2_and_keeps_the_rest():
 
 
 def test_a_quiet_sweep_prints_nothing_on_stderr(tiny_config, tmp_path):
-    command = [sys.executable, "-m", "actbench", "run", str(tiny_config), "--results-dir", str(tmp_path / "r"), "--quiet"]
+    command = [
+        sys.executable,
+        "-m",
+        "actbench",
+        "run",
+        str(tiny_config),
+        "--results-dir",
+        str(tmp_path / "r"),
+        "--quiet",
+    ]
     out = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stderr
     assert out.stderr == "" and out.stdout == ""

@@ -18,13 +18,22 @@ def test_each_output_activation_gets_its_own_cross_entropy():
 
 def test_binary_output_layers_pair_with_their_losses_and_decision_rules():
     assert loss_for("sigmoid", 1).get_config()["from_logits"] is False
-    assert isinstance(loss_for("linear", 1), keras.losses.BinaryCrossentropy) and loss_for("linear", 1).get_config()["from_logits"]
+    assert (
+        isinstance(loss_for("linear", 1), keras.losses.BinaryCrossentropy)
+        and loss_for("linear", 1).get_config()["from_logits"]
+    )
     assert isinstance(loss_for("softmax", 2), keras.losses.CategoricalCrossentropy)
     assert accuracy_metric("linear", 1).get_config()["threshold"] == 0.0
     assert accuracy_metric("sigmoid", 1).get_config()["threshold"] == 0.5
     assert isinstance(accuracy_metric("softmax", 2), keras.metrics.CategoricalAccuracy)
-    assert [output_layer("sigmoid").decision_rule(1), output_layer("linear").decision_rule(1), output_layer("softmax").decision_rule(2)] == [
-        "probability > 0.5", "logit > 0", "argmax",
+    assert [
+        output_layer("sigmoid").decision_rule(1),
+        output_layer("linear").decision_rule(1),
+        output_layer("softmax").decision_rule(2),
+    ] == [
+        "probability > 0.5",
+        "logit > 0",
+        "argmax",
     ]
 
 
@@ -59,7 +68,10 @@ def test_widths_problems_and_labels():
     assert problem_with("softmax", True, 1, 10).startswith("softmax over one unit always outputs 1.0")
     assert problem_with("linear", True, 1, 10) is None and problem_with("linear", False, 10, 10) is None
     assert problem_with("sigmoid", False, 5, 10) == "a 10-class task needs 10 output units (got 5); drop 'units'"
-    assert output_label("softmax", 2, binary=True) == "softmax (2 units)" and output_label("sigmoid", 1, binary=True) == "sigmoid (1 unit)"
+    assert (
+        output_label("softmax", 2, binary=True) == "softmax (2 units)"
+        and output_label("sigmoid", 1, binary=True) == "sigmoid (1 unit)"
+    )
     assert output_label("softmax", 10, binary=False) == "softmax"
     with pytest.raises(ValueError, match="unknown output activation 'tanh'; use one of softmax, sigmoid, linear"):
         output_layer("tanh")

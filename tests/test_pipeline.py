@@ -48,7 +48,7 @@ def test_keras_fit_trains_each_epoch_in_that_epochs_order(batch_size):
     model.compile(optimizer="sgd", loss="mse", run_eagerly=True)
     model.fit(batches.dataset, epochs=3, callbacks=[batches], shuffle=False, verbose=0)
     steps = -(-300 // batch_size)
-    trained = seen.seen[-3 * steps:]  # Keras may look at one batch before training to build itself
+    trained = seen.seen[-3 * steps :]  # Keras may look at one batch before training to build itself
     for epoch in range(3):
         order = np.concatenate(trained[epoch * steps : (epoch + 1) * steps])
         assert order.tolist() == batch_order(5, epoch + 1, 300).tolist()

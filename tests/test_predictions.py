@@ -56,5 +56,7 @@ def test_a_tiny_probability_survives_saving(tmp_path):
     probabilities, labels, names = results.read_predictions(tmp_path)
     assert np.array_equal(probabilities, evaluation.class_probabilities(outputs, "linear"))
     assert probabilities[0, 1] == pytest.approx(1e-9, rel=1e-3)
-    assert evaluation.classification_metrics(probabilities, labels)[0]["log_loss"] == pytest.approx(20.7233 / 2, rel=1e-4)
+    assert evaluation.classification_metrics(probabilities, labels)[0]["log_loss"] == pytest.approx(
+        20.7233 / 2, rel=1e-4
+    )
     assert names == ["a", "b"]

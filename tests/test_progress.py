@@ -30,7 +30,7 @@ class Screen(io.StringIO):
             elif token.startswith("\x1b[") and token.endswith("A"):
                 row = max(0, row - int(token[2:-1] or 1))
             elif not token.startswith("\x1b"):
-                rows[row] = rows[row][:col].ljust(col) + token + rows[row][col + len(token):]
+                rows[row] = rows[row][:col].ljust(col) + token + rows[row][col + len(token) :]
                 col += len(token)
         return [line.rstrip() for line in rows if line.strip()]
 
@@ -144,7 +144,10 @@ def test_a_live_warning_keeps_brackets_in_its_message():
     reporter = LiveDisplay(Terminal(stdout=io.StringIO()))
     reporter.progress.console.begin_capture()
     reporter.warn("--set 'hidden_activations=[relu, tanh]' overrides the file")
-    assert reporter.progress.console.end_capture() == "warning: --set 'hidden_activations=[relu, tanh]' overrides the file\n"
+    assert (
+        reporter.progress.console.end_capture()
+        == "warning: --set 'hidden_activations=[relu, tanh]' overrides the file\n"
+    )
 
 
 def test_a_runs_own_seconds_rescale_the_time_left_not_the_wait_for_its_worker():
@@ -171,7 +174,9 @@ def test_every_finished_run_keeps_its_one_line_above_the_live_display(columns, m
             display.run_started(f"id{n:010d}", title, 2)
             for epoch in (1, 2):
                 display.epoch_done(f"id{n:010d}", epoch, {"loss": 0.4321, "val_accuracy": 0.85})
-            display.run_done(f"id{n:010d}", title, "finished", {"test_accuracy": 0.9, "test_loss": 0.3, "train_seconds": 2.0})
+            display.run_done(
+                f"id{n:010d}", title, "finished", {"test_accuracy": 0.9, "test_loss": 0.3, "train_seconds": 2.0}
+            )
     finally:
         display.finish()
     head, *lines = screen.lines()
@@ -180,7 +185,9 @@ def test_every_finished_run_keeps_its_one_line_above_the_live_display(columns, m
     assert lines[-1].startswith("runs") and f"{runs}/{runs}" in lines[-1]  # the bar once, at the end
     assert all(len(line) <= columns for line in lines)  # a finished line is one line of the terminal
     for n, line in enumerate(lines[:-1]):
-        assert line.startswith(f"[{n + 1}/{runs}] id{n:010d} ") and line.endswith("0.9000  " + ("loss" if columns < 120 else "test_loss") + " 0.3000  2.0s")
+        assert line.startswith(f"[{n + 1}/{runs}] id{n:010d} ") and line.endswith(
+            "0.9000  " + ("loss" if columns < 120 else "test_loss") + " 0.3000  2.0s"
+        )
     assert titles[0] in lines[0] or columns < 160  # the title gives way only where the line would not fit
 
 

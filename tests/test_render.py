@@ -27,11 +27,20 @@ def catalogue_report(tmp_path_factory):
         identifier = run_id(spec)
         ids.append(identifier)
         accuracy = float(rng.uniform(0.1, 0.99))
-        metrics = {"test_accuracy": round(accuracy, 4), "test_loss": 0.3, "best_val_accuracy": 0.8,
-                   "best_epoch": 5, "train_seconds": 5.0, "seconds_per_epoch": 1.0, "n_test": 1000,
-                   "keras_accuracy": round(accuracy, 4),
-                   **{m: float(rng.uniform(0, 1)) for m in ("log_loss", "macro_f1", "min_class_recall", "ece",
-                                                             "confidence_correct", "confidence_wrong")}}
+        metrics = {
+            "test_accuracy": round(accuracy, 4),
+            "test_loss": 0.3,
+            "best_val_accuracy": 0.8,
+            "best_epoch": 5,
+            "train_seconds": 5.0,
+            "seconds_per_epoch": 1.0,
+            "n_test": 1000,
+            "keras_accuracy": round(accuracy, 4),
+            **{
+                m: float(rng.uniform(0, 1))
+                for m in ("log_loss", "macro_f1", "min_class_recall", "ece", "confidence_correct", "confidence_wrong")
+            },
+        }
         save_record(exp_dir, spec.as_json(), RunRecord(identifier, "finished", metrics, run_files(RunOutputs())))
     save_experiment(exp_dir, config_as_dict(config), ids)
     return build_report(exp_dir)
@@ -44,9 +53,16 @@ def rendered(report, width: int, terminal: bool) -> str:
 
 
 def test_wrap_cell_breaks_between_words_and_before_parameters():
-    assert pieces("thresholded_relu(threshold=1.0) -> softmax") == ["thresholded_relu", "(threshold=1.0) ", "-> ", "softmax"]
+    assert pieces("thresholded_relu(threshold=1.0) -> softmax") == [
+        "thresholded_relu",
+        "(threshold=1.0) ",
+        "-> ",
+        "softmax",
+    ]
     assert pieces("softmax (2 units)") == ["softmax ", "(2 units)"]
-    assert wrap_cell("thresholded_relu(threshold=1.0) -> softmax", 18) == "thresholded_relu\n(threshold=1.0) ->\nsoftmax"
+    assert (
+        wrap_cell("thresholded_relu(threshold=1.0) -> softmax", 18) == "thresholded_relu\n(threshold=1.0) ->\nsoftmax"
+    )
     assert wrap_cell("not distinguishable", 5) == "not\ndistinguishable"  # a word longer than the width stays whole
 
 

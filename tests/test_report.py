@@ -27,7 +27,9 @@ def summary_of(exp_dir, **options):
 
 
 def test_groups_aggregate_over_seeds_with_paired_verdicts(tmp_path):
-    exp_dir, _ = make_results(tmp_path, {"relu": [0.97, 0.98, 0.99], "tanh": [0.955, 0.975, 0.995], "sigmoid": [0.80, 0.82, 0.81]})
+    exp_dir, _ = make_results(
+        tmp_path, {"relu": [0.97, 0.98, 0.99], "tanh": [0.955, 0.975, 0.995], "sigmoid": [0.80, 0.82, 0.81]}
+    )
     summary = summary_of(exp_dir)
     assert summary.loc["relu", "n"] == 3 and summary.loc["relu", "acc_mean"] == pytest.approx(0.98)
     assert summary.loc["tanh", "acc_std"] == pytest.approx(0.02)
@@ -42,8 +44,10 @@ def test_groups_aggregate_over_seeds_with_paired_verdicts(tmp_path):
 
 def test_the_issue_examples_zero_variance_chance_level_and_a_lone_seed(tmp_path):
     exp_dir, _ = make_results(
-        tmp_path, {"relu": [0.9, 0.9, 0.2], "tanh": [0.8967, 0.8967], "sigmoid": [0.1, 0.1, 0.1], "selu": [0.95, 0.1, 0.1]},
-        statuses={"relu": ["finished", "finished", "diverged"], "selu": ["finished", "diverged", "diverged"]})
+        tmp_path,
+        {"relu": [0.9, 0.9, 0.2], "tanh": [0.8967, 0.8967], "sigmoid": [0.1, 0.1, 0.1], "selu": [0.95, 0.1, 0.1]},
+        statuses={"relu": ["finished", "finished", "diverged"], "selu": ["finished", "diverged", "diverged"]},
+    )
     report = build_report(exp_dir)
     summary = report.aggregated.summary.set_index("hidden_activation")
     assert summary.loc["selu", "verdict"] == "too few seeds"  # the highest accuracy, but one finished seed
@@ -58,7 +62,9 @@ def test_the_issue_examples_zero_variance_chance_level_and_a_lone_seed(tmp_path)
 
 
 def test_groups_on_different_seeds_are_compared_unpaired_and_the_report_says_so(tmp_path):
-    exp_dir, _ = make_results(tmp_path, {"relu": [0.97, 0.98, 0.99], "sigmoid": [0.80, 0.83, 0.81]}, seeds={"sigmoid": [3, 4, 5]})
+    exp_dir, _ = make_results(
+        tmp_path, {"relu": [0.97, 0.98, 0.99], "sigmoid": [0.80, 0.83, 0.81]}, seeds={"sigmoid": [3, 4, 5]}
+    )
     summary = summary_of(exp_dir)
     assert summary.loc["sigmoid", "test"] == "Welch t" and summary.loc["sigmoid", "verdict"] == "worse"
     shown = flat(invoke("report", exp_dir, "--no-plots").output)
@@ -75,7 +81,9 @@ def test_default_scope_is_the_latest_plan_and_all_labels_each_sweep(tmp_path):
     assert set(latest.aggregated.summary["label"]) == {"relu", "sigmoid"}
     everything = build_report(exp_dir, all_runs=True).aggregated.summary
     assert sorted(everything["block_label"].unique()) == ["epochs=1", "epochs=5"]
-    assert everything.groupby("block_label")["acc_mean"].max().to_dict() == pytest.approx({"epochs=1": 0.51, "epochs=5": 0.975})
+    assert everything.groupby("block_label")["acc_mean"].max().to_dict() == pytest.approx(
+        {"epochs=1": 0.51, "epochs=5": 0.975}
+    )
     shown = flat(invoke("report", exp_dir, "--all", "--no-plots").output)
     assert "best on epochs=1: relu" in shown and "best on epochs=5: relu" in shown
     assert "epochs=1: test accuracy over seeds" in shown
@@ -109,7 +117,11 @@ def test_machine_formats_are_one_document_for_several_experiments(tmp_path):
     assert [e["experiment"] for e in document["experiments"]] == ["first", "second"]
     group = document["experiments"][0]["groups"][0]
     assert isinstance(group["n"], int) and isinstance(group["rank"], int) and isinstance(group["training.epochs"], int)
-    assert group["model.hidden_units"] == [128, 64] and group["task_positive"] == [] and group["hidden_activation_params"] == {}
+    assert (
+        group["model.hidden_units"] == [128, 64]
+        and group["task_positive"] == []
+        and group["hidden_activation_params"] == {}
+    )
     as_csv = invoke("report", results, "--format", "csv").stdout
     assert as_csv.count("experiment,") == 1 and len(as_csv.strip().splitlines()) == 5
     table = pd.read_csv(pd.io.common.StringIO(as_csv))
@@ -118,12 +130,15 @@ def test_machine_formats_are_one_document_for_several_experiments(tmp_path):
     assert "# first" in markdown and "# second" in markdown and "| # | dataset |" in markdown
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--format", "xml"], "use one of table, markdown, csv, json"),
-    (["--sort-by", "colour"], "'rank', 'accuracy'"),
-    (["--filter", "colour=red"], "model.hidden_units"),
-    (["--filter", "dataset"], "write it as column=value"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--format", "xml"], "use one of table, markdown, csv, json"),
+        (["--sort-by", "colour"], "'rank', 'accuracy'"),
+        (["--filter", "colour=red"], "model.hidden_units"),
+        (["--filter", "dataset"], "write it as column=value"),
+    ],
+)
 def test_an_unusable_option_value_exits_2_with_the_choices_whatever_the_folder(tmp_path, args, message):
     make_results(tmp_path, {"relu": [0.97, 0.99]}, name="first")
     make_results(tmp_path, {"relu": [0.96, 0.98]}, name="second")
@@ -151,7 +166,9 @@ def test_the_sample_note_says_all_or_some(tmp_path):
     assert "note: all runs used the embedded data sample" in "\n".join(headline(build_report(exp_dir)))
     spec_path = run_dir(exp_dir, ids[0]) / "spec.json"
     spec_path.write_text(spec_path.read_text().replace('"source": "sample"', '"source": "full"'))
-    assert "note: some runs (column 'source') used the embedded data sample" in "\n".join(headline(build_report(exp_dir)))
+    assert "note: some runs (column 'source') used the embedded data sample" in "\n".join(
+        headline(build_report(exp_dir))
+    )
 
 
 def test_broken_inputs_give_a_message_and_report_what_they_can(tmp_path):
@@ -176,8 +193,12 @@ def test_extra_metrics_average_over_seeds_and_a_keras_accuracy_gap_is_called_out
     exp_dir, _ = make_results(tmp_path, {"relu": [0.98, 0.99], "tanh": [0.90, 0.92]}, extra=extra)
     report = build_report(exp_dir)
     summary = report.aggregated.summary.set_index("hidden_activation")
-    assert summary.loc["relu", "ece_mean"] == pytest.approx(0.03) and summary.loc["relu", "ece_std"] == pytest.approx(0.01414, abs=1e-4)
-    assert summary.loc["relu", "dead_fraction_max_mean"] == 0.25 and math.isnan(summary.loc["tanh", "dead_fraction_max_mean"])
+    assert summary.loc["relu", "ece_mean"] == pytest.approx(0.03) and summary.loc["relu", "ece_std"] == pytest.approx(
+        0.01414, abs=1e-4
+    )
+    assert summary.loc["relu", "dead_fraction_max_mean"] == 0.25 and math.isnan(
+        summary.loc["tanh", "dead_fraction_max_mean"]
+    )
     lines = headline(report)
     assert any("misjudges relu -> softmax: 0.9700 instead of 0.9850 (-0.0150)" in line for line in lines)
     assert not any("misjudges tanh" in line for line in lines)
@@ -192,8 +213,14 @@ def test_report_of_a_real_sweep_writes_files_plots_and_structured_columns(tiny_c
     assert outcome.exit_code == 0, outcome.output
     folder = results / "tiny" / "report"
     assert sorted(p.name for p in folder.iterdir()) == [
-        "accuracy_vs_time.png", "activations.png", "confusion_matrices.png", "learning_curves.png", "reliability.png",
-        "report.md", "summary.csv"]
+        "accuracy_vs_time.png",
+        "activations.png",
+        "confusion_matrices.png",
+        "learning_curves.png",
+        "reliability.png",
+        "report.md",
+        "summary.csv",
+    ]
     summary = pd.read_csv(folder / "summary.csv")
     assert sorted(summary["hidden_activation"]) == ["relu", "tanh"] and set(summary["n"]) == {2}
     assert set(summary["test"].dropna()) == {"paired t"}
@@ -205,7 +232,9 @@ def test_report_of_a_real_sweep_writes_files_plots_and_structured_columns(tiny_c
 
 
 def test_report_of_a_binary_sweep_with_diagnostics_draws_every_plot(tmp_path):
-    config = write_config(tmp_path, """
+    config = write_config(
+        tmp_path,
+        """
         name: inside
         datasets: [mnist]
         task: {type: binary, positive: [0]}
@@ -215,7 +244,8 @@ def test_report_of_a_binary_sweep_with_diagnostics_draws_every_plot(tmp_path):
         output_activations: [sigmoid, linear]
         training: {epochs: 2, batch_size: 64}
         diagnostics: true
-        """)
+        """,
+    )
     results = tmp_path / "results"
     assert invoke("run", config, "--results-dir", results).exit_code == 0
     outcome = invoke("report", results)
@@ -272,19 +302,21 @@ def test_metric_tables_keep_labels_whole_show_the_metrics_that_fit_and_name_the_
     shown_counts = []
     for width in (80, 120, 160):
         lines = rendered(report, width)
-        tables = lines[lines.index("test accuracy over seeds"):]  # (the sentences above are the console's to wrap)
+        tables = lines[lines.index("test accuracy over seeds") :]  # (the sentences above are the console's to wrap)
         assert all(line == line.rstrip() for line in tables), width  # no blanks padded on for a pipe to keep
         assert max(map(len, lines)) <= width
         assert title in lines and not any(line.startswith(title + " (") for line in lines)  # one table, title whole
         start = lines.index(title)
         header = lines[start + 1]
         shown = [label for label in labels if label in header]
-        assert shown == labels[:len(shown)] and shown, (width, header)  # the first metrics, in order
-        rows = list(lines[start + 3:start + 5])
+        assert shown == labels[: len(shown)] and shown, (width, header)  # the first metrics, in order
+        rows = list(lines[start + 3 : start + 5])
         assert [row.split()[0] for row in rows] == ["leaky_relu(alpha=0.01)", "sigmoid"]  # labels whole, one line each
-        below = " ".join(lines[start + 5:start + 7])  # the sentence wraps at 80 columns
+        below = " ".join(lines[start + 5 : start + 7])  # the sentence wraps at 80 columns
         if len(shown) < len(labels):
-            assert below.startswith(f"left out at {width} columns: {', '.join(labels[len(shown):])}; --wide shows every column")
+            assert below.startswith(
+                f"left out at {width} columns: {', '.join(labels[len(shown) :])}; --wide shows every column"
+            )
         else:
             assert "left out" not in below
         shown_counts.append(len(shown))
@@ -295,12 +327,16 @@ def test_cohens_d_of_a_constant_group_is_undefined_in_every_format(tmp_path):
     from actbench.report.formats import markdown, to_csv, to_json
     from actbench.report.tables import block_tables
 
-    exp_dir, _ = make_results(tmp_path, {"relu": [0.97, 0.98, 0.99], "tanh": [0.95, 0.97, 0.96], "sigmoid": [0.1, 0.1, 0.1]})
+    exp_dir, _ = make_results(
+        tmp_path, {"relu": [0.97, 0.98, 0.99], "tanh": [0.95, 0.97, 0.96], "sigmoid": [0.1, 0.1, 0.1]}
+    )
     report = build_report(exp_dir)
-    (_, table), = block_tables(report.aggregated.summary, wide=True)
+    ((_, table),) = block_tables(report.aggregated.summary, wide=True)
     d = dict(zip(table["hidden"], table["d"]))
     assert d == {"relu": "-", "tanh": "-2.0", "sigmoid": "undefined"}  # was -122.5
-    assert "Cohen's d undefined for sigmoid: it or the top scored the same on every seed" in flat("\n".join(headline(report)))
+    assert "Cohen's d undefined for sigmoid: it or the top scored the same on every seed" in flat(
+        "\n".join(headline(report))
+    )
     assert "| undefined |" in markdown(report)
     groups = pd.read_csv(pd.io.common.StringIO(to_csv([report]))).set_index("hidden_activation")
     assert math.isnan(groups.loc["sigmoid", "effect_size"]) and groups.loc["tanh", "effect_size"] == pytest.approx(-2.0)
@@ -328,13 +364,17 @@ def test_plot_lines_merge_groups_that_scored_alike_and_keep_one_order_in_every_p
     extra = {name: (lambda seed, name=name: {"train_seconds": seconds[name][seed]}) for name in seconds}
     # epochs=1: sigmoid ranks first; epochs=5: relu and tanh, which score the same on both seeds.
     make_results(tmp_path, {"relu": [0.50, 0.52], "tanh": [0.40, 0.42], "sigmoid": [0.60, 0.61]}, epochs=1, extra=extra)
-    exp_dir, _ = make_results(tmp_path, {"relu": [0.97, 0.98], "tanh": [0.97, 0.98], "sigmoid": [0.90, 0.91]}, epochs=5, extra=extra)
+    exp_dir, _ = make_results(
+        tmp_path, {"relu": [0.97, 0.98], "tanh": [0.97, 0.98], "sigmoid": [0.90, 0.91]}, epochs=5, extra=extra
+    )
     report = build_report(exp_dir, all_runs=True)
     points = time_points(report.runs[report.runs["status"] == "finished"])
     by_block = {label: block["line"].tolist() for label, block in points.groupby("block_label")}
     assert by_block == {"epochs=1": ["relu", "sigmoid", "tanh"], "epochs=5": ["relu = tanh", "sigmoid"]}
     merged = points.set_index(["block_label", "line"]).loc[("epochs=5", "relu = tanh")]
-    assert merged["seconds_mean"] == pytest.approx(4.0) and merged["seconds_std"] == pytest.approx(math.sqrt(2))  # 4, 6, 3, 3
+    assert merged["seconds_mean"] == pytest.approx(4.0) and merged["seconds_std"] == pytest.approx(
+        math.sqrt(2)
+    )  # 4, 6, 3, 3
     assert merged["acc_mean"] == pytest.approx(0.975) and merged["acc_std"] == pytest.approx(math.sqrt(0.00005))
 
 
@@ -348,7 +388,20 @@ def test_two_versions_of_one_own_dataset_never_share_a_chance_level(tmp_path):
     for run_id, digest, per_class in (("r1", "a" * 64, [8, 2]), ("r2", "b" * 64, [5, 5])):
         folder = run_dir(exp_dir, run_id)
         folder.mkdir(parents=True)
-        pd.DataFrame([[count, 0] for count in per_class], index=["x", "y"], columns=["x", "y"]).to_csv(folder / CONFUSION)
-        rows.append({"run_id": run_id, "status": "finished", "dataset": "d2", "source": "own", "limit_test": None, "task": "multiclass",
-                     "task_type": "multiclass", "task_positive": "[]", "data_sha256": digest})
+        pd.DataFrame([[count, 0] for count in per_class], index=["x", "y"], columns=["x", "y"]).to_csv(
+            folder / CONFUSION
+        )
+        rows.append(
+            {
+                "run_id": run_id,
+                "status": "finished",
+                "dataset": "d2",
+                "source": "own",
+                "limit_test": None,
+                "task": "multiclass",
+                "task_type": "multiclass",
+                "task_positive": "[]",
+                "data_sha256": digest,
+            }
+        )
     assert list(_chance_levels(exp_dir, pd.DataFrame(rows))) == [0.8, 0.5]

@@ -6,8 +6,10 @@ import numpy as np
 from actbench import results
 from actbench.config import TRAINING_RULES
 
-HISTORY = [{"epoch": 1, "loss": 0.5, "accuracy": 0.8, "val_loss": 0.6, "val_accuracy": 0.75, "seconds": 1.25},
-           {"epoch": 2, "loss": float("nan"), "accuracy": 0.1, "val_loss": 0.7, "val_accuracy": 0.1, "seconds": 1.0}]
+HISTORY = [
+    {"epoch": 1, "loss": 0.5, "accuracy": 0.8, "val_loss": 0.6, "val_accuracy": 0.75, "seconds": 1.25},
+    {"epoch": 2, "loss": float("nan"), "accuracy": 0.1, "val_loss": 0.7, "val_accuracy": 0.1, "seconds": 1.0},
+]
 OUTPUTS = np.array([[2.0, -1.0, 0.5], [0.1, 0.2, 3.0]], dtype=np.float32)
 LABELS = np.array([0, 1])
 NAMES = ["cat", "dog", "owl"]
@@ -23,8 +25,12 @@ def save(exp_dir, **outputs):
 
 
 def test_every_file_written_reads_back_as_it_went_in(tmp_path):
-    directory = save(tmp_path, test=results.TestOutputs(OUTPUTS, "linear", LABELS, NAMES, CONFUSION), diagnostics=PROBE,
-                     histograms=HISTOGRAMS)
+    directory = save(
+        tmp_path,
+        test=results.TestOutputs(OUTPUTS, "linear", LABELS, NAMES, CONFUSION),
+        diagnostics=PROBE,
+        histograms=HISTOGRAMS,
+    )
     assert results.run_directories(tmp_path) == [directory] and results.is_experiment_dir(tmp_path)
     spec, metrics = results.read_run(directory)
     assert spec == {"seed": 0, "run_id": "abc"} == results.read_spec(directory)

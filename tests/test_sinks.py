@@ -107,7 +107,9 @@ def test_a_sink_that_cannot_close_is_an_error_once_every_sink_is_closed(tmp_path
         run()
     assert len(pd.read_csv(tmp_path / "results" / "seam" / "results.csv")) == 3  # the files sink still closed
     # When the sweep itself failed, that failure is what propagates; the sink's is only a warning.
-    failing, rerun = sweep(tmp_path / "again", Instant(stop_at=1, stop=ActbenchError("data problem")), fail_on_close=True)
+    failing, rerun = sweep(
+        tmp_path / "again", Instant(stop_at=1, stop=ActbenchError("data problem")), fail_on_close=True
+    )
     with pytest.raises(ActbenchError, match="data problem"):
         rerun()
     assert failing.events == [("opened", 3, 3), ("closed",)]

@@ -21,7 +21,9 @@ def test_group_intervals_are_student_t_and_stay_inside_0_1():
     result = block({"a": {0: 0.90, 1: 0.92, 2: 0.94}, "b": {0: 0.99, 1: 1.0}, "c": {0: 0.0, 1: 0.05}, "d": {0: 0.9}})
     half = scipy_stats.t.ppf(0.975, 2) * 0.02 / math.sqrt(3)
     assert (result.loc["a", "ci_low"], result.loc["a", "ci_high"]) == pytest.approx((0.92 - half, 0.92 + half))
-    assert (result.loc["b", "ci_low"], result.loc["b", "ci_high"]) == pytest.approx((0.9314689763, 1.0))  # unclipped: 1.0385
+    assert (result.loc["b", "ci_low"], result.loc["b", "ci_high"]) == pytest.approx(
+        (0.9314689763, 1.0)
+    )  # unclipped: 1.0385
     assert result.loc["c", "ci_low"] == 0.0
     assert math.isnan(result.loc["d", "ci_low"]) and math.isnan(result.loc["d", "ci_high"])
 
@@ -70,15 +72,22 @@ def test_zero_variance_uses_exact_tests_that_cannot_invent_significance():
 
 
 def test_equal_paired_differences_fall_back_to_welch_on_the_groups_own_spread():
-    result = block({"relu": {0: 0.97, 1: 0.98, 2: 0.99}, "sigmoid": {0: 0.80, 1: 0.81, 2: 0.82}})  # 0.17 lower on every seed
+    result = block(
+        {"relu": {0: 0.97, 1: 0.98, 2: 0.99}, "sigmoid": {0: 0.80, 1: 0.81, 2: 0.82}}
+    )  # 0.17 lower on every seed
     assert result.loc["sigmoid", "test"] == "Welch t, equal paired differences"
     expected = scipy_stats.ttest_ind([0.80, 0.81, 0.82], [0.97, 0.98, 0.99], equal_var=False).pvalue
     assert result.loc["sigmoid", "p_value"] == pytest.approx(expected) and result.loc["sigmoid", "verdict"] == "worse"
 
 
 def test_cohens_d_is_pooled_over_both_groups_and_undefined_where_either_is_constant():
-    result = block({"relu": {0: 0.97, 1: 0.98, 2: 0.99}, "tanh": {0: 0.95, 1: 0.97, 2: 0.96},
-                    "stuck": {0: 0.1135, 1: 0.1135, 2: 0.1135}})  # at chance on every seed: no spread
+    result = block(
+        {
+            "relu": {0: 0.97, 1: 0.98, 2: 0.99},
+            "tanh": {0: 0.95, 1: 0.97, 2: 0.96},
+            "stuck": {0: 0.1135, 1: 0.1135, 2: 0.1135},
+        }
+    )  # at chance on every seed: no spread
     assert result.loc["tanh", "effect_size"] == pytest.approx(-0.02 / 0.01)  # both spreads 0.01
     assert math.isnan(result.loc["stuck", "effect_size"])  # was -122.5: 0.8665 over the top's 0.01 / sqrt(2)
     assert result.loc["stuck", "verdict"] == "worse"  # the verdict does not depend on d
@@ -107,7 +116,9 @@ CONFIGURATIONS = [(k, n) for k in (2, 5, 10, 20) for n in (2, 3, 5)]
 
 
 def test_familywise_share_of_false_worse_verdicts_stays_at_5_percent():
-    results = [simulate(k, n, correlation=0.9, blocks=300, noise_ratio=3.0, seed=100 * k + n) for k, n in CONFIGURATIONS]
+    results = [
+        simulate(k, n, correlation=0.9, blocks=300, noise_ratio=3.0, seed=100 * k + n) for k, n in CONFIGURATIONS
+    ]
     for (k, n), result in zip(CONFIGURATIONS, results):
         assert result.false_rate <= 0.05 + result.tolerance, (k, n, result)
     pooled = sum(r.false_rate * r.blocks for r in results) / sum(r.blocks for r in results)

@@ -37,7 +37,11 @@ def softmax_run(tmp_path_factory, data):
 
 @pytest.mark.parametrize("output", ["softmax", "linear", "sigmoid"])
 def test_every_output_activation_learns_and_is_judged_by_argmax(tmp_path, data, softmax_run, output):
-    result = softmax_run if output == "softmax" else train_and_evaluate(spec_for(tmp_path, output_activations=f"[{output}]"), data)
+    result = (
+        softmax_run
+        if output == "softmax"
+        else train_and_evaluate(spec_for(tmp_path, output_activations=f"[{output}]"), data)
+    )
     assert result.status == "finished"
     # 10 classes: chance is 0.10; two short epochs on 360 images must already beat it clearly.
     assert result.metrics["test_accuracy"] > 0.3
@@ -57,7 +61,9 @@ def test_same_seed_same_numbers_other_seed_other_numbers(tmp_path, data, softmax
 
 
 def test_a_loss_that_becomes_nan_is_recorded_as_diverged(tmp_path, data):
-    result = train_and_evaluate(spec_for(tmp_path, **{"training.optimizer": "sgd", "training.learning_rate": 1e12}), data)
+    result = train_and_evaluate(
+        spec_for(tmp_path, **{"training.optimizer": "sgd", "training.learning_rate": 1e12}), data
+    )
     assert result.status == "diverged"
     assert result.metrics["test_accuracy"] is None
 
@@ -117,4 +123,7 @@ def test_prelu_after_a_convolution_learns_one_slope_per_channel(tmp_path):
     assert params("relu") == 34_826
     assert params("prelu") == 34_826 + 32 + 64
     mlp = spec_for(tmp_path, hidden_activations="[prelu]")
-    assert build_model(mlp, (28, 28, 1), 10).count_params() == build_model(spec_for(tmp_path), (28, 28, 1), 10).count_params() + 32
+    assert (
+        build_model(mlp, (28, 28, 1), 10).count_params()
+        == build_model(spec_for(tmp_path), (28, 28, 1), 10).count_params() + 32
+    )

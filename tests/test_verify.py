@@ -52,7 +52,10 @@ def test_mnist_like_content_passes_the_signature(only):
 
 def test_fashion_mnist_saved_as_mnist_is_refused(only):
     write_npz(only, full_sized("fashion_mnist", "mnist"))  # MNIST's class counts, Fashion-MNIST's pixels
-    with pytest.raises(ActbenchError, match=r"mnist\.npz: does not hold MNIST: its mean pixel intensity is 7\d\.\d, MNIST's is about 33\.3; .* --source sample"):
+    with pytest.raises(
+        ActbenchError,
+        match=r"mnist\.npz: does not hold MNIST: its mean pixel intensity is 7\d\.\d, MNIST's is about 33\.3; .* --source sample",
+    ):
         load_dataset("mnist", "full", only)
 
 
@@ -120,7 +123,10 @@ def test_the_embedded_samples_match_their_recorded_digests():
     for name, info in DATASETS.items():
         assert content_sha256(sources.read_sample(name)) == info.content_sha256["sample"]
         assert signature_problem(info, full_sized(name, name)) is None
-        assert (sum(info.sample_size), len(sources.read_sample(name)["y_train"]) + len(sources.read_sample(name)["y_test"])) == (5000, 5000)
+        assert (
+            sum(info.sample_size),
+            len(sources.read_sample(name)["y_train"]) + len(sources.read_sample(name)["y_test"]),
+        ) == (5000, 5000)
 
 
 @pytest.mark.skipif(not DEBIAN_FASHION.is_dir(), reason="needs Debian's dataset-fashion-mnist (.ci/run installs it)")

@@ -23,6 +23,15 @@ from actbench.activations.catalogue import (
 from actbench.activations.custom import is_custom, load_custom_function, source_digest
 
 __all__ = [
-    "CATALOGUE", "ActivationInfo", "build_activation_layer", "canonical_name", "default_initializer", "is_custom",
-    "largest_slope", "load_custom_function", "reference_curve", "resolve_params", "source_digest",
+    "CATALOGUE",
+    "ActivationInfo",
+    "build_activation_layer",
+    "canonical_name",
+    "default_initializer",
+    "is_custom",
+    "largest_slope",
+    "load_custom_function",
+    "reference_curve",
+    "resolve_params",
+    "source_digest",
 ]

@@ -88,16 +88,36 @@ CATALOGUE: dict[str, ActivationInfo] = {
         # No scalar formula: softmax mixes the whole layer. Diagnostics take its Jacobian's diagonal
         # s(1 - s) as its slope, which peaks at s = 1/2.
         ActivationInfo("softmax", "e^x_i / sum_j e^x_j over the layer", None, slope_bound=0.25),
-        ActivationInfo("leaky_relu", "x if x > 0 else alpha * x", lambda x, alpha: _leaky(x, alpha),
-                       defaults={"alpha": 0.01}, initializer=HE,
-                       keras_layer=lambda keras, p, name, _: keras.layers.LeakyReLU(negative_slope=p["alpha"], name=name)),
-        ActivationInfo("prelu", "leaky ReLU whose slope is learned per unit (starts at alpha_init)",
-                       lambda x, alpha_init: _leaky(x, alpha_init), defaults={"alpha_init": 0.25}, initializer=HE,
-                       keras_layer=_prelu_layer),
-        ActivationInfo("elu", "x if x > 0 else alpha * (e^x - 1)", _elu, defaults={"alpha": 1.0}, initializer=HE,
-                       keras_layer=lambda keras, p, name, _: keras.layers.ELU(alpha=p["alpha"], name=name)),
-        ActivationInfo("selu", "scaled ELU with fixed constants; self-normalising",
-                       lambda x: _SELU_SCALE * _elu(x, _SELU_ALPHA), initializer=LECUN),
+        ActivationInfo(
+            "leaky_relu",
+            "x if x > 0 else alpha * x",
+            lambda x, alpha: _leaky(x, alpha),
+            defaults={"alpha": 0.01},
+            initializer=HE,
+            keras_layer=lambda keras, p, name, _: keras.layers.LeakyReLU(negative_slope=p["alpha"], name=name),
+        ),
+        ActivationInfo(
+            "prelu",
+            "leaky ReLU whose slope is learned per unit (starts at alpha_init)",
+            lambda x, alpha_init: _leaky(x, alpha_init),
+            defaults={"alpha_init": 0.25},
+            initializer=HE,
+            keras_layer=_prelu_layer,
+        ),
+        ActivationInfo(
+            "elu",
+            "x if x > 0 else alpha * (e^x - 1)",
+            _elu,
+            defaults={"alpha": 1.0},
+            initializer=HE,
+            keras_layer=lambda keras, p, name, _: keras.layers.ELU(alpha=p["alpha"], name=name),
+        ),
+        ActivationInfo(
+            "selu",
+            "scaled ELU with fixed constants; self-normalising",
+            lambda x: _SELU_SCALE * _elu(x, _SELU_ALPHA),
+            initializer=LECUN,
+        ),
         ActivationInfo("softplus", "ln(1 + e^x)", _softplus),
         ActivationInfo("softsign", "x / (1 + |x|)", lambda x: x / (1 + np.abs(x))),
         ActivationInfo(
@@ -112,17 +132,21 @@ CATALOGUE: dict[str, ActivationInfo] = {
             initializer=HE,
             keras_layer=_gelu_layer,
         ),
-        ActivationInfo("swish", "x * sigmoid(x)", lambda x: x * _sigmoid(x), initializer=HE, aliases=("silu",),
-                       keras_layer=lambda keras, p, name, _: keras.layers.Activation("silu", name=name)),
+        ActivationInfo(
+            "swish",
+            "x * sigmoid(x)",
+            lambda x: x * _sigmoid(x),
+            initializer=HE,
+            aliases=("silu",),
+            keras_layer=lambda keras, p, name, _: keras.layers.Activation("silu", name=name),
+        ),
         ActivationInfo("mish", "x * tanh(softplus(x))", lambda x: x * np.tanh(_softplus(x)), initializer=HE),
         ActivationInfo(
             "hard_sigmoid",
             "relu6(x + 3) / 6, a piecewise-linear sigmoid",
             lambda x: np.clip(x + 3.0, 0.0, 6.0) / 6.0,
         ),
-        ActivationInfo(
-            "relu6", "min(max(0, x), 6)", lambda x: np.clip(x, 0.0, 6.0), initializer=HE
-        ),
+        ActivationInfo("relu6", "min(max(0, x), 6)", lambda x: np.clip(x, 0.0, 6.0), initializer=HE),
         ActivationInfo(
             "thresholded_relu",
             "x if x > threshold else 0",

@@ -45,7 +45,9 @@ def load_custom_function(name: str) -> Callable[..., Any]:
     except ImportError as exc:
         raise ValueError(f"cannot import module {module_name!r} for activation {name!r}: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - the module's own code failed: say so in one line, it is the user's code
-        raise ValueError(f"importing module {module_name!r} for activation {name!r} failed: {type(exc).__name__}: {exc}") from None
+        raise ValueError(
+            f"importing module {module_name!r} for activation {name!r} failed: {type(exc).__name__}: {exc}"
+        ) from None
     function = getattr(module, attr, None)
     if not callable(function):
         raise ValueError(f"module {module_name!r} has no function {attr!r} (activation {name!r})")

@@ -24,4 +24,3 @@ from actbench.config.schema import (
     output_problem,
     output_units,
 )
-

@@ -58,7 +58,11 @@ class ShapeProblem(ValueError):
 
 
 def model_size(
-    model: ModelSpec, image_shape: tuple[int, ...], output_units: int, learned_slopes: bool = False, dataset: str = "the dataset"
+    model: ModelSpec,
+    image_shape: tuple[int, ...],
+    output_units: int,
+    learned_slopes: bool = False,
+    dataset: str = "the dataset",
 ) -> ModelSize:
     """Parameters and activations of `model` on images of `image_shape` ((H, W) or (H, W, C)), layer by
     layer as models.py builds it: 'valid' convolutions, pooling that drops a remainder, Dense layers
@@ -77,7 +81,9 @@ def model_size(
                 where = f"the {height}x{width} feature maps that {index} convolution and pooling layers leave of {dataset}'s images"
             if model.kernel_size > min(height, width):
                 pooled = ["lower pool_size"] if index and model.pool_size > 1 else []
-                raise ShapeProblem("kernel_size", f"{model.kernel_size} is larger than {where}; {_either('lower it', *pooled, *fewer)}")
+                raise ShapeProblem(
+                    "kernel_size", f"{model.kernel_size} is larger than {where}; {_either('lower it', *pooled, *fewer)}"
+                )
             height, width = height - model.kernel_size + 1, width - model.kernel_size + 1
             parameters += (model.kernel_size**2 * channels + 1) * filters + (filters if learned_slopes else 0)
             activations += 2 * height * width * filters  # the convolution and its activation
@@ -165,7 +171,9 @@ class ExperimentConfig(Strict):
             return value
         builtin = [entry for entry in info.data.get("datasets") or [] if isinstance(entry, str) and entry in DATASETS]
         for index, output in enumerate(value):
-            problem = next(filter(None, (output_problem(task, output, DATASETS[name].classes) for name in builtin)), None)
+            problem = next(
+                filter(None, (output_problem(task, output, DATASETS[name].classes) for name in builtin)), None
+            )
             if problem:
                 raise ValueError(f"[{index}] {output.name}: {problem}")
         return value
@@ -207,7 +215,13 @@ class ExperimentConfig(Strict):
                 raise ValidationError.from_exception_data(
                     type(self).__name__,
                     # `also`: the other settings that caused it, so an error from --set names that override (config/load.py)
-                    [InitErrorDetails(type=PydanticCustomError("value_error", problem.text, {"also": problem.also}), loc=problem.loc, input=None)],
+                    [
+                        InitErrorDetails(
+                            type=PydanticCustomError("value_error", problem.text, {"also": problem.also}),
+                            loc=problem.loc,
+                            input=None,
+                        )
+                    ],
                 )
         return self
 
@@ -250,7 +264,9 @@ def model_problems(
     fit = max(1, train - validation_images(train, config.training.validation_split))
     # A batch holds at most the images a run fits on; when it takes most of the memory, what sizes it is a cause too.
     batch_size = min(config.training.batch_size, fit)
-    batch_fields = ("training.batch_size",) + (("data.limit_train", "training.validation_split") if batch_size < config.training.batch_size else ())
+    batch_fields = ("training.batch_size",) + (
+        ("data.limit_train", "training.validation_split") if batch_size < config.training.batch_size else ()
+    )
     for index, model in enumerate(config.models):
         try:
             size = model_size(model, image_shape, widest, learned_slopes, dataset)
@@ -266,7 +282,8 @@ def config_as_dict(config: ExperimentConfig) -> dict[str, Any]:
     """The validated config as plain data, for writing next to the results."""
     data = config.model_dump(mode="json")
     data["datasets"] = [
-        entry if isinstance(entry, str) else {k: v for k, v in entry.items() if v is not None} for entry in data["datasets"]
+        entry if isinstance(entry, str) else {k: v for k, v in entry.items() if v is not None}
+        for entry in data["datasets"]
     ]
     data["hidden_activations"] = [
         {"name": a["name"], **a["params"]} if a["params"] else a["name"] for a in data["hidden_activations"]

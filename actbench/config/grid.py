@@ -102,7 +102,9 @@ def _digest(spec: dict[str, Any], leave_out: set[str]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
-def expand_runs(config: ExperimentConfig, sources: dict[str, str], own: dict[str, OwnData] | None = None) -> list[RunSpec]:
+def expand_runs(
+    config: ExperimentConfig, sources: dict[str, str], own: dict[str, OwnData] | None = None
+) -> list[RunSpec]:
     """The cartesian product of the config's lists; `sources` maps a built-in dataset -> 'full' |
     'sample', `own` each dataset of your own -> what its files hold (see plan.plan_runs).
 

@@ -35,7 +35,9 @@ def load_config(source: Path | dict[str, Any], overrides: Sequence[Override] = (
     try:
         return ExperimentConfig.model_validate(raw, context={"class_bound": _class_bound(raw)})
     except ValidationError as exc:
-        raise ActbenchError("\n".join(_describe(error, _origin(error, path, overrides)) for error in exc.errors())) from None
+        raise ActbenchError(
+            "\n".join(_describe(error, _origin(error, path, overrides)) for error in exc.errors())
+        ) from None
 
 
 def _class_bound(raw: dict[str, Any]) -> int | None:
@@ -77,7 +79,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         raise ActbenchError(f"{path}: YAML syntax error: {exc}") from None
     if not isinstance(data, dict):
-        raise ActbenchError(f"{path}: a config is a YAML mapping with at least 'name', 'datasets', 'hidden_activations'")
+        raise ActbenchError(
+            f"{path}: a config is a YAML mapping with at least 'name', 'datasets', 'hidden_activations'"
+        )
     return data
 
 
@@ -90,7 +94,10 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=True)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"the key '{key}' appears twice in one mapping (first on line {seen[key]}); keep one", key_node.start_mark
+                    None,
+                    None,
+                    f"the key '{key}' appears twice in one mapping (first on line {seen[key]}); keep one",
+                    key_node.start_mark,
                 )
             seen[key] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)

@@ -36,7 +36,9 @@ def parse_set(text: str) -> Override:
     if not sep or not key.strip():
         raise ActbenchError(f"--set {text!r}: write it as dotted.path=value, e.g. --set training.epochs=1")
     if "[" in key:
-        raise ActbenchError(f"--set {text!r}: list items cannot be set one by one; set the whole list, e.g. --set 'hidden_activations=[relu, tanh]'")
+        raise ActbenchError(
+            f"--set {text!r}: list items cannot be set one by one; set the whole list, e.g. --set 'hidden_activations=[relu, tanh]'"
+        )
     try:
         value = yaml.safe_load(value_text) if value_text.strip() else None
     except yaml.YAMLError:

@@ -33,7 +33,9 @@ class RawData:
     x_test: np.ndarray
     y_test: np.ndarray
     content_sha256: str  # of the decoded arrays, see verify.content_sha256
-    verified_by: str  # "content sha256" | "published file digests" | "content signature" | "checked, digest in the run id"
+    verified_by: (
+        str  # "content sha256" | "published file digests" | "content signature" | "checked, digest in the run id"
+    )
     class_names: tuple[str, ...]
     warning: str | None = None
 
@@ -100,10 +102,21 @@ def load_dataset(name: str, requested: str, data_dir: Path | None = None, mirror
                     f"{name}: full data not found (searched {searched}) and {exc}; "
                     f"pass --data-dir, set {sources.MIRROR_ENV}, or use data.source: sample"
                 ) from None
-            return _from_sample(name, warning=f"{name}: full data unavailable ({exc}); using the embedded sample. {fallback_fix(name)}")
+            return _from_sample(
+                name, warning=f"{name}: full data unavailable ({exc}); using the embedded sample. {fallback_fix(name)}"
+            )
     arrays = sources.read_full(name, location)
     digest, verified_by = verify_full(DATASETS[name], location, arrays)
-    return RawData(name, "full", str(location), **arrays, content_sha256=digest, verified_by=verified_by, class_names=DATASETS[name].class_names, warning=None)
+    return RawData(
+        name,
+        "full",
+        str(location),
+        **arrays,
+        content_sha256=digest,
+        verified_by=verified_by,
+        class_names=DATASETS[name].class_names,
+        warning=None,
+    )
 
 
 def load_own(name: str, location: Path, class_names: list[str] | None = None) -> RawData:
@@ -111,14 +124,25 @@ def load_own(name: str, location: Path, class_names: list[str] | None = None) ->
     in every run id and metrics.json, is what identifies it."""
     arrays, names = own.read_own(name, location, class_names)
     digest = content_sha256(arrays)
-    return RawData(name, "own", str(location), **arrays, content_sha256=digest, verified_by="checked, digest in the run id", class_names=names, warning=None)
+    return RawData(
+        name,
+        "own",
+        str(location),
+        **arrays,
+        content_sha256=digest,
+        verified_by="checked, digest in the run id",
+        class_names=names,
+        warning=None,
+    )
 
 
 def fallback_fix(name: str) -> str:
     """The end of every fallback message: how to get the full data, or how to choose the sample on purpose."""
     cache = str(sources.keras_cache_dir()).replace(str(Path.home()), "~", 1)
     info = DATASETS[name]
-    files = f"{info.npz_file} into {cache}" if info.npz_file else f"the four IDX files into {cache}/{info.subfolders[0]}/"
+    files = (
+        f"{info.npz_file} into {cache}" if info.npz_file else f"the four IDX files into {cache}/{info.subfolders[0]}/"
+    )
     return f"For the full data pass --data-dir DIR or put {files}; to use the sample on purpose, pass --source sample."
 
 
@@ -127,13 +151,18 @@ def _from_sample(name: str, warning: str | None) -> RawData:
     origin = sources.sample_provenance(name)["description"]
     digest = verify_sample(DATASETS[name], origin, arrays)
     return RawData(
-        name, "sample", origin, **arrays, content_sha256=digest, verified_by="content sha256", class_names=DATASETS[name].class_names, warning=warning
+        name,
+        "sample",
+        origin,
+        **arrays,
+        content_sha256=digest,
+        verified_by="content sha256",
+        class_names=DATASETS[name].class_names,
+        warning=warning,
     )
 
 
-def split_dataset(
-    raw: RawData, limit_train: int | None, limit_test: int | None, validation_split: float
-) -> Dataset:
+def split_dataset(raw: RawData, limit_train: int | None, limit_test: int | None, validation_split: float) -> Dataset:
     """Stratified, deterministic subsets; validation comes out of the training images only."""
     from sklearn.model_selection import train_test_split  # slow to import; only needed to train
 
@@ -142,15 +171,35 @@ def split_dataset(
     x_train, y_train = _stratified_subset(raw.x_train, raw.y_train, limit_train)
     x_test, y_test = _stratified_subset(raw.x_test, raw.y_test, limit_test)
     x_fit, x_val, y_fit, y_val = train_test_split(
-        x_train, y_train, test_size=validation_images(len(y_train), validation_split), stratify=y_train, random_state=SPLIT_SEED
+        x_train,
+        y_train,
+        test_size=validation_images(len(y_train), validation_split),
+        stratify=y_train,
+        random_state=SPLIT_SEED,
     )
     return Dataset(
-        raw.name, raw.source, raw.origin, x_fit, y_fit, x_val, y_val, x_test, y_test, raw.content_sha256, raw.verified_by, raw.class_names
+        raw.name,
+        raw.source,
+        raw.origin,
+        x_fit,
+        y_fit,
+        x_val,
+        y_val,
+        x_test,
+        y_test,
+        raw.content_sha256,
+        raw.verified_by,
+        raw.class_names,
     )
 
 
 def check_cut(
-    name: str, classes: int, sizes: tuple[int, int], limit_train: int | None, limit_test: int | None, validation_split: float
+    name: str,
+    classes: int,
+    sizes: tuple[int, int],
+    limit_train: int | None,
+    limit_test: int | None,
+    validation_split: float,
 ) -> None:
     """Refuse a cut that leaves a split without one image per class, from the counts alone (`sizes`: the
     published training and test images), so a sweep can refuse it before it loads or writes anything."""

@@ -21,7 +21,8 @@ class DataRequest:
 
 def data_request(config: ExperimentConfig, data_dir: Path | None = None, mirror: str | None = None) -> DataRequest:
     own = tuple(
-        (name, entry.location, tuple(entry.class_names) if entry.class_names else None) for name, entry in config.own_datasets.items()
+        (name, entry.location, tuple(entry.class_names) if entry.class_names else None)
+        for name, entry in config.own_datasets.items()
     )
     return DataRequest(config.data.source, data_dir, mirror, own)
 
@@ -45,7 +46,9 @@ class DataCache:
     def cut(self, spec: RunSpec) -> Dataset:
         key = cut_key(spec)
         if key not in self.cuts:
-            self.cuts[key] = split_dataset(self.load(spec.dataset), spec.limit_train, spec.limit_test, spec.training.validation_split)
+            self.cuts[key] = split_dataset(
+                self.load(spec.dataset), spec.limit_train, spec.limit_test, spec.training.validation_split
+            )
         return self.cuts[key]
 
 

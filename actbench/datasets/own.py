@@ -24,7 +24,9 @@ from actbench.errors import ActbenchError
 
 Arrays = dict[str, np.ndarray]
 FIX = "fix the file, or point the dataset's path elsewhere"
-FORMATS = "a folder of the four IDX files (train-images-idx3-ubyte[.gz] ...) or an .npz with x_train, y_train, x_test, y_test"
+FORMATS = (
+    "a folder of the four IDX files (train-images-idx3-ubyte[.gz] ...) or an .npz with x_train, y_train, x_test, y_test"
+)
 MIN_PER_CLASS = 2  # the stratified validation split needs two training images of every class
 
 
@@ -36,7 +38,9 @@ def read_own(name: str, location: Path, class_names: list[str] | None) -> tuple[
         found = {key: idx_path(location, key) for key in IDX_FILES}
         missing = [IDX_FILES[key] for key, path in found.items() if path is None]
         if missing:
-            raise ActbenchError(f"{location}: dataset '{name}' lacks {', '.join(missing)} (or .gz); give its path as {FORMATS}")
+            raise ActbenchError(
+                f"{location}: dataset '{name}' lacks {', '.join(missing)} (or .gz); give its path as {FORMATS}"
+            )
         files = {key: path for key, path in found.items() if path is not None}
         arrays = read_idx_folder(location, None, FIX)
     elif location.exists():
@@ -53,7 +57,9 @@ def as_uint8(array: np.ndarray, path: Path, key: str) -> np.ndarray:
     the fix, where a value would change."""
     labels = key.startswith("y_")
     kind = array.dtype.kind
-    if array.dtype == np.uint8 or (array.size == 0 and kind in "iuf"):  # nothing to convert (check_arrays refuses empty splits)
+    if array.dtype == np.uint8 or (
+        array.size == 0 and kind in "iuf"
+    ):  # nothing to convert (check_arrays refuses empty splits)
         return array.astype(np.uint8, copy=False)
     if kind not in "iuf":
         wanted = "integers" if labels else "integers 0-255 or floats in [0, 1]"
@@ -109,9 +115,17 @@ def check_arrays(arrays: Arrays, files: dict[str, Path], class_names: list[str] 
         counts = np.bincount(arrays[key], minlength=classes)
         absent = [label for label in range(classes) if counts[label] == 0]
         if absent:
-            raise _bad(files[key], key, f"has no example of class {absent[0]} (classes are 0-{classes - 1}); every class must be present in both splits")
+            raise _bad(
+                files[key],
+                key,
+                f"has no example of class {absent[0]} (classes are 0-{classes - 1}); every class must be present in both splits",
+            )
     if int(np.bincount(arrays["y_train"]).min()) < MIN_PER_CLASS:
-        raise _bad(files["y_train"], "y_train", f"has a class with fewer than {MIN_PER_CLASS} images; the validation split needs two of each")
+        raise _bad(
+            files["y_train"],
+            "y_train",
+            f"has a class with fewer than {MIN_PER_CLASS} images; the validation split needs two of each",
+        )
     return classes
 
 

@@ -45,10 +45,17 @@ DEFAULT_MIRROR = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 SYSTEM_DIR = Path("/usr/share/datasets")
 DOWNLOAD_TIMEOUT_S = 30
 
-IDX_FILES = dict(zip(ARRAYS, ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")))
+IDX_FILES = dict(
+    zip(
+        ARRAYS,
+        ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+    )
+)
 
 Arrays = dict[str, np.ndarray]
-REDOWNLOAD_FIX = "the file is damaged or incomplete: delete it so it is downloaded again, or replace it with an intact copy"
+REDOWNLOAD_FIX = (
+    "the file is damaged or incomplete: delete it so it is downloaded again, or replace it with an intact copy"
+)
 
 
 def keras_cache_dir() -> Path:
@@ -184,7 +191,9 @@ def read_idx_folder(folder: Path, image_shape: tuple[int, ...] | None, fix: str 
     return {key: read_idx(paths[key], image_shape, fix) for key in IDX_FILES}
 
 
-def check_shapes(shapes: dict[str, tuple[int, ...]], paths: dict[str, Path], fix: str, itemsizes: dict[str, int] | None = None) -> None:
+def check_shapes(
+    shapes: dict[str, tuple[int, ...]], paths: dict[str, Path], fix: str, itemsizes: dict[str, int] | None = None
+) -> None:
     """What the headers of a dataset's four arrays promise, checked before their bodies are read: images
     (N, H, W[, C]) and one label each, both splits of one image size, and all of it within memory."""
     from actbench.executors.resources import memory_bytes  # executors import config, which imports datasets
@@ -192,17 +201,31 @@ def check_shapes(shapes: dict[str, tuple[int, ...]], paths: dict[str, Path], fix
     for part in ("train", "test"):
         images, labels = shapes[f"x_{part}"], shapes[f"y_{part}"]
         if len(images) not in (3, 4):
-            raise _corrupt(paths[f"x_{part}"], f"x_{part} has shape {images}, expected (N, H, W) grey or (N, H, W, C) colour images", fix)
+            raise _corrupt(
+                paths[f"x_{part}"],
+                f"x_{part} has shape {images}, expected (N, H, W) grey or (N, H, W, C) colour images",
+                fix,
+            )
         if len(labels) != 1:
             raise _corrupt(paths[f"y_{part}"], f"y_{part} has shape {labels}, expected (N,) integer labels", fix)
         if images[0] != labels[0]:
-            raise _corrupt(paths[f"y_{part}"], f"y_{part} has {labels[0]} labels for {images[0]} images in x_{part}", fix)
+            raise _corrupt(
+                paths[f"y_{part}"], f"y_{part} has {labels[0]} labels for {images[0]} images in x_{part}", fix
+            )
     if shapes["x_train"][1:] != shapes["x_test"][1:]:
-        raise _corrupt(paths["x_test"], f"x_test holds images of {shapes['x_test'][1:]}, x_train of {shapes['x_train'][1:]}; both splits need one image shape", fix)
+        raise _corrupt(
+            paths["x_test"],
+            f"x_test holds images of {shapes['x_test'][1:]}, x_train of {shapes['x_train'][1:]}; both splits need one image shape",
+            fix,
+        )
     total = sum(math.prod(shape) * (itemsizes or {}).get(key, 1) for key, shape in shapes.items())
     memory = memory_bytes()
     if memory is not None and total > memory:
-        raise _corrupt(paths["x_train"], f"the dataset's headers promise {_bytes(total)} of arrays, more than this machine's {_bytes(memory)}", fix)
+        raise _corrupt(
+            paths["x_train"],
+            f"the dataset's headers promise {_bytes(total)} of arrays, more than this machine's {_bytes(memory)}",
+            fix,
+        )
 
 
 def _bytes(count: int) -> str:
@@ -231,12 +254,18 @@ def read_idx(path: Path, image_shape: tuple[int, ...] | None = None, fix: str = 
             if path.suffix != ".gz" and size - header != promised:
                 raise _corrupt(path, f"holds {size - header} bytes of data, its header promises {promised}", fix)
             if promised > DEFLATE_MAX_RATIO * size:  # deflate expands at most 1032-fold: the header cannot be true
-                raise _corrupt(path, f"is {size} bytes compressed, too few for the {promised} bytes its header promises", fix)
+                raise _corrupt(
+                    path, f"is {size} bytes compressed, too few for the {promised} bytes its header promises", fix
+                )
             data = stream.read(promised + 1)
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         raise _corrupt(path, f"cannot be decompressed ({exc})", fix) from None
     if len(data) > promised:
-        raise _corrupt(path, f"holds more data than the {promised} bytes its header promises (decompression was stopped there)", fix)
+        raise _corrupt(
+            path,
+            f"holds more data than the {promised} bytes its header promises (decompression was stopped there)",
+            fix,
+        )
     if len(data) < promised:
         raise _corrupt(path, f"holds {len(data)} bytes of data, its header promises {promised}", fix)
     return np.frombuffer(data, dtype=np.uint8).reshape(shape)
@@ -274,8 +303,12 @@ def read_npz(path: Path, image_shape: tuple[int, ...] | None, fix: str = REDOWNL
             if missing:
                 raise _corrupt(path, f"lacks the array {', '.join(missing)}", fix)
             headers = {key: _npy_header(archive.zip, key, path, fix) for key in IDX_FILES}
-            check_shapes({key: shape for key, (shape, _) in headers.items()}, dict.fromkeys(IDX_FILES, path), fix,
-                         {key: itemsize for key, (_, itemsize) in headers.items()})
+            check_shapes(
+                {key: shape for key, (shape, _) in headers.items()},
+                dict.fromkeys(IDX_FILES, path),
+                fix,
+                {key: itemsize for key, (_, itemsize) in headers.items()},
+            )
             arrays = {key: archive[key] for key in IDX_FILES}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise _corrupt(path, f"cannot be read ({exc})", fix) from None
@@ -295,7 +328,11 @@ def _npy_header(archive: zipfile.ZipFile, key: str, path: Path, fix: str) -> tup
     promised = math.prod(shape) * dtype.itemsize
     ratio = DEFLATE_MAX_RATIO if member.compress_type != zipfile.ZIP_STORED else 1
     if promised > ratio * member.compress_size:
-        raise _corrupt(path, f"{key} is {member.compress_size} bytes compressed, too few for the {promised} bytes its header promises", fix)
+        raise _corrupt(
+            path,
+            f"{key} is {member.compress_size} bytes compressed, too few for the {promised} bytes its header promises",
+            fix,
+        )
     return shape, dtype.itemsize
 
 

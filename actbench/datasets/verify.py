@@ -45,7 +45,10 @@ def verify_full(info: DatasetInfo, location: Path, arrays: Arrays) -> tuple[str,
     if expected:
         if digest == expected:
             return digest, "content sha256"
-        mismatch = signature_problem(info, arrays) or f"its content sha256 is {digest[:16]}..., {info.title}'s is {expected[:16]}..."
+        mismatch = (
+            signature_problem(info, arrays)
+            or f"its content sha256 is {digest[:16]}..., {info.title}'s is {expected[:16]}..."
+        )
         raise _not_the_dataset(info, location, mismatch)
     if published_files_match(info, location):
         return digest, "published file digests"
@@ -58,16 +61,22 @@ def verify_full(info: DatasetInfo, location: Path, arrays: Arrays) -> tuple[str,
 def verify_sample(info: DatasetInfo, location: str, arrays: Arrays) -> str:
     digest = content_sha256(arrays)
     if digest != info.content_sha256["sample"]:
-        raise ActbenchError(f"{location}: the embedded {info.title} sample has been altered (content sha256 {digest[:16]}...); reinstall actbench")
+        raise ActbenchError(
+            f"{location}: the embedded {info.title} sample has been altered (content sha256 {digest[:16]}...); reinstall actbench"
+        )
     return digest
 
 
 def published_files_match(info: DatasetInfo, location: Path) -> bool:
     """True when the files found are byte for byte the ones the publishers list (a recompressed copy is not)."""
-    files = [location] if location.is_file() else [location / name for name in info.published_files if name.endswith(".gz")]
+    files = (
+        [location] if location.is_file() else [location / name for name in info.published_files if name.endswith(".gz")]
+    )
     if not files or not all(path.is_file() and path.name in info.published_files for path in files):
         return False
-    return all(file_digest(path, info.published_files[path.name][0]) == info.published_files[path.name][1] for path in files)
+    return all(
+        file_digest(path, info.published_files[path.name][0]) == info.published_files[path.name][1] for path in files
+    )
 
 
 def signature_problem(info: DatasetInfo, arrays: Arrays) -> str | None:

@@ -27,7 +27,9 @@ _threads_set = False  # per Ray worker process: TensorFlow's pools can be sized 
 
 
 class RayCluster:
-    def __init__(self, address: str, request: DataRequest, retries: int, train: Callable[..., RunRecord] | None = None) -> None:
+    def __init__(
+        self, address: str, request: DataRequest, retries: int, train: Callable[..., RunRecord] | None = None
+    ) -> None:
         self.address, self.request, self.retries = address, request, retries
         self.train = train or _train  # benchmarks/bench_driver.py swaps in a stub to time the driver alone
         self.parallelism = 1  # known once connected
@@ -52,7 +54,9 @@ class RayCluster:
         ray = self._ray
         try:
             gpus_per_run = 1 / resources.RUNS_PER_GPU if ray.cluster_resources().get("GPU", 0) else 0
-            task = ray.remote(num_cpus=CPUS_PER_RUN, num_gpus=gpus_per_run, max_retries=self.retries)(_report_start_then_train)
+            task = ray.remote(num_cpus=CPUS_PER_RUN, num_gpus=gpus_per_run, max_retries=self.retries)(
+                _report_start_then_train
+            )
             yield from self._dispatch(ray, task, jobs, events)
         finally:
             self.stop()
@@ -61,7 +65,9 @@ class RayCluster:
         options: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False, "include_dashboard": False}
         if self.address == "local":
             # A private instance: its notices (e.g. that token authentication is on) concern nobody.
-            options.update(address="local", num_cpus=self.local_cpus or resources.cpu_count(), logging_level=logging.ERROR)
+            options.update(
+                address="local", num_cpus=self.local_cpus or resources.cpu_count(), logging_level=logging.ERROR
+            )
         else:
             options.update(address=self.address)
         try:
@@ -113,7 +119,10 @@ class RayCluster:
                         raise exc.cause from None  # stops the sweep, with its own one line
                     record = failed_record(job.spec, f"Ray task failed: {one_line_error(exc.cause or exc)}")
                 except ray.exceptions.RayError as exc:  # its worker or node died, every retry too
-                    record = failed_record(job.spec, f"Ray task failed after {self.retries} retries: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}")
+                    record = failed_record(
+                        job.spec,
+                        f"Ray task failed after {self.retries} retries: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}",
+                    )
                 yield record
         finally:
             for ref in in_flight:  # Ctrl-C or an error: stop what is still training
@@ -121,7 +130,9 @@ class RayCluster:
             starts.shutdown()
 
 
-def _report_start_then_train(train: Callable[..., RunRecord], starts: Any, run_id: str, spec: RunSpec, data: Dataset, threads: int) -> RunRecord:
+def _report_start_then_train(
+    train: Callable[..., RunRecord], starts: Any, run_id: str, spec: RunSpec, data: Dataset, threads: int
+) -> RunRecord:
     starts.put(run_id)
     return train(spec, data, threads)
 

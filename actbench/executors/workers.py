@@ -80,9 +80,13 @@ class Workers:
                         self._slots[slot] = self._slot(slot)
                         if attempt < self.retries:
                             queued.append((job, attempt + 1))
-                            events.retrying(job, f"its worker process died; trying it again ({attempt + 1} of {self.retries})")
+                            events.retrying(
+                                job, f"its worker process died; trying it again ({attempt + 1} of {self.retries})"
+                            )
                             continue
-                        record = failed_record(job.spec, f"its worker process died {attempt + 1} times (killed, out of memory or crashed)")
+                        record = failed_record(
+                            job.spec, f"its worker process died {attempt + 1} times (killed, out of memory or crashed)"
+                        )
                     yield record
         finally:
             self.stop()
@@ -113,7 +117,12 @@ class Workers:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             epochs = self._context.Queue()  # one per worker: a worker killed mid-write jams only its own
-            pool = ProcessPoolExecutor(1, mp_context=self._context, initializer=_start_worker, initargs=(self.threads, gpu, self.request, epochs))
+            pool = ProcessPoolExecutor(
+                1,
+                mp_context=self._context,
+                initializer=_start_worker,
+                initargs=(self.threads, gpu, self.request, epochs),
+            )
             pool.submit(int)  # the pool starts its process on the first task: start it now
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

@@ -37,7 +37,9 @@ def default_destination(tool: str, root: Path) -> str:
     return f"sqlite:///{(root / 'mlflow.db').resolve()}"
 
 
-def export(tool: str, exp_dir: Path, destination: str, progress: Callable[[int, int], None] | None = None) -> ExportSummary:
+def export(
+    tool: str, exp_dir: Path, destination: str, progress: Callable[[int, int], None] | None = None
+) -> ExportSummary:
     """Export one experiment folder; `destination` is a log directory or a tracking URI."""
     require(tool)
     progress = progress or (lambda done, total: None)
@@ -47,7 +49,9 @@ def export(tool: str, exp_dir: Path, destination: str, progress: Callable[[int, 
         try:
             return export_tensorboard(exp_dir, Path(destination), progress)
         except OSError as exc:
-            raise ActbenchError(f"{destination}: cannot write TensorBoard logs ({exc}); pass another --logdir") from None
+            raise ActbenchError(
+                f"{destination}: cannot write TensorBoard logs ({exc}); pass another --logdir"
+            ) from None
     from mlflow.exceptions import MlflowException
 
     from actbench.export.mlflow import export_mlflow

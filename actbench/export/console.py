@@ -26,7 +26,9 @@ def export_one(tool: str, exp_dir: Path, destination: str, terminal: Terminal) -
     for note in summary.notes:
         terminal.note(note)
     unchanged = f", {summary.unchanged} unchanged" if summary.unchanged else ""
-    terminal.info(f"{tool}: {summary.written} runs of {summary.experiment} exported{unchanged} to {summary.destination}")
+    terminal.info(
+        f"{tool}: {summary.written} runs of {summary.experiment} exported{unchanged} to {summary.destination}"
+    )
     if tool == "tensorboard":
         terminal.info(f"  view: tensorboard --logdir {Path(summary.destination).parent}")
 

@@ -27,13 +27,21 @@ from actbench.export.runs import ExportSummary, RecordedRun, read_experiment
 from actbench.results import CONFUSION, HISTORY, RunStatus, guarded
 
 KIND, RUN_ID, GROUP, DIGEST = "actbench.kind", "actbench.run_id", "actbench.group", "actbench.digest"
-EPOCH_METRICS = {"loss": "loss", "accuracy": "accuracy", "val_loss": "val_loss", "val_accuracy": "val_accuracy", "seconds": "epoch_seconds"}
+EPOCH_METRICS = {
+    "loss": "loss",
+    "accuracy": "accuracy",
+    "val_loss": "val_loss",
+    "val_accuracy": "val_accuracy",
+    "seconds": "epoch_seconds",
+}
 ARTIFACTS = (HISTORY, CONFUSION)  # the run files worth a look in MLflow's UI
 BATCH = 1000  # MLflow's limit of metrics per log_batch call
 STORE_ADVICE = "or choose another store with --tracking-uri or MLFLOW_TRACKING_URI"
 
 
-def export_mlflow(exp_dir: Path, tracking_uri: str, progress: Callable[[int, int], None] = lambda done, total: None) -> ExportSummary:
+def export_mlflow(
+    exp_dir: Path, tracking_uri: str, progress: Callable[[int, int], None] = lambda done, total: None
+) -> ExportSummary:
     for name in ("mlflow", "alembic"):  # database set-up chatter on first use
         logging.getLogger(name).setLevel(logging.WARNING)
     runs, notes = read_experiment(exp_dir)
@@ -43,7 +51,9 @@ def export_mlflow(exp_dir: Path, tracking_uri: str, progress: Callable[[int, int
         client = MlflowClient(tracking_uri)
         experiment_id = _experiment(client, exp_dir.name, tracking_uri)
         existing = _existing_runs(client, experiment_id)
-        summary = ExportSummary(exp_dir.name, f"{tracking_uri} (experiment {exp_dir.name!r}, id {experiment_id})", notes=notes)
+        summary = ExportSummary(
+            exp_dir.name, f"{tracking_uri} (experiment {exp_dir.name!r}, id {experiment_id})", notes=notes
+        )
         parents: dict[str, str] = {}
         for index, run in enumerate(runs, start=1):
             if run.group_id not in parents:
@@ -84,11 +94,17 @@ def _existing_runs(client: MlflowClient, experiment_id: str) -> dict[tuple[str, 
     """actbench's active runs in the experiment, by (tag, value): ('actbench.run_id', id), ('actbench.group', id)..."""
     found, token = {}, None
     while True:
-        page = client.search_runs([experiment_id], filter_string=f"tags.`{KIND}` != ''", max_results=1000, page_token=token)
+        page = client.search_runs(
+            [experiment_id], filter_string=f"tags.`{KIND}` != ''", max_results=1000, page_token=token
+        )
         for run in page:
             tags = run.data.tags
             kind = tags.get(KIND, "")
-            key = {"seed": (RUN_ID, tags.get(RUN_ID)), "group": (GROUP, tags.get(GROUP)), "report": (KIND, "report")}.get(kind)
+            key = {
+                "seed": (RUN_ID, tags.get(RUN_ID)),
+                "group": (GROUP, tags.get(GROUP)),
+                "report": (KIND, "report"),
+            }.get(kind)
             if key:
                 found[key] = run
         token = page.token
@@ -99,7 +115,9 @@ def _existing_runs(client: MlflowClient, experiment_id: str) -> dict[tuple[str, 
 def _update_parent(client: MlflowClient, experiment_id: str, run: RecordedRun, old: Any) -> str:
     if old is None:
         parent_id = client.create_run(
-            experiment_id, start_time=int(run.started * 1000), run_name=run.group_label,
+            experiment_id,
+            start_time=int(run.started * 1000),
+            run_name=run.group_label,
             tags={KIND: "group", GROUP: run.group_id, "actbench.experiment": run.experiment},
         ).info.run_id
         logged_params: dict[str, str] = {}
@@ -111,7 +129,10 @@ def _update_parent(client: MlflowClient, experiment_id: str, run: RecordedRun, o
     params = [Param(k, str(v)) for k, v in sorted(run.settings.items()) if k not in logged_params]
     metrics = [Metric(k, v, int(run.ended * 1000), 0) for k, v in sorted(figures.items()) if logged_metrics.get(k) != v]
     # The name is the report's label, which names what varies in the folder: it changes when a sweep adds a variation.
-    tags = [RunTag("actbench.verdict", run.stats.verdict if run.stats else "none"), RunTag("mlflow.runName", run.group_label)]
+    tags = [
+        RunTag("actbench.verdict", run.stats.verdict if run.stats else "none"),
+        RunTag("mlflow.runName", run.group_label),
+    ]
     _log(client, parent_id, metrics, params, tags)
     client.set_terminated(parent_id, "FINISHED", end_time=int(run.ended * 1000))
     return parent_id
@@ -119,9 +140,18 @@ def _update_parent(client: MlflowClient, experiment_id: str, run: RecordedRun, o
 
 def _create_child(client: MlflowClient, experiment_id: str, run: RecordedRun, parent_id: str) -> None:
     child_id = client.create_run(
-        experiment_id, start_time=int(run.started * 1000), run_name=f"seed {run.seed}",
-        tags={"mlflow.parentRunId": parent_id, KIND: "seed", RUN_ID: run.run_id, GROUP: run.group_id,
-              DIGEST: run.digest, "actbench.status": run.status, "actbench.experiment": run.experiment},
+        experiment_id,
+        start_time=int(run.started * 1000),
+        run_name=f"seed {run.seed}",
+        tags={
+            "mlflow.parentRunId": parent_id,
+            KIND: "seed",
+            RUN_ID: run.run_id,
+            GROUP: run.group_id,
+            DIGEST: run.digest,
+            "actbench.status": run.status,
+            "actbench.experiment": run.experiment,
+        },
     ).info.run_id
     metrics = [
         Metric(name, row[column], int(when * 1000), int(row["epoch"]))
@@ -135,7 +165,9 @@ def _create_child(client: MlflowClient, experiment_id: str, run: RecordedRun, pa
     for name in ARTIFACTS:
         if (run.directory / name).exists():
             client.log_artifact(child_id, str(run.directory / name))
-    client.set_terminated(child_id, "FINISHED" if run.status == RunStatus.FINISHED else "FAILED", end_time=int(run.ended * 1000))
+    client.set_terminated(
+        child_id, "FINISHED" if run.status == RunStatus.FINISHED else "FAILED", end_time=int(run.ended * 1000)
+    )
 
 
 def _update_report_run(client: MlflowClient, experiment_id: str, exp_dir: Path, old: Any) -> None:
@@ -144,9 +176,13 @@ def _update_report_run(client: MlflowClient, experiment_id: str, exp_dir: Path, 
     files = sorted(p for p in folder.iterdir() if p.suffix in (".png", ".md", ".csv")) if folder.is_dir() else []
     if not files:
         return
-    run_id = old.info.run_id if old is not None else client.create_run(
-        experiment_id, run_name=f"{exp_dir.name} report", tags={KIND: "report", "actbench.experiment": exp_dir.name}
-    ).info.run_id
+    run_id = (
+        old.info.run_id
+        if old is not None
+        else client.create_run(
+            experiment_id, run_name=f"{exp_dir.name} report", tags={KIND: "report", "actbench.experiment": exp_dir.name}
+        ).info.run_id
+    )
     for path in files:
         client.log_artifact(run_id, str(path))
     client.set_terminated(run_id, "FINISHED")
@@ -154,4 +190,9 @@ def _update_report_run(client: MlflowClient, experiment_id: str, exp_dir: Path, 
 
 def _log(client: MlflowClient, run_id: str, metrics: list[Metric], params: list[Param], tags: list[RunTag]) -> None:
     for start in range(0, max(len(metrics), 1), BATCH):
-        client.log_batch(run_id, metrics=metrics[start : start + BATCH], params=params if start == 0 else [], tags=tags if start == 0 else [])
+        client.log_batch(
+            run_id,
+            metrics=metrics[start : start + BATCH],
+            params=params if start == 0 else [],
+            tags=tags if start == 0 else [],
+        )

@@ -40,8 +40,13 @@ class GroupStats:
     def as_metrics(self) -> dict[str, float]:
         """The numeric figures; NaN ones (no spread or test with one seed) are left out."""
         values = {
-            "n": self.n, "acc_mean": self.acc_mean, "acc_std": self.acc_std, "acc_ci_low": self.acc_ci_low,
-            "acc_ci_high": self.acc_ci_high, "rank": self.rank, "p_vs_best": self.p_vs_best,
+            "n": self.n,
+            "acc_mean": self.acc_mean,
+            "acc_std": self.acc_std,
+            "acc_ci_low": self.acc_ci_low,
+            "acc_ci_high": self.acc_ci_high,
+            "rank": self.rank,
+            "p_vs_best": self.p_vs_best,
         }
         return {key: float(value) for key, value in values.items() if not math.isnan(float(value))}
 
@@ -110,8 +115,14 @@ def report_groups(exp_dir: Path) -> dict[str, tuple[GroupStats, str]]:
     return {
         row["group_id"]: (
             GroupStats(
-                n=int(row["n"]), acc_mean=row["acc_mean"], acc_std=row["acc_std"], acc_ci_low=row["acc_ci_low"],
-                acc_ci_high=row["acc_ci_high"], rank=float(row["rank"]), p_vs_best=row["p_holm"], verdict=str(row["verdict"]),
+                n=int(row["n"]),
+                acc_mean=row["acc_mean"],
+                acc_std=row["acc_std"],
+                acc_ci_low=row["acc_ci_low"],
+                acc_ci_high=row["acc_ci_high"],
+                rank=float(row["rank"]),
+                p_vs_best=row["p_holm"],
+                verdict=str(row["verdict"]),
             ),
             " / ".join(part for part in (row["block_label"], row["label"]) if part),
         )
@@ -138,7 +149,9 @@ def _recorded_run(directory: Path, stats: GroupStats | None, label: str) -> Reco
         history=history,
         started=ended - float(recorded.get("run_seconds") or recorded.get("train_seconds") or 0.0),
         ended=ended,
-        digest=_digest(*(p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file() and not p.name.startswith("."))),
+        digest=_digest(
+            *(p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file() and not p.name.startswith("."))
+        ),
         stats=stats,
     )
 

@@ -35,11 +35,15 @@ from actbench.results import RunStatus, ensure_writable, guarded, remove, write_
 
 SUFFIX = ".actbench"  # only event files ending so are ours to replace
 ADVICE = "or pass another --logdir"
-EPOCH_TAGS = {"train": {"loss": "epoch_loss", "accuracy": "epoch_accuracy", "seconds": "epoch_seconds"},
-              "validation": {"val_loss": "epoch_loss", "val_accuracy": "epoch_accuracy"}}
+EPOCH_TAGS = {
+    "train": {"loss": "epoch_loss", "accuracy": "epoch_accuracy", "seconds": "epoch_seconds"},
+    "validation": {"val_loss": "epoch_loss", "val_accuracy": "epoch_accuracy"},
+}
 
 
-def export_tensorboard(exp_dir: Path, logdir: Path, progress: Callable[[int, int], None] = lambda done, total: None) -> ExportSummary:
+def export_tensorboard(
+    exp_dir: Path, logdir: Path, progress: Callable[[int, int], None] = lambda done, total: None
+) -> ExportSummary:
     runs, notes = read_experiment(exp_dir)
     ensure_writable(logdir, "--logdir")  # a logdir that is a file, or under one: one line before anything is written
     folder = logdir / exp_dir.name
@@ -67,16 +71,23 @@ def _session_events(run: RecordedRun) -> list[event_pb2.Event]:
     step = len(run.history)
     values = {**run.metrics, **{f"actbench/{k}": v for k, v in (run.stats.as_metrics() if run.stats else {}).items()}}
     events = [event_pb2.Event(wall_time=run.started, step=0, summary=start)]
-    events += [event_pb2.Event(wall_time=run.ended, step=step, summary=scalar_pb(tag, value)) for tag, value in sorted(values.items())]
+    events += [
+        event_pb2.Event(wall_time=run.ended, step=step, summary=scalar_pb(tag, value))
+        for tag, value in sorted(values.items())
+    ]
     events.append(event_pb2.Event(wall_time=run.ended, step=step, summary=_session_end(run)))
     return events
 
 
 def _session_end(run: RecordedRun) -> summary_pb2.Summary:
     status = api_pb2.STATUS_SUCCESS if run.status == RunStatus.FINISHED else api_pb2.STATUS_FAILURE  # diverged
-    data = plugin_data_pb2.HParamsPluginData(session_end_info=plugin_data_pb2.SessionEndInfo(status=status, end_time_secs=run.ended))
+    data = plugin_data_pb2.HParamsPluginData(
+        session_end_info=plugin_data_pb2.SessionEndInfo(status=status, end_time_secs=run.ended)
+    )
     summary = summary_pb2.Summary()
-    summary.value.add(tag=metadata.SESSION_END_INFO_TAG, metadata=metadata.create_summary_metadata(data), tensor=metadata.NULL_TENSOR)
+    summary.value.add(
+        tag=metadata.SESSION_END_INFO_TAG, metadata=metadata.create_summary_metadata(data), tensor=metadata.NULL_TENSOR
+    )
     return summary
 
 

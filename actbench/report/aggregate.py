@@ -26,7 +26,13 @@ from actbench.settings_catalogue import block_settings, of_kind, with_types
 EXTRA_METRICS = averaged_with_spread()
 # Averaged over seeds beside accuracy, under the summary column each row names.
 MEANS = {metric.name: metric.mean_column for metric in in_table("accuracy")}
-STATS_COLUMNS = {"mean": "acc_mean", "sd": "acc_std", "ci_low": "acc_ci_low", "ci_high": "acc_ci_high", "difference": "diff_vs_top"}
+STATS_COLUMNS = {
+    "mean": "acc_mean",
+    "sd": "acc_std",
+    "ci_low": "acc_ci_low",
+    "ci_high": "acc_ci_high",
+    "difference": "diff_vs_top",
+}
 # Carried from the runs to their group unchanged: the structure behind the labels.
 STRUCTURE = of_kind("structure")
 # How far above chance a group that learned nothing can land: three binomial standard errors of
@@ -60,18 +66,20 @@ def aggregate(runs: pd.DataFrame) -> Aggregated:
     rows = []
     for group_id, group in runs.groupby("group_id", sort=False):
         done = group[group["status"] == RunStatus.FINISHED]
-        rows.append({
-            "group_id": group_id,
-            "block_id": group["block_id"].iloc[0],
-            **{column: group[column].iloc[0] for column in settings + STRUCTURE if column in group},
-            "runs": len(group),
-            "not_finished": len(group) - len(done),
-            **{name: float(done[column].mean()) if len(done) else math.nan for column, name in MEANS.items()},
-            **_extra_means(done),
-            "chance_level": float(group["chance_level"].max()),
-            "n_test": float(group["n_test"].max()) if "n_test" in group else math.nan,
-            "_by_seed": _by_seed(str(group_id), done),
-        })
+        rows.append(
+            {
+                "group_id": group_id,
+                "block_id": group["block_id"].iloc[0],
+                **{column: group[column].iloc[0] for column in settings + STRUCTURE if column in group},
+                "runs": len(group),
+                "not_finished": len(group) - len(done),
+                **{name: float(done[column].mean()) if len(done) else math.nan for column, name in MEANS.items()},
+                **_extra_means(done),
+                "chance_level": float(group["chance_level"].max()),
+                "n_test": float(group["n_test"].max()) if "n_test" in group else math.nan,
+                "_by_seed": _by_seed(str(group_id), done),
+            }
+        )
     summary = pd.DataFrame(rows)
     if not summary.empty:
         summary = add_labels(_verdicts(with_types(summary)))
@@ -113,7 +121,9 @@ def _verdicts(summary: pd.DataFrame) -> pd.DataFrame:
             not math.isnan(mean) and mean <= chance_threshold(chance, n_test)
             for mean, chance, n_test in zip(block["acc_mean"], block["chance_level"], block["n_test"])
         ]
-        parts.append(block.sort_values(["rank", "acc_mean"], ascending=[True, False], na_position="last", kind="stable"))
+        parts.append(
+            block.sort_values(["rank", "acc_mean"], ascending=[True, False], na_position="last", kind="stable")
+        )
     return pd.concat(parts).drop(columns="_by_seed").reset_index(drop=True)
 
 

@@ -13,7 +13,14 @@ REPORT_FORMATS = ("table", "markdown", "csv", "json")
 
 
 def show_report(
-    target: Path, fmt: str, sort_by: str | None, filters: list[str], all_runs: bool, wide: bool, plots: bool, out: Path | None,
+    target: Path,
+    fmt: str,
+    sort_by: str | None,
+    filters: list[str],
+    all_runs: bool,
+    wide: bool,
+    plots: bool,
+    out: Path | None,
     terminal: Terminal,
 ) -> None:
     from actbench.api import build_reports
@@ -43,5 +50,7 @@ def show_report(
             say(f"report written to {files.write_report_files(built)}/")
     else:
         saved = ", ".join(f"{files.saved_report_folder(r)}/" for r in reports)
-        terminal.note(f"this view is not saved and {saved} is unchanged; add --out DIR to write it "
-                      "(plain `actbench report` rewrites the saved full report)")
+        terminal.note(
+            f"this view is not saved and {saved} is unchanged; add --out DIR to write it "
+            "(plain `actbench report` rewrites the saved full report)"
+        )

@@ -80,7 +80,12 @@ def dead_units(report: ExperimentReport, diagnostics: pd.DataFrame, path: Path) 
         axis.grid(alpha=0.3)
     if axes:
         legend_outside(axes[min(3, len(axes) - 1)], fontsize=7)
-    title(figure, report.name, "dead units (solid) and saturated units (dashed) per hidden layer, mean over seeds", report.aggregated.summary)
+    title(
+        figure,
+        report.name,
+        "dead units (solid) and saturated units (dashed) per hidden layer, mean over seeds",
+        report.aggregated.summary,
+    )
     left_out_note(figure, len(groups), total, "groups")
     return save(figure, path)
 
@@ -90,14 +95,25 @@ def gradient_norms(report: ExperimentReport, diagnostics: pd.DataFrame, looks: L
     lines = shared_lines(report.runs[report.runs["status"] == RunStatus.FINISHED])  # groups that scored alike: one line
     diagnostics = diagnostics.merge(lines.loc[lines["first"], ["run_id", "line"]], on="run_id")
     last_epoch = diagnostics.groupby("run_id")["epoch"].transform("max")
-    moments = [("at initialisation", diagnostics["epoch"] == 0), ("after the last epoch", diagnostics["epoch"] == last_epoch)]
+    moments = [
+        ("at initialisation", diagnostics["epoch"] == 0),
+        ("after the last epoch", diagnostics["epoch"] == last_epoch),
+    ]
     blocks = list(diagnostics.groupby("block", sort=True))
     figure, axes = grid(2 * len(blocks), 2, 6.2, 4.4)
     for index, (_, block) in enumerate(blocks):
-        for axis, (moment, chosen) in zip(axes[2 * index: 2 * index + 2], moments):
-            for (label, hidden, output), curve in block[chosen.loc[block.index]].groupby(["line", "hidden_activation", "output_activation"]):
+        for axis, (moment, chosen) in zip(axes[2 * index : 2 * index + 2], moments):
+            for (label, hidden, output), curve in block[chosen.loc[block.index]].groupby(
+                ["line", "hidden_activation", "output_activation"]
+            ):
                 per_layer = curve.groupby("layer")["grad_norm"].mean()
-                axis.plot(per_layer.index, per_layer.clip(lower=1e-12), markersize=3, label=label, **looks.line(hidden, output))
+                axis.plot(
+                    per_layer.index,
+                    per_layer.clip(lower=1e-12),
+                    markersize=3,
+                    label=label,
+                    **looks.line(hidden, output),
+                )
             axis.set_yscale("log")
             where = f"{block['block_label'].iloc[0]}: " if block["block_label"].iloc[0] else ""
             axis.set_title(f"{where}gradient norm per layer, {moment}", fontsize=9)
@@ -105,7 +121,12 @@ def gradient_norms(report: ExperimentReport, diagnostics: pd.DataFrame, looks: L
             axis.set_ylabel("||dLoss / dkernel||, probe batch, mean over seeds", fontsize=8)
             axis.grid(alpha=0.3, which="both")
         legend_outside(axes[2 * index + 1], fontsize=7)
-    title(figure, report.name, "gradient flow; a curve falling toward layer 1 is a vanishing gradient", report.aggregated.summary)
+    title(
+        figure,
+        report.name,
+        "gradient flow; a curve falling toward layer 1 is a vanishing gradient",
+        report.aggregated.summary,
+    )
     shared_note(figure, lines)
     return save(figure, path)
 
@@ -124,8 +145,9 @@ def activation_histograms(report: ExperimentReport, runs: pd.DataFrame, path: Pa
         return None
     plt = pyplot()
     columns = max(len(layers) for _, layers in histograms)
-    figure, axes = plt.subplots(len(histograms), columns, figsize=(2.2 * columns, 1.7 * len(histograms)), squeeze=False,
-                                layout="constrained")
+    figure, axes = plt.subplots(
+        len(histograms), columns, figsize=(2.2 * columns, 1.7 * len(histograms)), squeeze=False, layout="constrained"
+    )
     for row_axes, (run, panels) in zip(axes, histograms):
         for axis, (name, counts, edges) in zip(row_axes, panels):
             share = counts / max(counts.sum(), 1)
@@ -135,10 +157,17 @@ def activation_histograms(report: ExperimentReport, runs: pd.DataFrame, path: Pa
             axis.set_title(name, fontsize=7)
         # The group names its row once, at the left, broken at the arrow: repeated in every
         # panel's title, a long label ran into the next panel's.
-        row_axes[0].set_ylabel(run.label.replace(ARROW, f"\n{ARROW.lstrip()}"), rotation=0, ha="right", va="center", fontsize=7)
-        for axis in row_axes[len(panels):]:
+        row_axes[0].set_ylabel(
+            run.label.replace(ARROW, f"\n{ARROW.lstrip()}"), rotation=0, ha="right", va="center", fontsize=7
+        )
+        for axis in row_axes[len(panels) :]:
             axis.set_visible(False)
-    title(figure, report.name, "activation values per hidden layer after training (probe batch, lowest seed)",
-          report.aggregated.summary, fontsize=10)
+    title(
+        figure,
+        report.name,
+        "activation values per hidden layer after training (probe batch, lowest seed)",
+        report.aggregated.summary,
+        fontsize=10,
+    )
     left_out_note(figure, len(histograms), len(chosen), "groups")
     return save(figure, path)

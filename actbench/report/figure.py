@@ -47,7 +47,9 @@ def grid(count: int, columns: int, width: float, height: float) -> tuple[Any, li
     plt = pyplot()
     rows = max(1, -(-count // columns))
     columns = max(1, min(columns, count))
-    figure, axes = plt.subplots(rows, columns, figsize=(width * columns, height * rows), squeeze=False, layout="constrained")
+    figure, axes = plt.subplots(
+        rows, columns, figsize=(width * columns, height * rows), squeeze=False, layout="constrained"
+    )
     flat = list(axes.ravel())
     for axis in flat[count:]:
         axis.set_visible(False)
@@ -70,8 +72,11 @@ class Looks:
     def line(self, hidden: str, output: str) -> dict[str, Any]:
         """Keyword arguments for axis.plot: colour, line style and marker of this group."""
         index = self._output.get(output, 0) + self._repeat.get(hidden, 0)
-        return {"color": self.colour.get(hidden, "black"), "linestyle": LINE_STYLES[index % len(LINE_STYLES)],
-                "marker": MARKERS[index % len(MARKERS)]}
+        return {
+            "color": self.colour.get(hidden, "black"),
+            "linestyle": LINE_STYLES[index % len(LINE_STYLES)],
+            "marker": MARKERS[index % len(MARKERS)],
+        }
 
 
 def title(figure: Any, name: str, what: str, summary: pd.DataFrame, fontsize: float | None = None) -> None:
@@ -83,8 +88,14 @@ def title(figure: Any, name: str, what: str, summary: pd.DataFrame, fontsize: fl
 def legend_outside(axis: Any, title: str | None = None, fontsize: int = 8) -> None:
     """The legend to the right of the axes, never over the data (save() makes room for it)."""
     if axis.get_legend_handles_labels()[0]:
-        axis.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, fontsize=fontsize, title=title,
-                    title_fontsize=fontsize)
+        axis.legend(
+            loc="upper left",
+            bbox_to_anchor=(1.02, 1.0),
+            borderaxespad=0,
+            fontsize=fontsize,
+            title=title,
+            title_fontsize=fontsize,
+        )
 
 
 def shared_lines(runs: pd.DataFrame) -> pd.DataFrame:
@@ -119,10 +130,10 @@ def _joined(labels: list[str]) -> str:
     words = [label.split(" ") for label in labels]
     lead = len(os.path.commonprefix(words))  # noqa: RUF071 - lists of words: compared word by word, as wanted
     tail = len(os.path.commonprefix([w[::-1] for w in words]))  # noqa: RUF071 - as above
-    middles = [w[lead:len(w) - tail] for w in words]
+    middles = [w[lead : len(w) - tail] for w in words]
     if len(labels) == 1 or not all(middles):
         return " = ".join(labels)
-    return " ".join([*words[0][:lead], " = ".join(" ".join(m) for m in middles), *words[0][len(words[0]) - tail:]])
+    return " ".join([*words[0][:lead], " = ".join(" ".join(m) for m in middles), *words[0][len(words[0]) - tail :]])
 
 
 def _alike(one: pd.DataFrame, other: pd.DataFrame) -> bool:
@@ -130,19 +141,36 @@ def _alike(one: pd.DataFrame, other: pd.DataFrame) -> bool:
     differ in the 7th digit)."""
     if one.isna().any().any() or other.isna().any().any() or len(one) != len(other):
         return False
-    return bool((one["seed"] == other["seed"]).all() and np.allclose(one["test_accuracy"], other["test_accuracy"], rtol=0, atol=1e-9)
-                and np.allclose(one["test_loss"], other["test_loss"], rtol=1e-5, atol=1e-7))
+    return bool(
+        (one["seed"] == other["seed"]).all()
+        and np.allclose(one["test_accuracy"], other["test_accuracy"], rtol=0, atol=1e-9)
+        and np.allclose(one["test_loss"], other["test_loss"], rtol=1e-5, atol=1e-7)
+    )
 
 
 def shared_note(figure: Any, lines: pd.DataFrame) -> None:
     """Say on the figure that an 'a = b' line stands for several groups."""
     if (~lines["first"]).any():
-        figure.text(0.5, -0.01, "a = b: groups that scored alike on every seed (the same test accuracy and loss), drawn as one",
-                    ha="center", va="top", fontsize=9)
+        figure.text(
+            0.5,
+            -0.01,
+            "a = b: groups that scored alike on every seed (the same test accuracy and loss), drawn as one",
+            ha="center",
+            va="top",
+            fontsize=9,
+        )
 
 
 def left_out_note(figure: Any, shown: int, total: int, what: str) -> None:
     """Say on the figure itself what it does not show."""
     if total > shown:
-        figure.text(0.5, -0.01, f"showing {shown} of {total} {what}; {total - shown} left out "
-                    "(report --filter ... --out DIR draws a view of the others)", ha="center", va="top", fontsize=10, color="darkred")
+        figure.text(
+            0.5,
+            -0.01,
+            f"showing {shown} of {total} {what}; {total - shown} left out "
+            "(report --filter ... --out DIR draws a view of the others)",
+            ha="center",
+            va="top",
+            fontsize=10,
+            color="darkred",
+        )

@@ -26,7 +26,9 @@ def check_out_folder(out: Path, reports: list[ExperimentReport]) -> None:
         raise ActbenchError(f"--out {out}: is a file; give a folder (it is created if missing)")
     for report in reports:
         if _target(out, report, len(reports)).resolve() == saved_report_folder(report).resolve():
-            raise ActbenchError(f"--out {out}: that is the saved full report of {report.name}; give another folder for a view")
+            raise ActbenchError(
+                f"--out {out}: that is the saved full report of {report.name}; give another folder for a view"
+            )
 
 
 def _target(out: Path, report: ExperimentReport, count: int) -> Path:
@@ -35,14 +37,20 @@ def _target(out: Path, report: ExperimentReport, count: int) -> Path:
 
 def write_view(reports: list[ExperimentReport], out: Path, with_plots: bool) -> list[Path]:
     """Write each report with runs to show into out/ (out/<experiment>/ for several)."""
-    return [write_report_files(report, _target(out, report, len(reports)), with_plots) for report in reports if not report.runs.empty]
+    return [
+        write_report_files(report, _target(out, report, len(reports)), with_plots)
+        for report in reports
+        if not report.runs.empty
+    ]
 
 
 def write_report_files(report: ExperimentReport, folder: Path | None = None, with_plots: bool = True) -> Path:
     """Write one report; without `folder`, its saved full report (refused for any other view)."""
     if folder is None:
         if not report.scope.is_full or not with_plots:
-            raise ValueError("only the full view (latest plan, no --filter, with plots) is saved in results/<experiment>/report/")
+            raise ValueError(
+                "only the full view (latest plan, no --filter, with plots) is saved in results/<experiment>/report/"
+            )
         folder = saved_report_folder(report)
     with guarded(folder, REPORT_ADVICE):
         folder.mkdir(parents=True, exist_ok=True)

@@ -21,18 +21,48 @@ from actbench.report.terminal import WIDE, draw_metrics, draw_table
 from actbench.terminal import Terminal
 
 # The report's own counts, and the settings and metrics that are whole numbers.
-INT_COLUMNS = {"n", "runs", "not_finished", "rank", "pairs", "block", "epochs_run", "n_test", *settings_catalogue.of_type("int")}
+INT_COLUMNS = {
+    "n",
+    "runs",
+    "not_finished",
+    "rank",
+    "pairs",
+    "block",
+    "epochs_run",
+    "n_test",
+    *settings_catalogue.of_type("int"),
+}
 JSON_COLUMNS = settings_catalogue.of_type("json")
 # First after the labels in CSV and JSON: the answer, then how it was reached.
-VERDICT_COLUMNS = ["verdict", "did_not_learn", "rank", "n", "acc_mean", "acc_std", "acc_ci_low", "acc_ci_high", "diff_vs_top",
-                   "diff_low", "diff_high", "effect_size", "p_holm", "p_value", "test", "p_floor", "pairs", "chance_level"]
+VERDICT_COLUMNS = [
+    "verdict",
+    "did_not_learn",
+    "rank",
+    "n",
+    "acc_mean",
+    "acc_std",
+    "acc_ci_low",
+    "acc_ci_high",
+    "diff_vs_top",
+    "diff_low",
+    "diff_high",
+    "effect_size",
+    "p_holm",
+    "p_value",
+    "test",
+    "p_floor",
+    "pairs",
+    "chance_level",
+]
 
 # Piped into a file or a log, the report's tables are laid out for 100 columns, as a reader's window shows
 # them; the terminal's own PIPED_WIDTH (200) only keeps plain lines from being wrapped.
 PIPED_REPORT_WIDTH = 100
 
 
-def print_report(reports: list[ExperimentReport], fmt: str, terminal: Terminal, sort_by: str | None = None, wide: bool = False) -> None:
+def print_report(
+    reports: list[ExperimentReport], fmt: str, terminal: Terminal, sort_by: str | None = None, wide: bool = False
+) -> None:
     """Write the reports to stdout in `fmt`: one document whatever their number."""
     if fmt == "table":
         # A terminal is used at its width; --wide never narrows a table.
@@ -44,7 +74,9 @@ def print_report(reports: list[ExperimentReport], fmt: str, terminal: Terminal, 
         terminal.document(to_csv(reports) if fmt == "csv" else to_json(reports) + "\n")
 
 
-def print_tables(reports: list[ExperimentReport], console: Console, sort_by: str | None = None, wide: bool = False) -> None:
+def print_tables(
+    reports: list[ExperimentReport], console: Console, sort_by: str | None = None, wide: bool = False
+) -> None:
     for number, report in enumerate(reports):
         if number:
             console.print()
@@ -54,7 +86,11 @@ def print_tables(reports: list[ExperimentReport], console: Console, sort_by: str
         for title, frame in block_tables(summary, sort_by, wide):
             draw_table(console, title, frame, optional=[] if wide else OPTIONAL_COLUMNS, keep=2)
         if not report.pivot.empty:
-            draw_table(console, "accuracy by activation, one column per block (mean ± std over seeds)", pivot_frame(report.pivot, summary))
+            draw_table(
+                console,
+                "accuracy by activation, one column per block (mean ± std over seeds)",
+                pivot_frame(report.pivot, summary),
+            )
         for title, frame in extra_tables(summary):
             draw_metrics(console, title, frame, keep=2)  # label and n, then the metrics that fit
         problems = problem_rows(report.aggregated.problems)
@@ -114,23 +150,32 @@ def to_csv(reports: list[ExperimentReport]) -> str:
 
 def to_json(reports: list[ExperimentReport]) -> str:
     groups = summary_frame(reports)
-    document = {"experiments": [
-        {
-            "experiment": report.name,
-            "scope": {"latest_plan_only": not report.scope.all_runs, "filters": report.scope.filters,
-                      "planned": report.scope.planned, "missing": report.scope.missing,
-                      "other_runs_in_folder": report.scope.others, "filtered_out": report.scope.filtered_out},
-            "notes": headline(report),
-            "groups": _records(groups[groups["experiment"] == report.name].drop(columns="experiment")),
-            "problems": _records(report.aggregated.problems.drop(columns=["traceback"], errors="ignore")),
-        }
-        for report in reports
-    ]}
+    document = {
+        "experiments": [
+            {
+                "experiment": report.name,
+                "scope": {
+                    "latest_plan_only": not report.scope.all_runs,
+                    "filters": report.scope.filters,
+                    "planned": report.scope.planned,
+                    "missing": report.scope.missing,
+                    "other_runs_in_folder": report.scope.others,
+                    "filtered_out": report.scope.filtered_out,
+                },
+                "notes": headline(report),
+                "groups": _records(groups[groups["experiment"] == report.name].drop(columns="experiment")),
+                "problems": _records(report.aggregated.problems.drop(columns=["traceback"], errors="ignore")),
+            }
+            for report in reports
+        ]
+    }
     return json.dumps(document, indent=2, allow_nan=False)
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
-    return [{column: _plain(str(column), value) for column, value in row.items()} for row in frame.to_dict(orient="records")]
+    return [
+        {column: _plain(str(column), value) for column, value in row.items()} for row in frame.to_dict(orient="records")
+    ]
 
 
 def _plain(column: str, value: object) -> object:

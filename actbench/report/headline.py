@@ -35,7 +35,11 @@ def headline(report: ExperimentReport) -> list[str]:
         if pairs == [1]:
             method = "a paired t-test on the seeds the two groups share (one pair per block: nothing to correct)"
         else:
-            family = f"the {pairs[0]} pairs of each block" if len(pairs) == 1 else f"all pairs of each block ({pairs[0]}-{pairs[-1]})"
+            family = (
+                f"the {pairs[0]} pairs of each block"
+                if len(pairs) == 1
+                else f"all pairs of each block ({pairs[0]}-{pairs[-1]})"
+            )
             method = f"paired t-tests on the seeds two groups share, Holm-corrected over {family}"
         lines.append(f"verdicts: {method}; 95% intervals cover seed-to-seed variation on one fixed test set")
     for _, block in summary.groupby("block", sort=True):
@@ -63,24 +67,36 @@ def _block_sentences(block: pd.DataFrame) -> list[str]:
         lines.append(line)
     few = block[block["verdict"] == "too few seeds"]
     if not few.empty:
-        lines.append(f"too few seeds to compare{where} (fewer than 2 finished): "
-                     + ", ".join(f"{row.label} ({row.n} of {row.runs} finished)" for row in few.itertuples()))
+        lines.append(
+            f"too few seeds to compare{where} (fewer than 2 finished): "
+            + ", ".join(f"{row.label} ({row.n} of {row.runs} finished)" for row in few.itertuples())
+        )
     flat = block[block["did_not_learn"]]
     if not flat.empty:
-        lines.append(f"did not learn{where} (mean accuracy within 3 standard errors of always guessing the commonest "
-                     f"class, {flat['chance_level'].iloc[0]:.3f}): " + ", ".join(f"{row.label} ({row.acc_mean:.4f})" for row in flat.itertuples()))
+        lines.append(
+            f"did not learn{where} (mean accuracy within 3 standard errors of always guessing the commonest "
+            f"class, {flat['chance_level'].iloc[0]:.3f}): "
+            + ", ".join(f"{row.label} ({row.acc_mean:.4f})" for row in flat.itertuples())
+        )
     unpaired = block[block["test"] == "Welch t"]
     if not unpaired.empty:
-        lines.append(f"{WELCH_MARK} unpaired Welch test{where}, these groups share fewer than 2 seeds with the top: "
-                     + ", ".join(unpaired["label"]))
+        lines.append(
+            f"{WELCH_MARK} unpaired Welch test{where}, these groups share fewer than 2 seeds with the top: "
+            + ", ".join(unpaired["label"])
+        )
     constant = block[block["test"] == "Welch t, equal paired differences"]
     if not constant.empty:
-        lines.append(f"{WELCH_MARK} Welch test{where}, the difference from the top is the same on every seed (paired t "
-                     "undefined): " + ", ".join(constant["label"]))
+        lines.append(
+            f"{WELCH_MARK} Welch test{where}, the difference from the top is the same on every seed (paired t "
+            "undefined): " + ", ".join(constant["label"])
+        )
     no_d = block[block["effect_size"].isna() & block["diff_vs_top"].notna()]
     if not no_d.empty:
-        lines.append(f"Cohen's d undefined{where} for " + ", ".join(no_d["label"])
-                     + ": it or the top scored the same on every seed, so there is no spread to scale the difference by")
+        lines.append(
+            f"Cohen's d undefined{where} for "
+            + ", ".join(no_d["label"])
+            + ": it or the top scored the same on every seed, so there is no spread to scale the difference by"
+        )
     for row in block[block["test"].str.startswith("exact")].itertuples():
         lines.append(
             f"{EXACT_MARK} {row.label}{where}: it and the top each scored the same on every seed, so no t-test is defined; "

@@ -104,7 +104,8 @@ def header_line(summary: pd.DataFrame) -> str:
 def model_labels(runs: pd.DataFrame) -> pd.Series:
     """'mlp 128-64' or 'cnn 32-64': the model type with its layer widths, for tables and legends."""
     widths = runs.get("model.hidden_units", pd.Series(None, index=runs.index)).where(
-        runs["model"] == "mlp", runs.get("model.filters", pd.Series(None, index=runs.index)))
+        runs["model"] == "mlp", runs.get("model.filters", pd.Series(None, index=runs.index))
+    )
     return (runs["model"] + " " + widths.map(_widths_label)).str.strip()
 
 
@@ -120,5 +121,11 @@ def _widths_label(value: object) -> str:
 
 def output_labels(runs: pd.DataFrame) -> pd.Series:
     """For a binary task the width tells output layers apart: 'sigmoid (1 unit)', 'softmax (2 units)'."""
-    return pd.Series([output_label(name, int(units), task == "binary") for name, units, task in
-                      zip(runs["output_activation"], runs["output_units"], runs["task_type"])], index=runs.index, dtype=object)
+    return pd.Series(
+        [
+            output_label(name, int(units), task == "binary")
+            for name, units, task in zip(runs["output_activation"], runs["output_units"], runs["task_type"])
+        ],
+        index=runs.index,
+        dtype=object,
+    )

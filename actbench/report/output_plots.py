@@ -22,8 +22,12 @@ def confusion_matrices(report: ExperimentReport, finished: pd.DataFrame, path: P
     # Rank 1 of every block, then rank 2 of every block, ...: when panels run out, each block keeps its best.
     order = report.aggregated.summary.sort_values(["rank", "block"], kind="stable")[["block", "label"]]
     order = order.reset_index(drop=True).reset_index().rename(columns={"index": "order"})
-    best = (finished.sort_values("test_accuracy", ascending=False).drop_duplicates(["block", "label"])
-            .merge(order, on=["block", "label"]).sort_values("order"))
+    best = (
+        finished.sort_values("test_accuracy", ascending=False)
+        .drop_duplicates(["block", "label"])
+        .merge(order, on=["block", "label"])
+        .sort_values("order")
+    )
     panels = []
     for run in best.head(MAX_PANELS).itertuples():
         try:
@@ -41,17 +45,31 @@ def confusion_matrices(report: ExperimentReport, finished: pd.DataFrame, path: P
         axis.imshow(shares, cmap="Blues", vmin=0, vmax=1)
         small = len(counts) > 2
         for (i, j), count in np.ndenumerate(counts):
-            axis.text(j, i, str(count), ha="center", va="center", fontsize=5.5 if small else 10,
-                      color="white" if shares[i, j] > 0.5 else "black")
+            axis.text(
+                j,
+                i,
+                str(count),
+                ha="center",
+                va="center",
+                fontsize=5.5 if small else 10,
+                color="white" if shares[i, j] > 0.5 else "black",
+            )
         names = [str(n) for n in matrix.columns]
-        axis.set_xticks(range(len(names)), names, rotation=45 if small else 0, ha="right" if small else "center", fontsize=6)
+        axis.set_xticks(
+            range(len(names)), names, rotation=45 if small else 0, ha="right" if small else "center", fontsize=6
+        )
         axis.set_yticks(range(len(names)), [str(n) for n in matrix.index], fontsize=6)
         axis.set_xlabel("predicted class", fontsize=7)
         axis.set_ylabel("true class", fontsize=7)
         where = f"{run.block_label}\n" if several_blocks else ""
         # Two lines: a long label (parameters, "(2 units)") on one line runs into the next panel's.
         axis.set_title(f"{where}{run.label}\nseed {run.seed}: acc {run.test_accuracy:.4f}", fontsize=7.5)
-    title(figure, report.name, "confusion matrix of each group's best run (colour: share of the true class)", report.aggregated.summary)
+    title(
+        figure,
+        report.name,
+        "confusion matrix of each group's best run (colour: share of the true class)",
+        report.aggregated.summary,
+    )
     left_out_note(figure, len(panels), len(best), "groups (by rank, every block's best first)")
     return save(figure, path)
 
@@ -82,7 +100,9 @@ def reliability(report: ExperimentReport, finished: pd.DataFrame, looks: Looks, 
     for axis, ((block, outputs), panel) in zip(axes, sorted(pooled.items())):
         axis.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect calibration")
         binary = False
-        for (hidden, output, label, line), (confidences, corrects) in sorted(panel.items(), key=lambda item: item[0][3]):
+        for (hidden, output, label, line), (confidences, corrects) in sorted(
+            panel.items(), key=lambda item: item[0][3]
+        ):
             group = summary.loc[(block, label)]
             binary = group["task_type"] == "binary"
             table = reliability_bins(np.concatenate(confidences), np.concatenate(corrects))
@@ -102,6 +122,11 @@ def reliability(report: ExperimentReport, finished: pd.DataFrame, looks: Looks, 
         axis.set_title(f"{where + ': ' if where else ''}output {outputs}", fontsize=9)
         axis.grid(alpha=0.3)
         legend_outside(axis, fontsize=7, title="ECE: mean over seeds")
-    title(figure, report.name, "reliability diagrams (test set; below the diagonal = overconfident)", report.aggregated.summary)
+    title(
+        figure,
+        report.name,
+        "reliability diagrams (test set; below the diagonal = overconfident)",
+        report.aggregated.summary,
+    )
     shared_note(figure, lines)
     return save(figure, path)

@@ -60,8 +60,10 @@ def learning_curves(report: ExperimentReport, runs: pd.DataFrame, looks: Looks, 
     if history.empty:
         return None
     lines = shared_lines(runs)
-    history = history.merge(lines.loc[lines["first"], ["run_id", "block", "block_label", "line", "hidden_activation",
-                                                        "output_activation"]], on="run_id")
+    history = history.merge(
+        lines.loc[lines["first"], ["run_id", "block", "block_label", "line", "hidden_activation", "output_activation"]],
+        on="run_id",
+    )
     blocks = list(history.groupby("block", sort=True))
     figure, axes = grid(2 * len(blocks), 2, 6.2, 4.0)
     for index, (_, frame) in enumerate(blocks):
@@ -83,8 +85,14 @@ def learning_curves(report: ExperimentReport, runs: pd.DataFrame, looks: Looks, 
                 else:
                     axis.plot(mean.index, mean, markersize=4, linewidth=width, label=label, **look)
                     axis.fill_between(mean.index, mean - std, mean + std, color=look["color"], alpha=0.12)
-                    axis.plot(mean.index, per_epoch[metric].mean(), color=look["color"], linestyle=look["linestyle"],
-                              linewidth=0.8, alpha=0.4)
+                    axis.plot(
+                        mean.index,
+                        per_epoch[metric].mean(),
+                        color=look["color"],
+                        linestyle=look["linestyle"],
+                        linewidth=0.8,
+                        alpha=0.4,
+                    )
         where = f"{frame['block_label'].iloc[0]}: " if frame["block_label"].iloc[0] else ""
         for axis, metric in ((acc_axis, "accuracy (fraction correct)"), (loss_axis, "loss")):
             axis.set_title(f"{where}validation {metric.split(' ')[0]}", fontsize=9)
@@ -108,9 +116,17 @@ def time_points(runs: pd.DataFrame) -> pd.DataFrame:
     lines = shared_lines(runs)
     per_line = lines.groupby(["block", "line"], sort=True)
     accuracy = lines[lines["first"]].groupby(["block", "line"], sort=True)["test_accuracy"]
-    first = lines[lines["first"]].groupby(["block", "line"], sort=True)[["block_label", "hidden_activation", "output_activation"]].first()
-    return first.assign(seconds_mean=per_line["train_seconds"].mean(), seconds_std=per_line["train_seconds"].std(),
-                        acc_mean=accuracy.mean(), acc_std=accuracy.std()).reset_index()
+    first = (
+        lines[lines["first"]]
+        .groupby(["block", "line"], sort=True)[["block_label", "hidden_activation", "output_activation"]]
+        .first()
+    )
+    return first.assign(
+        seconds_mean=per_line["train_seconds"].mean(),
+        seconds_std=per_line["train_seconds"].std(),
+        acc_mean=accuracy.mean(),
+        acc_std=accuracy.std(),
+    ).reset_index()
 
 
 def accuracy_vs_time(report: ExperimentReport, runs: pd.DataFrame, looks: Looks, path: Path) -> Path:
@@ -125,8 +141,17 @@ def accuracy_vs_time(report: ExperimentReport, runs: pd.DataFrame, looks: Looks,
     for axis, (_, block) in zip(axes, blocks):
         for row in block.itertuples():
             look = looks.line(row.hidden_activation, row.output_activation)
-            axis.errorbar(row.seconds_mean, row.acc_mean, xerr=_spread(row.seconds_std), yerr=_spread(row.acc_std),
-                          fmt=look["marker"], color=look["color"], capsize=3, markersize=6, label=row.line)
+            axis.errorbar(
+                row.seconds_mean,
+                row.acc_mean,
+                xerr=_spread(row.seconds_std),
+                yerr=_spread(row.acc_std),
+                fmt=look["marker"],
+                color=look["color"],
+                capsize=3,
+                markersize=6,
+                label=row.line,
+            )
         axis.set_xlim(left=0, right=max(axis.get_xlim()[1], 1.0))
         bottom, top = axis.get_ylim()
         axis.set_ylim(max(bottom, -0.02), min(top, 1.02))  # a ±std bar past 0 or 1 reaches no accuracy there is
@@ -169,8 +194,17 @@ def activation_functions(summary: pd.DataFrame, looks: Looks, path: Path) -> Pat
     value_axis.set_title("activation functions")
     slope_axis.set_title("their derivatives: where the gradient vanishes")
     value_axis.set_ylim(-2, 5)
-    slope_axis.set_ylim(-0.5, 2.0)  # a step (thresholded_relu) has an unbounded slope; it would flatten every other curve
+    slope_axis.set_ylim(
+        -0.5, 2.0
+    )  # a step (thresholded_relu) has an unbounded slope; it would flatten every other curve
     legend_outside(slope_axis)
     if skipped:
-        figure.text(0.5, -0.02, f"no curve for {', '.join(skipped)} (no single-input formula)", ha="center", va="top", fontsize=9)
+        figure.text(
+            0.5,
+            -0.02,
+            f"no curve for {', '.join(skipped)} (no single-input formula)",
+            ha="center",
+            va="top",
+            fontsize=9,
+        )
     return save(figure, path)

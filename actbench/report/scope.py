@@ -46,7 +46,9 @@ def parse_filters(filters: list[str]) -> list[tuple[str, str]]:
     for item in filters:
         key, sep, value = item.partition("=")
         if not sep or key not in FILTER_KEYS:
-            raise ActbenchError(f"--filter {item!r}: write it as column=value with one of these columns: {', '.join(FILTER_KEYS)}")
+            raise ActbenchError(
+                f"--filter {item!r}: write it as column=value with one of these columns: {', '.join(FILTER_KEYS)}"
+            )
         parsed.append((key, value))
     return parsed
 
@@ -54,12 +56,16 @@ def parse_filters(filters: list[str]) -> list[tuple[str, str]]:
 def find_experiments(target: Path) -> list[Path]:
     """`target` is one experiment folder (has runs/) or a results folder holding several."""
     if not target.exists():
-        raise ActbenchError(f"{target}: no such folder; run an experiment first (actbench run CONFIG) or pass its results folder")
+        raise ActbenchError(
+            f"{target}: no such folder; run an experiment first (actbench run CONFIG) or pass its results folder"
+        )
     if results.is_experiment_dir(target):
         return [target]
     found = sorted(p for p in target.iterdir() if results.is_experiment_dir(p))
     if not found:
-        raise ActbenchError(f"{target}: holds no experiment results (no */runs/ folders); run `actbench run CONFIG` first")
+        raise ActbenchError(
+            f"{target}: holds no experiment results (no */runs/ folders); run `actbench run CONFIG` first"
+        )
     return found
 
 

@@ -18,8 +18,12 @@ from actbench.settings_catalogue import plain_settings
 
 # --sort-by NAME: (summary column, ascending). Fixed, so a bad name is refused before any folder is read.
 SORT_KEYS = {
-    "rank": ("rank", True), "accuracy": ("acc_mean", False), "activation": ("label", True), "n": ("n", False),
-    "difference": ("diff_vs_top", False), "p": ("p_holm", True),
+    "rank": ("rank", True),
+    "accuracy": ("acc_mean", False),
+    "activation": ("label", True),
+    "n": ("n", False),
+    "difference": ("diff_vs_top", False),
+    "p": ("p_holm", True),
     **{metric.sort_key: (metric.mean_column, not metric.higher_is_better) for metric in in_table("accuracy")},
 }
 # Dropped first, in this order, when the default table does not fit the terminal.
@@ -33,7 +37,9 @@ def check_sort_key(sort_by: str | None) -> None:
         raise ActbenchError(f"--sort-by {sort_by!r}: use one of {', '.join(repr(k) for k in SORT_KEYS)}")
 
 
-def block_tables(summary: pd.DataFrame, sort_by: str | None = None, wide: bool = False) -> list[tuple[str, pd.DataFrame]]:
+def block_tables(
+    summary: pd.DataFrame, sort_by: str | None = None, wide: bool = False
+) -> list[tuple[str, pd.DataFrame]]:
     """One (title, table) per block, rows ranked (or sorted by `sort_by`) within it."""
     check_sort_key(sort_by)
     if summary.empty:
@@ -51,7 +57,9 @@ def block_tables(summary: pd.DataFrame, sort_by: str | None = None, wide: bool =
 
 def group_rows(summary: pd.DataFrame, block: pd.DataFrame, wide: bool) -> pd.DataFrame:
     shown = pd.DataFrame(index=block.index)
-    shown["#"] = [_rank(rank, ties) for rank, ties in zip(block["rank"], block["rank"].map(block["rank"].value_counts()))]
+    shown["#"] = [
+        _rank(rank, ties) for rank, ties in zip(block["rank"], block["rank"].map(block["rank"].value_counts()))
+    ]
     if wide:
         for column in [*plain_settings(), *varying_settings(summary)]:
             if column in block and short_name(column) not in shown:
@@ -62,10 +70,14 @@ def group_rows(summary: pd.DataFrame, block: pd.DataFrame, wide: bool) -> pd.Dat
         shown["n"] = [f"{n} of {runs}" if runs > n else str(n) for n, runs in zip(block["n"], block["runs"])]
     shown["test accuracy"] = [mean_std(m, s) for m, s in zip(block["acc_mean"], block["acc_std"])]
     shown["95% CI"] = [_interval(lo, hi) for lo, hi in zip(block["acc_ci_low"], block["acc_ci_high"])]
-    shown["vs top ± 95% CI"] = [_difference(d, lo, hi) for d, lo, hi in zip(block["diff_vs_top"], block["diff_low"], block["diff_high"])]
+    shown["vs top ± 95% CI"] = [
+        _difference(d, lo, hi) for d, lo, hi in zip(block["diff_vs_top"], block["diff_low"], block["diff_high"])
+    ]
     shown["d"] = [_effect_size(d, difference) for d, difference in zip(block["effect_size"], block["diff_vs_top"])]
     shown["p (Holm)"] = [_p(p) + _mark(test) for p, test in zip(block["p_holm"], block["test"])]
-    shown["verdict"] = [verdict + ("; did not learn" if flat else "") for verdict, flat in zip(block["verdict"], block["did_not_learn"])]
+    shown["verdict"] = [
+        verdict + ("; did not learn" if flat else "") for verdict, flat in zip(block["verdict"], block["did_not_learn"])
+    ]
     if block["p_holm"].isna().all() and not wide:  # nothing compared in this block: no comparison columns
         shown = shown.drop(columns=["vs top ± 95% CI", "d", "p (Holm)"])
     if wide:

@@ -90,8 +90,12 @@ class _Trimmed:
 
 def _table(console: Console, frame: pd.DataFrame, widths: list[int] | None) -> Table:
     # Two spaces between columns (one of padding, one of the box's blank rule) and none at the edges.
-    table = Table(box=box.SIMPLE_HEAVY if console.is_terminal else ASCII_SIMPLE, show_edge=False, pad_edge=False,
-                  collapse_padding=True)
+    table = Table(
+        box=box.SIMPLE_HEAVY if console.is_terminal else ASCII_SIMPLE,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
     for index, column in enumerate(frame.columns):
         width = widths[index] if widths else None
         table.add_column(wrap_cell(str(column), width) if width else str(column), no_wrap=True, width=width)

@@ -28,7 +28,17 @@ if TYPE_CHECKING:
     import pandas as pd
 
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
-DIAGNOSTICS_COLUMNS = ["epoch", "layer", "name", "units", "dead_fraction", "saturated_fraction", "mean", "std", "grad_norm"]
+DIAGNOSTICS_COLUMNS = [
+    "epoch",
+    "layer",
+    "name",
+    "units",
+    "dead_fraction",
+    "saturated_fraction",
+    "mean",
+    "std",
+    "grad_norm",
+]
 SPEC, METRICS = "spec.json", "metrics.json"  # metrics.json is written last: it marks a complete run
 HISTORY, PREDICTIONS, CONFUSION = "history.csv", "predictions.npz", "confusion_matrix.csv"
 DIAGNOSTICS, HISTOGRAMS = "diagnostics.csv", "activation_histograms.npz"  # only with diagnostics on

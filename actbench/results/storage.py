@@ -77,7 +77,9 @@ def ensure_writable(folder: Path, option: str = "--results-dir") -> None:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as exc:
-        raise ActbenchError(f"{option} {folder}: cannot write there ({exc.strerror or exc}); pass a folder you can write to") from None
+        raise ActbenchError(
+            f"{option} {folder}: cannot write there ({exc.strerror or exc}); pass a folder you can write to"
+        ) from None
 
 
 def _current_umask() -> int:
