@@ -1,0 +1,62 @@
+"""Packed training gives each run the numbers it gets alone: one step's weights, a short sweep's test results."""
+
+import dataclasses
+
+import keras
+import numpy as np
+import pytest
+
+from actbench import packing, train
+from actbench.config import expand_runs, load_config, parse_set
+from actbench.datasets import load_dataset, split_dataset
+from conftest import write_config
+
+MLP = "[{type: mlp, hidden_units: [32, 16]}]"
+CNN = "[{type: cnn, filters: [4, 8], dense_units: [16], dropout: 0.0}]"
+ACTIVATIONS = "[relu, prelu, {name: leaky_relu, alpha: 0.2}, 'helpers_activations:scaled_tanh']"
+
+
+def specs_for(tmp_path, **overrides):
+    text = """
+    name: t
+    datasets: [mnist]
+    data: {source: sample, limit_train: 400, limit_test: 200}
+    hidden_activations: [relu]
+    training: {epochs: 1, batch_size: 32}
+    """
+    config = load_config(write_config(tmp_path, text), [parse_set(f"{k}={v}") for k, v in overrides.items()])
+    return expand_runs(config, {"mnist": "sample"})
+
+
+@pytest.fixture(scope="module")
+def data():
+    return split_dataset(load_dataset("mnist", "sample"), 400, 200, 0.1)
+
+
+def alone_weights(spec, data):
+    keras.backend.clear_session()
+    run = train.prepare_run(spec, data)
+    train.fit_alone(run, data)
+    return run.model.get_weights()
+
+
+@pytest.mark.parametrize("models", [MLP, CNN], ids=["mlp", "cnn"])
+def test_one_step_packed_gives_each_model_the_weights_it_gets_alone(tmp_path, data, models):
+    # One batch of 32 images: one optimizer step per run.
+    one_batch = dataclasses.replace(data, x_train=data.x_train[:32], y_train=data.y_train[:32])
+    specs = specs_for(tmp_path, models=models, hidden_activations=ACTIVATIONS, seeds="[0, 1]")
+    assert len(specs) == 8
+    members, _ = packing.fit_pack(specs, one_batch)
+    packed = [m.run.model.get_weights() for m in members]
+    for spec, weights in zip(specs, packed):
+        initial = _initial_weights(spec, one_batch)
+        alone = alone_weights(spec, one_batch)
+        assert len(weights) == len(alone)
+        for before, mine, theirs in zip(initial, weights, alone):
+            assert not np.array_equal(mine, before) or before.size == 1  # the step did move it
+            np.testing.assert_allclose(mine, theirs, atol=2e-6, rtol=1e-5)
+
+
+def _initial_weights(spec, data):
+    keras.backend.clear_session()
+    return train.prepare_run(spec, data).model.get_weights()
