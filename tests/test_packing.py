@@ -12,7 +12,9 @@ from actbench.datasets import load_dataset, split_dataset
 from conftest import write_config
 
 MLP = "[{type: mlp, hidden_units: [32, 16]}]"
+MLP_DROPOUT = "[{type: mlp, hidden_units: [32, 16], dropout: 0.3}]"
 CNN = "[{type: cnn, filters: [4, 8], dense_units: [16], dropout: 0.0}]"
+CNN_DROPOUT = "[{type: cnn, filters: [4, 8], dense_units: [16], dropout: 0.5}]"
 ACTIVATIONS = "[relu, prelu, {name: leaky_relu, alpha: 0.2}, 'helpers_activations:scaled_tanh']"
 
 
@@ -40,17 +42,21 @@ def alone_weights(spec, data):
     return run.model.get_weights()
 
 
-@pytest.mark.parametrize("models", [MLP, CNN], ids=["mlp", "cnn"])
-def test_one_step_packed_gives_each_model_the_weights_it_gets_alone(tmp_path, data, models):
-    # One batch of 32 images: one optimizer step per run.
-    one_batch = dataclasses.replace(data, x_train=data.x_train[:32], y_train=data.y_train[:32])
-    specs = specs_for(tmp_path, models=models, hidden_activations=ACTIVATIONS, seeds="[0, 1]")
-    assert len(specs) == 8
-    members, _ = packing.fit_pack(specs, one_batch)
+@pytest.mark.parametrize("models, images", [(MLP, 32), (CNN, 32), (MLP_DROPOUT, 64), (CNN_DROPOUT, 64)],
+                         ids=["mlp", "cnn", "mlp-dropout-2-steps", "cnn-dropout-2-steps"])
+def test_packed_steps_give_each_model_the_weights_it_gets_alone(tmp_path, data, models, images):
+    # Batches of 32 images: one optimizer step per run, or two (the second with fresh dropout masks).
+    few = dataclasses.replace(data, x_train=data.x_train[:images], y_train=data.y_train[:images])
+    grid = specs_for(tmp_path, models=models, hidden_activations=ACTIVATIONS, seeds="[0, 1]")
+    # relu seed 0, prelu seed 1, leaky_relu(0.2) seed 1, the custom function seed 0: each activation
+    # with a seed, two of one seed, and the pack holds both seeds.
+    specs = [grid[i] for i in (0, 3, 5, 6)]
+    assert [s.seed for s in specs] == [0, 1, 1, 0]
+    members, _ = packing.fit_pack(specs, few)
     packed = [m.run.model.get_weights() for m in members]
     for spec, weights in zip(specs, packed):
-        initial = _initial_weights(spec, one_batch)
-        alone = alone_weights(spec, one_batch)
+        initial = _initial_weights(spec, few)
+        alone = alone_weights(spec, few)
         assert len(weights) == len(alone)
         for before, mine, theirs in zip(initial, weights, alone):
             assert not np.array_equal(mine, before) or before.size == 1  # the step did move it
