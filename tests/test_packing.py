@@ -66,3 +66,18 @@ def test_packed_steps_give_each_model_the_weights_it_gets_alone(tmp_path, data, 
 def _initial_weights(spec, data):
     keras.backend.clear_session()
     return train.prepare_run(spec, data).model.get_weights()
+
+
+def test_a_model_that_diverges_leaves_the_pack_and_the_others_train_on_as_alone(tmp_path, data):
+    specs = specs_for(tmp_path, models=MLP, hidden_activations="[relu, 'helpers_activations:overflow']", seeds="[3]")
+    epochs = []
+    results = packing.train_pack(specs, data, on_epoch=lambda member, epoch, row: epochs.append((member, epoch)))
+    assert [r.status for r in results] == ["finished", "diverged"]
+    assert results[1].metrics["test_accuracy"] is None and results[1].outputs.test is None
+    assert epochs == [(0, 1), (1, 1)]
+    keras.backend.clear_session()
+    alone = train.train_and_evaluate(specs[0], data)
+    assert results[0].metrics["test_accuracy"] == pytest.approx(alone.metrics["test_accuracy"], abs=0.006)
+    assert results[0].metrics["pack_size"] == 2
+    assert results[0].metrics["train_seconds"] == pytest.approx(results[0].metrics["pack_train_seconds"] / 2, abs=1e-3)
+    assert train.train_and_evaluate(specs[1], data).status == "diverged"  # as it is alone
