@@ -100,6 +100,14 @@ def run(
     retries: Annotated[
         int, typer.Option(min=0, help="Times a run is tried again when its worker process or node dies (not for errors in the run).")
     ] = 2,
+    pack: Annotated[
+        str,
+        typer.Option(
+            metavar="auto|off|K",
+            help="Train runs that differ only in hidden activation and seed together in one process, each with the "
+            "numbers it gets alone: auto sizes packs from memory and workers; off trains one run at a time; K packs at most K.",
+        ),
+    ] = "auto",
     export_to: Annotated[
         Optional[list[str]],
         typer.Option(
@@ -126,7 +134,7 @@ def run(
     }
     options = RunOptions(
         results_dir=results_dir, data_dir=data_dir, mirror=mirror, dry_run=dry_run, force=force, quiet=quiet,
-        workers=workers, ray=ray, retries=retries, export_to=export_to or [],
+        workers=workers, ray=ray, retries=retries, pack=pack, export_to=export_to or [],
     )
     try:
         summary = launch(config_path, [*map(parse_set, set_ or []), *option_overrides(shortcuts)], options)

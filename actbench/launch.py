@@ -35,6 +35,7 @@ class RunOptions:
     workers: str | None = None  # N or "auto"
     ray: str | None = None  # a Ray address, "auto" or "local"
     retries: int = 2
+    pack: str = "auto"  # auto, off or the most runs one pack trains together (actbench.packing)
     export_to: list[str] = field(default_factory=list)
 
 
@@ -47,7 +48,11 @@ def launch(config_path: Path, overrides: Sequence[Override], options: RunOptions
         if options.dry_run:
             from actbench.plan import plan_runs, print_plan
 
-            print_plan(*plan_runs(config, options.results_dir, options.data_dir), options.results_dir)
+            from actbench.packing import print_packs
+
+            planned, notes = plan_runs(config, options.results_dir, options.data_dir)
+            print_plan(planned, notes, options.results_dir)
+            print_packs(planned, options.pack, _parallelism(options), options.results_dir)
             return None
         summary = _sweep(config, options)
     except KeyboardInterrupt:
@@ -71,6 +76,16 @@ def _check_executor_options(options: RunOptions) -> None:
     if options.workers is not None and options.ray is not None:
         raise ActbenchError("--workers and --ray: choose one (on Ray, every CPU of the cluster is a worker)")
     resources.worker_count(options.workers)  # refuses anything but a number >= 1 or 'auto'
+    from actbench.packing import check_option
+
+    check_option(options.pack)
+
+
+def _parallelism(options: RunOptions) -> int:
+    """How many packs train at once, as far as a dry run can know (a Ray cluster's size is not asked)."""
+    from actbench.executors import resources
+
+    return 1 if options.ray is not None else resources.worker_count(options.workers)
 
 
 def _sweep(config: ExperimentConfig, options: RunOptions) -> SweepSummary:
@@ -90,7 +105,7 @@ def _sweep(config: ExperimentConfig, options: RunOptions) -> SweepSummary:
     filter_native_stderr()
     return runner.run_experiment(
         config, options.results_dir, data_dir=options.data_dir, mirror=options.mirror, force=options.force,
-        reporter=pick_reporter(options.quiet), executor=executor,
+        reporter=pick_reporter(options.quiet), executor=executor, pack=options.pack,
     )
 
 

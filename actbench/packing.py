@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence, TypeVar
 
 from actbench.config import RunSpec
+from actbench.errors import ActbenchError
 
 PackEpochCallback = Callable[[int, int, dict[str, float]], None]  # (member index, epoch, history row)
 
@@ -44,23 +45,111 @@ def pack_key(spec: RunSpec) -> str:
 
 T = TypeVar("T")
 
+AUTO_LARGEST = 8  # `--pack auto`'s largest pack: measured 2.1x faster than alone at 8 on 2 cores, little more beyond
+MEMORY_SHARE = 0.25  # of the memory available when the sweep starts, what the packs training at once may take
+
 
 def packs(items: Sequence[T], spec_of: Callable[[T], RunSpec], size: int) -> list[list[T]]:
     """`items` cut into packs of at most `size` runs with equal pack_key, in the order of their first run.
 
-    Runs of one key are dealt round-robin over as few packs as `size` allows, so packs are about
-    equally large (7 runs at size 4: 4 + 3, never 4 + 1 + ... ).
+    Runs of one key are split into as few packs as `size` allows, of sizes that differ by one at
+    most (7 runs at size 4: 4 + 3, never 4 + 1 + ... ).
     """
     if size < 1:
         raise ValueError(f"pack size must be at least 1, not {size}")
+    return _split(_groups(items, spec_of), lambda group: math.ceil(len(group) / size), items)
+
+
+def plan_packs(items: Sequence[T], option: str, parallelism: int, spec_of: Callable[[T], RunSpec] = lambda item: item.spec) -> list[list[T]]:  # type: ignore[attr-defined]
+    """The packs of a sweep by `--pack`: off (one run each), K (at most K runs) or auto.
+
+    auto: at most AUTO_LARGEST runs, fewer where memory is short, and the packs of a group as many
+    as the executor trains at once (or a multiple of it), so no worker idles while the last pack of
+    a group trains.
+    """
+    if option == "off":
+        return [[item] for item in items]
+    if option != "auto":
+        return packs(items, spec_of, pack_limit(option))
+
+    def count(group: list[T]) -> int:
+        largest = max(1, min(AUTO_LARGEST, memory_limit(spec_of(group[0]), parallelism)))
+        needed = math.ceil(len(group) / largest)
+        return min(len(group), math.ceil(needed / parallelism) * parallelism)
+
+    return _split(_groups(items, spec_of), count, items)
+
+
+def pack_limit(option: str) -> int:
+    """`--pack K`'s K; refuses anything but off, auto or a number >= 1."""
+    try:
+        size = int(option)
+    except ValueError:
+        size = 0
+    if size < 1:
+        raise ActbenchError(f"--pack {option!r}: give auto, off or the most runs one pack trains together (1 or more)")
+    return size
+
+
+def check_option(option: str) -> None:
+    if option not in ("auto", "off"):
+        pack_limit(option)
+
+
+def memory_limit(spec: RunSpec, parallelism: int) -> int:
+    """How many of this run's models fit in the memory share of one of `parallelism` packs."""
+    import os
+
+    try:
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return AUTO_LARGEST
+    return int(MEMORY_SHARE * available / max(parallelism, 1) // model_bytes(spec))
+
+
+def model_bytes(spec: RunSpec) -> int:
+    """A generous bound on one packed model's training memory: its weights four times (weights,
+    gradients, two Adam moments) and every layer's output over a batch three times (values,
+    gradients, the activation's own)."""
+    from actbench.config import CNNSpec
+    from actbench.costs import image_shape
+
+    height, width, channels = (list(image_shape(spec.as_json())) + [1])[:3]
+    floats, weights = height * width * channels, 0
+    model = spec.model
+    if isinstance(model, CNNSpec):
+        for filters in model.filters:
+            weights += model.kernel_size**2 * channels * filters
+            height, width, channels = height - model.kernel_size + 1, width - model.kernel_size + 1, filters
+            floats += 2 * height * width * channels
+            height, width = height // model.pool_size, width // model.pool_size
+            floats += height * width * channels
+        widths = [height * width * channels, *model.dense_units, spec.output_units]
+    else:
+        widths = [floats, *model.hidden_units, spec.output_units]
+    weights += sum(a * b for a, b in zip(widths, widths[1:]))
+    floats += 2 * sum(widths[1:])
+    return 4 * (4 * weights + 3 * spec.training.batch_size * floats)
+
+
+def _groups(items: Sequence[T], spec_of: Callable[[T], RunSpec]) -> list[list[T]]:
     groups: dict[str, list[T]] = {}
     for item in items:
         groups.setdefault(pack_key(spec_of(item)), []).append(item)
+    return list(groups.values())
+
+
+def _split(groups: list[list[T]], count: Callable[[list[T]], int], items: Sequence[T]) -> list[list[T]]:
+    """Each group split into `count(group)` packs whose sizes differ by one at most, in the order of their first run."""
     result = []
-    for group in groups.values():
-        count = math.ceil(len(group) / size)
-        per = math.ceil(len(group) / count)
-        result += [group[start : start + per] for start in range(0, len(group), per)]
+    for group in groups:
+        number = max(1, count(group))
+        small, extra = divmod(len(group), number)
+        start = 0
+        for index in range(number):
+            end = start + small + (index < extra)
+            result.append(group[start:end])
+            start = end
     first = {id(item): index for index, item in enumerate(items)}
     return sorted(result, key=lambda pack: first[id(pack[0])])
 
@@ -74,10 +163,12 @@ class _Member:
     history: list[dict[str, float]] = field(default_factory=list)
     diverged: bool = False
     diverged_now: bool = False  # within the current epoch
+    error: BaseException | None = None  # its model could not be built: it takes no part
 
 
 def train_pack(specs: Sequence[RunSpec], data: Any, on_epoch: PackEpochCallback | None = None) -> list[Any]:
-    """Train the runs of one pack together and test each: one train.RunResult per spec, in order.
+    """Train the runs of one pack together and test each: per spec, in order, its train.RunResult, or
+    the exception that kept its model from being built (that run fails alone; an ActbenchError is raised).
 
     Every result's metrics say `pack_size` and the pack's training seconds (`pack_train_seconds`);
     its own `train_seconds` is its share of them (cost estimates learn the packed cost per run).
@@ -85,13 +176,15 @@ def train_pack(specs: Sequence[RunSpec], data: Any, on_epoch: PackEpochCallback 
     from actbench import train
 
     members, pack_seconds = fit_pack(specs, data, on_epoch)
-    results = []
+    outcomes: list[Any] = []
     for m in members:
-        share = pack_seconds / len(members)
-        result = train.finish_run(m.run, data, m.history, share, m.diverged, lambda images, m=m: _predict(m.run.model, images))
-        result.metrics.update(pack_size=len(members), pack_train_seconds=round(pack_seconds, 4))
-        results.append(result)
-    return results
+        if m.error is not None:
+            outcomes.append(m.error)
+            continue
+        result = train.finish_run(m.run, data, m.history, pack_seconds / len(members), m.diverged, lambda images, m=m: _predict(m.run.model, images))
+        result.metrics.update(pack_train_seconds=round(pack_seconds, 4))
+        outcomes.append(result)
+    return outcomes
 
 
 def fit_pack(specs: Sequence[RunSpec], data: Any, on_epoch: PackEpochCallback | None = None) -> tuple[list[_Member], float]:
@@ -109,18 +202,27 @@ def fit_pack(specs: Sequence[RunSpec], data: Any, on_epoch: PackEpochCallback | 
     keras.backend.clear_session()
     if specs[0].deterministic:
         tf.config.experimental.enable_op_determinism()
+    from actbench.outputs import accuracy_metric
+
     members = []
     for spec in specs:
-        run = train.prepare_run(spec, data)
+        try:
+            run = train.prepare_run(spec, data)
+        except ActbenchError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - e.g. a custom activation that raises: that run fails alone
+            members.append(_Member(None, None, None, None, diverged=True, error=exc))
+            continue
         run.model.optimizer.build(run.model.trainable_variables)
-        # The compiled metric objects are Keras' own; the pack keeps its own per model, named as Keras names them.
-        from actbench.outputs import accuracy_metric
-
+        # The pack keeps its own loss mean and accuracy per model, as Keras' fit keeps them per run.
         members.append(_Member(run, run.model.optimizer, keras.metrics.Mean(), accuracy_metric(spec.output_activation, spec.output_units)))
 
     training = specs[0].training
+    built = [m for m in members if m.error is None]
+    if not built:
+        return members, 0.0
     images = tf.constant(data.x_train)
-    targets = tf.constant(members[0].run.targets[0])  # the same task and output for every member
+    targets = tf.constant(built[0].run.targets[0])  # the same task and output for every member
     steps: dict[tuple[int, ...], Any] = {}
 
     def step_for(active: tuple[int, ...]) -> Any:
@@ -147,13 +249,13 @@ def fit_pack(specs: Sequence[RunSpec], data: Any, on_epoch: PackEpochCallback | 
         return step
 
     x_val = data.x_val
-    y_val = members[0].run.targets[1]
+    y_val = built[0].run.targets[1]
 
     def outputs_on(images_uint8: np.ndarray, chosen: list[_Member]) -> list[np.ndarray]:
         return [_predict(m.run.model, images_uint8) for m in chosen]
 
     n, batch_size = len(data.x_train), training.batch_size
-    for m in members:
+    for m in built:
         if m.run.probe:
             m.run.probe.set_model(m.run.model)
             m.run.probe.on_train_begin()
@@ -166,7 +268,7 @@ def fit_pack(specs: Sequence[RunSpec], data: Any, on_epoch: PackEpochCallback | 
         epoch_started = time.perf_counter()
         orders = {members[i].run.spec.seed: batch_order(members[i].run.spec.seed, epoch, n) for i in active}
         stacked = np.stack([orders[members[i].run.spec.seed] for i in active])
-        for m in members:
+        for m in built:
             m.loss_mean.reset_state()
             m.accuracy.reset_state()
         training_now = active
@@ -208,7 +310,7 @@ def fit_pack(specs: Sequence[RunSpec], data: Any, on_epoch: PackEpochCallback | 
                 probe_started = time.perf_counter()
                 m.run.probe.on_epoch_end(epoch - 1)
                 probe_seconds += time.perf_counter() - probe_started
-    for m in members:
+    for m in built:
         if m.run.probe:
             probe_started = time.perf_counter()
             m.run.probe.on_train_end()
@@ -226,3 +328,20 @@ def _predict(model: Any, images: Any) -> Any:
 
     parts = [model(to_model_input(tf.constant(images[start : start + EVAL_BATCH_SIZE])), training=False) for start in range(0, len(images), EVAL_BATCH_SIZE)]
     return np.concatenate([np.asarray(part) for part in parts]) if parts else np.zeros((0,), "float32")
+
+
+def print_packs(planned: Sequence[Any], option: str, parallelism: int, results_dir: Any) -> None:
+    """`actbench run --dry-run`: the packs the runs still to do would train in, with their estimated time."""
+    import typer
+
+    from actbench.costs import estimate_runs, format_seconds
+
+    todo = [run for run in planned if not run.done]
+    if option == "off" or not todo:
+        return
+    grouped = plan_packs(todo, option, parallelism)
+    estimates = dict(zip((run.run_id for run in todo), (e.seconds for e in estimate_runs([run.spec for run in todo], results_dir))))
+    typer.echo(f"{len(grouped)} packs (--pack {option}, {parallelism} at once):")
+    for number, pack in enumerate(grouped, start=1):
+        seconds = sum(estimates[run.run_id] for run in pack)
+        typer.echo(f"  pack {number}: {len(pack)} runs  ~{format_seconds(seconds)}  {' '.join(run.run_id for run in pack)}")

@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from actbench import results
+from actbench import packing, results
 from actbench.claims import Claims
 from actbench.config import ExperimentConfig
 from actbench.costs import estimate_runs
 from actbench.datasets.cache import DataRequest, cache_for, data_request
 from actbench.errors import ActbenchError
-from actbench.executors import Executor, Job, Serial
+from actbench.executors import Executor, Job, Pack, Serial
 from actbench.plan import PlannedRun, plan_runs
 from actbench.progress import QuietReporter
 from actbench.results import RunStatus
@@ -43,16 +43,18 @@ def run_experiment(
     reporter: QuietReporter | None = None,
     executor: Executor | None = None,
     sinks: Sequence[Sink] = (),
+    pack: str = "off",
 ) -> SweepSummary:
     """Plan, skip what is done, hand the rest to the executor, and every event to the files sink, the
-    console (`reporter`, which also shows warnings) and any further `sinks`, in that order."""
+    console (`reporter`, which also shows warnings) and any further `sinks`, in that order.
+    `pack`: off, auto or a largest pack size (see actbench.packing)."""
     reporter = reporter or QuietReporter()
     results.ensure_writable(results_root)
     request = data_request(config, data_dir, mirror)
     executor = executor or Serial(request)
     executor.start()  # worker processes import TensorFlow while this process plans
     try:
-        return _sweep(config, results_root, data_dir, force, reporter, executor, request, sinks)
+        return _sweep(config, results_root, data_dir, force, reporter, executor, request, sinks, pack)
     finally:
         executor.stop()
 
@@ -66,6 +68,7 @@ def _sweep(
     executor: Executor,
     request: DataRequest,
     sinks: Sequence[Sink],
+    pack: str,
 ) -> SweepSummary:
     planned, notes = plan_runs(config, results_root, data_dir, cache_for(request))
     for note in notes:
@@ -83,7 +86,8 @@ def _sweep(
     try:
         with Claims(exp_dir) as claims:
             jobs = {p.run_id: Job(p.spec, p.run_id, p.title) for p in pending}
-            claimed = _claimed_jobs(pending, jobs, exp_dir, claims, force, summary, reporter)
+            planned_packs = packing.plan_packs(pending, pack, executor.parallelism)
+            claimed = _claimed_packs(planned_packs, jobs, exp_dir, claims, force, summary, reporter)
             for record in executor.run(claimed, _Broadcast(every)):
                 for sink in every:
                     sink.finished(jobs[record.run_id], record)
@@ -101,21 +105,25 @@ def _sweep(
     return summary
 
 
-def _claimed_jobs(
-    pending: list[PlannedRun], jobs: dict[str, Job], exp_dir: Path, claims: Claims, force: bool, summary: SweepSummary, reporter: QuietReporter
-) -> Iterator[Job]:
-    """The runs to train, each claimed just before it is handed out; one another process holds, or
-    finished meanwhile, is left to it."""
-    for run in pending:
-        if not claims.take(run.run_id):
-            summary.counts["elsewhere"] += 1
-            reporter.warn(f"{run.run_id} {run.title}: being trained by {claims.holder(run.run_id)}; left to it")
-            continue
-        if not force and results.is_done(exp_dir, run.run_id):
-            claims.release(run.run_id)  # another invocation finished it after this one planned
-            summary.counts["skipped"] += 1
-            continue
-        yield jobs[run.run_id]
+def _claimed_packs(
+    planned: list[list[PlannedRun]], jobs: dict[str, Job], exp_dir: Path, claims: Claims, force: bool, summary: SweepSummary, reporter: QuietReporter
+) -> Iterator[Pack]:
+    """The packs to train, every run of each claimed just before the pack is handed out; a run another
+    process holds, or that finished meanwhile, is left out of its pack."""
+    for runs in planned:
+        claimed = []
+        for run in runs:
+            if not claims.take(run.run_id):
+                summary.counts["elsewhere"] += 1
+                reporter.warn(f"{run.run_id} {run.title}: being trained by {claims.holder(run.run_id)}; left to it")
+                continue
+            if not force and results.is_done(exp_dir, run.run_id):
+                claims.release(run.run_id)  # another invocation finished it after this one planned
+                summary.counts["skipped"] += 1
+                continue
+            claimed.append(jobs[run.run_id])
+        if claimed:
+            yield Pack(tuple(claimed))
 
 
 class _Broadcast:

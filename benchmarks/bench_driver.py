@@ -31,11 +31,11 @@ TEST = results.TestOutputs(OUTPUTS, "linear", np.zeros(10_000), list("0123456789
 FILES = results.run_files(results.RunOutputs([{"epoch": 1, "loss": 0.3}], TEST))
 
 
-def stub(spec, data, threads) -> RunRecord:  # noqa: ANN001 - Ray passes what the driver sent
+def stub(specs, data, threads) -> list[RunRecord]:  # noqa: ANN001 - Ray passes what the driver sent
     from actbench.config import run_id
 
     metrics = {"test_accuracy": 0.9, "test_loss": 0.3, "train_seconds": 0.0, "seconds_per_epoch": 0.0, "n_train": len(data.y_train)}
-    return RunRecord(run_id(spec), results.RunStatus.FINISHED, metrics, dict(FILES))
+    return [RunRecord(run_id(spec), results.RunStatus.FINISHED, metrics, dict(FILES)) for spec in specs]
 
 
 def main() -> None:

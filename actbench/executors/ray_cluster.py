@@ -16,7 +16,7 @@ from actbench.config import RunSpec
 from actbench.datasets import Dataset
 from actbench.datasets.cache import DataRequest, cache_for, cut_key
 from actbench.errors import ActbenchError
-from actbench.executors import Events, Job, RunRecord, execute, failed_record, one_line_error, resources
+from actbench.executors import Events, Pack, RunRecord, execute_pack, failed_record, one_line_error, resources
 
 CPUS_PER_RUN = 1  # small models barely use a second core; more runs side by side is faster
 QUEUE_PER_SLOT = 2  # tasks submitted per free slot, so a worker never waits for the driver
@@ -45,13 +45,13 @@ class RayCluster:
             self._ray.shutdown()
             self._ray = None
 
-    def run(self, jobs: Iterator[Job], events: Events) -> Iterator[RunRecord]:
+    def run(self, packs: Iterator[Pack], events: Events) -> Iterator[RunRecord]:
         self.start()
         ray = self._ray
         try:
             gpus_per_run = 1 / resources.RUNS_PER_GPU if ray.cluster_resources().get("GPU", 0) else 0
             task = ray.remote(num_cpus=CPUS_PER_RUN, num_gpus=gpus_per_run, max_retries=self.retries)(self.train)
-            yield from self._dispatch(ray, task, jobs, events)
+            yield from self._dispatch(ray, task, packs, events)
         finally:
             self.stop()
 
@@ -70,45 +70,47 @@ class RayCluster:
                 "`ray start --head`, or use --ray local for a private instance on this machine"
             ) from None
 
-    def _dispatch(self, ray: Any, task: Any, jobs: Iterator[Job], events: Events) -> Iterator[RunRecord]:
+    def _dispatch(self, ray: Any, task: Any, packs: Iterator[Pack], events: Events) -> Iterator[RunRecord]:
         cache = cache_for(self.request)
         stored: dict[tuple, Any] = {}  # cut key -> the dataset's ObjectRef, put once
-        in_flight: dict[Any, Job] = {}
+        in_flight: dict[Any, Pack] = {}
         try:
             while True:
                 while len(in_flight) < QUEUE_PER_SLOT * self.parallelism:
-                    job = next(jobs, None)
-                    if job is None:
+                    pack = next(packs, None)
+                    if pack is None:
                         break
-                    key = cut_key(job.spec)
+                    key = cut_key(pack.jobs[0].spec)
                     if key not in stored:
-                        stored[key] = ray.put(cache.cut(job.spec))
-                    in_flight[task.remote(job.spec, stored[key], CPUS_PER_RUN)] = job
-                    events.started(job)
+                        stored[key] = ray.put(cache.cut(pack.jobs[0].spec))
+                    in_flight[task.remote(pack.specs, stored[key], CPUS_PER_RUN)] = pack
+                    for job in pack.jobs:
+                        events.started(job)
                 if not in_flight:
                     return
                 (ready,), _ = ray.wait(list(in_flight), num_returns=1)
-                job = in_flight.pop(ready)
+                pack = in_flight.pop(ready)
                 try:
-                    record = ray.get(ready)
-                except ray.exceptions.RayTaskError as exc:  # the task raised: execute lets only an ActbenchError out
+                    records = ray.get(ready)
+                except ray.exceptions.RayTaskError as exc:  # the task raised: execute_pack lets only an ActbenchError out
                     if isinstance(exc.cause, ActbenchError):
                         raise exc.cause from None  # stops the sweep, with its own one line
-                    record = failed_record(job.spec, f"Ray task failed: {one_line_error(exc.cause or exc)}")
+                    records = [failed_record(job.spec, f"Ray task failed: {one_line_error(exc.cause or exc)}") for job in pack.jobs]
                 except ray.exceptions.RayError as exc:  # its worker or node died, every retry too
-                    record = failed_record(job.spec, f"Ray task failed after {self.retries} retries: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}")
-                yield record
+                    why = f"Ray task failed after {self.retries} retries: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+                    records = [failed_record(job.spec, why) for job in pack.jobs]
+                yield from records
         finally:
             for ref in in_flight:  # Ctrl-C or an error: stop what is still training
                 ray.cancel(ref, force=True)
 
 
-def _train(spec: RunSpec, data: Dataset, threads: int) -> RunRecord:
+def _train(specs: list[RunSpec], data: Dataset, threads: int) -> list[RunRecord]:
     global _threads_set
     if not _threads_set:
         resources.limit_tensorflow(threads, gpu=None)  # Ray sets CUDA_VISIBLE_DEVICES for the task itself
         _threads_set = True
-    return execute(spec, data)
+    return execute_pack(specs, data)
 
 
 def _import_ray() -> Any:
