@@ -195,7 +195,7 @@ def fit_pack(specs: Sequence[RunSpec], data: Any, on_epoch: PackEpochCallback | 
     import tensorflow as tf
 
     from actbench import train
-    from actbench.pipeline import batch_order, to_model_input
+    from actbench.pipeline import batch_order, model_input_shape, to_model_input
 
     if len({pack_key(spec) for spec in specs}) != 1:
         raise ValueError("a pack's runs must agree on everything but their hidden activation and seed")
@@ -208,6 +208,11 @@ def fit_pack(specs: Sequence[RunSpec], data: Any, on_epoch: PackEpochCallback | 
     for spec in specs:
         try:
             run = train.prepare_run(spec, data)
+            # Called once alone (without dropout, which would draw a mask), and traced as the pack's step
+            # will trace it: an activation that raises fails its own run, not the pack's step.
+            shape = model_input_shape(data.x_train)
+            run.model(np.zeros((1, *shape), "float32"), training=False)
+            tf.function(lambda x, model=run.model: model(x, training=True)).get_concrete_function(tf.TensorSpec([None, *shape], tf.float32))
         except ActbenchError:
             raise
         except Exception as exc:  # noqa: BLE001 - e.g. a custom activation that raises: that run fails alone

@@ -37,7 +37,7 @@ def sweep(tmp_path, text=SWEEP, **options):
     config = load_config(write_config(tmp_path, text))
     executor = pick_executor(options.get("workers"), options.get("ray"), DataRequest("sample"), options.get("retries", 2))
     root = tmp_path / "results"
-    summary = run_experiment(config, root, executor=executor)
+    summary = run_experiment(config, root, executor=executor, pack=options.get("pack", "off"))
     return summary, pd.read_csv(root / config.name / "results.csv").set_index("run_id").sort_index()
 
 
@@ -191,3 +191,32 @@ def test_ray_knows_how_many_runs_train_at_once_before_the_sweep_starts(monkeypat
     finally:
         cluster.stop()
     assert cluster.parallelism == 3 and cluster._ray is None
+
+
+# Packs (actbench.packing): one job of several runs, claimed run by run, its failures kept to the run.
+def test_a_run_claimed_elsewhere_is_left_out_of_its_pack(tmp_path):
+    config = load_config(write_config(tmp_path, SWEEP.replace("seeds: [0]", "seeds: [0, 1]")))
+    root = tmp_path / "results"
+    planned, _ = plan_runs(config, root, None)
+    exp_dir = root / "where"
+    (exp_dir / "claims").mkdir(parents=True)
+    held = planned[1].run_id
+    (exp_dir / "claims" / held).write_text(json.dumps({"host": Claims(exp_dir).me["host"], "pid": os.getppid()}))
+    summary = run_experiment(config, root, pack="4")
+    assert summary.counts["elsewhere"] == 1 and summary.counts["finished"] == 3
+    packed = [results.read_metrics(exp_dir / "runs" / p.run_id) for p in planned if p.run_id != held]
+    assert [m["pack_size"] for m in packed] == [3, 3, 3] and results.run_status(exp_dir, held) is None
+
+
+def test_a_python_error_in_a_packed_run_fails_that_run_alone(tmp_path):
+    summary, table = sweep(tmp_path, SWEEP.replace("[relu, tanh]", "[relu, 'helpers_activations:explode', tanh]"), pack="3")
+    assert summary.counts["finished"] == 2 and summary.counts["failed"] == 1
+    assert "this activation always fails" in table[table["status"] == "failed"]["error"].iloc[0]
+
+
+def test_a_pack_whose_worker_dies_is_tried_again_run_by_run(tmp_path):
+    text = SWEEP.replace("[relu, tanh]", "[relu, 'helpers_activations:die', tanh]")
+    summary, table = sweep(tmp_path, text, workers="2", retries=1, pack="3")
+    assert summary.counts == {"finished": 2, "diverged": 0, "failed": 1, "skipped": 0, "elsewhere": 0}
+    assert table[table["status"] == "failed"]["error"].iloc[0] == "its worker process died 2 times (killed, out of memory or crashed)"
+    assert set(table[table["status"] == "finished"]["hidden_activation"]) == {"relu", "tanh"}

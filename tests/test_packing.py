@@ -80,3 +80,53 @@ def test_a_model_that_diverges_leaves_the_pack_and_the_others_train_on_as_alone(
     assert results[0].metrics["test_accuracy"] == pytest.approx(alone.metrics["test_accuracy"], abs=0.006)
     assert results[0].metrics["train_seconds"] == pytest.approx(results[0].metrics["pack_train_seconds"] / 2, abs=1e-3)
     assert train.train_and_evaluate(specs[1], data).status == "diverged"  # as it is alone
+
+
+def sweep_both_ways(tmp_path, models, activations, seeds="[0, 1]"):
+    """The same 1-epoch sweep packed and with --pack off: each run's (test accuracy, predicted classes, metrics) both ways."""
+    from actbench import results
+    from actbench.runner import run_experiment
+
+    text = f"""
+    name: both
+    datasets: [mnist]
+    data: {{source: sample, limit_train: 1000, limit_test: 500}}
+    models: {models}
+    hidden_activations: {activations}
+    training: {{epochs: 1, batch_size: 64}}
+    seeds: {seeds}
+    """
+    config = load_config(write_config(tmp_path, text))
+    outcome = {}
+    for pack in ("off", "auto"):
+        root = tmp_path / pack
+        summary = run_experiment(config, root, pack=pack)
+        assert summary.counts["finished"] == len(config.hidden_activations) * len(config.seeds)
+        for run in results.run_directories(root / "both"):
+            probabilities, _, _ = results.read_predictions(run)
+            outcome.setdefault(run.name, {})[pack] = (results.read_metrics(run), probabilities.argmax(axis=1))
+    return outcome
+
+
+def assert_same_runs(outcome, pack_sizes):
+    for run_id, ways in outcome.items():
+        (alone, alone_classes), (packed, packed_classes) = ways["off"], ways["auto"]
+        assert "pack_size" not in alone and packed["pack_size"] in pack_sizes
+        assert abs(packed["test_accuracy"] - alone["test_accuracy"]) <= 0.003, run_id  # 0.3 points
+        assert (packed_classes == alone_classes).mean() >= 0.98, run_id
+
+
+@pytest.mark.parametrize("models", [MLP, MLP_DROPOUT, CNN, CNN_DROPOUT], ids=["mlp", "mlp-dropout", "cnn", "cnn-dropout"])
+def test_a_packed_sweep_gives_each_run_the_test_results_it_gets_alone(tmp_path, models):
+    activations = "[relu, prelu, 'helpers_activations:scaled_tanh']"
+    assert_same_runs(sweep_both_ways(tmp_path, models, activations), pack_sizes={6})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("models", [MLP_DROPOUT, CNN_DROPOUT], ids=["mlp-dropout", "cnn-dropout"])
+def test_every_catalogue_activation_packed_gives_the_results_it_gets_alone(tmp_path, models):
+    from actbench.activations import CATALOGUE
+
+    # 17 activations x 2 seeds: auto packs at most 8 runs, in 5 packs of 7 or 6.
+    outcome = sweep_both_ways(tmp_path, models, f"[{', '.join(CATALOGUE)}]")
+    assert_same_runs(outcome, pack_sizes={6, 7})
