@@ -19,6 +19,7 @@ Runs pack when their specs agree on everything but the hidden activation, its in
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
@@ -60,7 +61,9 @@ def packs(items: Sequence[T], spec_of: Callable[[T], RunSpec], size: int) -> lis
     return _split(_groups(items, spec_of), lambda group: math.ceil(len(group) / size), items)
 
 
-def plan_packs(items: Sequence[T], option: str, parallelism: int, spec_of: Callable[[T], RunSpec] = lambda item: item.spec) -> list[list[T]]:  # type: ignore[attr-defined]
+def plan_packs(
+    items: Sequence[T], option: str, parallelism: int, spec_of: Callable[[T], RunSpec] = lambda item: item.spec  # type: ignore[attr-defined]
+) -> list[list[T]]:
     """The packs of a sweep by `--pack`: off (one run each), K (at most K runs) or auto.
 
     auto: at most AUTO_LARGEST runs, fewer where memory is short, and the packs of a group as many
@@ -181,7 +184,8 @@ def train_pack(specs: Sequence[RunSpec], data: Any, on_epoch: PackEpochCallback 
         if m.error is not None:
             outcomes.append(m.error)
             continue
-        result = train.finish_run(m.run, data, m.history, pack_seconds / len(members), m.diverged, lambda images, m=m: _predict(m.run.model, images))
+        share = pack_seconds / len(members)
+        result = train.finish_run(m.run, data, m.history, share, m.diverged, functools.partial(_predict, m.run.model))
         result.metrics.update(pack_train_seconds=round(pack_seconds, 4))
         outcomes.append(result)
     return outcomes
@@ -212,7 +216,8 @@ def fit_pack(specs: Sequence[RunSpec], data: Any, on_epoch: PackEpochCallback | 
             # will trace it: an activation that raises fails its own run, not the pack's step.
             shape = model_input_shape(data.x_train)
             run.model(np.zeros((1, *shape), "float32"), training=False)
-            tf.function(lambda x, model=run.model: model(x, training=True)).get_concrete_function(tf.TensorSpec([None, *shape], tf.float32))
+            traced = tf.function(lambda x, model=run.model: model(x, training=True))
+            traced.get_concrete_function(tf.TensorSpec([None, *shape], tf.float32))
         except ActbenchError:
             raise
         except Exception as exc:  # noqa: BLE001 - e.g. a custom activation that raises: that run fails alone
@@ -220,7 +225,8 @@ def fit_pack(specs: Sequence[RunSpec], data: Any, on_epoch: PackEpochCallback | 
             continue
         run.model.optimizer.build(run.model.trainable_variables)
         # The pack keeps its own loss mean and accuracy per model, as Keras' fit keeps them per run.
-        members.append(_Member(run, run.model.optimizer, keras.metrics.Mean(), accuracy_metric(spec.output_activation, spec.output_units)))
+        accuracy = accuracy_metric(spec.output_activation, spec.output_units)
+        members.append(_Member(run, run.model.optimizer, keras.metrics.Mean(), accuracy))
 
     training = specs[0].training
     built = [m for m in members if m.error is None]
@@ -331,7 +337,10 @@ def _predict(model: Any, images: Any) -> Any:
     from actbench.pipeline import to_model_input
     from actbench.train import EVAL_BATCH_SIZE
 
-    parts = [model(to_model_input(tf.constant(images[start : start + EVAL_BATCH_SIZE])), training=False) for start in range(0, len(images), EVAL_BATCH_SIZE)]
+    parts = [
+        model(to_model_input(tf.constant(images[start : start + EVAL_BATCH_SIZE])), training=False)
+        for start in range(0, len(images), EVAL_BATCH_SIZE)
+    ]
     return np.concatenate([np.asarray(part) for part in parts]) if parts else np.zeros((0,), "float32")
 
 
@@ -345,8 +354,8 @@ def print_packs(planned: Sequence[Any], option: str, parallelism: int, results_d
     if option == "off" or not todo:
         return
     grouped = plan_packs(todo, option, parallelism)
-    estimates = dict(zip((run.run_id for run in todo), (e.seconds for e in estimate_runs([run.spec for run in todo], results_dir))))
-    typer.echo(f"{len(grouped)} packs (--pack {option}, {parallelism} at once):")
+    estimates = {run.run_id: e.seconds for run, e in zip(todo, estimate_runs([run.spec for run in todo], results_dir))}
+    typer.echo(f"{len(grouped)} pack{'' if len(grouped) == 1 else 's'} (--pack {option}, {parallelism} at once):")
     for number, pack in enumerate(grouped, start=1):
         seconds = sum(estimates[run.run_id] for run in pack)
         typer.echo(f"  pack {number}: {len(pack)} runs  ~{format_seconds(seconds)}  {' '.join(run.run_id for run in pack)}")

@@ -9,7 +9,7 @@ import pytest
 from actbench import packing, train
 from actbench.config import expand_runs, load_config, parse_set
 from actbench.datasets import load_dataset, split_dataset
-from conftest import write_config
+from conftest import invoke, write_config
 
 MLP = "[{type: mlp, hidden_units: [32, 16]}]"
 MLP_DROPOUT = "[{type: mlp, hidden_units: [32, 16], dropout: 0.3}]"
@@ -130,3 +130,33 @@ def test_every_catalogue_activation_packed_gives_the_results_it_gets_alone(tmp_p
     # 17 activations x 2 seeds: auto packs at most 8 runs, in 5 packs of 7 or 6.
     outcome = sweep_both_ways(tmp_path, models, f"[{', '.join(CATALOGUE)}]")
     assert_same_runs(outcome, pack_sizes={6, 7})
+
+
+def test_runs_pack_when_they_differ_only_in_activation_initializer_and_seed(tmp_path):
+    specs = specs_for(
+        tmp_path, models="[{type: mlp, hidden_units: [16]}, {type: mlp, hidden_units: [16], dropout: 0.2}]",
+        hidden_activations="[relu, tanh, selu]", seeds="[0, 1, 2]",
+    )
+    assert {s.model.initializer for s in specs} == {"he_normal", "glorot_uniform", "lecun_normal"}
+    # 2 models x 9 runs: the two dropouts never share a pack; 9 runs at most 4 a pack: 3 + 3 + 3.
+    cut = packing.packs(specs, lambda s: s, 4)
+    assert [len(p) for p in cut] == [3, 3, 3, 3, 3, 3]
+    assert all(len({s.model.dropout for s in p}) == 1 for p in cut)
+    assert sorted(map(id, sum(cut, []))) == sorted(map(id, specs))  # every run once
+    assert [len(p) for p in packing.plan_packs(specs, "off", 1, lambda s: s)] == [1] * 18
+    # auto: at most 8, and as many packs per group as workers (or a multiple): none idles at the end.
+    assert [len(p) for p in packing.plan_packs(specs, "auto", 1, lambda s: s)] == [5, 4, 5, 4]
+    assert [len(p) for p in packing.plan_packs(specs, "auto", 2, lambda s: s)] == [5, 4, 5, 4]
+    assert [len(p) for p in packing.plan_packs(specs, "auto", 3, lambda s: s)] == [3] * 6
+    with pytest.raises(ValueError):
+        packing.packs(specs, lambda s: s, 0)
+
+
+def test_pack_option_is_checked_and_a_dry_run_lists_the_packs(tiny_config, tmp_path):
+    bad = invoke("run", tiny_config, "--pack", "many", "--dry-run", "--results-dir", tmp_path / "r")
+    assert bad.exit_code == 2 and "--pack 'many': give auto, off or the most runs" in bad.output
+    assert "Traceback" not in bad.output
+    listed = invoke("run", tiny_config, "--dry-run", "--results-dir", tmp_path / "r")
+    assert listed.exit_code == 0 and "1 pack (--pack auto, 1 at once):" in listed.output
+    assert "pack 1: 2 runs" in listed.output
+    assert "packs" not in invoke("run", tiny_config, "--dry-run", "--pack", "off", "--results-dir", tmp_path / "r").output

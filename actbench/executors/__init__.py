@@ -102,7 +102,8 @@ class Serial:
             data = self.cache.cut(pack.jobs[0].spec)  # a data problem (ActbenchError) stops the sweep here
             for job in pack.jobs:
                 events.started(job)
-            yield from execute_pack(pack.specs, data, on_epoch=lambda index, epoch, row, pack=pack: events.epoch(pack.jobs[index], epoch, row))
+            jobs = pack.jobs
+            yield from execute_pack(pack.specs, data, on_epoch=lambda index, epoch, row: events.epoch(jobs[index], epoch, row))
 
 
 def execute_pack(specs: list[RunSpec], data: Dataset, on_epoch: PackEpochCallback | None = None) -> list[RunRecord]:
@@ -110,7 +111,8 @@ def execute_pack(specs: list[RunSpec], data: Dataset, on_epoch: PackEpochCallbac
     run, in order. `on_epoch` is told the run's index in the pack. A run whose model cannot be built
     fails alone; any other error inside the pack (but an ActbenchError) fails each of its runs."""
     if len(specs) == 1:
-        return [execute(specs[0], data, None if on_epoch is None else lambda epoch, row: on_epoch(0, epoch, row))]
+        alone: EpochCallback | None = None if on_epoch is None else lambda epoch, row: on_epoch(0, epoch, row)
+        return [execute(specs[0], data, alone)]
     from actbench import packing  # imports TensorFlow: only once a run really trains
 
     started = time.perf_counter()
@@ -122,6 +124,7 @@ def execute_pack(specs: list[RunSpec], data: Dataset, on_epoch: PackEpochCallbac
         outcomes = [exc] * len(specs)
     seconds = time.perf_counter() - started
     records = []
+    metrics: dict[str, Any]
     for spec, outcome in zip(specs, outcomes):
         if isinstance(outcome, BaseException):
             status, files = RunStatus.FAILED, {}

@@ -23,7 +23,7 @@ from typing import Any, Iterator
 from actbench.config import RunSpec
 from actbench.datasets import RawData
 from actbench.datasets.cache import DataRequest, cache_for
-from actbench.executors import Events, Pack, RunRecord, execute_pack, failed_record, resources
+from actbench.executors import Events, Job, Pack, RunRecord, execute_pack, failed_record, resources
 
 EPOCHS_EVERY_S = 0.25  # how often the driver passes workers' finished epochs to the display
 
@@ -82,7 +82,8 @@ class Workers:
                             # Each run of a pack alone: a run that kills its process then takes no other run with it.
                             for job in pack.jobs:
                                 queued.append((Pack((job,)), attempt + 1))
-                                events.retrying(job, f"its worker process died; trying it again ({attempt + 1} of {self.retries})")
+                                why = f"its worker process died; trying it again ({attempt + 1} of {self.retries})"
+                                events.retrying(job, why)
                             continue
                         why = f"its worker process died {attempt + 1} times (killed, out of memory or crashed)"
                         records = [failed_record(job.spec, why) for job in pack.jobs]
