@@ -51,8 +51,8 @@ def launch(config_path: Path, overrides: Sequence[Override], options: RunOptions
             from actbench.packing import print_packs
 
             planned, notes = plan_runs(config, options.results_dir, options.data_dir)
-            print_plan(planned, notes, options.results_dir)
             print_packs(planned, options.pack, _parallelism(options), options.results_dir)
+            print_plan(planned, notes, options.results_dir)
             return None
         summary = _sweep(config, options)
     except KeyboardInterrupt:

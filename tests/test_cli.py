@@ -106,7 +106,7 @@ def test_ctrl_c_keeps_finished_runs_and_trusts_no_partial_one(tiny_config, tmp_p
         return real(*args, **kwargs)
 
     monkeypatch.setattr(train, "train_and_evaluate", interrupt_second)
-    outcome = invoke("run", tiny_config, "--results-dir", results)
+    outcome = invoke("run", tiny_config, "--results-dir", results, "--pack", "off")  # one run at a time, as patched
     assert outcome.exit_code == 130 and "interrupted" in outcome.output
     assert len(pd.read_csv(results / "tiny" / "results.csv")) == 1
     assert sum((d / "metrics.json").exists() for d in run_dirs(results)) == 1
