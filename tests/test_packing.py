@@ -160,3 +160,18 @@ def test_pack_option_is_checked_and_a_dry_run_lists_the_packs(tiny_config, tmp_p
     assert listed.exit_code == 0 and "1 pack (--pack auto, 1 at once):" in listed.output
     assert "pack 1: 2 runs" in listed.output
     assert "packs" not in invoke("run", tiny_config, "--dry-run", "--pack", "off", "--results-dir", tmp_path / "r").output
+
+
+def test_diagnostics_of_a_packed_run_are_those_it_gets_alone(tmp_path, data):
+    specs = specs_for(tmp_path, models=MLP, hidden_activations="[relu, tanh]", diagnostics="true")
+    packed = packing.train_pack(specs, data)
+    for spec, result in zip(specs, packed):
+        keras.backend.clear_session()
+        alone = train.train_and_evaluate(spec, data)
+        mine, theirs = result.outputs.diagnostics, alone.outputs.diagnostics
+        assert [(r["epoch"], r["layer"]) for r in mine] == [(r["epoch"], r["layer"]) for r in theirs]
+        before = [r for r in mine if r["epoch"] == 0]  # measured on the initial weights: equal to rounding
+        for row, other in zip(before, theirs):
+            assert row["grad_norm"] == pytest.approx(other["grad_norm"], rel=1e-4)
+        assert set(result.outputs.histograms) == set(alone.outputs.histograms)
+        assert result.metrics["probe_size"] == alone.metrics["probe_size"]
