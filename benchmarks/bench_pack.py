@@ -2,12 +2,16 @@
 
     python benchmarks/bench_pack.py sizes [--models mlp cnn] [--sizes 1 2 4 8 16 32] [--repeats 1]
     python benchmarks/bench_pack.py sweep [--variants packed off packed-w2 off-w2 script] [--repeats 1]
+    python benchmarks/bench_pack.py conv [--sizes 8]
 
 Fashion-MNIST full (/usr/share/datasets/fashion-mnist/ or apt-get install dataset-fashion-mnist).
 `sizes`: K runs (7 activations, as many seeds as needed) of the MLP 128-64 or the default CNN, 2
 epochs, trained `--pack K` and `--pack off`: seconds per run and the process's peak resident memory.
 `sweep`: 7 activations x 3 seeds, MLP 128-64, 5 epochs: packed (auto) and --pack off, serially and
 with --workers 2, and the hand-written script (plain_keras_sweep.py, the same 21 fits one after another).
+`conv`: the default CNN's two convolutions for K models, forward and backward, as a loop of K
+convolutions in one tf.function (what a pack does: each model keeps its own Conv2D) against one
+grouped convolution over the K models' stacked channels (input depth K*C, filter depth C).
 Every variant is a fresh process, timed whole (start-up, data loading, training, testing, writing);
 variants alternate within a repeat. Prints medians and ratios, then the raw numbers as JSON.
 Targets on a 2-core machine: the sweep packed at most 0.5x --pack off with the same executor, and
@@ -107,9 +111,49 @@ def sweep(args: argparse.Namespace, tmp: Path) -> dict:
     return raw
 
 
+def conv(args: argparse.Namespace, tmp: Path) -> dict:
+    import tensorflow as tf
+
+    raw: dict = {}
+    batch = 128
+    for k in args.sizes:
+        for height, channels, filters in [(28, 1, 32), (13, 32, 64)]:
+            x, w = tf.random.normal([k, batch, height, height, channels]), tf.random.normal([k, 3, 3, channels, filters])
+
+            @tf.function
+            def loop(x: tf.Tensor, w: tf.Tensor, k: int = k) -> tf.Tensor:
+                with tf.GradientTape() as tape:
+                    tape.watch(w)
+                    y = tf.stack([tf.nn.conv2d(x[i], w[i], 1, "VALID") for i in range(k)])
+                    total = tf.reduce_sum(y * y)
+                return tape.gradient(total, w)
+
+            @tf.function
+            def grouped(x: tf.Tensor, w: tf.Tensor) -> tf.Tensor:
+                with tf.GradientTape() as tape:
+                    tape.watch(w)
+                    total = tf.reduce_sum(tf.nn.conv2d(x, w, 1, "VALID") ** 2)  # input depth K*C, filter depth C
+                return tape.gradient(total, w)
+
+            stacked_x = tf.reshape(tf.transpose(x, [1, 2, 3, 0, 4]), [batch, height, height, k * channels])
+            stacked_w = tf.reshape(tf.transpose(w, [1, 2, 3, 0, 4]), [3, 3, channels, k * filters])
+            for name, function, inputs in [("loop", loop, (x, w)), ("grouped", grouped, (stacked_x, stacked_w))]:
+                function(*inputs)
+                times = []
+                for _ in range(5 * args.repeats):
+                    started = time.perf_counter()
+                    function(*inputs)
+                    times.append(time.perf_counter() - started)
+                raw.setdefault(f"K={k} {height}x{height}x{channels}->{filters}", {})[name] = 1000 * statistics.median(times)
+    print(f"convolutions forward and backward, batch {batch}; {os.cpu_count()} cores; median ms")
+    for name, ways in raw.items():
+        print(f"{name:24} loop of K {ways['loop']:7.1f}   grouped {ways['grouped']:7.1f}   ratio {ways['grouped'] / ways['loop']:.2f}")
+    return raw
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=["sizes", "sweep"])
+    parser.add_argument("part", choices=["sizes", "sweep", "conv"])
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=["mlp", "cnn"])
     parser.add_argument("--sizes", nargs="+", type=int, default=[1, 2, 4, 8, 16, 32])
     parser.add_argument("--variants", nargs="+", choices=["packed", "off", "packed-w2", "off-w2", "script"],
@@ -117,7 +161,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        raw = (sizes if args.part == "sizes" else sweep)(args, Path(tmp))
+        raw = {"sizes": sizes, "sweep": sweep, "conv": conv}[args.part](args, Path(tmp))
     print(json.dumps(raw))
 
 
