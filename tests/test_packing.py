@@ -42,8 +42,10 @@ def alone_weights(spec, data):
     return run.model.get_weights()
 
 
-@pytest.mark.parametrize("models, images", [(MLP, 32), (CNN, 32), (MLP_DROPOUT, 64), (CNN_DROPOUT, 64)],
-                         ids=["mlp", "cnn", "mlp-dropout-2-steps", "cnn-dropout-2-steps"])
+# The two variants between the default ones are under `slow` (about 20 s each), for the suite's time.
+@pytest.mark.parametrize("models, images", [
+    (MLP, 32), pytest.param(CNN, 32, marks=pytest.mark.slow), pytest.param(MLP_DROPOUT, 64, marks=pytest.mark.slow), (CNN_DROPOUT, 64),
+], ids=["mlp", "cnn", "mlp-dropout-2-steps", "cnn-dropout-2-steps"])
 def test_packed_steps_give_each_model_the_weights_it_gets_alone(tmp_path, data, models, images):
     # Batches of 32 images: one optimizer step per run, or two (the second with fresh dropout masks).
     few = dataclasses.replace(data, x_train=data.x_train[:images], y_train=data.y_train[:images])
@@ -116,7 +118,9 @@ def assert_same_runs(outcome, pack_sizes):
         assert (packed_classes == alone_classes).mean() >= 0.98, run_id
 
 
-@pytest.mark.parametrize("models", [MLP, MLP_DROPOUT, CNN, CNN_DROPOUT], ids=["mlp", "mlp-dropout", "cnn", "cnn-dropout"])
+@pytest.mark.parametrize("models", [
+    MLP, pytest.param(MLP_DROPOUT, marks=pytest.mark.slow), pytest.param(CNN, marks=pytest.mark.slow), CNN_DROPOUT,
+], ids=["mlp", "mlp-dropout", "cnn", "cnn-dropout"])
 def test_a_packed_sweep_gives_each_run_the_test_results_it_gets_alone(tmp_path, models):
     activations = "[relu, prelu, 'helpers_activations:scaled_tanh']"
     assert_same_runs(sweep_both_ways(tmp_path, models, activations), pack_sizes={6})
