@@ -220,3 +220,12 @@ def test_a_pack_whose_worker_dies_is_tried_again_run_by_run(tmp_path):
     assert summary.counts == {"finished": 2, "diverged": 0, "failed": 1, "skipped": 0, "elsewhere": 0}
     assert table[table["status"] == "failed"]["error"].iloc[0] == "its worker process died 2 times (killed, out of memory or crashed)"
     assert set(table[table["status"] == "finished"]["hidden_activation"]) == {"relu", "tanh"}
+
+
+def test_a_ray_pack_whose_task_dies_is_tried_again_run_by_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(REPO / "tests"))
+    monkeypatch.setenv("RAY_ADDRESS", "")
+    text = SWEEP.replace("[relu, tanh]", "[relu, 'helpers_activations:die']")
+    summary, table = sweep(tmp_path, text, ray="local", retries=0, pack="2")
+    assert summary.counts["finished"] == 1 and summary.counts["failed"] == 1
+    assert table[table["status"] == "failed"]["error"].iloc[0].startswith("Ray task failed after 0 retries")

@@ -10,6 +10,7 @@ actbench.executors.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from typing import Any, Callable, Iterator
 
 from actbench.config import RunSpec
@@ -74,17 +75,19 @@ class RayCluster:
         cache = cache_for(self.request)
         stored: dict[tuple, Any] = {}  # cut key -> the dataset's ObjectRef, put once
         in_flight: dict[Any, Pack] = {}
+        alone: deque[Pack] = deque()  # the runs of a pack whose task died, to try again one by one
         try:
             while True:
                 while len(in_flight) < QUEUE_PER_SLOT * self.parallelism:
-                    pack = next(packs, None)
+                    retried = bool(alone)
+                    pack = alone.popleft() if alone else next(packs, None)
                     if pack is None:
                         break
                     key = cut_key(pack.jobs[0].spec)
                     if key not in stored:
                         stored[key] = ray.put(cache.cut(pack.jobs[0].spec))
                     in_flight[task.remote(pack.specs, stored[key], CPUS_PER_RUN)] = pack
-                    for job in pack.jobs:
+                    for job in pack.jobs if not retried else ():
                         events.started(job)
                 if not in_flight:
                     return
@@ -97,6 +100,11 @@ class RayCluster:
                         raise exc.cause from None  # stops the sweep, with its own one line
                     records = [failed_record(job.spec, f"Ray task failed: {one_line_error(exc.cause or exc)}") for job in pack.jobs]
                 except ray.exceptions.RayError as exc:  # its worker or node died, every retry too
+                    if len(pack.jobs) > 1:  # a run that kills its process then takes no other run with it
+                        for job in pack.jobs:
+                            alone.append(Pack((job,)))
+                            events.retrying(job, "its Ray task died; trying each run of its pack again alone")
+                        continue
                     why = f"Ray task failed after {self.retries} retries: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
                     records = [failed_record(job.spec, why) for job in pack.jobs]
                 yield from records
