@@ -75,7 +75,9 @@ def _sweep(
         reporter.warn(note)
 
     exp_dir = results.experiment_dir(results_root, config.name)
-    pending = [p for p in planned if force or not p.done]
+    # In the order they are handed out: the runs of a pack together (the display's estimates follow it).
+    planned_packs = packing.plan_packs([p for p in planned if force or not p.done], pack, executor.parallelism)
+    pending = [run for runs in planned_packs for run in runs]
     summary = SweepSummary()
     summary.counts["skipped"] = len(planned) - len(pending)
     estimates = [estimate.seconds for estimate in estimate_runs([p.spec for p in pending], results_root)]
@@ -86,7 +88,6 @@ def _sweep(
     try:
         with Claims(exp_dir) as claims:
             jobs = {p.run_id: Job(p.spec, p.run_id, p.title) for p in pending}
-            planned_packs = packing.plan_packs(pending, pack, executor.parallelism)
             claimed = _claimed_packs(planned_packs, jobs, exp_dir, claims, force, summary, reporter)
             for record in executor.run(claimed, _Broadcast(every)):
                 for sink in every:
