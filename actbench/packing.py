@@ -29,7 +29,7 @@ from typing import Any, Callable, Sequence, TypeVar
 from actbench.config import RunSpec
 from actbench.errors import ActbenchError
 
-PackEpochCallback = Callable[[int, int, dict[str, float]], None]  # (member index, epoch, history row)
+PackEpochCallback = Callable[[int, int, dict[str, float]], None]  # (the run's index in its pack, epoch, history row)
 
 # What may differ inside a pack: each model is built from its own spec, so its activation, the
 # initializer `auto` picks for it, and its seed (hence its initial weights, dropout masks and

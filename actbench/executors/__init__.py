@@ -27,10 +27,10 @@ from actbench.config import RunSpec, run_id
 from actbench.datasets import Dataset
 from actbench.datasets.cache import DataRequest, cache_for
 from actbench.errors import ActbenchError
+from actbench.packing import PackEpochCallback
 from actbench.results import RunRecord, RunStatus
 
 EpochCallback = Callable[[int, dict[str, float]], None]
-PackEpochCallback = Callable[[int, int, dict[str, float]], None]  # (the run's index in its pack, epoch, row)
 
 
 @dataclass(frozen=True)
