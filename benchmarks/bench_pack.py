@@ -5,8 +5,9 @@
     python benchmarks/bench_pack.py conv [--sizes 8]
 
 Fashion-MNIST full (/usr/share/datasets/fashion-mnist/ or apt-get install dataset-fashion-mnist).
-`sizes`: K runs (7 activations, as many seeds as needed) of the MLP 128-64 or the default CNN, 2
-epochs, trained `--pack K` and `--pack off`: seconds per run and the process's peak resident memory.
+`sizes`: for each --sizes K, K runs of the MLP 128-64 or the default CNN, 2 epochs (the first K
+activations up to 7, beyond that 7 activations x ceil(K/7) seeds, so K=8 trains 14), all in one
+pack (`--pack RUNS`) and with `--pack off`: seconds per run and the process's peak resident memory.
 `sweep`: 7 activations x 3 seeds, MLP 128-64, 5 epochs: packed (auto) and --pack off, serially and
 with --workers 2, and the hand-written script (plain_keras_sweep.py, the same 21 fits one after another).
 `conv`: the default CNN's two convolutions for K models, forward and backward, as a loop of K
@@ -77,7 +78,7 @@ def sizes(args: argparse.Namespace, tmp: Path) -> dict:
                 for way in ("packed", "off"):
                     options = ["--pack", str(runs) if way == "packed" else "off"]
                     wall, memory = timed(actbench(config, tmp / f"r-{model}-{size}-{way}-{repeat}", *options))
-                    raw.setdefault(f"{model} K={size}", {}).setdefault(way, []).append((wall / runs, memory, runs))
+                    raw.setdefault(f"{model} K={runs}", {}).setdefault(way, []).append((wall / runs, memory, runs))
     print(f"Fashion-MNIST full, 2 epochs; {os.cpu_count()} cores; whole-process seconds per run and peak memory, median of {args.repeats}")
     print(f"{'':14}{'runs':>5}{'packed s/run':>14}{'off s/run':>11}{'ratio':>7}{'packed MiB':>12}{'off MiB':>9}")
     for name, ways in raw.items():
