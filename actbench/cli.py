@@ -118,6 +118,14 @@ def run(
             min=0, help="Times a run is tried again when its worker process or node dies (not for errors in the run)."
         ),
     ] = 2,
+    pack: Annotated[
+        str,
+        typer.Option(
+            metavar="auto|off|K",
+            help="Train runs that differ only in hidden activation and seed together in one process, each with the "
+            "numbers it gets alone: auto sizes packs from memory and workers; off trains one run at a time; K packs at most K.",
+        ),
+    ] = "auto",
     export_to: Annotated[
         list[str] | None,
         typer.Option(
@@ -153,6 +161,7 @@ def run(
         workers=workers,
         ray=ray,
         retries=retries,
+        pack=pack,
         export_to=export_to or [],
     )
     terminal = Terminal(quiet)

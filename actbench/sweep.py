@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from actbench import results
+from actbench import packing, results
 from actbench.config import ExperimentConfig, Override, load_config
 from actbench.errors import ActbenchError
 from actbench.results import RunStatus
@@ -25,7 +25,7 @@ from actbench.terminal import Terminal
 if TYPE_CHECKING:  # executors, sinks and the display are imported only when a sweep starts
     from actbench.claims import Claims
     from actbench.datasets.cache import DataRequest
-    from actbench.executors import Executor, Job
+    from actbench.executors import Executor, Job, Pack
     from actbench.plan import PlannedRun
     from actbench.sinks import Sink
     from actbench.sinks.files import FilesSink
@@ -44,6 +44,7 @@ class RunOptions:
     workers: str | None = None  # N or "auto"
     ray: str | None = None  # a Ray address, "auto" or "local"
     retries: int = 2
+    pack: str = "auto"  # auto, off or the most runs one pack trains together (actbench.packing)
     export_to: list[str] = field(default_factory=list)
 
 
@@ -81,6 +82,8 @@ def launch(
             planned, notes = plan_runs(config, options.results_dir, options.data_dir, mirror=options.mirror)
             for note in notes:
                 terminal.note(note)
+            for line in packing.pack_lines(planned, options.pack, _parallelism(options), options.results_dir):
+                terminal.output(line)
             for line in plan_lines(planned, options.results_dir):
                 terminal.output(line)
             return None
@@ -104,11 +107,19 @@ def _check_executor_options(options: RunOptions) -> None:
     if options.workers is not None and options.ray is not None:
         raise ActbenchError("--workers and --ray: choose one (on Ray, every CPU of the cluster is a worker)")
     resources.worker_count(options.workers)  # refuses anything but a number from 1 to the cores, or 'auto'
+    packing.check_option(options.pack)
     if options.export_to:  # a missing extra is found now, not after hours of training
         from actbench.export import require
 
         for tool in options.export_to:
             require(tool)
+
+
+def _parallelism(options: RunOptions) -> int:
+    """How many packs train at once, as far as a dry run can know (a Ray cluster's size is not asked)."""
+    from actbench.executors import resources
+
+    return 1 if options.ray is not None else resources.worker_count(options.workers)
 
 
 def _sweep_from_options(config: ExperimentConfig, options: RunOptions, terminal: Terminal) -> SweepSummary:
@@ -126,6 +137,7 @@ def _sweep_from_options(config: ExperimentConfig, options: RunOptions, terminal:
         force=options.force,
         executor=executor,
         sinks=[ConsoleSink(terminal)],
+        pack=options.pack,
     )
 
 
@@ -145,9 +157,11 @@ def run_sweep(
     force: bool = False,
     executor: Executor | None = None,
     sinks: Sequence[Sink] = (),
+    pack: str = "off",
 ) -> SweepSummary:
     """Plan, skip what is done, hand the rest to the executor, and every event to the files sink, then
-    to `sinks` (the console among them), in that order."""
+    to `sinks` (the console among them), in that order. `pack`: off, auto or a largest pack size
+    (actbench.packing)."""
     from actbench.datasets.cache import data_request
     from actbench.executors import Serial
 
@@ -156,7 +170,7 @@ def run_sweep(
     executor = executor or Serial(request)
     executor.start()  # worker processes import TensorFlow while this process plans
     try:
-        return _sweep(config, results_root, data_dir, force, executor, request, sinks)
+        return _sweep(config, results_root, data_dir, force, executor, request, sinks, pack)
     finally:
         executor.stop()
 
@@ -169,6 +183,7 @@ def _sweep(
     executor: Executor,
     request: DataRequest,
     sinks: Sequence[Sink],
+    pack: str,
 ) -> SweepSummary:
     from actbench.claims import Claims
     from actbench.costs import estimate_runs
@@ -180,7 +195,9 @@ def _sweep(
 
     planned, notes = plan_runs(config, results_root, data_dir, cache_for(request))
     exp_dir = results.experiment_dir(results_root, config.name)
-    pending = [p for p in planned if force or not p.done]
+    # In the order they are handed out: the runs of a pack together (the display's estimates follow it).
+    planned_packs = packing.plan_packs([p for p in planned if force or not p.done], pack, executor.parallelism)
+    pending = [run for runs in planned_packs for run in runs]
     if not pending:  # nothing to train: how its data was found (a download that failed) does not matter
         notes = [note for note in notes if note == results.stale_note(exp_dir)]
     summary = SweepSummary(exp_dir)
@@ -195,7 +212,7 @@ def _sweep(
     try:
         with Claims(exp_dir) as claims:
             jobs = {p.run_id: Job(p.spec, p.run_id, p.title) for p in pending}
-            claimed = _claimed_jobs(pending, jobs, exp_dir, claims, force, summary, every)
+            claimed = _claimed_packs(planned_packs, jobs, exp_dir, claims, force, summary, every)
             for record in executor.run(claimed, _Broadcast(every)):
                 for sink in every:
                     sink.finished(jobs[record.run_id], record)
@@ -211,31 +228,37 @@ def _sweep(
     return summary
 
 
-def _claimed_jobs(
-    pending: list[PlannedRun],
+def _claimed_packs(
+    planned: list[list[PlannedRun]],
     jobs: dict[str, Job],
     exp_dir: Path,
     claims: Claims,
     force: bool,
     summary: SweepSummary,
     sinks: list[Sink],
-) -> Iterator[Job]:
-    """The runs to train, each claimed just before it is handed out; one another process holds, or
-    finished meanwhile, is left to it."""
-    for run in pending:
-        job = jobs[run.run_id]
-        if not claims.take(run.run_id):
-            summary.counts["elsewhere"] += 1
-            for sink in sinks:
-                sink.left(job, f"being trained by {claims.holder(run.run_id)}; left to it")
-            continue
-        if not force and results.is_done(exp_dir, run.run_id):
-            claims.release(run.run_id)  # another invocation finished it after this one planned
-            summary.counts["skipped"] += 1
-            for sink in sinks:
-                sink.left(job, None)
-            continue
-        yield job
+) -> Iterator[Pack]:
+    """The packs to train, every run of each claimed just before the pack is handed out; a run another
+    process holds, or that finished meanwhile, is left out of its pack."""
+    from actbench.executors import Pack
+
+    for runs in planned:
+        claimed = []
+        for run in runs:
+            job = jobs[run.run_id]
+            if not claims.take(run.run_id):
+                summary.counts["elsewhere"] += 1
+                for sink in sinks:
+                    sink.left(job, f"being trained by {claims.holder(run.run_id)}; left to it")
+                continue
+            if not force and results.is_done(exp_dir, run.run_id):
+                claims.release(run.run_id)  # another invocation finished it after this one planned
+                summary.counts["skipped"] += 1
+                for sink in sinks:
+                    sink.left(job, None)
+                continue
+            claimed.append(job)
+        if claimed:
+            yield Pack(tuple(claimed))
 
 
 class _Broadcast:

@@ -59,18 +59,24 @@ def keras_accuracy(outputs: np.ndarray, targets: np.ndarray, loss: Any) -> float
     return float(passthrough.evaluate(outputs, targets, batch_size=4096, verbose=0, return_dict=True)["accuracy"])
 
 
-def train_and_evaluate(spec: RunSpec, data: Dataset, on_epoch: EpochCallback | None = None) -> RunResult:
-    # A fresh global state per run: no layer-name counters, graphs or name scopes left over from
-    # an earlier run (a run that raised can leave a scope open), and memory is given back.
-    keras.backend.clear_session()
+@dataclass
+class PreparedRun:
+    """A run ready to train: its model (compiled, with the weights it starts from), loss, targets and probe."""
+
+    spec: RunSpec
+    model: Any
+    loss: Any
+    labels: tuple[np.ndarray, np.ndarray, np.ndarray]  # train, val, test: class indices for the task
+    targets: tuple[np.ndarray, np.ndarray, np.ndarray]  # the same, encoded for the output layer
+    probe: Any = None  # a DiagnosticsCallback when the run asks for diagnostics
+
+
+def prepare_run(spec: RunSpec, data: Dataset) -> PreparedRun:
+    """Seed, build and compile a run's model: the same weights whether it trains alone or in a pack."""
     keras.utils.set_random_seed(spec.seed)  # initial weights and dropout; the data order is ours
-    if spec.deterministic:
-        tf.config.experimental.enable_op_determinism()
-
     output, units = spec.output_activation, spec.output_units
-    labels_train, labels_val, labels_test = (task_labels(y, spec.task) for y in (data.y_train, data.y_val, data.y_test))
-    y_train, y_val, y_test = (encode_targets(y, units) for y in (labels_train, labels_val, labels_test))
-
+    labels = tuple(task_labels(y, spec.task) for y in (data.y_train, data.y_val, data.y_test))
+    targets = tuple(encode_targets(y, units) for y in labels)
     model = build_model(spec, model_input_shape(data.x_train), units)
     training = spec.training
     optimizer = keras.optimizers.get(
@@ -83,32 +89,64 @@ def train_and_evaluate(spec: RunSpec, data: Dataset, on_epoch: EpochCallback | N
         metrics=[accuracy_metric(output, units)],
         steps_per_execution=STEPS_PER_EXECUTION,
     )
-
-    batches = TrainingBatches(data.x_train, y_train, spec.seed, training.batch_size)
-    recorder = _EpochRecorder(on_epoch)
-    callbacks = [batches, keras.callbacks.TerminateOnNaN(), recorder]
     probe = None
     if spec.diagnostics:
         from actbench.diagnostics import PROBE_SIZE, DiagnosticsCallback
 
-        # After the recorder, so the epoch's own seconds do not include measuring it.
         x_probe = to_model_input(tf.constant(data.x_val[:PROBE_SIZE])).numpy()
         probe = DiagnosticsCallback(
-            loss, x_probe, y_val[:PROBE_SIZE], spec.hidden_activation.name, spec.hidden_activation.params
+            loss, x_probe, targets[1][:PROBE_SIZE], spec.hidden_activation.name, spec.hidden_activation.params
         )
-        callbacks.append(probe)
+    return PreparedRun(spec, model, loss, labels, targets, probe)  # type: ignore[arg-type]
+
+
+def train_and_evaluate(spec: RunSpec, data: Dataset, on_epoch: EpochCallback | None = None) -> RunResult:
+    # A fresh global state per run: no layer-name counters, graphs or name scopes left over from
+    # an earlier run (a run that raised can leave a scope open), and memory is given back.
+    keras.backend.clear_session()
+    if spec.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    run = prepare_run(spec, data)
+    history, diverged, train_seconds = fit_alone(run, data, on_epoch)
+    return finish_run(run, data, history, train_seconds, diverged, lambda images: predict(run.model, images))
+
+
+def fit_alone(
+    run: PreparedRun, data: Dataset, on_epoch: EpochCallback | None = None
+) -> tuple[list[dict[str, float]], bool, float]:
+    """Keras' fit of one run: its history, whether it diverged, and its training seconds (without diagnostics)."""
+    training = run.spec.training
+    batches = TrainingBatches(data.x_train, run.targets[0], run.spec.seed, training.batch_size)
+    recorder = _EpochRecorder(on_epoch)
+    callbacks = [batches, keras.callbacks.TerminateOnNaN(), recorder]
+    if run.probe:
+        callbacks.append(run.probe)  # after the recorder, so the epoch's own seconds do not include measuring it
     started = time.perf_counter()
-    model.fit(
+    run.model.fit(
         batches.dataset,
         epochs=training.epochs,
-        validation_data=evaluation_batches(data.x_val, y_val, EVAL_BATCH_SIZE),
+        validation_data=evaluation_batches(data.x_val, run.targets[1], EVAL_BATCH_SIZE),
         shuffle=False,  # the batches come in batch_order already
         verbose=0,
         callbacks=callbacks,
     )
-    train_seconds = time.perf_counter() - started - (probe.seconds if probe else 0.0)
-    history = recorder.rows
+    return recorder.rows, recorder.diverged, time.perf_counter() - started - (run.probe.seconds if run.probe else 0.0)
 
+
+def finish_run(
+    run: PreparedRun,
+    data: Dataset,
+    history: list[dict[str, float]],
+    train_seconds: float,
+    diverged: bool,
+    predict_images: Callable[[np.ndarray], np.ndarray],
+) -> RunResult:
+    """A trained run's metrics and outputs: its test once, by the output layer's decision rule.
+    `predict_images` gives the model's raw outputs on uint8 images (alone: Keras' predict)."""
+    spec, model, loss, probe = run.spec, run.model, run.loss, run.probe
+    output, units = spec.output_activation, spec.output_units
+    labels_test, labels_val = run.labels[2], run.labels[1]
+    y_test = run.targets[2]
     metrics: dict[str, Any] = {
         "params": int(model.count_params()),
         "epochs_run": len(history),
@@ -124,20 +162,20 @@ def train_and_evaluate(spec: RunSpec, data: Dataset, on_epoch: EpochCallback | N
 
         metrics.update(headline(probe.rows), diagnostics_seconds=round(probe.seconds, 4), probe_size=len(probe.x))
         outputs.diagnostics, outputs.histograms = probe.rows, probe.histograms
-    if recorder.diverged:
+    if diverged:
         metrics.update(test_accuracy=None, test_loss=None, best_val_accuracy=None, best_epoch=None)
         return RunResult(RunStatus.DIVERGED, metrics, outputs)
 
     best = max(history, key=lambda row: row["val_accuracy"])
     metrics.update(best_val_accuracy=best["val_accuracy"], best_epoch=best["epoch"])
-    raw = predict(model, data.x_test)
+    raw = predict_images(data.x_test)
     probabilities = evaluation.class_probabilities(raw, output)
     scores, confusion = evaluation.classification_metrics(probabilities, labels_test)
     metrics.update(scores)
     metrics["test_loss"] = float(loss(y_test, raw))
     metrics["keras_accuracy"] = round(keras_accuracy(raw, y_test, loss), 6)  # float32 noise off
     if spec.task.type == "binary":
-        p_val = evaluation.class_probabilities(predict(model, data.x_val), output)[:, 1]
+        p_val = evaluation.class_probabilities(predict_images(data.x_val), output)[:, 1]
         metrics.update(evaluation.binary_metrics(probabilities[:, 1], labels_test, p_val, labels_val))
     outputs.test = TestOutputs(raw, output, labels_test, class_names(data.class_names, spec.task), confusion)
     return RunResult(RunStatus.FINISHED, metrics, outputs)

@@ -31,7 +31,7 @@ TEST = results.TestOutputs(OUTPUTS, "linear", np.zeros(10_000), list("0123456789
 FILES = results.run_files(results.RunOutputs([{"epoch": 1, "loss": 0.3}], TEST))
 
 
-def stub(spec, data, threads) -> RunRecord:
+def stub(specs, data, threads) -> list[RunRecord]:  # Ray passes what the driver sent
     from actbench.config import run_id
 
     metrics = {
@@ -41,7 +41,7 @@ def stub(spec, data, threads) -> RunRecord:
         "seconds_per_epoch": 0.0,
         "n_train": len(data.y_train),
     }
-    return RunRecord(run_id(spec), results.RunStatus.FINISHED, metrics, dict(FILES))
+    return [RunRecord(run_id(spec), results.RunStatus.FINISHED, metrics, dict(FILES)) for spec in specs]
 
 
 def main() -> None:

@@ -23,3 +23,8 @@ def misconfigured(x):
     from actbench.errors import ActbenchError
 
     raise ActbenchError("helpers_activations:misconfigured: this stands for a problem only the user can fix")
+
+
+def overflow(x):
+    """Overflows to inf on the first batch: a model whose loss stops being finite at once."""
+    return keras.ops.exp(x * 1000.0)

@@ -168,7 +168,7 @@ def test_a_diverging_run_exits_zero_and_is_marked(tiny_config, tmp_path):
 def test_ctrl_c_keeps_finished_runs_and_trusts_no_partial_one(tiny_config, tmp_path, monkeypatch):
     results = tmp_path / "results"
     monkeypatch.setattr(train, "train_and_evaluate", interrupted_at_call(2, train.train_and_evaluate))
-    outcome = invoke("run", tiny_config, "--results-dir", results)
+    outcome = invoke("run", tiny_config, "--results-dir", results, "--pack", "off")  # one run at a time, as patched
     assert outcome.exit_code == 130 and "interrupted" in outcome.output
     assert len(pd.read_csv(results / "tiny" / "results.csv")) == 1
     assert sum((d / "metrics.json").exists() for d in run_dirs(results)) == 1

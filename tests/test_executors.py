@@ -38,7 +38,7 @@ def sweep(tmp_path, text=SWEEP, **options):
         options.get("workers"), options.get("ray"), DataRequest("sample"), options.get("retries", 2)
     )
     root = tmp_path / "results"
-    summary = run_sweep(config, root, executor=executor)
+    summary = run_sweep(config, root, executor=executor, pack=options.get("pack", "off"))
     return summary, pd.read_csv(root / config.name / "results.csv").set_index("run_id").sort_index()
 
 
@@ -232,17 +232,17 @@ def test_ray_knows_how_many_runs_train_at_once_before_the_sweep_starts(monkeypat
 
 def test_a_ray_run_is_shown_started_when_its_task_starts_not_when_it_is_queued(tmp_path, monkeypatch):
     """One CPU, two runs: the second is queued at once (QUEUE_PER_SLOT) but starts only when the first ends."""
-    from actbench.executors import Job
+    from actbench.executors import Job, Pack
     from actbench.executors.ray_cluster import RayCluster
 
-    def slow(spec, data, threads):
+    def slow(specs, data, threads):
         import time
 
         from actbench.executors import failed_record
 
         began = time.time()
         time.sleep(3)
-        return failed_record(spec, f"began {began}")  # a stand-in for training that says when it began
+        return [failed_record(spec, f"began {began}") for spec in specs]  # a stand-in for training: when it began
 
     monkeypatch.setenv("RAY_ADDRESS", "")
     planned, _ = plan_runs(load_config(write_config(tmp_path, SWEEP)), tmp_path / "results", None)
@@ -259,8 +259,52 @@ def test_a_ray_run_is_shown_started_when_its_task_starts_not_when_it_is_queued(t
         def retrying(self, job, why): ...
 
     jobs = [Job(p.spec, p.run_id, p.title) for p in planned]
-    began = {record.run_id: float(record.metrics["error"].split()[1]) for record in cluster.run(iter(jobs), Events())}
+    packs = iter([Pack((job,)) for job in jobs])  # one run each: two tasks, queued at once
+    began = {record.run_id: float(record.metrics["error"].split()[1]) for record in cluster.run(packs, Events())}
     assert set(began) == set(shown) == {job.run_id for job in jobs}
     # Both are queued at once, the second starts when the first ends (3 s later): shown when queued, it would
     # be shown seconds before it began. Late is allowed (start messages lag on a loaded machine), early is not.
     assert all(shown[run] >= began[run] - 0.05 for run in began), (shown, began)
+
+
+# Packs (actbench.packing): one job of several runs, claimed run by run, its failures kept to the run.
+def test_a_run_claimed_elsewhere_is_left_out_of_its_pack(tmp_path):
+    config = load_config(write_config(tmp_path, SWEEP.replace("seeds: [0]", "seeds: [0, 1]")))
+    root = tmp_path / "results"
+    planned, _ = plan_runs(config, root, None)
+    exp_dir = root / "where"
+    (exp_dir / "claims").mkdir(parents=True)
+    held = planned[1].run_id
+    (exp_dir / "claims" / held).write_text(json.dumps({"host": Claims(exp_dir).me["host"], "pid": os.getppid()}))
+    summary = run_sweep(config, root, pack="4")
+    assert summary.counts["elsewhere"] == 1 and summary.counts["finished"] == 3
+    packed = [results.read_metrics(exp_dir / "runs" / p.run_id) for p in planned if p.run_id != held]
+    assert [m["pack_size"] for m in packed] == [3, 3, 3] and results.run_status(exp_dir, held) is None
+
+
+def test_a_python_error_in_a_packed_run_fails_that_run_alone(tmp_path):
+    summary, table = sweep(
+        tmp_path, SWEEP.replace("[relu, tanh]", "[relu, 'helpers_activations:explode', tanh]"), pack="3"
+    )
+    assert summary.counts["finished"] == 2 and summary.counts["failed"] == 1
+    assert "this activation always fails" in table[table["status"] == "failed"]["error"].iloc[0]
+
+
+def test_a_pack_whose_worker_dies_is_tried_again_run_by_run(tmp_path):
+    text = SWEEP.replace("[relu, tanh]", "[relu, 'helpers_activations:die', tanh]")
+    summary, table = sweep(tmp_path, text, workers="2", retries=1, pack="3")
+    assert summary.counts == {"finished": 2, "diverged": 0, "failed": 1, "skipped": 0, "elsewhere": 0}
+    assert (
+        table[table["status"] == "failed"]["error"].iloc[0]
+        == "its worker process died 2 times (killed, out of memory or crashed)"
+    )
+    assert set(table[table["status"] == "finished"]["hidden_activation"]) == {"relu", "tanh"}
+
+
+def test_a_ray_pack_whose_task_dies_is_tried_again_run_by_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(REPO / "tests"))
+    monkeypatch.setenv("RAY_ADDRESS", "")
+    text = SWEEP.replace("[relu, tanh]", "[relu, 'helpers_activations:die']")
+    summary, table = sweep(tmp_path, text, ray="local", retries=0, pack="2")
+    assert summary.counts["finished"] == 1 and summary.counts["failed"] == 1
+    assert table[table["status"] == "failed"]["error"].iloc[0].startswith("Ray task failed after 0 retries")

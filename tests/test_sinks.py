@@ -29,8 +29,8 @@ class Instant:
     def stop(self):
         pass
 
-    def run(self, jobs, events):
-        for number, job in enumerate(jobs, start=1):
+    def run(self, packs, events):
+        for number, job in enumerate((job for pack in packs for job in pack.jobs), start=1):
             if number == self.stop_at:
                 raise self.stop_with
             events.started(job)

@@ -1,14 +1,15 @@
-"""Where runs train, and how one run is executed: execute(spec, data) -> RunRecord, in this process
-(Serial), in worker processes on this machine (Workers) or in Ray tasks (RayCluster).
+"""Where runs train, and how a pack of runs is executed: execute_pack(specs, data) -> RunRecords, in this
+process (Serial), in worker processes on this machine (Workers) or in Ray tasks (RayCluster).
 
-Every executor takes jobs lazily from an iterator (the driver claims each run as it hands it
-out) and yields a RunRecord per job as it completes, in completion order. Neither executors nor
+Every executor takes packs lazily from an iterator (the driver claims each pack's runs as it hands
+it out; a pack is one run unless packing is on, see actbench.packing) and yields a RunRecord per run
+as its pack completes, in completion order. Neither executors nor
 execute write results: the driver does, so it stays the only writer of results/.
 
 The error policy, the same for every executor, and nowhere else:
 - a data or config problem (ActbenchError) is the user's to fix: it stops the sweep, with its one line;
 - a worker or node that dies (killed, out of memory, a crash in native code) has its run tried again,
-  at most `retries` times, then recorded failed with the reason;
+  at most `retries` times, then recorded failed with the reason (a pack's runs are tried again alone);
 - any other exception inside a run fails that run alone (a `failed` record with the error, never
   retried) and the sweep goes on.
 """
@@ -21,13 +22,14 @@ import time
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from actbench import results
 from actbench.config import RunSpec, run_id
 from actbench.datasets import Dataset
 from actbench.datasets.cache import DataRequest, cache_for
 from actbench.errors import ActbenchError
+from actbench.packing import PackEpochCallback
 from actbench.results import RunRecord, RunStatus
 
 if TYPE_CHECKING:  # train imports TensorFlow: only once a run really trains
@@ -39,6 +41,17 @@ class Job:
     spec: RunSpec
     run_id: str
     title: str
+
+
+@dataclass(frozen=True)
+class Pack:
+    """What one process trains at once: runs that train together (one, unless packing is on)."""
+
+    jobs: tuple[Job, ...]
+
+    @property
+    def specs(self) -> list[RunSpec]:
+        return [job.spec for job in self.jobs]
 
 
 class Events(Protocol):
@@ -54,7 +67,7 @@ class Executor(Protocol):
 
     def start(self) -> None: ...  # get ready while the driver plans (e.g. start worker processes)
 
-    def run(self, jobs: Iterator[Job], events: Events) -> Iterator[RunRecord]: ...
+    def run(self, packs: Iterator[Pack], events: Events) -> Iterator[RunRecord]: ...
 
     def stop(self) -> None: ...  # nothing keeps training after this; also when run() was never reached
 
@@ -87,11 +100,48 @@ class Serial:
 
     def stop(self) -> None: ...
 
-    def run(self, jobs: Iterator[Job], events: Events) -> Iterator[RunRecord]:
-        for job in jobs:
-            data = self.cache.cut(job.spec)  # a data problem (ActbenchError) stops the sweep here
-            events.started(job)
-            yield execute(job.spec, data, on_epoch=functools.partial(events.epoch, job))
+    def run(self, packs: Iterator[Pack], events: Events) -> Iterator[RunRecord]:
+        for pack in packs:
+            data = self.cache.cut(pack.jobs[0].spec)  # a data problem (ActbenchError) stops the sweep here
+            for job in pack.jobs:
+                events.started(job)
+            yield from execute_pack(pack.specs, data, on_epoch=functools.partial(_epoch_of, events, pack.jobs))
+
+
+def _epoch_of(events: Events, jobs: tuple[Job, ...], index: int, epoch: int, row: dict[str, float]) -> None:
+    """A pack's epoch (its run's index in the pack) as the event of that run's job."""
+    events.epoch(jobs[index], epoch, row)
+
+
+def execute_pack(specs: list[RunSpec], data: Dataset, on_epoch: PackEpochCallback | None = None) -> list[RunRecord]:
+    """Train and test a pack's runs together (actbench.packing), or a single run alone: a record per
+    run, in order. `on_epoch` is told the run's index in the pack. A run whose model cannot be built
+    fails alone; any other error inside the pack (but an ActbenchError) fails each of its runs."""
+    if len(specs) == 1:
+        alone: EpochCallback | None = None if on_epoch is None else lambda epoch, row: on_epoch(0, epoch, row)
+        return [execute(specs[0], data, alone)]
+    from actbench import packing  # imports TensorFlow: only once a run really trains
+
+    started = time.perf_counter()
+    try:
+        outcomes: list[Any] = packing.train_pack(specs, data, on_epoch=on_epoch)
+    except ActbenchError as exc:
+        raise ActbenchError(_unwrapped(str(exc))) from None  # the user's to fix: it stops the sweep, in one line
+    except Exception as exc:  # noqa: BLE001 - as in execute: one pack's error must not stop the sweep
+        outcomes = [exc] * len(specs)
+    seconds = time.perf_counter() - started
+    records = []
+    metrics: dict[str, Any]
+    for spec, outcome in zip(specs, outcomes):
+        if isinstance(outcome, BaseException):
+            status, files = RunStatus.FAILED, {}
+            metrics = {"error": one_line_error(outcome), "traceback": "".join(traceback.format_exception(outcome))}
+        else:
+            status, metrics, files = outcome.status, outcome.metrics, results.run_files(outcome.outputs)
+        # Its share of the pack's wall time: what cost estimates learn from, as run_seconds is alone.
+        metrics.update(run_seconds=round(seconds / len(specs), 3), pack_size=len(specs), pack_seconds=round(seconds, 3))
+        records.append(RunRecord(run_id(spec), status, metrics, files))
+    return records
 
 
 def execute(spec: RunSpec, data: Dataset, on_epoch: EpochCallback | None = None) -> RunRecord:

@@ -10,14 +10,15 @@ actbench.executors.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from actbench.config import RunSpec
+from actbench.config import RunSpec, run_id
 from actbench.datasets import Dataset
 from actbench.datasets.cache import DataRequest, cache_for, cut_key
 from actbench.errors import ActbenchError
-from actbench.executors import Events, Job, RunRecord, execute, failed_record, one_line_error, resources
+from actbench.executors import Events, Pack, RunRecord, execute_pack, failed_record, one_line_error, resources
 
 CPUS_PER_RUN = 1  # small models barely use a second core; more runs side by side is faster
 QUEUE_PER_SLOT = 2  # tasks submitted per free slot, so a worker never waits for the driver
@@ -28,7 +29,7 @@ _threads_set = False  # per Ray worker process: TensorFlow's pools can be sized 
 
 class RayCluster:
     def __init__(
-        self, address: str, request: DataRequest, retries: int, train: Callable[..., RunRecord] | None = None
+        self, address: str, request: DataRequest, retries: int, train: Callable[..., list[RunRecord]] | None = None
     ) -> None:
         self.address, self.request, self.retries = address, request, retries
         self.train = train or _train  # benchmarks/bench_driver.py swaps in a stub to time the driver alone
@@ -49,7 +50,7 @@ class RayCluster:
             self._ray.shutdown()
             self._ray = None
 
-    def run(self, jobs: Iterator[Job], events: Events) -> Iterator[RunRecord]:
+    def run(self, packs: Iterator[Pack], events: Events) -> Iterator[RunRecord]:
         self.start()
         ray = self._ray
         try:
@@ -57,7 +58,7 @@ class RayCluster:
             task = ray.remote(num_cpus=CPUS_PER_RUN, num_gpus=gpus_per_run, max_retries=self.retries)(
                 _report_start_then_train
             )
-            yield from self._dispatch(ray, task, jobs, events)
+            yield from self._dispatch(ray, task, packs, events)
         finally:
             self.stop()
 
@@ -78,52 +79,64 @@ class RayCluster:
                 "`ray start --head`, or use --ray local for a private instance on this machine"
             ) from None
 
-    def _dispatch(self, ray: Any, task: Any, jobs: Iterator[Job], events: Events) -> Iterator[RunRecord]:
+    def _dispatch(self, ray: Any, task: Any, packs: Iterator[Pack], events: Events) -> Iterator[RunRecord]:
         from ray.util.queue import Queue
 
         cache = cache_for(self.request)
         stored: dict[tuple, Any] = {}  # cut key -> the dataset's ObjectRef, put once
-        in_flight: dict[Any, Job] = {}
+        in_flight: dict[Any, Pack] = {}
+        alone: deque[Pack] = deque()  # the runs of a pack whose task died, to try again one by one
         # Tasks are queued ahead of free CPUs (QUEUE_PER_SLOT): each says on this queue when it
         # really starts, so the display shows what trains, not what waits.
         starts = Queue(actor_options={"num_cpus": 0})
         shown: set[str] = set()
+
+        def show(job: Any) -> None:
+            if job.run_id not in shown:  # a retried task starts again: shown once
+                shown.add(job.run_id)
+                events.started(job)
+
         try:
             while True:
                 while len(in_flight) < QUEUE_PER_SLOT * self.parallelism:
-                    job = next(jobs, None)
-                    if job is None:
+                    pack = alone.popleft() if alone else next(packs, None)
+                    if pack is None:
                         break
-                    key = cut_key(job.spec)
+                    key = cut_key(pack.jobs[0].spec)
                     if key not in stored:
-                        stored[key] = ray.put(cache.cut(job.spec))
-                    in_flight[task.remote(self.train, starts, job.run_id, job.spec, stored[key], CPUS_PER_RUN)] = job
+                        stored[key] = ray.put(cache.cut(pack.jobs[0].spec))
+                    in_flight[task.remote(self.train, starts, pack.specs, stored[key], CPUS_PER_RUN)] = pack
                 if not in_flight:
                     return
                 ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=STARTS_EVERY_S)
-                running = {job.run_id: job for job in in_flight.values()}
-                for run_id in starts.get_nowait_batch(starts.qsize()):
-                    if run_id in running and run_id not in shown:  # a retried task starts again: shown once
-                        shown.add(run_id)
-                        events.started(running[run_id])
+                running = {job.run_id: job for pack in in_flight.values() for job in pack.jobs}
+                for run_ids in starts.get_nowait_batch(starts.qsize()):
+                    for run_id in run_ids:
+                        if run_id in running:
+                            show(running[run_id])
                 if not ready:
                     continue
-                job = in_flight.pop(ready[0])
-                if job.run_id not in shown:  # its start came too late to be seen first
-                    shown.add(job.run_id)
-                    events.started(job)
+                pack = in_flight.pop(ready[0])
+                for job in pack.jobs:  # its start came too late to be seen first
+                    show(job)
                 try:
-                    record = ray.get(ready[0])
-                except ray.exceptions.RayTaskError as exc:  # the task raised: execute lets only an ActbenchError out
+                    records = ray.get(ready[0])
+                except (
+                    ray.exceptions.RayTaskError
+                ) as exc:  # the task raised: execute_pack lets only an ActbenchError out
                     if isinstance(exc.cause, ActbenchError):
                         raise exc.cause from None  # stops the sweep, with its own one line
-                    record = failed_record(job.spec, f"Ray task failed: {one_line_error(exc.cause or exc)}")
+                    why = f"Ray task failed: {one_line_error(exc.cause or exc)}"
+                    records = [failed_record(job.spec, why) for job in pack.jobs]
                 except ray.exceptions.RayError as exc:  # its worker or node died, every retry too
-                    record = failed_record(
-                        job.spec,
-                        f"Ray task failed after {self.retries} retries: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}",
-                    )
-                yield record
+                    if len(pack.jobs) > 1:  # a run that kills its process then takes no other run with it
+                        for job in pack.jobs:
+                            alone.append(Pack((job,)))
+                            events.retrying(job, "its Ray task died; trying each run of its pack again alone")
+                        continue
+                    why = f"Ray task failed after {self.retries} retries: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+                    records = [failed_record(job.spec, why) for job in pack.jobs]
+                yield from records
         finally:
             for ref in in_flight:  # Ctrl-C or an error: stop what is still training
                 ray.cancel(ref, force=True)
@@ -131,18 +144,18 @@ class RayCluster:
 
 
 def _report_start_then_train(
-    train: Callable[..., RunRecord], starts: Any, run_id: str, spec: RunSpec, data: Dataset, threads: int
-) -> RunRecord:
-    starts.put(run_id)
-    return train(spec, data, threads)
+    train: Callable[..., list[RunRecord]], starts: Any, specs: list[RunSpec], data: Dataset, threads: int
+) -> list[RunRecord]:
+    starts.put([run_id(spec) for spec in specs])
+    return train(specs, data, threads)
 
 
-def _train(spec: RunSpec, data: Dataset, threads: int) -> RunRecord:
+def _train(specs: list[RunSpec], data: Dataset, threads: int) -> list[RunRecord]:
     global _threads_set
     if not _threads_set:
         resources.limit_tensorflow(threads, gpu=None)  # Ray sets CUDA_VISIBLE_DEVICES for the task itself
         _threads_set = True
-    return execute(spec, data)
+    return execute_pack(specs, data)
 
 
 def _import_ray() -> Any:

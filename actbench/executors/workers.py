@@ -24,7 +24,7 @@ from typing import Any
 from actbench.config import RunSpec
 from actbench.datasets import RawData
 from actbench.datasets.cache import DataRequest, cache_for
-from actbench.executors import Events, Job, RunRecord, execute, failed_record, resources
+from actbench.executors import Events, Job, Pack, RunRecord, execute_pack, failed_record, resources
 
 EPOCHS_EVERY_S = 0.25  # how often the driver passes workers' finished epochs to the display
 
@@ -51,53 +51,54 @@ class Workers:
             slot.stop()
         self._slots = []
 
-    def run(self, jobs: Iterator[Job], events: Events) -> Iterator[RunRecord]:
-        # One single-process pool per slot: when a worker dies, only the run it held is to blame
+    def run(self, packs: Iterator[Pack], events: Events) -> Iterator[RunRecord]:
+        # One single-process pool per slot: when a worker dies, only the pack it held is to blame
         # (one pool of N workers breaks as a whole, failing every run in flight).
         self.start()
-        queued: deque[tuple[Job, int]] = deque()  # runs to try again, with their attempt count
-        in_flight: dict[Future, tuple[Job, int, int]] = {}  # future -> (job, attempt, slot)
+        queued: deque[tuple[Pack, int]] = deque()  # runs to try again (alone), with their attempt count
+        in_flight: dict[Future, tuple[Pack, int, int]] = {}  # future -> (pack, attempt, slot)
         try:
             while True:
                 busy = {slot for _, _, slot in in_flight.values()}
                 for slot in (index for index in range(self.parallelism) if index not in busy):
-                    job, attempt = queued.popleft() if queued else (next(jobs, None), 0)
-                    if job is None:
+                    pack, attempt = queued.popleft() if queued else (next(packs, None), 0)
+                    if pack is None:
                         break
-                    in_flight[self._submit(slot, job)] = (job, attempt, slot)
+                    in_flight[self._submit(slot, pack)] = (pack, attempt, slot)
                     if attempt == 0:
-                        events.started(job)
+                        for job in pack.jobs:
+                            events.started(job)
                 if not in_flight:
                     return
                 done, _ = wait(in_flight, timeout=EPOCHS_EVERY_S, return_when=FIRST_COMPLETED)
-                self._pass_epochs({job.run_id: job for job, _, _ in in_flight.values()}, events)
+                self._pass_epochs({job.run_id: job for pack, _, _ in in_flight.values() for job in pack.jobs}, events)
                 for future in done:
-                    job, attempt, slot = in_flight.pop(future)
+                    pack, attempt, slot = in_flight.pop(future)
                     try:
-                        record = future.result()  # an ActbenchError raised in the worker stops the sweep here
-                    except BrokenProcessPool:  # this slot's worker died while training this run
+                        records = future.result()  # an ActbenchError raised in the worker stops the sweep here
+                    except BrokenProcessPool:  # this slot's worker died while training this pack
                         self._slots[slot].stop()
                         self._slots[slot] = self._slot(slot)
                         if attempt < self.retries:
-                            queued.append((job, attempt + 1))
-                            events.retrying(
-                                job, f"its worker process died; trying it again ({attempt + 1} of {self.retries})"
-                            )
+                            # Each run of a pack alone: a run that kills its process then takes no other run with it.
+                            for job in pack.jobs:
+                                queued.append((Pack((job,)), attempt + 1))
+                                why = f"its worker process died; trying it again ({attempt + 1} of {self.retries})"
+                                events.retrying(job, why)
                             continue
-                        record = failed_record(
-                            job.spec, f"its worker process died {attempt + 1} times (killed, out of memory or crashed)"
-                        )
-                    yield record
+                        why = f"its worker process died {attempt + 1} times (killed, out of memory or crashed)"
+                        records = [failed_record(job.spec, why) for job in pack.jobs]
+                    yield from records
         finally:
             self.stop()
 
-    def _submit(self, index: int, job: Job) -> Future:
-        """Hand a run to a slot's worker, with the dataset if that worker does not hold it yet."""
-        slot, name, data = self._slots[index], job.spec.dataset, {}
+    def _submit(self, index: int, pack: Pack) -> Future:
+        """Hand a pack to a slot's worker, with the dataset if that worker does not hold it yet."""
+        slot, name, data = self._slots[index], pack.jobs[0].spec.dataset, {}
         if name not in slot.holds:
             data[name] = cache_for(self.request).load(name)  # a data problem stops the sweep here
             slot.holds.add(name)
-        return slot.pool.submit(_train, job.spec, job.run_id, data)
+        return slot.pool.submit(_train, pack.specs, [job.run_id for job in pack.jobs], data)
 
     def _pass_epochs(self, running: dict[str, Job], events: Events) -> None:
         for slot in self._slots:
@@ -158,11 +159,13 @@ def _start_worker(threads: int, gpu: str | None, request: DataRequest, epochs: A
     _request, _epochs = request, epochs
 
 
-def _train(spec: RunSpec, run_id: str, data: dict[str, RawData]) -> RunRecord:
+def _train(specs: list[RunSpec], run_ids: list[str], data: dict[str, RawData]) -> list[RunRecord]:
     assert _request is not None, "worker not initialised"
     cache = cache_for(_request)
     cache.raw.update(data)
-    return execute(spec, cache.cut(spec), on_epoch=lambda epoch, row: _epochs.put((run_id, epoch, row)))
+    return execute_pack(
+        specs, cache.cut(specs[0]), on_epoch=lambda index, epoch, row: _epochs.put((run_ids[index], epoch, row))
+    )
 
 
 def _die_with_parent() -> None:

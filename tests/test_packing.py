@@ -1,0 +1,199 @@
+"""Packed training gives each run the numbers it gets alone: one step's weights, a short sweep's test results."""
+
+import dataclasses
+
+import keras
+import numpy as np
+import pytest
+
+from actbench import packing, train
+from actbench.config import expand_runs, load_config, parse_set
+from actbench.datasets import load_dataset, split_dataset
+from helpers import invoke, write_config
+
+MLP = "[{type: mlp, hidden_units: [32, 16]}]"
+MLP_DROPOUT = "[{type: mlp, hidden_units: [32, 16], dropout: 0.3}]"
+CNN = "[{type: cnn, filters: [4, 8], dense_units: [16], dropout: 0.0}]"
+CNN_DROPOUT = "[{type: cnn, filters: [4, 8], dense_units: [16], dropout: 0.5}]"
+ACTIVATIONS = "[relu, prelu, {name: leaky_relu, alpha: 0.2}, 'helpers_activations:scaled_tanh']"
+
+
+def specs_for(tmp_path, **overrides):
+    text = """
+    name: t
+    datasets: [mnist]
+    data: {source: sample, limit_train: 400, limit_test: 200}
+    hidden_activations: [relu]
+    training: {epochs: 1, batch_size: 32}
+    """
+    config = load_config(write_config(tmp_path, text), [parse_set(f"{k}={v}") for k, v in overrides.items()])
+    return expand_runs(config, {"mnist": "sample"})
+
+
+@pytest.fixture(scope="module")
+def data():
+    return split_dataset(load_dataset("mnist", "sample"), 400, 200, 0.1)
+
+
+def alone_weights(spec, data):
+    keras.backend.clear_session()
+    run = train.prepare_run(spec, data)
+    train.fit_alone(run, data)
+    return run.model.get_weights()
+
+
+# The two variants between the default ones are under `slow` (about 20 s each), for the suite's time.
+@pytest.mark.parametrize(
+    "models, images",
+    [
+        (MLP, 32),
+        pytest.param(CNN, 32, marks=pytest.mark.slow),
+        pytest.param(MLP_DROPOUT, 64, marks=pytest.mark.slow),
+        (CNN_DROPOUT, 64),
+    ],
+    ids=["mlp", "cnn", "mlp-dropout-2-steps", "cnn-dropout-2-steps"],
+)
+def test_packed_steps_give_each_model_the_weights_it_gets_alone(tmp_path, data, models, images):
+    # Batches of 32 images: one optimizer step per run, or two (the second with fresh dropout masks).
+    few = dataclasses.replace(data, x_train=data.x_train[:images], y_train=data.y_train[:images])
+    grid = specs_for(tmp_path, models=models, hidden_activations=ACTIVATIONS, seeds="[0, 1]")
+    # relu seed 0, prelu seed 1, leaky_relu(0.2) seed 1, the custom function seed 0: each activation
+    # with a seed, two of one seed, and the pack holds both seeds.
+    specs = [grid[i] for i in (0, 3, 5, 6)]
+    assert [s.seed for s in specs] == [0, 1, 1, 0]
+    members, _ = packing.fit_pack(specs, few)
+    packed = [m.run.model.get_weights() for m in members]
+    for spec, weights in zip(specs, packed):
+        initial = _initial_weights(spec, few)
+        alone = alone_weights(spec, few)
+        assert len(weights) == len(alone)
+        for before, mine, theirs in zip(initial, weights, alone):
+            assert not np.array_equal(mine, before) or before.size == 1  # the step did move it
+            np.testing.assert_allclose(mine, theirs, atol=2e-6, rtol=1e-5)
+
+
+def _initial_weights(spec, data):
+    keras.backend.clear_session()
+    return train.prepare_run(spec, data).model.get_weights()
+
+
+def test_a_model_that_diverges_leaves_the_pack_and_the_others_train_on_as_alone(tmp_path, data):
+    specs = specs_for(tmp_path, models=MLP, hidden_activations="[relu, 'helpers_activations:overflow']", seeds="[3]")
+    epochs = []
+    results = packing.train_pack(specs, data, on_epoch=lambda member, epoch, row: epochs.append((member, epoch)))
+    assert [r.status for r in results] == ["finished", "diverged"]
+    assert results[1].metrics["test_accuracy"] is None and results[1].outputs.test is None
+    assert epochs == [(0, 1), (1, 1)]
+    keras.backend.clear_session()
+    alone = train.train_and_evaluate(specs[0], data)
+    assert results[0].metrics["test_accuracy"] == pytest.approx(alone.metrics["test_accuracy"], abs=0.006)
+    assert results[0].metrics["train_seconds"] == pytest.approx(results[0].metrics["pack_train_seconds"] / 2, abs=1e-3)
+    assert train.train_and_evaluate(specs[1], data).status == "diverged"  # as it is alone
+
+
+def sweep_both_ways(tmp_path, models, activations, seeds="[0, 1]"):
+    """The same 1-epoch sweep packed and with --pack off: each run's (test accuracy, predicted classes, metrics) both ways."""
+    from actbench import results
+    from actbench.sweep import run_sweep
+
+    text = f"""
+    name: both
+    datasets: [mnist]
+    data: {{source: sample, limit_train: 1000, limit_test: 500}}
+    models: {models}
+    hidden_activations: {activations}
+    training: {{epochs: 1, batch_size: 64}}
+    seeds: {seeds}
+    """
+    config = load_config(write_config(tmp_path, text))
+    outcome = {}
+    for pack in ("off", "auto"):
+        root = tmp_path / pack
+        summary = run_sweep(config, root, pack=pack)
+        assert summary.counts["finished"] == len(config.hidden_activations) * len(config.seeds)
+        for run in results.run_directories(root / "both"):
+            probabilities, _, _ = results.read_predictions(run)
+            outcome.setdefault(run.name, {})[pack] = (results.read_metrics(run), probabilities.argmax(axis=1))
+    return outcome
+
+
+def assert_same_runs(outcome, pack_sizes):
+    for run_id, ways in outcome.items():
+        (alone, alone_classes), (packed, packed_classes) = ways["off"], ways["auto"]
+        assert "pack_size" not in alone and packed["pack_size"] in pack_sizes
+        assert abs(packed["test_accuracy"] - alone["test_accuracy"]) <= 0.003, run_id  # 0.3 points
+        assert (packed_classes == alone_classes).mean() >= 0.98, run_id
+
+
+@pytest.mark.parametrize(
+    "models",
+    [
+        MLP,
+        pytest.param(MLP_DROPOUT, marks=pytest.mark.slow),
+        pytest.param(CNN, marks=pytest.mark.slow),
+        CNN_DROPOUT,
+    ],
+    ids=["mlp", "mlp-dropout", "cnn", "cnn-dropout"],
+)
+def test_a_packed_sweep_gives_each_run_the_test_results_it_gets_alone(tmp_path, models):
+    activations = "[relu, prelu, 'helpers_activations:scaled_tanh']"
+    assert_same_runs(sweep_both_ways(tmp_path, models, activations), pack_sizes={6})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("models", [MLP_DROPOUT, CNN_DROPOUT], ids=["mlp-dropout", "cnn-dropout"])
+def test_every_catalogue_activation_packed_gives_the_results_it_gets_alone(tmp_path, models):
+    from actbench.activations import CATALOGUE
+
+    # 17 activations x 2 seeds: auto packs at most 8 runs, in 5 packs of 7 or 6.
+    outcome = sweep_both_ways(tmp_path, models, f"[{', '.join(CATALOGUE)}]")
+    assert_same_runs(outcome, pack_sizes={6, 7})
+
+
+def test_runs_pack_when_they_differ_only_in_activation_initializer_and_seed(tmp_path):
+    specs = specs_for(
+        tmp_path,
+        models="[{type: mlp, hidden_units: [16]}, {type: mlp, hidden_units: [16], dropout: 0.2}]",
+        hidden_activations="[relu, tanh, selu]",
+        seeds="[0, 1, 2]",
+    )
+    assert {s.model.initializer for s in specs} == {"he_normal", "glorot_uniform", "lecun_normal"}
+    # 2 models x 9 runs: the two dropouts never share a pack; 9 runs at most 4 a pack: 3 + 3 + 3.
+    cut = packing.packs(specs, lambda s: s, 4)
+    assert [len(p) for p in cut] == [3, 3, 3, 3, 3, 3]
+    assert all(len({s.model.dropout for s in p}) == 1 for p in cut)
+    assert sorted(id(s) for p in cut for s in p) == sorted(map(id, specs))  # every run once
+    assert [len(p) for p in packing.plan_packs(specs, "off", 1, lambda s: s)] == [1] * 18
+    # auto: at most 8, and as many packs per group as workers (or a multiple): none idles at the end.
+    assert [len(p) for p in packing.plan_packs(specs, "auto", 1, lambda s: s)] == [5, 4, 5, 4]
+    assert [len(p) for p in packing.plan_packs(specs, "auto", 2, lambda s: s)] == [5, 4, 5, 4]
+    assert [len(p) for p in packing.plan_packs(specs, "auto", 3, lambda s: s)] == [3] * 6
+    with pytest.raises(ValueError, match="pack size must be at least 1"):
+        packing.packs(specs, lambda s: s, 0)
+
+
+def test_pack_option_is_checked_and_a_dry_run_lists_the_packs(tiny_config, tmp_path):
+    bad = invoke("run", tiny_config, "--pack", "many", "--dry-run", "--results-dir", tmp_path / "r")
+    assert bad.exit_code == 2 and "--pack 'many': give auto, off or the most runs" in bad.output
+    assert "Traceback" not in bad.output
+    listed = invoke("run", tiny_config, "--dry-run", "--results-dir", tmp_path / "r")
+    assert listed.exit_code == 0 and "1 pack (--pack auto, 1 at once):" in listed.output
+    assert "pack 1: 2 runs" in listed.output
+    assert (
+        "packs" not in invoke("run", tiny_config, "--dry-run", "--pack", "off", "--results-dir", tmp_path / "r").output
+    )
+
+
+def test_diagnostics_of_a_packed_run_are_those_it_gets_alone(tmp_path, data):
+    specs = specs_for(tmp_path, models=MLP, hidden_activations="[relu, tanh]", diagnostics="true")
+    packed = packing.train_pack(specs, data)
+    for spec, result in zip(specs, packed):
+        keras.backend.clear_session()
+        alone = train.train_and_evaluate(spec, data)
+        mine, theirs = result.outputs.diagnostics, alone.outputs.diagnostics
+        assert [(r["epoch"], r["layer"]) for r in mine] == [(r["epoch"], r["layer"]) for r in theirs]
+        before = [r for r in mine if r["epoch"] == 0]  # measured on the initial weights: equal to rounding
+        for row, other in zip(before, theirs):
+            assert row["grad_norm"] == pytest.approx(other["grad_norm"], rel=1e-4)
+        assert set(result.outputs.histograms) == set(alone.outputs.histograms)
+        assert result.metrics["probe_size"] == alone.metrics["probe_size"]
