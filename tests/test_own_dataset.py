@@ -214,7 +214,7 @@ def test_invalid_files_and_configs_exit_2_with_one_line(tmp_path):
     cases.append((config_for(tmp_path, tmp_path / "notes.txt"), "is neither a folder nor an .npz"))
     broken = tmp_path / "broken.npz"
     broken.write_bytes(b"PK not a zip")
-    cases.append((config_for(tmp_path, broken), f"{broken}: cannot be read"))
+    cases.append((config_for(tmp_path, broken), f"{broken}: is not an .npz archive"))
     npz = write_npz(tmp_path / "ok.npz", arrays)
     cases.append(
         (
