@@ -287,7 +287,9 @@ def test_mlflow_parents_children_and_re_export_that_updates(experiment, tmp_path
 def test_run_exports_what_finished_even_after_ctrl_c(tiny_config, tmp_path, monkeypatch):
     results = tmp_path / "results"
     monkeypatch.setattr(train, "train_and_evaluate", interrupted_at_call(2, train.train_and_evaluate))
-    outcome = invoke("run", tiny_config, "--results-dir", results, "--export", "tensorboard")
+    outcome = invoke(
+        "run", tiny_config, "--results-dir", results, "--export", "tensorboard", "--pack", "off"
+    )  # one run at a time, as patched
     assert outcome.exit_code == 130 and "1 runs of tiny exported" in outcome.output
     assert len(list((results / "tensorboard" / "tiny").iterdir())) == 1
     monkeypatch.undo()

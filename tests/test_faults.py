@@ -19,6 +19,19 @@ import pytest
 from helpers import TINY, invoke, write_config
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_run_per_job():
+    """These tests stand in for training one run at a time (execute); packs have tests of their own."""
+    from actbench import packing
+
+    plan_packs = packing.plan_packs
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            packing, "plan_packs", lambda items, option, *args, **kwargs: plan_packs(items, "off", *args, **kwargs)
+        )
+        yield
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """The tiny sweep trained for real once: its config, and each run's record by run id."""
