@@ -99,6 +99,7 @@ def test_a_worker_that_dies_is_retried_then_recorded_failed_and_the_sweep_goes_o
     assert failed["error"].iloc[0] == "its worker process died 2 times (killed, out of memory or crashed)"
 
 
+@pytest.mark.slow
 def test_a_retried_run_is_said_when_its_worker_dies(tmp_path):
     config = load_config(write_config(tmp_path, SWEEP.replace("[relu, tanh]", "['helpers_activations:die']")))
     reporter = EpochRecorder()
@@ -119,7 +120,11 @@ def test_a_python_error_in_a_worker_is_failed_without_retry(tmp_path):
 
 # The error policy (actbench.executors): a data or config problem stops the sweep; a dead worker is
 # retried, then recorded failed (above); any other error fails that run alone.
-@pytest.mark.parametrize("where", [{}, {"workers": "2"}, {"ray": "local"}], ids=["serial", "workers", "ray"])
+@pytest.mark.parametrize(
+    "where",
+    [{}, {"workers": "2"}, pytest.param({"ray": "local"}, marks=pytest.mark.slow)],
+    ids=["serial", "workers", "ray"],
+)
 def test_an_actbench_error_in_a_run_stops_the_sweep(tmp_path, monkeypatch, where):
     monkeypatch.setenv("PYTHONPATH", str(REPO / "tests"))  # Ray's workers import the custom activation
     monkeypatch.setenv("RAY_ADDRESS", "")
@@ -139,6 +144,7 @@ def test_any_other_error_fails_that_run_alone_in_this_process_too(tmp_path):
     assert error == "RuntimeError: this activation always fails"  # its own line, not Keras' wrapping around it
 
 
+@pytest.mark.slow
 def test_a_ray_task_whose_worker_dies_is_recorded_failed(tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(REPO / "tests"))  # Ray's workers import the custom activation
     monkeypatch.setenv("RAY_ADDRESS", "")
@@ -230,6 +236,7 @@ def test_ray_knows_how_many_runs_train_at_once_before_the_sweep_starts(monkeypat
     assert cluster.parallelism == 3 and cluster._ray is None
 
 
+@pytest.mark.slow
 def test_a_ray_run_is_shown_started_when_its_task_starts_not_when_it_is_queued(tmp_path, monkeypatch):
     """One CPU, two runs: the second is queued at once (QUEUE_PER_SLOT) but starts only when the first ends."""
     from actbench.executors import Job, Pack
@@ -290,6 +297,7 @@ def test_a_python_error_in_a_packed_run_fails_that_run_alone(tmp_path):
     assert "this activation always fails" in table[table["status"] == "failed"]["error"].iloc[0]
 
 
+@pytest.mark.slow
 def test_a_pack_whose_worker_dies_is_tried_again_run_by_run(tmp_path):
     text = SWEEP.replace("[relu, tanh]", "[relu, 'helpers_activations:die', tanh]")
     summary, table = sweep(tmp_path, text, workers="2", retries=1, pack="3")
@@ -301,6 +309,7 @@ def test_a_pack_whose_worker_dies_is_tried_again_run_by_run(tmp_path):
     assert set(table[table["status"] == "finished"]["hidden_activation"]) == {"relu", "tanh"}
 
 
+@pytest.mark.slow
 def test_a_ray_pack_whose_task_dies_is_tried_again_run_by_run(tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(REPO / "tests"))
     monkeypatch.setenv("RAY_ADDRESS", "")

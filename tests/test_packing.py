@@ -49,7 +49,7 @@ def alone_weights(spec, data):
         (MLP, 32),
         pytest.param(CNN, 32, marks=pytest.mark.slow),
         pytest.param(MLP_DROPOUT, 64, marks=pytest.mark.slow),
-        (CNN_DROPOUT, 64),
+        pytest.param(CNN_DROPOUT, 64, marks=pytest.mark.slow),  # the default suite's 5 minutes: CI runs it with -m slow
     ],
     ids=["mlp", "cnn", "mlp-dropout-2-steps", "cnn-dropout-2-steps"],
 )
@@ -128,10 +128,10 @@ def assert_same_runs(outcome, pack_sizes):
 @pytest.mark.parametrize(
     "models",
     [
-        MLP,
-        pytest.param(MLP_DROPOUT, marks=pytest.mark.slow),
+        pytest.param(MLP, marks=pytest.mark.slow),
+        MLP_DROPOUT,  # dropout masks, the subtle part, in the default suite; the rest in CI's -m slow
         pytest.param(CNN, marks=pytest.mark.slow),
-        CNN_DROPOUT,
+        pytest.param(CNN_DROPOUT, marks=pytest.mark.slow),
     ],
     ids=["mlp", "mlp-dropout", "cnn", "cnn-dropout"],
 )
@@ -184,6 +184,7 @@ def test_pack_option_is_checked_and_a_dry_run_lists_the_packs(tiny_config, tmp_p
     )
 
 
+@pytest.mark.slow
 def test_diagnostics_of_a_packed_run_are_those_it_gets_alone(tmp_path, data):
     specs = specs_for(tmp_path, models=MLP, hidden_activations="[relu, tanh]", diagnostics="true")
     packed = packing.train_pack(specs, data)
