@@ -1,6 +1,6 @@
 """SLOW, run by hand (minutes; not part of the test suite): kill sweeps at random moments, resume them, check the results.
 
-    python scripts/kill_resume.py [--kills 2] [--seed 0] [--runs 4]
+    python scripts/kill_resume.py [--kills 2] [--seed 0] [--runs 4] [--pack auto|off]
 
 For serial and --workers 2, and for kill -9 (the driver alone: its workers must die with it) and
 SIGTERM (the whole process group, as a batch scheduler sends it), a tiny sweep on the embedded
@@ -95,7 +95,7 @@ def group_alive(pgid: int) -> bool:
 def trial(
     mode: str, workers: list[str], how: str, kills: int, runs: int, rng: random.Random, folder: Path
 ) -> dict[str, int]:
-    config = folder / f"{mode}-{how}.yaml".replace(" ", "")
+    config = folder / f"{mode}-{how}.yaml".replace(" ", "").replace(",", "_")
     config.write_text(CONFIG.format(activations=", ".join(ACTIVATIONS[:runs])))
     results = folder / config.stem
     exp_dir = results / "kill"
@@ -104,11 +104,13 @@ def trial(
     for attempt in range(kills):
         process = start(config, results, workers)
         # A random moment in the sweep: once a random number of further runs has finished (0: during
-        # start-up or the first run), plus up to 6 s more, so kills land in training, in writing, in closing.
-        started, wait_for = time.time(), len(kept) + rng.randint(0, max(runs - len(kept) - 1, 0))
+        # start-up or the first run), plus up to 12 s more, so kills land in training, in writing, in
+        # closing. Packed, the runs of a pack finish together: the kill comes 0-12 s after the start.
+        further = rng.randint(0, max(runs - len(kept) - 1, 0)) if "off" in workers else 0
+        started, wait_for = time.time(), len(kept) + further
         while process.poll() is None and len(finished_runs(exp_dir)) < wait_for:
             time.sleep(0.1)
-        extra, killed = rng.uniform(0, 6), False
+        extra, killed = rng.uniform(0, 12), False
         try:
             process.wait(timeout=extra)
         except subprocess.TimeoutExpired:
@@ -175,6 +177,7 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=2, help="kills per trial before the final, uninterrupted run")
     parser.add_argument("--runs", type=int, default=4, help="runs in the sweep (at most 8)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pack", default="auto", help="--pack for the sweeps: auto (packed, the default) or off")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     started = time.time()
@@ -182,7 +185,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         for mode, workers in (("serial", []), ("workers 2", ["--workers", "2"])):
             for how in ("kill -9", "SIGTERM"):
-                figures = trial(mode, workers, how, args.kills, args.runs, rng, Path(folder))
+                options = [*workers, "--pack", args.pack]
+                figures = trial(f"{mode}, --pack {args.pack}", options, how, args.kills, args.runs, rng, Path(folder))
                 print(f"{mode:10} {how:7}: " + ", ".join(f"{k} {v}" for k, v in figures.items()))
                 for key, value in figures.items():
                     totals[key] = totals.get(key, 0) + value
