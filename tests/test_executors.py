@@ -108,6 +108,7 @@ def test_a_retried_run_is_said_when_its_worker_dies(tmp_path):
     assert [w.split(": ", 1)[1] for w in reporter.warnings] == ["its worker process died; trying it again (1 of 1)"]
 
 
+@pytest.mark.slow
 def test_a_python_error_in_a_worker_is_failed_without_retry(tmp_path):
     text = SWEEP.replace("[relu, tanh]", "[relu, 'helpers_activations:explode']")
     summary, table = sweep(tmp_path, text, workers="2")

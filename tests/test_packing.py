@@ -77,6 +77,7 @@ def _initial_weights(spec, data):
     return train.prepare_run(spec, data).model.get_weights()
 
 
+@pytest.mark.slow
 def test_a_model_that_diverges_leaves_the_pack_and_the_others_train_on_as_alone(tmp_path, data):
     specs = specs_for(tmp_path, models=MLP, hidden_activations="[relu, 'helpers_activations:overflow']", seeds="[3]")
     epochs = []
@@ -129,7 +130,7 @@ def assert_same_runs(outcome, pack_sizes):
     "models",
     [
         pytest.param(MLP, marks=pytest.mark.slow),
-        MLP_DROPOUT,  # dropout masks, the subtle part, in the default suite; the rest in CI's -m slow
+        pytest.param(MLP_DROPOUT, marks=pytest.mark.slow),  # the default suite keeps the one-step weights
         pytest.param(CNN, marks=pytest.mark.slow),
         pytest.param(CNN_DROPOUT, marks=pytest.mark.slow),
     ],
