@@ -181,7 +181,7 @@ def test_ctrl_c_keeps_finished_runs_and_trusts_no_partial_one(tiny_config, tmp_p
 @pytest.mark.slow  # a killed actbench process, then a resume of six runs, twice
 @pytest.mark.parametrize("executor", [[], ["--workers", "2"]], ids=["serial", "workers"])
 def test_killed_process_leaves_nothing_a_later_run_trusts(tiny_config, tmp_path, executor):
-    """SIGKILL mid-sweep (no cleanup code runs), then resume: every run completes exactly once.
+    """SIGKILL mid-sweep (no cleanup code runs), then resume: every run completes exactly once, packed.
     With workers, the kill also ends them, and the dead driver's claims do not block the resume."""
     results = tmp_path / "results"
     command = [
@@ -195,6 +195,8 @@ def test_killed_process_leaves_nothing_a_later_run_trusts(tiny_config, tmp_path,
         "-q",
         "--seeds",
         "3",
+        "--pack",
+        "2",  # three packs of two: the kill comes after the first, with packs still to train
         *executor,
     ]
     env = {**os.environ, "PYTHONPATH": str(REPO / "tests")}
