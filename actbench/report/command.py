@@ -30,8 +30,8 @@ def show_report(
     if fmt not in REPORT_FORMATS:
         raise ActbenchError(f"--format {fmt!r}: use one of {', '.join(REPORT_FORMATS)}")
     check_sort_key(sort_by)
-    if out is not None and out.exists() and not out.is_dir():
-        raise ActbenchError(f"--out {out}: is a file; give a folder (it is created if missing)")
+    if out is not None:
+        files.check_out_is_folder(out)
     reports = build_reports(target, filters, all_runs)
     if out is not None:
         files.check_out_folder(out, reports)

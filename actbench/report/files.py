@@ -20,10 +20,15 @@ def saved_report_folder(report: ExperimentReport) -> Path:
     return report.exp_dir / "report"
 
 
-def check_out_folder(out: Path, reports: list[ExperimentReport]) -> None:
-    """--out must be a folder (or not exist yet) and must not be a saved full report's folder."""
+def check_out_is_folder(out: Path) -> None:
+    """--out must be a folder, or not exist yet: checked before any experiment folder is read."""
     if out.exists() and not out.is_dir():
         raise ActbenchError(f"--out {out}: is a file; give a folder (it is created if missing)")
+
+
+def check_out_folder(out: Path, reports: list[ExperimentReport]) -> None:
+    """--out must be a folder (or not exist yet) and must not be a saved full report's folder."""
+    check_out_is_folder(out)
     for report in reports:
         if _target(out, report, len(reports)).resolve() == saved_report_folder(report).resolve():
             raise ActbenchError(
