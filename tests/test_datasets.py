@@ -175,6 +175,13 @@ def test_split_is_stratified_deterministic_and_from_training_images_only():
         split_dataset(raw, 5, None, 0.1)
 
 
+def test_a_limit_just_below_the_size_leaves_out_fewer_images_than_classes():
+    raw = load_dataset("fashion_mnist", "sample")
+    n_train, n_test = len(raw.y_train), len(raw.y_test)
+    cut = split_dataset(raw, n_train - 1, n_test - 3, 0.1)
+    assert cut.sizes["n_train"] + cut.sizes["n_val"] == n_train - 1 and cut.sizes["n_test"] == n_test - 3
+
+
 @pytest.mark.skipif(not DEBIAN_FASHION.is_dir(), reason="needs Debian's dataset-fashion-mnist (.ci/run installs it)")
 def test_full_fashion_mnist_from_the_system_folder(monkeypatch, tmp_path):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))

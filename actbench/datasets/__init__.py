@@ -225,6 +225,11 @@ def _stratified_subset(x: np.ndarray, y: np.ndarray, limit: int | None) -> tuple
         return x, y
     from sklearn.model_selection import train_test_split
 
-    keep, _ = train_test_split(np.arange(len(y)), train_size=limit, stratify=y, random_state=SPLIT_SEED)
+    indices = np.arange(len(y))
+    left_out = len(y) - limit
+    # Stratifying needs one left-out image per class; leaving out fewer (a limit just below the size)
+    # barely moves the class shares, so those few are drawn at random instead.
+    stratify = y if left_out >= len(np.unique(y)) else None
+    keep, _ = train_test_split(indices, train_size=limit, stratify=stratify, random_state=SPLIT_SEED)
     keep = np.sort(keep)
     return x[keep], y[keep]
