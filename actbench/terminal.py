@@ -21,6 +21,40 @@ from rich.text import Text
 PIPED_WIDTH = 200  # a table piped to a file keeps one line per row up to this width
 
 
+class _ReaderMayLeave:
+    """A piped stream whose reader may close it early (`actbench report | head`): from then on nothing
+    more is written there and the command goes on (a report's files are still written), instead of
+    click's silent exit 1 on the broken pipe. As Python's docs advise, the descriptor then points at
+    /dev/null, so no later write, nor the final flush, raises again."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            self.stream.write(text)
+        except BrokenPipeError:
+            self._reader_gone()
+        return len(text)
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            self._reader_gone()
+
+    def _reader_gone(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self.stream.fileno())
+        os.close(devnull)
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return self.stream.fileno()
+
+
 class _Unpadded:
     """A text stream that drops the spaces rich pads lines with (table cells, full-width rows): a
     piped report or log keeps no trailing spaces."""
@@ -53,10 +87,12 @@ class Terminal:
         self.quiet = quiet
         out, err = stdout or sys.stdout, stderr or sys.stderr
         self.interactive = interactive(out)
+        err_live = interactive(err)
+        out = out if self.interactive else cast(IO[str], _ReaderMayLeave(out))
+        err = err if err_live else cast(IO[str], _ReaderMayLeave(err))
         self.stdout = out
         # Piped, a line of text is never wrapped and a table gets PIPED_WIDTH columns.
         self.out = self._console(out, self.interactive, None if self.interactive else PIPED_WIDTH, not self.interactive)
-        err_live = interactive(err)
         self.err = self._console(err, err_live, None if err_live else PIPED_WIDTH, not err_live)
 
     @staticmethod

@@ -108,6 +108,19 @@ def test_a_view_never_replaces_the_saved_report_and_out_writes_it_elsewhere(tmp_
     assert refused.exit_code == 2 and "saved full report" in refused.output
 
 
+def test_a_reader_that_stops_early_still_gets_the_report_written(tmp_path):
+    # `actbench report | head -1`: the pipe closes after the first line; the report is written all the same.
+    exp_dir, _ = make_results(tmp_path, {"relu": [0.97, 0.99], "sigmoid": [0.80, 0.82]})
+    command = [sys.executable, "-m", "actbench", "report", str(exp_dir)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None and process.stdout.readline()
+        process.stdout.close()
+        _, errors = process.communicate(timeout=120)
+    assert process.returncode == 0, errors.decode()
+    assert "Traceback" not in errors.decode()
+    assert {"report.md", "summary.csv", "learning_curves.png"} <= {p.name for p in (exp_dir / "report").iterdir()}
+
+
 def test_machine_formats_are_one_document_for_several_experiments(tmp_path):
     make_results(tmp_path, {"relu": [0.97, 0.99], "sigmoid": [0.80, 0.82]}, name="first")
     make_results(tmp_path, {"relu": [0.96, 0.98], "tanh": [0.90, 0.92]}, name="second")
