@@ -30,7 +30,7 @@ __all__ = ["build_reports", "load_runs", "report_tables", "run"]
 
 
 def run(
-    config: Path | str | dict[str, Any],
+    config: Path | str | Mapping[str, Any],
     *,
     overrides: Mapping[str, Any] | Sequence[str] = (),
     results_dir: Path | str = "results",
@@ -40,6 +40,7 @@ def run(
     workers: int | str | None = None,
     ray: str | None = None,
     retries: int = 2,
+    pack: int | str = "auto",
     export_to: Sequence[str] = (),
     quiet: bool = True,
 ) -> SweepSummary:
@@ -47,7 +48,8 @@ def run(
 
     `config`: a YAML file, or a mapping as the YAML would give. `overrides`: {"training.epochs": 1}, or
     `--set` texts ["training.epochs=1"]. `workers` (N or "auto") and `ray` (an address, "auto" or
-    "local") pick the executor as the CLI options do; `export_to`: "tensorboard", "mlflow". Quiet by
+    "local") pick the executor as the CLI options do; `pack`: "auto", "off" or the most runs one pack
+    trains together, as --pack; `export_to`: "tensorboard", "mlflow". Quiet by
     default: no progress display and no closing line.
     """
     from actbench.sweep import RunOptions, launch
@@ -62,9 +64,10 @@ def run(
         workers=None if workers is None else str(workers),
         ray=ray,
         retries=retries,
+        pack=str(pack),
         export_to=list(export_to),
     )
-    source = config if isinstance(config, dict) else Path(config)
+    source = dict(config) if isinstance(config, Mapping) else Path(config)
     summary = launch(source, _overrides(overrides), options, Terminal(quiet))
     assert summary is not None  # only a dry run has none
     return summary

@@ -5,6 +5,7 @@ import io
 import json
 import subprocess
 import sys
+import types
 
 import pandas as pd
 import pytest
@@ -68,6 +69,8 @@ def test_errors_name_the_mapping_or_override_and_the_field(tmp_path):
         api.run(tmp_path / "missing.yaml", results_dir=tmp_path)
     with pytest.raises(ActbenchError, match=r"--workers and --ray: choose one"):
         api.run(TINY, workers=2, ray="local", results_dir=tmp_path)
+    with pytest.raises(ActbenchError, match=r"^--pack '0': give auto, off or"):  # any Mapping; pack as --pack
+        api.run(types.MappingProxyType(TINY), pack=0, results_dir=tmp_path)
     with pytest.raises(ActbenchError, match=r"no such folder"):
         api.load_runs(tmp_path / "nothing")
 
