@@ -96,8 +96,8 @@ def _values_there(grid: pd.DataFrame, match: dict[str, Any]) -> str:
 
 
 def _differing(rows: pd.DataFrame) -> list[str]:
-    """The filterable settings (not ids) whose values differ among `rows`."""
-    names = [key for key in filter_keys() if key in rows and SETTINGS[key].kind != "identity"]
+    """The filterable settings (not ids, not a second form of one) whose values differ among `rows`."""
+    names = [key for key in filter_keys() if key in rows and SETTINGS[key].kind == "setting"]
     return [key for key in names if filter_texts(rows[key]).nunique() > 1]
 
 
@@ -183,7 +183,17 @@ def experiment_comparison(exp_dir: Path, runs: pd.DataFrame, notes: list[str]) -
     except FileNotFoundError:  # a folder written before config.yaml existed, or by hand
         return None, empty
     except (OSError, yaml.YAMLError, TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        notes.append(f"{exp_dir / results.CONFIG}: reference not read ({first}); no published values shown")
+        notes.append(f"{exp_dir / results.CONFIG}: reference not read ({_problem(exc)}); no published values shown")
         return None, empty
     return reference, empty if reference is None else compare(reference, runs)
+
+
+def _problem(exc: Exception) -> str:
+    """The first problem of a config.yaml that cannot be read: the field and what is wrong, for a reference block."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        error = exc.errors()[0]
+        return f"reference.{'.'.join(map(str, error['loc']))}: {error['msg']}"
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
