@@ -141,12 +141,12 @@ def test_the_report_puts_published_beside_measured_in_every_format(tmp_path):
     assert lines[start + 4].split()[-1] == "no"
     assert lines[start + 5].startswith("agrees: the published value lies inside the measured 95% interval")
 
-    document = json.loads(invoke("report", exp_dir, "--format", "json").output)["experiments"][0]
+    document = json.loads(invoke("report", exp_dir, "--format", "json").stdout)["experiments"][0]
     assert document["reference"]["table"] == "Table 1"
     assert [row["agrees"] for row in document["reference"]["comparison"]] == [True, False]
     groups = {group["label"]: group for group in document["groups"]}
     assert groups["tanh"]["published"] == 0.95 and groups["tanh"]["published_agrees"] is False
-    markdown = invoke("report", exp_dir, "--format", "markdown").output
+    markdown = invoke("report", exp_dir, "--format", "markdown").stdout
     assert "## Published vs measured" in markdown and "What this config cannot match: the sample is not" in markdown
 
 
