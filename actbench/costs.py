@@ -56,6 +56,7 @@ BASES = {
 class Estimate:
     seconds: float
     basis: str  # a key of BASES
+    at_most: bool = False  # early stopping may end the run before its `epochs`: the estimate counts them all
 
 
 def estimate_runs(specs: list[RunSpec], results_root: Path, model: CostModel = MEASURED) -> list[Estimate]:
@@ -68,13 +69,14 @@ def estimate_run(
     spec: RunSpec, recorded: dict[str, list[tuple[float, float]]], model: CostModel = MEASURED
 ) -> Estimate:
     dumped = spec.as_json()
+    at_most = spec.training.early_stopping is not None
     for key, basis in ((shape_key(dumped), "recorded"), (shape_key(dumped, with_activation=False), "other activation")):
         if key in recorded:
             overhead, planned = model.per_run, work(dumped)
             # Each recorded run rescaled to this run's images and epochs; the median resists one slow outlier.
             rescaled = [overhead + max(seconds - overhead, 0.0) * planned / done for seconds, done in recorded[key]]
-            return Estimate(statistics.median(rescaled), basis)
-    return Estimate(model_seconds(dumped, model), "model")
+            return Estimate(statistics.median(rescaled), basis, at_most)
+    return Estimate(model_seconds(dumped, model), "model", at_most)
 
 
 def model_seconds(spec: dict[str, Any], model: CostModel = MEASURED) -> float:
@@ -93,7 +95,8 @@ def recorded_runs(results_root: Path) -> dict[str, list[tuple[float, float]]]:
             if metrics.get("status") != results.RunStatus.FINISHED:
                 continue
             seconds = wall_seconds(metrics)
-            done = work(spec, n_train=metrics["n_train"] + metrics["n_val"], n_test=metrics["n_test"])
+            # The epochs it ran: early stopping may have ended it before its `epochs`.
+            done = work(spec, metrics["n_train"] + metrics["n_val"], metrics["n_test"], metrics.get("epochs_run"))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue  # unreadable runs are the report's to name; here they just do not count
         for key in {shape_key(spec), shape_key(spec, with_activation=False)}:
@@ -132,14 +135,17 @@ def image_counts(spec: dict[str, Any]) -> tuple[int, int, int]:
     return train - validation, validation, test
 
 
-def work(spec: dict[str, Any], n_train: int | None = None, n_test: int | None = None) -> float:
-    """Image passes in trained-image units: epochs x (trained + a third of validation) + a third of test."""
+def work(
+    spec: dict[str, Any], n_train: int | None = None, n_test: int | None = None, epochs: int | None = None
+) -> float:
+    """Image passes in trained-image units: epochs (the planned ones unless given) x (trained + a third
+    of validation) + a third of test."""
     if n_train is None or n_test is None:
         fit, validation, test = image_counts(spec)
     else:
         validation = round(n_train * spec["training"]["validation_split"])
         fit, test = n_train - validation, n_test
-    return spec["training"]["epochs"] * (fit + FORWARD_SHARE * validation) + FORWARD_SHARE * test
+    return (epochs or spec["training"]["epochs"]) * (fit + FORWARD_SHARE * validation) + FORWARD_SHARE * test
 
 
 def compiled_calls(spec: dict[str, Any]) -> float:
@@ -187,4 +193,8 @@ def describe_estimates(estimates: list[Estimate]) -> str:
     for estimate in estimates:
         counts[estimate.basis] = counts.get(estimate.basis, 0) + 1
     bases = ", ".join(f"{n} from {BASES[basis]}" for basis, n in counts.items())
+    stopping = sum(e.at_most for e in estimates)
+    if stopping:  # every planned epoch of theirs is counted
+        which = "them" if stopping == len(estimates) else f"{stopping} of them"
+        return f"estimated at most {format_seconds(total)} for the runs to do ({bases}; early stopping may end {which} sooner)"
     return f"estimated {format_seconds(total)} for the runs to do ({bases})"

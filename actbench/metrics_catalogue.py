@@ -109,6 +109,7 @@ METRICS: dict[str, Metric] = _rows(
     Metric("precision_tuned", "precision@tuned", None),
     Metric("params", "weights", None, ".0f", higher_is_better=None),
     Metric("epochs_run", "epochs run", None, ".0f", higher_is_better=None),
+    Metric("stopped_early", "stopped early", None, ".0f", higher_is_better=None),  # by training.early_stopping
     Metric("n_train", "training images", None, ".0f", higher_is_better=None),
     Metric("n_val", "validation images", None, ".0f", higher_is_better=None),
     Metric("n_test", "test images", None, ".0f", higher_is_better=None),  # the chance threshold's sample size

@@ -10,8 +10,11 @@ optimizer. Nothing couples the models: d(sum of losses)/d(model k's weights) is 
 gradient, and each optimizer holds only its own model's state. So a packed run's numbers are
 those of the run alone, up to float rounding (tests/test_packing.py).
 
-A model whose loss stops being finite is recorded diverged at the end of that epoch and leaves
-the pack; the others train on. After training each run is tested by train.finish_run, as alone.
+Each model's loss includes its own regularisation (`model.losses`: the L2 penalty), as Keras' fit
+adds it; batch normalisation keeps its statistics in the model's own layers. A model whose loss
+stops being finite is recorded diverged at the end of that epoch and leaves the pack; one whose
+early stopping (its own Keras EarlyStopping, fed its epoch rows) says stop leaves it too, finished;
+the others train on. After training each run is tested by train.finish_run, as alone.
 
 Runs pack when their specs agree on everything but the hidden activation, its initializer (which
 `auto` derives from it) and the seed: `pack_key`. `packs` cuts planned runs into packs.
@@ -159,6 +162,11 @@ class _Member:
     history: list[dict[str, float]] = field(default_factory=list)
     diverged: bool = False
     diverged_now: bool = False  # within the current epoch
+
+    @property
+    def training(self) -> bool:
+        return not (self.diverged or self.run.stopped_early)
+
     error: BaseException | None = None  # its model could not be built: it takes no part
 
 
@@ -178,7 +186,7 @@ def train_pack(specs: Sequence[RunSpec], data: Any, on_epoch: PackEpochCallback 
             outcomes.append(m.error)
             continue
         share = pack_seconds / len(members)
-        result = train.finish_run(m.run, data, m.history, share, m.diverged, functools.partial(_predict, m.run.model))
+        result = train.finish_run(m.run, data, m.history, share, m.diverged, functools.partial(_predict, m.run))
         result.metrics.update(pack_train_seconds=round(pack_seconds, 4))
         outcomes.append(result)
     return outcomes
@@ -229,6 +237,7 @@ def fit_pack(
         return members, 0.0
     images = tf.constant(data.x_train)
     targets = tf.constant(built[0].run.targets[0])  # the same task and output for every member
+    scaling = built[0].run.scaling  # the same preprocessing too: it is in the pack key
     steps: dict[tuple[int, ...], Any] = {}
 
     def step_for(active: tuple[int, ...]) -> Any:
@@ -237,11 +246,13 @@ def fit_pack(
 
         @tf.function(input_signature=[tf.TensorSpec([len(active), None], tf.int32)])
         def step(indices: tf.Tensor) -> tf.Tensor:
-            x = to_model_input(tf.gather(images, indices))
+            x = to_model_input(tf.gather(images, indices), scaling)
             y = tf.gather(targets, indices)
             with tf.GradientTape() as tape:
                 predictions = [m.run.model(x[k], training=True) for k, m in enumerate(chosen)]
-                losses = [m.run.loss(y[k], p) for k, (m, p) in enumerate(zip(chosen, predictions))]
+                losses = [
+                    m.run.loss(y[k], p) + _penalty(m.run.model) for k, (m, p) in enumerate(zip(chosen, predictions))
+                ]
                 total = tf.add_n(losses)
             variables = [m.run.model.trainable_variables for m in chosen]
             gradients = tape.gradient(total, variables)
@@ -258,17 +269,18 @@ def fit_pack(
     y_val = built[0].run.targets[1]
 
     def outputs_on(images_uint8: np.ndarray, chosen: list[_Member]) -> list[np.ndarray]:
-        return [_predict(m.run.model, images_uint8) for m in chosen]
+        return [_predict(m.run, images_uint8) for m in chosen]
 
     n, batch_size = len(data.x_train), training.batch_size
     for m in built:
-        if m.run.probe:
-            m.run.probe.set_model(m.run.model)
-            m.run.probe.on_train_begin()
+        for callback in (m.run.probe, m.run.early_stopping):
+            if callback:
+                callback.set_model(m.run.model)
+                callback.on_train_begin()
     probe_seconds = 0.0
     started = time.perf_counter()
     for epoch in range(1, training.epochs + 1):
-        active = tuple(i for i, m in enumerate(members) if not m.diverged)
+        active = tuple(i for i, m in enumerate(members) if m.error is None and m.training)
         if not active:
             break
         epoch_started = time.perf_counter()
@@ -295,7 +307,7 @@ def fit_pack(
         seconds = time.perf_counter() - epoch_started
         for i, raw in zip(active, raw_val):
             m = members[i]
-            val_loss = float(m.run.loss(y_val, raw))
+            val_loss = float(m.run.loss(y_val, raw) + _penalty(m.run.model))  # as Keras' validation counts it
             val_metric = type(m.accuracy).from_config(m.accuracy.get_config())
             val_metric.update_state(y_val, raw)
             row = {
@@ -312,11 +324,15 @@ def fit_pack(
             m.history.append(row)
             if on_epoch:
                 on_epoch(i, epoch, row)
+            if m.run.early_stopping and not m.diverged:
+                m.run.early_stopping.on_epoch_end(epoch - 1, row)
             if m.run.probe:
                 probe_started = time.perf_counter()
                 m.run.probe.on_epoch_end(epoch - 1)
                 probe_seconds += time.perf_counter() - probe_started
     for m in built:
+        if m.run.early_stopping:
+            m.run.early_stopping.on_train_end()  # restore_best: the best epoch's weights, as Keras' fit
         if m.run.probe:
             probe_started = time.perf_counter()
             m.run.probe.on_train_end()
@@ -324,8 +340,13 @@ def fit_pack(
     return members, time.perf_counter() - started - probe_seconds
 
 
-def _predict(model: Any, images: Any) -> Any:
-    """Raw outputs on uint8 images without Keras' predict loop (a compiled call per batch)."""
+def _penalty(model: Any) -> Any:
+    """The model's regularisation losses, summed as Keras' fit adds them to its loss (0 without any)."""
+    return sum(model.losses) if model.losses else 0.0
+
+
+def _predict(run: Any, images: Any) -> Any:
+    """A train.PreparedRun's raw outputs on uint8 images without Keras' predict loop (a compiled call per batch)."""
     import numpy as np
     import tensorflow as tf
 
@@ -333,7 +354,7 @@ def _predict(model: Any, images: Any) -> Any:
     from actbench.train import EVAL_BATCH_SIZE
 
     parts = [
-        model(to_model_input(tf.constant(images[start : start + EVAL_BATCH_SIZE])), training=False)
+        run.model(to_model_input(tf.constant(images[start : start + EVAL_BATCH_SIZE]), run.scaling), training=False)
         for start in range(0, len(images), EVAL_BATCH_SIZE)
     ]
     return np.concatenate([np.asarray(part) for part in parts]) if parts else np.zeros((0,), "float32")

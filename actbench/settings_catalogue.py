@@ -77,12 +77,15 @@ SETTINGS: dict[str, Setting] = _rows(
     Setting("diagnostics", "bool", "setting"),
     # A dataset of your own: the digest of its arrays, so a changed file makes another group and block.
     Setting("data_sha256", "str", "setting", short="data", digest=True, test_set=True),
+    Setting("preprocessing", "str", "setting"),
     Setting("model.hidden_units", "json", "structure"),
     Setting("model.filters", "json", "structure"),
     Setting("model.dense_units", "json", "setting"),
     Setting("model.kernel_size", "int", "setting"),
     Setting("model.pool_size", "int", "setting"),
     Setting("model.dropout", "float", "setting"),
+    Setting("model.dropout_kind", "str", "setting"),
+    Setting("model.batch_norm", "str", "setting"),
     # `initializer: auto` resolves to the hidden activation's own, so it follows the activation.
     Setting("model.initializer", "str", "setting", activation=True),
     Setting("training.optimizer", "str", "setting"),
@@ -90,6 +93,13 @@ SETTINGS: dict[str, Setting] = _rows(
     Setting("training.epochs", "int", "setting", header=7),
     Setting("training.batch_size", "int", "setting"),
     Setting("training.validation_split", "float", "setting"),
+    Setting("training.momentum", "float", "setting"),
+    Setting("training.nesterov", "bool", "setting"),
+    Setting("training.l2", "float", "setting"),
+    Setting("training.weight_decay", "float", "setting"),
+    # The schedule and early stopping as their labels: 'cosine(alpha=0.0)', 'val_loss(min_delta=0.0, patience=2, ...)', 'off'.
+    Setting("training.schedule", "str", "setting"),
+    Setting("training.early_stopping", "str", "setting"),
 )
 
 

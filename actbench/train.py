@@ -28,7 +28,14 @@ from actbench.config import RunSpec
 from actbench.datasets import Dataset
 from actbench.models import STEPS_PER_EXECUTION, build_model
 from actbench.outputs import accuracy_metric, loss_for, output_layer
-from actbench.pipeline import TrainingBatches, evaluation_batches, model_input_shape, to_model_input
+from actbench.pipeline import (
+    InputScaling,
+    TrainingBatches,
+    evaluation_batches,
+    input_scaling,
+    model_input_shape,
+    to_model_input,
+)
 from actbench.results import RunOutputs, RunStatus, TestOutputs
 from actbench.tasks import class_names, encode_targets, task_labels
 
@@ -69,6 +76,52 @@ class PreparedRun:
     labels: tuple[np.ndarray, np.ndarray, np.ndarray]  # train, val, test: class indices for the task
     targets: tuple[np.ndarray, np.ndarray, np.ndarray]  # the same, encoded for the output layer
     probe: Any = None  # a DiagnosticsCallback when the run asks for diagnostics
+    scaling: InputScaling | None = None  # data.preprocessing's constants, from the training split
+    early_stopping: Any = None  # a keras EarlyStopping when training.early_stopping is set
+
+    @property
+    def stopped_early(self) -> bool:
+        """Whether early stopping ended it before its planned epochs (Keras' stopped_epoch is 0-based)."""
+        stopped = self.early_stopping.stopped_epoch if self.early_stopping is not None else 0
+        return 0 < stopped < self.spec.training.epochs - 1
+
+
+def optimizer_for(spec: RunSpec, train_images: int) -> Any:
+    """The run's Keras optimizer: its learning rate (or schedule, over optimizer steps), and only the
+    arguments set away from their defaults, so a run at the defaults gets the optimizer it always had."""
+    training = spec.training
+    config: dict[str, Any] = {"learning_rate": learning_rate(training, -(-train_images // training.batch_size))}
+    extra = {"momentum": training.momentum, "nesterov": training.nesterov, "weight_decay": training.weight_decay}
+    config.update({key: value for key, value in extra.items() if value})
+    return keras.optimizers.get({"class_name": training.optimizer, "config": config})
+
+
+def learning_rate(training: Any, steps_per_epoch: int) -> Any:
+    """training.learning_rate, or its schedule: cosine over every planned step (all `epochs`, even
+    where early stopping ends the run sooner), step as a staircase every `every` epochs."""
+    schedule, rate = training.schedule, training.learning_rate
+    if schedule == "constant":
+        return rate
+    if schedule.name == "cosine":
+        return keras.optimizers.schedules.CosineDecay(rate, training.epochs * steps_per_epoch, alpha=schedule.alpha)
+    return keras.optimizers.schedules.ExponentialDecay(
+        rate, schedule.every * steps_per_epoch, schedule.factor, staircase=True
+    )
+
+
+def early_stopping_for(spec: RunSpec) -> Any:
+    """A Keras EarlyStopping for the run, or None: alone it is one of fit's callbacks, packed the pack
+    feeds it the run's epoch rows, so a run stops at the same epoch either way."""
+    stopping = spec.training.early_stopping
+    if stopping is None:
+        return None
+    return keras.callbacks.EarlyStopping(
+        monitor=stopping.monitor,
+        patience=stopping.patience,
+        min_delta=stopping.min_delta,
+        mode="max" if stopping.monitor == "val_accuracy" else "min",
+        restore_best_weights=stopping.restore_best,
+    )
 
 
 def prepare_run(spec: RunSpec, data: Dataset) -> PreparedRun:
@@ -78,10 +131,7 @@ def prepare_run(spec: RunSpec, data: Dataset) -> PreparedRun:
     labels = tuple(task_labels(y, spec.task) for y in (data.y_train, data.y_val, data.y_test))
     targets = tuple(encode_targets(y, units) for y in labels)
     model = build_model(spec, model_input_shape(data.x_train), units)
-    training = spec.training
-    optimizer = keras.optimizers.get(
-        {"class_name": training.optimizer, "config": {"learning_rate": training.learning_rate}}
-    )
+    optimizer = optimizer_for(spec, len(data.x_train))
     loss = loss_for(output, units)
     model.compile(
         optimizer=optimizer,
@@ -89,15 +139,16 @@ def prepare_run(spec: RunSpec, data: Dataset) -> PreparedRun:
         metrics=[accuracy_metric(output, units)],
         steps_per_execution=STEPS_PER_EXECUTION,
     )
+    scaling = input_scaling(spec.preprocessing, data.x_train)
     probe = None
     if spec.diagnostics:
         from actbench.diagnostics import PROBE_SIZE, DiagnosticsCallback
 
-        x_probe = to_model_input(tf.constant(data.x_val[:PROBE_SIZE])).numpy()
+        x_probe = to_model_input(tf.constant(data.x_val[:PROBE_SIZE]), scaling).numpy()
         probe = DiagnosticsCallback(
             loss, x_probe, targets[1][:PROBE_SIZE], spec.hidden_activation.name, spec.hidden_activation.params
         )
-    return PreparedRun(spec, model, loss, labels, targets, probe)  # type: ignore[arg-type]
+    return PreparedRun(spec, model, loss, labels, targets, probe, scaling, early_stopping_for(spec))  # type: ignore[arg-type]
 
 
 def train_and_evaluate(spec: RunSpec, data: Dataset, on_epoch: EpochCallback | None = None) -> RunResult:
@@ -108,7 +159,7 @@ def train_and_evaluate(spec: RunSpec, data: Dataset, on_epoch: EpochCallback | N
         tf.config.experimental.enable_op_determinism()
     run = prepare_run(spec, data)
     history, diverged, train_seconds = fit_alone(run, data, on_epoch)
-    return finish_run(run, data, history, train_seconds, diverged, lambda images: predict(run.model, images))
+    return finish_run(run, data, history, train_seconds, diverged, lambda images: predict(run, images))
 
 
 def fit_alone(
@@ -116,16 +167,19 @@ def fit_alone(
 ) -> tuple[list[dict[str, float]], bool, float]:
     """Keras' fit of one run: its history, whether it diverged, and its training seconds (without diagnostics)."""
     training = run.spec.training
-    batches = TrainingBatches(data.x_train, run.targets[0], run.spec.seed, training.batch_size)
+    batches = TrainingBatches(data.x_train, run.targets[0], run.spec.seed, training.batch_size, run.scaling)
     recorder = _EpochRecorder(on_epoch)
+    # The recorder before early stopping: a history row for every epoch run, the last one included.
     callbacks = [batches, keras.callbacks.TerminateOnNaN(), recorder]
+    if run.early_stopping:
+        callbacks.append(run.early_stopping)
     if run.probe:
         callbacks.append(run.probe)  # after the recorder, so the epoch's own seconds do not include measuring it
     started = time.perf_counter()
     run.model.fit(
         batches.dataset,
         epochs=training.epochs,
-        validation_data=evaluation_batches(data.x_val, run.targets[1], EVAL_BATCH_SIZE),
+        validation_data=evaluation_batches(data.x_val, run.targets[1], EVAL_BATCH_SIZE, run.scaling),
         shuffle=False,  # the batches come in batch_order already
         verbose=0,
         callbacks=callbacks,
@@ -150,6 +204,7 @@ def finish_run(
     metrics: dict[str, Any] = {
         "params": int(model.count_params()),
         "epochs_run": len(history),
+        "stopped_early": run.stopped_early,
         "train_seconds": round(train_seconds, 4),  # without the time diagnostics took
         "seconds_per_epoch": round(train_seconds / max(len(history), 1), 4),
         **data.record,
@@ -168,6 +223,8 @@ def finish_run(
 
     best = max(history, key=lambda row: row["val_accuracy"])
     metrics.update(best_val_accuracy=best["val_accuracy"], best_epoch=best["epoch"])
+    if run.early_stopping is not None:  # the epoch early stopping counts best (and whose weights it restores)
+        metrics["best_epoch"] = run.early_stopping.best_epoch + 1
     raw = predict_images(data.x_test)
     probabilities = evaluation.class_probabilities(raw, output)
     scores, confusion = evaluation.classification_metrics(probabilities, labels_test)
@@ -181,9 +238,9 @@ def finish_run(
     return RunResult(RunStatus.FINISHED, metrics, outputs)
 
 
-def predict(model: Any, images: np.ndarray) -> np.ndarray:
-    """The model's raw outputs (float32) on uint8 images."""
-    return model.predict(evaluation_batches(images, None, EVAL_BATCH_SIZE), verbose=0)
+def predict(run: PreparedRun, images: np.ndarray) -> np.ndarray:
+    """The run's model's raw outputs (float32) on uint8 images."""
+    return run.model.predict(evaluation_batches(images, None, EVAL_BATCH_SIZE, run.scaling), verbose=0)
 
 
 class _EpochRecorder(keras.callbacks.Callback):

@@ -407,6 +407,8 @@ def test_memory_bytes_reads_this_machine():
         ("{type: cnn}", "relu", (28, 28)),
         ("{type: cnn, filters: [4, 6], kernel_size: 5, pool_size: 3, dense_units: [12]}", "prelu", (32, 30, 3)),
         ("{type: mlp, hidden_units: [7]}", "prelu", (9, 9, 2)),
+        ("{type: mlp, hidden_units: [32, 16], batch_norm: before}", "relu", (28, 28)),
+        ("{type: cnn, filters: [4, 6], dense_units: [12], batch_norm: after}", "prelu", (28, 28)),
     ],
 )
 def test_parameters_counted_from_the_spec_match_keras(model, hidden, image_shape):

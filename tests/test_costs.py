@@ -16,10 +16,12 @@ def specs(tmp_path, text: str, source: str = "full"):
     )
 
 
-def record(results, spec, wall: float | None, train_seconds: float) -> None:
+def record(results, spec, wall: float | None, train_seconds: float, epochs_run: int | None = None) -> None:
     """A finished run through actbench's writer, with the wall time the runner records (None: an older run without it)."""
     fit, validation, test = costs.image_counts(spec.model_dump(mode="json"))
     metrics = {"train_seconds": train_seconds, "n_train": fit, "n_val": validation, "n_test": test}
+    if epochs_run is not None:
+        metrics["epochs_run"] = epochs_run
     if wall is not None:
         metrics["run_seconds"] = wall
     save_record(
@@ -107,3 +109,21 @@ def test_dry_run_prints_each_runs_estimate_and_the_total_with_its_basis(tiny_con
         "(1 from recorded runs of the same shape, 2 from recorded runs with another activation)"
         in after.splitlines()[-1]
     )
+
+
+def test_with_early_stopping_epochs_are_a_most_and_a_recorded_run_counts_the_epochs_it_ran(tmp_path):
+    results = tmp_path / "results"
+    (stopping,) = specs(tmp_path, "hidden_activations: [relu]\ntraining: {epochs: 10, early_stopping: {patience: 1}}\n")
+    (seed_1,) = specs(
+        tmp_path, "hidden_activations: [relu]\nseeds: [1]\ntraining: {epochs: 10, early_stopping: {patience: 1}}\n"
+    )
+    record(results, stopping, wall=20.0, train_seconds=18.0, epochs_run=5)  # stopped after 5 of its 10 epochs
+    estimate = costs.estimate_runs([seed_1], results)[0]
+    dumped = seed_1.model_dump(mode="json")
+    fit, validation, test = costs.image_counts(dumped)
+    ratio = costs.work(dumped) / costs.work(dumped, fit + validation, test, epochs=5)
+    assert 1.9 < ratio < 2.0 and estimate.at_most and estimate.basis == "recorded"
+    assert estimate.seconds == pytest.approx(costs.MEASURED.per_run + (20.0 - costs.MEASURED.per_run) * ratio)
+    line = costs.describe_estimates([estimate, costs.Estimate(5.0, "model")])
+    assert line.startswith("estimated at most ") and "early stopping may end 1 of them sooner" in line
+    assert costs.describe_estimates([costs.Estimate(5.0, "model")]).startswith("estimated 5s ")

@@ -206,6 +206,20 @@ def test_extra_metrics_average_over_seeds_and_a_keras_accuracy_gap_is_called_out
     assert "beyond accuracy" in text and "0.0300 ± 0.0141" in text and "inside the network" in text
 
 
+def test_the_report_notes_the_seeds_of_a_group_that_early_stopping_ended_at_different_epochs(tmp_path):
+    stopped = {"relu": lambda seed: {"epochs_run": [23, 41, 30][seed]}, "tanh": lambda seed: {"epochs_run": 50}}
+    accuracies = {"relu": [0.97, 0.98, 0.99], "tanh": [0.95, 0.96, 0.97]}
+    exp_dir, _ = make_results(
+        tmp_path, accuracies, extra=stopped, epochs=50, training=", early_stopping: {patience: 2}"
+    )
+    lines = headline(build_report(exp_dir))
+    assert "relu: seeds stopped at epochs 23-41 (early stopping)" in lines
+    assert not any(line.startswith("tanh") for line in lines)  # its seeds all ran 50
+    (tmp_path / "plain").mkdir()
+    plain, _ = make_results(tmp_path / "plain", accuracies, extra=stopped, epochs=50)  # no early stopping: no note
+    assert not any("early stopping" in line for line in headline(build_report(plain)))
+
+
 def test_report_of_a_real_sweep_writes_files_plots_and_structured_columns(tiny_config, tmp_path):
     results = tmp_path / "results"
     assert invoke("run", tiny_config, "--results-dir", results, "--seeds", "2").exit_code == 0

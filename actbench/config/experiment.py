@@ -67,10 +67,14 @@ def model_size(
 ) -> ModelSize:
     """Parameters and activations of `model` on images of `image_shape` ((H, W) or (H, W, C)), layer by
     layer as models.py builds it: 'valid' convolutions, pooling that drops a remainder, Dense layers
-    with biases; `learned_slopes`: PReLU's slope per unit (per channel after a convolution). Raises
+    with biases; `learned_slopes`: PReLU's slope per unit (per channel after a convolution); batch_norm:
+    four numbers per unit (per channel), one more output per layer, and `before` no bias. Raises
     ShapeProblem when a convolution or pooling window is larger than what it meets, with the fixes that apply."""
     height, width, channels = (list(image_shape) + [1])[:3]
     parameters, activations = 0, height * width * channels
+    # BatchNormalization: gamma, beta and the moving mean and variance per unit, and its own output.
+    normalised = int(model.batch_norm != "none")
+    bias = int(model.batch_norm != "before")
     if isinstance(model, MLPSpec):
         widths, dropout = [height * width * channels, *model.hidden_units], model.dropout
     else:
@@ -86,8 +90,9 @@ def model_size(
                     "kernel_size", f"{model.kernel_size} is larger than {where}; {_either('lower it', *pooled, *fewer)}"
                 )
             height, width = height - model.kernel_size + 1, width - model.kernel_size + 1
-            parameters += (model.kernel_size**2 * channels + 1) * filters + (filters if learned_slopes else 0)
-            activations += 2 * height * width * filters  # the convolution and its activation
+            parameters += (model.kernel_size**2 * channels + bias) * filters + (filters if learned_slopes else 0)
+            parameters += 4 * filters * normalised
+            activations += (2 + normalised) * height * width * filters  # the convolution and its activation
             if model.pool_size > min(height, width):
                 convolved = ["lower kernel_size"] if model.kernel_size > 1 else []
                 raise ShapeProblem(
@@ -99,8 +104,8 @@ def model_size(
             activations += height * width * filters
         widths, dropout = [height * width * channels, *model.dense_units], model.dropout
     for fan_in, units in itertools.pairwise(widths):
-        parameters += (fan_in + 1) * units + (units if learned_slopes else 0)
-        activations += (3 if dropout else 2) * units
+        parameters += (fan_in + bias) * units + (units if learned_slopes else 0) + 4 * units * normalised
+        activations += (3 if dropout else 2) * units + units * normalised
     parameters += (widths[-1] + 1) * output_units
     return ModelSize(parameters, activations + 2 * output_units)
 

@@ -13,7 +13,15 @@ from pydantic import PositiveInt
 from actbench import activations
 from actbench import dataset_catalogue as builtin_datasets
 from actbench.config.experiment import ExperimentConfig
-from actbench.config.schema import ActivationSpec, ModelSpec, Strict, TaskSpec, TrainingSpec, output_units
+from actbench.config.schema import (
+    PREPROCESSING,
+    ActivationSpec,
+    ModelSpec,
+    Strict,
+    TaskSpec,
+    TrainingSpec,
+    output_units,
+)
 from actbench.settings_catalogue import activation_settings
 
 # The version of the rules by which a run turns its spec into numbers (data order, models, losses,
@@ -53,11 +61,15 @@ class RunSpec(Strict):
     diagnostics: bool = False
     training_rules: int
     own_data: OwnData | None = None  # only for a dataset of your own
+    preprocessing: Literal[PREPROCESSING] = "scale"  # type: ignore[valid-type]
+
+    # A built-in dataset's runs have no `own_data` key, so their spec (and run id) is what it was
+    # before datasets of your own existed; the same for the settings added later, at their defaults.
+    LATER = ("own_data", "preprocessing")
 
     def as_json(self) -> dict[str, Any]:
-        """The spec as spec.json holds it; a built-in dataset's runs have no `own_data` key, so
-        their spec (and run id) is what it was before datasets of your own existed."""
-        return self.model_dump(mode="json", exclude=None if self.own_data else {"own_data"})
+        """The spec as spec.json holds it."""
+        return self.model_dump(mode="json")
 
 
 # Fields that do not change the numbers and therefore stay out of the run id (spec.json also holds the id itself).
@@ -149,6 +161,7 @@ def expand_runs(
                 diagnostics=config.diagnostics,
                 training_rules=TRAINING_RULES,
                 own_data=own.get(dataset),
+                preprocessing=config.data.preprocessing,
             )
         )
     return runs

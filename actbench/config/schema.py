@@ -5,19 +5,24 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
+    NonNegativeFloat,
+    NonNegativeInt,
     PositiveFloat,
     PositiveInt,
+    SerializerFunctionWrapHandler,
     Tag,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -36,6 +41,23 @@ class Strict(BaseModel):
     and every number finite (a learning rate of .inf or .nan would pass the bounds and fail every run)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    # Fields added after runs were recorded: left out of the dumped data while at their default, so a
+    # run at the defaults keeps the spec JSON, and the run id, it had before they existed.
+    LATER: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _later_defaults_left_out(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        for name in self.LATER:
+            if getattr(self, name) == type(self).model_fields[name].default:
+                data.pop(name, None)
+        return data
+
+    @classmethod
+    def with_later_defaults(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """`data` as dumped, with the LATER fields it leaves out at their defaults filled back in."""
+        return {**{name: cls.model_fields[name].default for name in cls.LATER}, **data}
 
 
 class ActivationSpec(Strict):
@@ -75,11 +97,19 @@ class ActivationSpec(Strict):
         return naming.activation_label(self.name, self.params)
 
 
+BATCH_NORM = ("none", "before", "after")  # BatchNormalization before or after each hidden activation, or none
+DROPOUT_KINDS = ("standard", "alpha")  # keras Dropout, or AlphaDropout (keeps SELU's mean and variance)
+
+
 class MLPSpec(Strict):
     type: Literal["mlp"] = "mlp"
     hidden_units: list[PositiveInt] = Field(default=[128, 64], min_length=1)
     dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
     initializer: Literal[INITIALIZERS] = "auto"  # type: ignore[valid-type]
+    dropout_kind: Literal[DROPOUT_KINDS] = "standard"  # type: ignore[valid-type]
+    batch_norm: Literal[BATCH_NORM] = "none"  # type: ignore[valid-type]
+
+    LATER = ("dropout_kind", "batch_norm")
 
 
 class CNNSpec(Strict):
@@ -92,6 +122,10 @@ class CNNSpec(Strict):
     dense_units: list[PositiveInt] = Field(default_factory=list)
     dropout: float = Field(default=0.5, ge=0.0, lt=1.0)
     initializer: Literal[INITIALIZERS] = "auto"  # type: ignore[valid-type]
+    dropout_kind: Literal[DROPOUT_KINDS] = "standard"  # type: ignore[valid-type]
+    batch_norm: Literal[BATCH_NORM] = "none"  # type: ignore[valid-type]
+
+    LATER = ("dropout_kind", "batch_norm")
 
 
 ModelSpec = Annotated[MLPSpec | CNNSpec, Field(discriminator="type")]
@@ -123,17 +157,21 @@ DatasetEntry = Annotated[
     Discriminator(lambda value: "builtin" if isinstance(value, str) else "own"),
 ]
 # Union tags that pydantic puts into error locations; never shown to the user (see load.describe).
-LOC_TAGS = ("mlp", "cnn", "builtin", "own")
+LOC_TAGS = ("mlp", "cnn", "builtin", "own", "constant", "cosine", "step")
 
 
 def dataset_name(entry: str | CustomDataset) -> str:
     return entry if isinstance(entry, str) else entry.name
 
 
+PREPROCESSING = ("scale", "standardize", "center")  # pixels/255; per-pixel standardised; pixels/255 less their mean
+
+
 class DataSpec(Strict):
     source: Literal["auto", "full", "sample"] = "auto"
     limit_train: PositiveInt | None = None
     limit_test: PositiveInt | None = None
+    preprocessing: Literal[PREPROCESSING] = "scale"  # type: ignore[valid-type]
 
 
 def _class_index(value: int, info: ValidationInfo) -> int:
@@ -205,9 +243,109 @@ def output_problem(task: TaskSpec, output: OutputSpec, classes: int) -> str | No
     return outputs.problem_with(output.name, task.type == "binary", output_units(task, output, classes), classes)
 
 
+class CosineSchedule(Strict):
+    """Cosine decay of the learning rate over all the planned steps, down to alpha * learning_rate."""
+
+    name: Literal["cosine"]
+    alpha: float = Field(default=0.0, ge=0.0, le=1.0)
+
+    @property
+    def label(self) -> str:
+        return naming.activation_label(self.name, {"alpha": self.alpha})
+
+
+class StepSchedule(Strict):
+    """The learning rate times `factor` every `every` epochs."""
+
+    name: Literal["step"]
+    every: PositiveInt = 10
+    factor: float = Field(default=0.5, gt=0.0, le=1.0)
+
+    @property
+    def label(self) -> str:
+        return naming.activation_label(self.name, {"every": self.every, "factor": self.factor})
+
+
+def _schedule_tag(value: Any) -> str | None:
+    name = value if isinstance(value, str) else getattr(value, "name", None) or (value or {}).get("name")
+    return name if name in ("constant", "cosine", "step") else None
+
+
+def _schedule_shorthand(value: Any) -> Any:
+    # `schedule: cosine` means {name: cosine} with its defaults; {name: constant} is `constant`.
+    if isinstance(value, str) and value != "constant":
+        return {"name": value}
+    if isinstance(value, dict) and value == {"name": "constant"}:
+        return "constant"
+    return value
+
+
+SCHEDULE_HELP = "a schedule is constant, {name: cosine, alpha: 0.0} or {name: step, every: 10, factor: 0.5}"
+Schedule = Annotated[
+    Annotated[Literal["constant"], Tag("constant")]
+    | Annotated[CosineSchedule, Tag("cosine")]
+    | Annotated[StepSchedule, Tag("step")],
+    Discriminator(_schedule_tag, custom_error_type="schedule", custom_error_message=SCHEDULE_HELP),
+]
+
+
+class EarlyStopping(Strict):
+    """Keras' EarlyStopping: stop when `monitor` has not improved by min_delta for `patience` epochs."""
+
+    monitor: Literal["val_loss", "val_accuracy", "loss"] = "val_loss"  # loss: the training loss, as scikit-learn's MLP
+    patience: NonNegativeInt = 10
+    min_delta: NonNegativeFloat = 0.0
+    restore_best: bool = True  # test the weights of the best epoch, not of the last
+
+    @property
+    def label(self) -> str:
+        params = {"patience": self.patience, "min_delta": self.min_delta, "restore_best": self.restore_best}
+        return naming.activation_label(self.monitor, params)
+
+
+# Which optimizers take a momentum, and Nesterov's (Keras' own arguments).
+MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
+
+
 class TrainingSpec(Strict):
     optimizer: Literal["adam", "adamw", "nadam", "rmsprop", "sgd", "adagrad"] = "adam"
     learning_rate: PositiveFloat = 0.001
-    epochs: PositiveInt = 5
+    epochs: PositiveInt = 5  # with early stopping, the most a run trains
     batch_size: PositiveInt = 128
     validation_split: float = Field(default=0.1, gt=0.0, lt=1.0)
+    momentum: float = Field(default=0.0, ge=0.0, lt=1.0)
+    nesterov: bool = False
+    l2: NonNegativeFloat = 0.0  # l2 * sum(kernel**2) of every Dense and Conv2D kernel, added to the loss
+    weight_decay: NonNegativeFloat = 0.0  # decoupled (AdamW, SGDW); 0: the optimizer's own (AdamW's 0.004)
+    schedule: Annotated[Schedule, BeforeValidator(_schedule_shorthand)] = "constant"
+    early_stopping: EarlyStopping | None = None
+
+    LATER = ("momentum", "nesterov", "l2", "weight_decay", "schedule", "early_stopping")
+
+    @field_validator("momentum")
+    @classmethod
+    def _momentum_fits_the_optimizer(cls, value: float, info: ValidationInfo) -> float:
+        optimizer = info.data.get("optimizer")
+        if value and optimizer and optimizer not in MOMENTUM_OPTIMIZERS:
+            raise ValueError(
+                f"{optimizer} takes no momentum (only {' and '.join(MOMENTUM_OPTIMIZERS)} do); "
+                "drop training.momentum or set training.optimizer: sgd"
+            )
+        return value
+
+    @field_validator("nesterov")
+    @classmethod
+    def _nesterov_needs_sgd_momentum(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("optimizer", "sgd") != "sgd":
+            raise ValueError("Nesterov momentum is SGD's; drop training.nesterov or set training.optimizer: sgd")
+        if value and not info.data.get("momentum", 1.0):
+            raise ValueError("Nesterov needs a momentum; set training.momentum, e.g. 0.9, or drop training.nesterov")
+        return value
+
+    @property
+    def schedule_label(self) -> str:
+        return self.schedule if isinstance(self.schedule, str) else self.schedule.label
+
+    @property
+    def early_stopping_label(self) -> str:
+        return self.early_stopping.label if self.early_stopping else "off"

@@ -45,6 +45,7 @@ def headline(report: ExperimentReport) -> list[str]:
     for _, block in summary.groupby("block", sort=True):
         lines += _block_sentences(block)
     lines += _keras_accuracy_notes(summary)
+    lines += _early_stopping_notes(report.runs)
     return lines + report.notes
 
 
@@ -118,5 +119,22 @@ def _keras_accuracy_notes(summary: pd.DataFrame) -> list[str]:
             notes.append(
                 f"Keras' plain 'accuracy' misjudges {pair_label(row.hidden_activation, row.output_activation)}{where}: "
                 f"{row.keras_accuracy_mean:.4f} instead of {row.acc_mean:.4f} ({gap:+.4f}); it rounds that output at 0.5"
+            )
+    return notes
+
+
+def _early_stopping_notes(runs: pd.DataFrame) -> list[str]:
+    """Say where the seeds of one group trained for different numbers of epochs: early stopping ended them apart."""
+    if "epochs_run" not in runs or "training.early_stopping" not in runs:
+        return []
+    stopping = runs[(runs["status"] == "finished") & (runs["training.early_stopping"] != "off")]
+    notes = []
+    for _, group in stopping.groupby("group_id", sort=False):
+        epochs = group["epochs_run"].astype(int)
+        if epochs.nunique() > 1:
+            first = group.iloc[0]
+            where = f" on {first['block_label']}" if first["block_label"] else ""
+            notes.append(
+                f"{first['label']}{where}: seeds stopped at epochs {epochs.min()}-{epochs.max()} (early stopping)"
             )
     return notes

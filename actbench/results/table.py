@@ -7,7 +7,7 @@ from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from actbench.config import TRAINING_RULES, TaskSpec, block_id, group_id
+from actbench.config import TRAINING_RULES, CNNSpec, MLPSpec, RunSpec, TaskSpec, TrainingSpec, block_id, group_id
 from actbench.metrics_catalogue import leading_columns
 from actbench.naming import activation_label
 from actbench.results.runs import (
@@ -57,9 +57,15 @@ def flatten_run(spec: dict[str, Any], metrics: dict[str, Any]) -> dict[str, Any]
         "output_units": output_units(spec),
         "seed": spec["seed"],
     }
-    row.update(_flatten("model", spec["model"], skip={"type"}))
-    row.update(_flatten("training", spec["training"]))
+    # Settings added later are left out of a spec at their defaults (schema.Strict.LATER): filled back in here.
+    model_type = CNNSpec if spec["model"]["type"] == "cnn" else MLPSpec
+    row.update(_flatten("model", model_type.with_later_defaults(spec["model"]), skip={"type"}))
+    training = TrainingSpec.model_validate(spec["training"])
+    values = {name: getattr(training, name) for name in TrainingSpec.model_fields}
+    values.update(schedule=training.schedule_label, early_stopping=training.early_stopping_label)
+    row.update(_flatten("training", values))
     row.update(limit_train=spec["limit_train"], limit_test=spec["limit_test"], deterministic=spec["deterministic"])
+    row["preprocessing"] = RunSpec.with_later_defaults(spec)["preprocessing"]
     row["diagnostics"] = spec.get("diagnostics", False)
     row["data_sha256"] = (spec.get("own_data") or {}).get("sha256")
     row.update({k: v for k, v in metrics.items() if not isinstance(v, (dict, list))})
