@@ -145,8 +145,8 @@ def agreement(published: float, values: np.ndarray, n_test: float, metric: str) 
     interval, the difference (measured - published) and whether the published value lies inside."""
     n = len(values)
     if n == 0:
-        nothing = dict.fromkeys(["measured", "ci_low", "ci_high", "binomial", "agree_low", "agree_high", "difference"])
-        return {"n": 0, **dict.fromkeys(nothing, math.nan), "agrees": None}
+        unknown = ["measured", "ci_low", "ci_high", "binomial", "agree_low", "agree_high", "difference"]
+        return {"n": 0, **dict.fromkeys(unknown, math.nan), "agrees": None}
     mean = float(values.mean())
     sd = float(values.std(ddof=1)) if n > 1 else math.nan
     low, high = (float(x[0]) for x in stats.mean_intervals(np.array([mean]), np.array([sd]), np.array([n])))
