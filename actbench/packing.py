@@ -162,12 +162,12 @@ class _Member:
     history: list[dict[str, float]] = field(default_factory=list)
     diverged: bool = False
     diverged_now: bool = False  # within the current epoch
+    error: BaseException | None = None  # its model could not be built: it takes no part
 
     @property
     def training(self) -> bool:
+        """Still in the pack: neither diverged nor stopped by its early stopping."""
         return not (self.diverged or self.run.stopped_early)
-
-    error: BaseException | None = None  # its model could not be built: it takes no part
 
 
 def train_pack(specs: Sequence[RunSpec], data: Any, on_epoch: PackEpochCallback | None = None) -> list[Any]:

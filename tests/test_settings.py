@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from actbench import packing, train
+from actbench import packing, results, train
 from actbench.config import RunSpec, expand_runs, group_id, load_config, parse_set, run_id
 from actbench.config.schema import CNNSpec, MLPSpec, TrainingSpec
 from actbench.datasets import load_dataset, split_dataset
@@ -237,3 +237,58 @@ def test_early_stopping_packed_stops_each_run_where_it_stops_alone(tmp_path, dat
         assert len(result.outputs.history) == result.metrics["epochs_run"]
         assert result.metrics["test_accuracy"] == pytest.approx(alone.metrics["test_accuracy"], abs=0.006)
     assert any(result.metrics["stopped_early"] for result in packed)
+
+
+def test_a_sweep_records_the_settings_and_where_early_stopping_ended_each_run(tmp_path):
+    import pandas as pd
+
+    from actbench.sweep import run_sweep
+
+    # The training loss never falls by 0.5 from one epoch to the next: every run stops after epoch 2 of 4.
+    stopping = "{monitor: loss, patience: 0, min_delta: 0.5}"
+    text = BASE.replace("epochs: 1", f"epochs: 4, early_stopping: {stopping}, l2: 0.0001")
+    config = load_config(write_config(tmp_path, text))
+    run_sweep(config, tmp_path / "results", pack="auto")
+    exp_dir = tmp_path / "results" / "t"
+    for directory in results.run_directories(exp_dir):
+        metrics, history = results.read_metrics(directory), results.read_history(directory)
+        assert metrics["epochs_run"] == len(history) == 2 and metrics["stopped_early"] is True
+        assert metrics["best_epoch"] == 1 and metrics["pack_size"] == 2
+        assert results.read_spec(directory)["training"]["early_stopping"]["min_delta"] == 0.5
+    table = pd.read_csv(exp_dir / "results.csv")
+    assert set(table["training.early_stopping"]) == {"loss(min_delta=0.5, patience=0, restore_best=true)"}
+    assert set(table["training.l2"]) == {0.0001} and set(table["model.batch_norm"]) == {"none"}
+    assert table["stopped_early"].all()
+    kept = invoke("report", exp_dir, "--no-plots", "--filter", "training.l2=0.0001", "--filter", "preprocessing=scale")
+    assert kept.exit_code == 0 and "2 runs" in kept.output, kept.output
+
+
+@pytest.mark.slow
+def test_a_packed_sweep_with_every_setting_gives_each_run_the_test_results_it_gets_alone(tmp_path):
+    from actbench.sweep import run_sweep
+
+    text = """
+    name: both
+    datasets: [mnist]
+    data: {source: sample, limit_train: 1000, limit_test: 500, preprocessing: standardize}
+    models: [{type: mlp, hidden_units: [32, 16], batch_norm: after, dropout: 0.1, dropout_kind: alpha}]
+    hidden_activations: [relu, selu, tanh]
+    training:
+      {optimizer: sgd, learning_rate: 0.05, momentum: 0.9, nesterov: true, l2: 0.0001, weight_decay: 0.001,
+       schedule: {name: step, every: 1, factor: 0.5}, epochs: 4, batch_size: 64,
+       early_stopping: {monitor: val_accuracy, patience: 1, restore_best: true}}
+    seeds: [0, 1]
+    """
+    config = load_config(write_config(tmp_path, text))
+    outcome: dict[str, dict] = {}
+    for pack in ("off", "auto"):
+        run_sweep(config, tmp_path / pack, pack=pack)
+        for directory in results.run_directories(tmp_path / pack / "both"):
+            outcome.setdefault(directory.name, {})[pack] = results.read_metrics(directory)
+    assert len(outcome) == 6
+    for run, ways in outcome.items():
+        alone, packed = ways["off"], ways["auto"]
+        assert packed["pack_size"] == 6 and "pack_size" not in alone
+        for key in ("epochs_run", "best_epoch", "stopped_early"):
+            assert packed[key] == alone[key], (run, key)
+        assert abs(packed["test_accuracy"] - alone["test_accuracy"]) <= 0.004, run
