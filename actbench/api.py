@@ -127,11 +127,15 @@ def report_tables(target: Path | str, filters: Sequence[str] = (), all_runs: boo
       "which won, by how much, is it real");
     - "metrics": each group's means (and spreads over seeds) of the other metrics;
     - "runs": the runs in scope with their group's block and labels;
-    - "problems": diverged and failed runs.
+    - "problems": diverged and failed runs;
+    - "published": where an experiment's config cites a published result (its `reference:` block), one row
+      per published value: the group it names, published and measured, the interval it must lie in, the
+      difference and whether they agree (docs/report.md#published-vs-measured).
     Groups are keyed by `group_id` (and blocks by `block_id`), as in results.csv and the exports.
     """
     import pandas as pd
 
+    from actbench.reference import COLUMNS
     from actbench.report.formats import VERDICT_COLUMNS, summary_frame
 
     reports = build_reports(target, filters, all_runs)
@@ -144,4 +148,10 @@ def report_tables(target: Path | str, filters: Sequence[str] = (), all_runs: boo
         "metrics": groups[names + ["n"] * ("n" in groups) + figures],
         "runs": pd.concat([r.runs.assign(experiment=r.name) for r in reports], ignore_index=True),
         "problems": pd.concat([r.aggregated.problems.assign(experiment=r.name) for r in reports], ignore_index=True),
+        "published": pd.concat(
+            [r.comparison.assign(experiment=r.name) for r in reports if r.reference is not None],
+            ignore_index=True,
+        )
+        if any(r.reference is not None for r in reports)
+        else pd.DataFrame(columns=["experiment", *COLUMNS]),
     }

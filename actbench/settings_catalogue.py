@@ -134,6 +134,12 @@ def filter_keys() -> list[str]:
     return sorted(row.name for row in SETTINGS.values() if row.filter)
 
 
+def filter_texts(column: pd.Series) -> pd.Series:
+    """A setting column's values as `--filter` (and a reference's `match`) names them: '2000' for an integer
+    setting, '[100,10]' for a list, '<NA>' for a missing one."""
+    return column.astype(object).map(str)
+
+
 def plain_settings() -> list[str]:
     """The settings labels show by value alone: what a wide report table always shows."""
     return [row.name for row in SETTINGS.values() if row.plain]

@@ -189,7 +189,7 @@ def test_an_explicit_initializer_is_kept(tmp_path):
     assert spec.model.initializer == "glorot_normal"
 
 
-@pytest.mark.parametrize("path", sorted((REPO / "configs").glob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted((REPO / "configs").rglob("*.yaml")), ids=lambda p: p.name)
 def test_every_shipped_config_validates(path):
     config = load_config(path)
     assert expand_runs(config, dict.fromkeys(config.datasets, "sample"))

@@ -8,6 +8,7 @@ from actbench.config.experiment import SEED_MAX, ExperimentConfig, ModelSize, co
 from actbench.config.grid import TRAINING_RULES, OwnData, RunSpec, block_id, expand_runs, group_id, run_id
 from actbench.config.load import load_config
 from actbench.config.overrides import Override, option_overrides, parse_set
+from actbench.config.reference import Citation, PublishedValue, Reference
 from actbench.config.schema import (
     BUILTIN_CLASSES,
     DATASETS,

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from actbench.config.reference import Reference
 from actbench.config.schema import (
     ActivationSpec,
     CustomDataset,
@@ -149,6 +150,8 @@ class ExperimentConfig(Strict):
     seeds: list[Annotated[int, Field(ge=0, le=SEED_MAX)]] = Field(default=[0], min_length=1)
     deterministic: bool = False
     diagnostics: bool = False  # dead units, saturation, gradient norms per layer and epoch
+    # The published result this config reproduces; in no RunSpec, so it never changes a run id.
+    reference: Reference | None = None
 
     @field_validator("models", mode="before")
     @classmethod
@@ -294,4 +297,6 @@ def config_as_dict(config: ExperimentConfig) -> dict[str, Any]:
         {"name": a["name"], **a["params"]} if a["params"] else a["name"] for a in data["hidden_activations"]
     ]  # the source digest is derived, not written by the user
     data["output_activations"] = [o if o["units"] else o["name"] for o in data["output_activations"]]
+    if data["reference"] is None:  # config.yaml of a config without one stays as it was
+        del data["reference"]
     return data

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from actbench import reference as published
+from actbench.config import Reference
 from actbench.dataset_catalogue import DATASETS
 from actbench.metrics_catalogue import in_table
 from actbench.report.aggregate import EXTRA_METRICS, Aggregated, aggregate, label_runs, pivot
@@ -37,11 +39,14 @@ class ExperimentReport:
     pivot: pd.DataFrame
     scope: Scope
     notes: list[str] = field(default_factory=list)
+    reference: Reference | None = None  # the published result the experiment's config.yaml cites
+    comparison: pd.DataFrame = field(default_factory=pd.DataFrame)  # published vs measured, reference.COLUMNS
 
 
 def build_report(exp_dir: Path, filters: Sequence[str] = (), all_runs: bool = False) -> ExperimentReport:
     notes: list[str] = []
     runs, scope = select_runs(exp_dir, all_runs, list(filters), notes)
+    cited, comparison = published.experiment_comparison(exp_dir, runs, notes)  # on results.csv's values, as --filter
     if runs.empty:
         aggregated = Aggregated(pd.DataFrame(), pd.DataFrame())
     else:
@@ -52,7 +57,24 @@ def build_report(exp_dir: Path, filters: Sequence[str] = (), all_runs: bool = Fa
         aggregated = aggregate(runs)
         runs = label_runs(runs, aggregated)
         aggregated.problems = runs[runs["status"] != RunStatus.FINISHED].reset_index(drop=True)  # with their labels
-    return ExperimentReport(exp_dir.name, exp_dir, runs, aggregated, pivot(aggregated.summary), scope, notes)
+    if cited is not None:
+        aggregated.summary, comparison = _with_published(aggregated.summary, comparison)
+    return ExperimentReport(
+        exp_dir.name, exp_dir, runs, aggregated, pivot(aggregated.summary), scope, notes, cited, comparison
+    )
+
+
+def _with_published(summary: pd.DataFrame, comparison: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The summary with each group's published value, difference and agreement (for CSV, JSON and the API),
+    and the comparison with each group's block and label (for the tables)."""
+    if summary.empty:
+        return summary, comparison.assign(block_label="", label="")
+    names = summary.set_index("group_id")[["block_label", "label"]]
+    labelled = comparison.join(names, on="group_id")
+    by_group = comparison.dropna(subset=["group_id"]).set_index("group_id")
+    columns = {"published": "published", "difference": "published_difference", "agrees": "published_agrees"}
+    summary = summary.join(by_group[list(columns)].rename(columns=columns), on="group_id")
+    return summary, labelled
 
 
 def _chance_levels(exp_dir: Path, runs: pd.DataFrame) -> pd.Series:

@@ -14,9 +14,17 @@ import pandas as pd
 from rich.console import Console
 
 from actbench import settings_catalogue
+from actbench.reference import RULE, citation_line
 from actbench.report import ExperimentReport
 from actbench.report.headline import headline
-from actbench.report.tables import OPTIONAL_COLUMNS, block_tables, extra_tables, pivot_frame, problem_rows
+from actbench.report.tables import (
+    OPTIONAL_COLUMNS,
+    block_tables,
+    extra_tables,
+    pivot_frame,
+    problem_rows,
+    reference_rows,
+)
 from actbench.report.terminal import WIDE, draw_metrics, draw_table
 from actbench.terminal import Terminal
 
@@ -82,6 +90,14 @@ def print_tables(
             console.print()
         for line in headline(report):
             console.print(line, markup=False, highlight=False)
+        if report.reference is not None:
+            draw_table(
+                console,
+                f"published vs measured: {citation_line(report.reference)}",
+                reference_rows(report.comparison),
+                keep=2,
+            )
+            console.print(RULE, markup=False, highlight=False)
         summary = report.aggregated.summary
         for title, frame in block_tables(summary, sort_by, wide):
             draw_table(console, title, frame, optional=[] if wide else OPTIONAL_COLUMNS, keep=2)
@@ -101,6 +117,14 @@ def print_tables(
 def markdown(report: ExperimentReport) -> str:
     summary = report.aggregated.summary
     parts = [f"# {report.name}\n", *(f"- {line}" for line in headline(report)), ""]
+    if report.reference is not None:
+        parts += [
+            "## Published vs measured\n",
+            f"{citation_line(report.reference)}\n",
+            markdown_table(reference_rows(report.comparison)),
+            f"{RULE[0].upper()}{RULE[1:]}.\n",
+            f"What this config cannot match: {report.reference.notes.strip()}\n",
+        ]
     for title, frame in block_tables(summary, wide=True):
         parts += [_heading(title, summary), markdown_table(frame)]
     if not report.pivot.empty:
@@ -165,11 +189,23 @@ def to_json(reports: list[ExperimentReport]) -> str:
                 "notes": headline(report),
                 "groups": _records(groups[groups["experiment"] == report.name].drop(columns="experiment")),
                 "problems": _records(report.aggregated.problems.drop(columns=["traceback"], errors="ignore")),
+                "reference": _reference(report),
             }
             for report in reports
         ]
     }
     return json.dumps(document, indent=2, allow_nan=False)
+
+
+def _reference(report: ExperimentReport) -> dict | None:
+    """The cited result and published vs measured per value, as the table shows them, in numbers."""
+    if report.reference is None:
+        return None
+    return {
+        **report.reference.model_dump(mode="json", exclude={"published"}),
+        "rule": RULE,
+        "comparison": _records(report.comparison),
+    }
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:

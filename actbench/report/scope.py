@@ -14,7 +14,7 @@ import pandas as pd
 
 from actbench import results
 from actbench.errors import ActbenchError
-from actbench.settings_catalogue import filter_keys
+from actbench.settings_catalogue import filter_keys, filter_texts
 
 # The results.csv columns a --filter may name: fixed by the settings catalogue, so a typo is caught
 # before any folder is read, whatever the folder holds.
@@ -83,17 +83,12 @@ def select_runs(exp_dir: Path, all_runs: bool, filters: list[str], notes: list[s
         if not all_runs and not runs.empty:
             runs = runs[runs["run_id"].isin(planned)]
     parsed = parse_filters(filters)
-    scope.values_seen = {key: set(_texts(runs[key])) if key in runs else set() for key, _ in parsed}
+    scope.values_seen = {key: set(filter_texts(runs[key])) if key in runs else set() for key, _ in parsed}
     for key, value in parsed:
         before = len(runs)
-        runs = runs[_texts(runs[key]) == value] if key in runs else runs.iloc[0:0]
+        runs = runs[filter_texts(runs[key]) == value] if key in runs else runs.iloc[0:0]
         scope.filtered_out += before - len(runs)
     return runs.reset_index(drop=True), scope
-
-
-def _texts(column: pd.Series) -> pd.Series:
-    """Values as a --filter names them: '2000' for an integer setting, '<NA>' for a missing one."""
-    return column.astype(object).map(str)
 
 
 def _planned_ids(exp_dir: Path, notes: list[str]) -> set[str] | None:

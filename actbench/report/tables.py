@@ -175,3 +175,27 @@ def _p(value: float) -> str:
 
 def _mark(test: str) -> str:
     return WELCH_MARK if test.startswith("Welch") else EXACT_MARK if test.startswith("exact") else ""
+
+
+def reference_rows(comparison: pd.DataFrame) -> pd.DataFrame:
+    """Published against measured, one row per published value: its group, both numbers, the interval the
+    published value must lie in to agree, the difference and the answer."""
+    if comparison.empty:
+        return pd.DataFrame()
+    shown = pd.DataFrame(index=comparison.index)
+    shown["group"] = [
+        f"{block}: {label}" if isinstance(block, str) and block else label if isinstance(label, str) else "no run"
+        for block, label in zip(comparison["block_label"], comparison["label"])
+    ]
+    shown["published"] = [
+        f"{value:.4f}" if spread is None or math.isnan(spread) else f"{value:.4f} ± {spread:.4f}"
+        for value, spread in zip(comparison["published"], comparison["published_spread"].astype(float))
+    ]
+    shown["measured"] = [_number(value, ".4f") for value in comparison["measured"]]
+    shown["n"] = comparison["n"].astype(str)
+    shown["agrees within"] = [
+        _interval(low, high) for low, high in zip(comparison["agree_low"], comparison["agree_high"])
+    ]
+    shown["difference"] = [_number(value, "+.4f") for value in comparison["difference"]]
+    shown["agrees"] = ["-" if agrees is None else "yes" if agrees else "no" for agrees in comparison["agrees"]]
+    return shown.reset_index(drop=True)

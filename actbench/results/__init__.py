@@ -14,7 +14,7 @@
 runs.py names the files above but results.csv, says how a run ended (RunStatus) and what it produced
 (RunOutputs), writes a run's files (run_files, save_record) and reads each back
 (read_run, read_spec, read_metrics, read_history, read_confusion, read_predictions,
-read_diagnostics, read_histograms, read_plan); encoding.py encodes their content, table.py builds
+read_diagnostics, read_histograms, read_plan, read_config); encoding.py encodes their content, table.py builds
 results.csv, storage.py makes every write atomic and guarded (one error line, never a traceback). `from actbench.results import X`
 works for all but the encoders (histogram_keys aside): run_files is the way to make a run's files.
 """
@@ -45,6 +45,7 @@ from actbench.results.runs import (
     is_experiment_dir,
     is_stale,
     output_units,
+    read_config,
     read_confusion,
     read_diagnostics,
     read_histograms,

@@ -141,6 +141,15 @@ def save_experiment(exp_dir: Path, config: dict[str, Any], run_ids: list[str]) -
     write_json(exp_dir / PLAN, {"run_ids": run_ids})
 
 
+def read_config(exp_dir: Path) -> dict[str, Any]:
+    """The validated config of the latest `run` as config.yaml holds it; OSError or yaml.YAMLError when it
+    is missing or unreadable, TypeError when it is not a mapping."""
+    data = yaml.safe_load((exp_dir / CONFIG).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise TypeError(f"{exp_dir / CONFIG}: not a mapping")
+    return data
+
+
 def read_plan(exp_dir: Path) -> list[str]:
     """The run ids of the latest `run` (the report's default scope); OSError, ValueError, KeyError or
     TypeError when plan.json is missing or unreadable."""
