@@ -8,11 +8,19 @@ it from the model's multiply-adds per image, measured on the 2-core development 
 `python benchmarks/bench_cost_model.py` (which prints these constants and how well they fit).
 A recorded run's wall time is its metrics.json `run_seconds`, which the runner measures.
 
+Packed runs (actbench.packing) cost less than alone: a run in a pack of K takes PACK_FACTOR[K] of
+its seconds alone. So a recorded run counts at its own pack size (`pack_size` in metrics.json; its
+run_seconds is its share of the pack's wall time): a planned run in a pack of K is estimated from
+recorded runs of its shape at that pack size where there are some, else from the others moved to K
+by the ratio of their factors. A sweep's total is its packs handed out in order to the workers that
+train at once.
+
 Plain Python: the dry run and the report use it, so it must never import TensorFlow.
 """
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import json
 import math
@@ -45,6 +53,26 @@ class CostModel:
 MEASURED = CostModel(per_run=1.96, per_image=1.75e-05, per_dense_mac=3.44e-11, per_conv_mac=8.07e-11, per_call=0.00797)
 
 
+# A run's seconds in a pack of K as a fraction of its seconds alone (--pack off: 1). Measured on the
+# 2-core development machine by `python benchmarks/bench_estimates.py packing`, which prints this
+# table (re-measure it when packed training changes); between two sizes the fraction is interpolated
+# linearly in 1/K, beyond the largest the largest's holds.
+PACK_FACTOR = {1: 1.0, 2: 0.7, 4: 0.6, 8: 0.55}
+
+
+def pack_factor(size: int) -> float:
+    """A run's seconds in a pack of `size` over its seconds alone."""
+    sizes = sorted(PACK_FACTOR)
+    if size >= sizes[-1]:
+        return PACK_FACTOR[sizes[-1]]
+    above = next(k for k in sizes if k >= size)
+    below = max(k for k in sizes if k <= size)
+    if above == below:
+        return PACK_FACTOR[size]
+    t = (1 / below - 1 / size) / (1 / below - 1 / above)
+    return PACK_FACTOR[below] + t * (PACK_FACTOR[above] - PACK_FACTOR[below])
+
+
 BASES = {
     "recorded": "recorded runs of the same shape",
     "other activation": "recorded runs with another activation",
@@ -58,23 +86,87 @@ class Estimate:
     basis: str  # a key of BASES
 
 
-def estimate_runs(specs: list[RunSpec], results_root: Path, model: CostModel = MEASURED) -> list[Estimate]:
-    """One estimate per spec, from the finished runs recorded under `results_root` where there are some."""
+@dataclass(frozen=True)
+class Recorded:
+    """A finished run as the estimates see it."""
+
+    seconds: float  # its wall time; in a pack, its share of the pack's
+    work: float  # its image passes (see work())
+    pack_size: int  # 1: it trained alone
+
+
+@dataclass(frozen=True)
+class SweepEstimate:
+    """The estimates of a sweep's runs, pack by pack in the order they are handed out."""
+
+    packs: list[list[Estimate]]
+    parallelism: int  # how many packs train at once
+
+    @property
+    def pack_seconds(self) -> list[float]:
+        return [sum(e.seconds for e in pack) for pack in self.packs]
+
+    @property
+    def runs(self) -> list[Estimate]:
+        return [estimate for pack in self.packs for estimate in pack]
+
+    @property
+    def total(self) -> float:
+        return makespan(self.pack_seconds, self.parallelism)
+
+    def describe(self) -> str:
+        """One line for --dry-run: the total and which basis each part came from."""
+        counts: dict[str, int] = {}
+        for estimate in self.runs:
+            counts[estimate.basis] = counts.get(estimate.basis, 0) + 1
+        bases = ", ".join(f"{n} from {BASES[basis]}" for basis, n in counts.items())
+        at_once = f", {self.parallelism} packs at a time" if self.parallelism > 1 else ""
+        return f"estimated {format_seconds(self.total)} for the runs to do{at_once} ({bases})"
+
+
+def makespan(packs: list[float], parallelism: int, busy: list[float] | None = None) -> float:
+    """Wall seconds until the last of `packs` (seconds each) ends, each handed out in order to the first
+    of `parallelism` workers that is free; `busy`: the seconds left of the packs already training."""
+    free = sorted([*(busy or []), *[0.0] * max(0, max(1, parallelism) - len(busy or []))])
+    for seconds in packs:
+        heapq.heappush(free, heapq.heappop(free) + seconds)
+    return max(free, default=0.0)
+
+
+def estimate_sweep(
+    packs: list[list[RunSpec]], results_root: Path, parallelism: int = 1, model: CostModel = MEASURED
+) -> SweepEstimate:
+    """Each run of each pack estimated at its pack's size, from the finished runs recorded under `results_root`."""
     recorded = recorded_runs(results_root)
-    return [estimate_run(spec, recorded, model) for spec in specs]
+    return SweepEstimate(
+        [[estimate_run(spec, recorded, model, len(pack)) for spec in pack] for pack in packs], parallelism
+    )
+
+
+def estimate_runs(specs: list[RunSpec], results_root: Path, model: CostModel = MEASURED) -> list[Estimate]:
+    """One estimate per spec trained alone (--pack off)."""
+    return estimate_sweep([[spec] for spec in specs], results_root, model=model).runs
 
 
 def estimate_run(
-    spec: RunSpec, recorded: dict[str, list[tuple[float, float]]], model: CostModel = MEASURED
+    spec: RunSpec, recorded: dict[str, list[Recorded]], model: CostModel = MEASURED, pack_size: int = 1
 ) -> Estimate:
+    """A run's seconds in a pack of `pack_size` (1: alone)."""
     dumped = spec.as_json()
+    factor = pack_factor(pack_size)
     for key, basis in ((shape_key(dumped), "recorded"), (shape_key(dumped, with_activation=False), "other activation")):
         if key in recorded:
             overhead, planned = model.per_run, work(dumped)
-            # Each recorded run rescaled to this run's images and epochs; the median resists one slow outlier.
-            rescaled = [overhead + max(seconds - overhead, 0.0) * planned / done for seconds, done in recorded[key]]
+            # Runs recorded at this pack size where there are some: no constant between them and this run.
+            runs = [r for r in recorded[key] if r.pack_size == pack_size] or recorded[key]
+            # Each as alone, rescaled to this run's images and epochs, then at this pack size; the
+            # median resists one slow outlier.
+            alone = [r.seconds / pack_factor(r.pack_size) for r in runs]
+            rescaled = [
+                factor * (overhead + max(seconds - overhead, 0.0) * planned / r.work) for seconds, r in zip(alone, runs)
+            ]
             return Estimate(statistics.median(rescaled), basis)
-    return Estimate(model_seconds(dumped, model), "model")
+    return Estimate(factor * model_seconds(dumped, model), "model")
 
 
 def model_seconds(spec: dict[str, Any], model: CostModel = MEASURED) -> float:
@@ -83,21 +175,24 @@ def model_seconds(spec: dict[str, Any], model: CostModel = MEASURED) -> float:
     return model.per_run + work(spec) * per_image + model.per_call * compiled_calls(spec)
 
 
-def recorded_runs(results_root: Path) -> dict[str, list[tuple[float, float]]]:
-    """(wall seconds, work) of every finished run under `results_root`, by shape key (with and without activation)."""
-    found: dict[str, list[tuple[float, float]]] = {}
+def recorded_runs(results_root: Path) -> dict[str, list[Recorded]]:
+    """Every finished run under `results_root`, by shape key (with and without activation)."""
+    found: dict[str, list[Recorded]] = {}
     experiments = sorted(results_root.iterdir()) if results_root.is_dir() else []
     for directory in (run for exp_dir in experiments for run in results.run_directories(exp_dir)):
         try:
             spec, metrics = results.read_run(directory)
             if metrics.get("status") != results.RunStatus.FINISHED:
                 continue
-            seconds = wall_seconds(metrics)
-            done = work(spec, n_train=metrics["n_train"] + metrics["n_val"], n_test=metrics["n_test"])
+            run = Recorded(
+                wall_seconds(metrics),
+                work(spec, n_train=metrics["n_train"] + metrics["n_val"], n_test=metrics["n_test"]),
+                int(metrics.get("pack_size") or 1),
+            )
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue  # unreadable runs are the report's to name; here they just do not count
         for key in {shape_key(spec), shape_key(spec, with_activation=False)}:
-            found.setdefault(key, []).append((seconds, done))
+            found.setdefault(key, []).append(run)
     return found
 
 
@@ -178,13 +273,3 @@ def format_seconds(seconds: float) -> str:
     if seconds < 90 * 60:
         return f"{seconds / 60:.0f}m"
     return f"{seconds / 3600:.1f}h"
-
-
-def describe_estimates(estimates: list[Estimate]) -> str:
-    """One line for --dry-run: the total and which basis each part came from."""
-    total = sum(e.seconds for e in estimates)
-    counts: dict[str, int] = {}
-    for estimate in estimates:
-        counts[estimate.basis] = counts.get(estimate.basis, 0) + 1
-    bases = ", ".join(f"{n} from {BASES[basis]}" for basis, n in counts.items())
-    return f"estimated {format_seconds(total)} for the runs to do ({bases})"

@@ -107,3 +107,99 @@ def test_dry_run_prints_each_runs_estimate_and_the_total_with_its_basis(tiny_con
         "(1 from recorded runs of the same shape, 2 from recorded runs with another activation)"
         in after.splitlines()[-1]
     )
+
+
+def record_pack(results, specs, per_run: float) -> None:
+    """Finished runs recorded as one pack writes them: each with its share of the pack's wall time."""
+    for spec in specs:
+        fit, validation, test = costs.image_counts(spec.model_dump(mode="json"))
+        metrics = {
+            "train_seconds": per_run,
+            "n_train": fit,
+            "n_val": validation,
+            "n_test": test,
+            "run_seconds": per_run,
+            "pack_size": len(specs),
+            "pack_seconds": per_run * len(specs),
+        }
+        save_record(
+            results / spec.experiment,
+            spec.as_json(),
+            RunRecord(run_id(spec), "finished", metrics, run_files(RunOutputs())),
+        )
+
+
+EIGHT = "hidden_activations: [relu, tanh, elu, selu]\nseeds: 2\n"
+
+
+def test_a_recorded_pack_predicts_a_pack_of_its_size_and_runs_alone_pay_their_fixed_cost(tmp_path):
+    results = tmp_path / "results"
+    recorded = specs(tmp_path, EIGHT)
+    record_pack(results, recorded, per_run=3.0)
+    planned = specs(tmp_path, EIGHT.replace("seeds: 2", "seeds: [5, 6]"))  # new runs of the same shapes
+    packed = costs.estimate_sweep([planned], results).packs[0]
+    assert [e.seconds for e in packed] == pytest.approx([3.0] * 8) and {e.basis for e in packed} == {"recorded"}
+    # The same runs one at a time (--pack off) cost what they cost alone: not the pack's 3 s a run.
+    alone = costs.estimate_runs(planned, results)
+    assert [e.seconds for e in alone] == pytest.approx([3.0 / costs.pack_factor(8)] * 8)
+    assert costs.pack_factor(8) < 0.9 and costs.pack_factor(1) == 1.0
+    # A pack of another size: the recorded pack moved to it by the ratio of their factors.
+    (four, _) = costs.estimate_sweep([planned[:4], planned[4:]], results).packs
+    assert four[0].seconds == pytest.approx(3.0 * costs.pack_factor(4) / costs.pack_factor(8))
+    # And runs recorded alone come first for runs planned alone, whatever packs were recorded too.
+    record(results, planned[0], wall=9.0, train_seconds=8.0)
+    assert costs.estimate_runs(planned[:1], results)[0].seconds == pytest.approx(9.0)
+
+
+def test_without_recorded_runs_a_packed_run_is_the_cost_model_times_the_packing_factor(tmp_path):
+    planned = specs(tmp_path, EIGHT)
+    alone = costs.model_seconds(planned[0].model_dump(mode="json"))
+    estimate = costs.estimate_sweep([planned], tmp_path / "nothing").packs[0][0]
+    assert estimate == costs.Estimate(pytest.approx(alone * costs.pack_factor(8)), "model")
+    # Between measured sizes the factor lies between theirs; beyond the largest, the largest's holds.
+    low, high = sorted([costs.PACK_FACTOR[2], costs.PACK_FACTOR[4]])
+    assert low <= costs.pack_factor(3) <= high
+    assert costs.pack_factor(16) == costs.PACK_FACTOR[max(costs.PACK_FACTOR)]
+
+
+def test_the_total_is_the_packs_handed_to_the_first_free_worker():
+    assert costs.makespan([10.0, 10.0, 10.0], 1) == 30.0
+    assert costs.makespan([10.0, 10.0, 10.0], 2) == 20.0
+    assert costs.makespan([5.0, 10.0], 2, busy=[8.0]) == 15.0  # 5 s on the idle worker, then 10 s after it
+    estimate = costs.SweepEstimate([[costs.Estimate(4.0, "model")] * 2, [costs.Estimate(6.0, "model")]], 1)
+    assert estimate.pack_seconds == [8.0, 6.0] and estimate.total == 14.0
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_the_dry_runs_total_is_the_sum_of_its_packs_estimates(workers, tmp_path):
+    from actbench.plan import estimate_plan, plan_runs
+
+    config = load_config(
+        write_config(
+            tmp_path, "name: costs\ndatasets: [mnist]\ndata: {source: sample}\nmodels: [mlp, cnn]\n" + EIGHT, "c.yaml"
+        )
+    )
+    planned, _ = plan_runs(config, tmp_path / "results", None)
+    grouped, estimate = estimate_plan(planned, tmp_path / "results", "auto", int(workers))
+    assert [len(runs) for runs in grouped] == ([8, 8] if workers == "1" else [4, 4, 4, 4])
+    seconds = estimate.pack_seconds
+    assert estimate.total == pytest.approx(sum(seconds) if workers == "1" else costs.makespan(seconds, 2))
+    assert estimate.total < sum(seconds) or workers == "1"
+    outcome = CliRunner().invoke(
+        app,
+        [
+            "run",
+            str(tmp_path / "c.yaml"),
+            "--results-dir",
+            str(tmp_path / "results"),
+            "--dry-run",
+            "--workers",
+            workers,
+        ],
+    )
+    assert outcome.exit_code == 0, outcome.output
+    lines = outcome.output.splitlines()
+    packs = [line for line in lines if line.startswith("  pack ")]
+    assert [line.split("~")[1].split()[0] for line in packs] == [costs.format_seconds(s) for s in seconds]
+    assert lines[-1].startswith(f"estimated {costs.format_seconds(estimate.total)} for the runs to do")
+    assert ("2 packs at a time" in lines[-1]) == (workers == "2")
