@@ -8,8 +8,8 @@ it from the model's multiply-adds per image, measured on the 2-core development 
 `python benchmarks/bench_cost_model.py` (which prints these constants and how well they fit).
 A recorded run's wall time is its metrics.json `run_seconds`, which the runner measures.
 
-Packed runs (actbench.packing) cost less than alone: a run in a pack of K takes PACK_FACTOR[K] of
-its seconds alone. So a recorded run counts at its own pack size (`pack_size` in metrics.json; its
+Packed runs (actbench.packing) cost less than alone: a run in a pack of K takes PACK_FACTOR[type][K]
+of its seconds alone. So a recorded run counts at its own pack size (`pack_size` in metrics.json; its
 run_seconds is its share of the pack's wall time): a planned run in a pack of K is estimated from
 recorded runs of its shape at that pack size where there are some, else from the others moved to K
 by the ratio of their factors. A sweep's total is its packs handed out in order to the workers that
@@ -53,24 +53,30 @@ class CostModel:
 MEASURED = CostModel(per_run=1.96, per_image=1.75e-05, per_dense_mac=3.44e-11, per_conv_mac=8.07e-11, per_call=0.00797)
 
 
-# A run's seconds in a pack of K as a fraction of its seconds alone (--pack off: 1). Measured on the
-# 2-core development machine by `python benchmarks/bench_estimates.py packing`, which prints this
-# table (re-measure it when packed training changes); between two sizes the fraction is interpolated
-# linearly in 1/K, beyond the largest the largest's holds.
-PACK_FACTOR = {1: 1.0, 2: 0.7, 4: 0.6, 8: 0.55}
+# A run's seconds in a pack of K as a fraction of its seconds alone (--pack off: 1), by model type.
+# Measured on the 2-core development machine, shared with other work, on the MNIST sample by
+# `python benchmarks/bench_estimates.py packing --repeats 2`, which prints this table (re-measure it
+# when packed training changes); between two sizes interpolated linearly in 1/K, beyond the largest
+# the largest's holds. On larger data a run's fixed costs weigh less and packing saves less: recorded
+# runs, once there are some, correct for it.
+PACK_FACTOR = {
+    "mlp": {1: 1.0, 2: 0.38, 4: 0.32, 8: 0.31},
+    "cnn": {1: 1.0, 2: 0.59, 4: 0.55, 8: 0.66},
+}
 
 
-def pack_factor(size: int) -> float:
+def pack_factor(size: int, model_type: str = "mlp") -> float:
     """A run's seconds in a pack of `size` over its seconds alone."""
-    sizes = sorted(PACK_FACTOR)
+    factors = PACK_FACTOR[model_type]
+    sizes = sorted(factors)
     if size >= sizes[-1]:
-        return PACK_FACTOR[sizes[-1]]
+        return factors[sizes[-1]]
     above = next(k for k in sizes if k >= size)
     below = max(k for k in sizes if k <= size)
     if above == below:
-        return PACK_FACTOR[size]
+        return factors[size]
     t = (1 / below - 1 / size) / (1 / below - 1 / above)
-    return PACK_FACTOR[below] + t * (PACK_FACTOR[above] - PACK_FACTOR[below])
+    return factors[below] + t * (factors[above] - factors[below])
 
 
 BASES = {
@@ -153,7 +159,8 @@ def estimate_run(
 ) -> Estimate:
     """A run's seconds in a pack of `pack_size` (1: alone)."""
     dumped = spec.as_json()
-    factor = pack_factor(pack_size)
+    kind = dumped["model"]["type"]
+    factor = pack_factor(pack_size, kind)
     for key, basis in ((shape_key(dumped), "recorded"), (shape_key(dumped, with_activation=False), "other activation")):
         if key in recorded:
             overhead, planned = model.per_run, work(dumped)
@@ -161,7 +168,7 @@ def estimate_run(
             runs = [r for r in recorded[key] if r.pack_size == pack_size] or recorded[key]
             # Each as alone, rescaled to this run's images and epochs, then at this pack size; the
             # median resists one slow outlier.
-            alone = [r.seconds / pack_factor(r.pack_size) for r in runs]
+            alone = [r.seconds / pack_factor(r.pack_size, kind) for r in runs]
             rescaled = [
                 factor * (overhead + max(seconds - overhead, 0.0) * planned / r.work) for seconds, r in zip(alone, runs)
             ]

@@ -8,15 +8,16 @@ MLP 128-64 and of the default CNN on the MNIST sample that ships in the package,
 in this process as `actbench run` trains them, with --pack off and with --pack 2, 4 and 8
 (alternating). Each run's seconds are its metrics.json run_seconds (a packed run's: its share of its
 pack's wall time), the very number the estimator learns from. It prints each model's seconds per run
-by pack size and as a fraction of --pack off, and PACK_FACTOR: the two models' geometric mean by pack
-size (paste it into actbench/costs.py).
+by pack size and as a fraction of --pack off: PACK_FACTOR (paste it into actbench/costs.py).
 
-`table`: for each shipped config (configs/*.yaml), packed (--pack auto) and --pack off, in a fresh
-results folder: (a) the dry run's estimate with nothing recorded (the cost model) against the
-measured wall time of `actbench run`, then (b) the same in another fresh folder after (a) recorded
-its runs (the dry run reads them through --results-dir pointing at a root holding (a)'s runs; the
-real run writes into its own fresh folder). Each `actbench run` is a fresh process timed whole,
-its start-up included, as a user waits for it.
+`table`: for each shipped config (configs/*.yaml; the heaviest cut down, see CUTS), packed
+(--pack auto) and --pack off: (a) in a fresh results folder, the dry run's estimate with nothing
+recorded (the cost model) against the wall time of `actbench run` there; then (b) in another fresh
+folder holding (a)'s experiment folder under another name, as a second experiment on the same
+results root would find it (the estimator reads every experiment under --results-dir), the same
+again. Each `actbench run` is a fresh process timed whole, start-up and data loading included, as
+a user waits for it; the table also gives the seconds its runs recorded (run_seconds summed), what
+the estimates are of.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -62,83 +62,88 @@ def packing(args: argparse.Namespace, tmp: Path) -> dict:
                 raw.setdefault(kind, {}).setdefault(option, []).extend(seconds)
     print(f"MNIST sample, 2 epochs, 8 runs per setting; {os.cpu_count()} cores; median run_seconds per run")
     print(f"{'model':6}{'pack':>6}{'s/run':>8}{'of alone':>10}")
-    ratios: dict[int, list[float]] = {}
+    table: dict[str, dict[int, float]] = {}
     for kind, ways in raw.items():
         alone = statistics.median(ways["off"])
+        table[kind] = {1: 1.0}
         print(f"{kind:6}{'off':>6}{alone:8.2f}")
         for size in PACK_SIZES:
             packed = statistics.median(ways[str(size)])
-            ratios.setdefault(size, []).append(packed / alone)
+            table[kind][size] = round(packed / alone, 2)
             print(f"{kind:6}{size:6}{packed:8.2f}{packed / alone:10.2f}")
-    table = {1: 1.0, **{size: round(statistics.geometric_mean(values), 2) for size, values in ratios.items()}}
-    print(f"PACK_FACTOR = {table}  # the models' geometric mean; costs.py holds {costs.PACK_FACTOR}")
+    print(f"PACK_FACTOR = {table}\n(costs.py holds {costs.PACK_FACTOR})")
     return raw
 
 
-ESTIMATE = re.compile(r"^estimated (\S+) ")
+# What the heaviest shipped configs run with here, so that the table takes minutes, not hours.
+CUTS = {
+    "activation_catalogue": ["seeds=1"],
+    "deep_activations": ["training.epochs=1", "seeds=1"],
+    "fashion_mnist": ["training.epochs=1", "data.limit_train=5000", "seeds=1"],
+}
 
 
-def dry_run_seconds(config: Path, results_dir: Path, options: list[str]) -> tuple[float, str]:
-    """The dry run's total, in seconds, and its line."""
-    output = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "actbench",
-            "run",
-            str(config),
-            "--dry-run",
-            "--results-dir",
-            str(results_dir),
-            *options,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    line = next(line for line in output.splitlines() if line.startswith("estimated "))
-    return float(re.search(r"\((\d+) s\b", line).group(1)) if "(" in line else 0.0, line  # type: ignore[union-attr]
+def estimated(config_path: Path, overrides: list[str], root: Path, pack: str) -> float:
+    """The dry run's total (`actbench run CONFIG --dry-run --results-dir ROOT --pack PACK`), unrounded."""
+    from actbench.config import load_config, parse_set
+    from actbench.plan import estimate_plan, plan_runs
+
+    config = load_config(config_path, [parse_set(text) for text in overrides])
+    planned, _ = plan_runs(config, root, None)
+    return estimate_plan(planned, root, pack, 1)[1].total
 
 
-def timed_run(config: Path, results_dir: Path, options: list[str]) -> float:
+def timed_run(config: Path, overrides: list[str], root: Path, pack: str) -> tuple[float, float]:
+    """`actbench run`'s wall seconds as a fresh process, and the seconds its runs recorded (run_seconds summed)."""
+    from actbench import results
+
+    sets = [item for text in overrides for item in ("--set", text)]
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "actbench", "run", str(config), "-q", "--results-dir", str(results_dir), *options],
+        [sys.executable, "-m", "actbench", "run", str(config), "-q", "--results-dir", str(root), "--pack", pack, *sets],
         check=True,
         stdout=subprocess.DEVNULL,
         env={**os.environ, "RAY_ADDRESS": ""},
     )
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    (exp_dir,) = [d for d in root.iterdir() if d.is_dir() and not d.name.startswith("previous_")]
+    runs = sum(results.read_run(d)[1]["run_seconds"] for d in results.run_directories(exp_dir))
+    return wall, runs
 
 
 def table(args: argparse.Namespace, tmp: Path) -> list[dict]:
     rows = []
-    overrides = [item for value in args.set for item in ("--set", value)]
     for name in args.configs:
         config = ROOT / "configs" / f"{name}.yaml"
+        overrides = CUTS.get(name, []) + args.set
         for pack in ("auto", "off"):
-            options = ["--pack", pack, *overrides, *args.extra]
-            first = tmp / f"{name}-{pack}-a"
-            estimate_a, line_a = dry_run_seconds(config, first, options)
-            wall_a = timed_run(config, first, options)
-            # (b): the dry run reads the runs (a) recorded (a root whose experiment folder is (a)'s),
-            # the real run trains everything again in a fresh folder.
-            second = tmp / f"{name}-{pack}-b"
-            estimate_b, line_b = dry_run_seconds(config, first, options)
-            wall_b = timed_run(config, second, options)
-            for case, estimate, wall, line in (("a", estimate_a, wall_a, line_a), ("b", estimate_b, wall_b, line_b)):
-                row = {"config": name, "pack": pack, "case": case, "estimate": estimate, "wall": wall, "line": line}
+            first, second = tmp / f"{name}-{pack}-a", tmp / f"{name}-{pack}-b"
+            estimate_a = estimated(config, overrides, first, pack)
+            wall_a, runs_a = timed_run(config, overrides, first, pack)
+            # (b): a fresh results folder that holds (a)'s runs as another experiment: the estimator
+            # reads every experiment under --results-dir, and this one trains everything again.
+            (exp_dir,) = list(first.iterdir())
+            second.mkdir()
+            shutil.copytree(exp_dir, second / f"previous_{exp_dir.name}")
+            estimate_b = estimated(config, overrides, second, pack)
+            wall_b, runs_b = timed_run(config, overrides, second, pack)
+            for case, estimate, wall, runs in (("a", estimate_a, wall_a, runs_a), ("b", estimate_b, wall_b, runs_b)):
+                row = {"config": name, "set": overrides, "pack": pack, "case": case}
+                row.update(estimate=round(estimate, 1), wall=round(wall, 1), runs=round(runs, 1))
                 rows.append(row)
                 print(json.dumps(row), flush=True)
             shutil.rmtree(first), shutil.rmtree(second)
-    print(f"{os.cpu_count()} cores; overrides: {' '.join(overrides + args.extra) or 'none'}")
-    print("| config | --pack | recorded runs | estimated s | measured s | measured / estimated |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print(f"{os.cpu_count()} cores; whole `actbench run` wall seconds against the dry run's estimate")
+    print(
+        "| config | --pack | recorded runs | estimated s | measured s | measured / estimated | runs' own s | own / estimated |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for row in rows:
         recorded = "none (cost model)" if row["case"] == "a" else "the first run's"
+        cut = f" ({', '.join(row['set'])})" if row["set"] else ""
         print(
-            f"| `{row['config']}` | {row['pack']} | {recorded} | {row['estimate']:.0f} | {row['wall']:.0f} | "
-            f"{row['wall'] / row['estimate']:.2f} |"
+            f"| `{row['config']}`{cut} | {row['pack']} | {recorded} | {row['estimate']:.0f} | {row['wall']:.0f} | "
+            f"{row['wall'] / row['estimate']:.2f} | {row['runs']:.0f} | {row['runs'] / row['estimate']:.2f} |"
         )
     return rows
 
@@ -154,7 +159,6 @@ def main() -> None:
         help="shipped config names (configs/NAME.yaml)",
     )
     parser.add_argument("--set", action="append", default=[], help="an override for every config, as actbench's --set")
-    parser.add_argument("--extra", nargs="*", default=[], help="more actbench run options for every config")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         raw = {"packing": packing, "table": table}[args.part](args, Path(tmp))

@@ -157,9 +157,11 @@ def test_without_recorded_runs_a_packed_run_is_the_cost_model_times_the_packing_
     estimate = costs.estimate_sweep([planned], tmp_path / "nothing").packs[0][0]
     assert estimate == costs.Estimate(pytest.approx(alone * costs.pack_factor(8)), "model")
     # Between measured sizes the factor lies between theirs; beyond the largest, the largest's holds.
-    low, high = sorted([costs.PACK_FACTOR[2], costs.PACK_FACTOR[4]])
+    factors = costs.PACK_FACTOR["mlp"]
+    low, high = sorted([factors[2], factors[4]])
     assert low <= costs.pack_factor(3) <= high
-    assert costs.pack_factor(16) == costs.PACK_FACTOR[max(costs.PACK_FACTOR)]
+    assert costs.pack_factor(16) == factors[max(factors)]
+    assert costs.pack_factor(8, "cnn") == costs.PACK_FACTOR["cnn"][8]
 
 
 def test_the_total_is_the_packs_handed_to_the_first_free_worker():
