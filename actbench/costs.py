@@ -8,11 +8,11 @@ it from the model's multiply-adds per image, measured on the 2-core development 
 `python benchmarks/bench_cost_model.py` (which prints these constants and how well they fit).
 A recorded run's wall time is its metrics.json `run_seconds`, which the runner measures.
 
-Packed runs (actbench.packing) cost less than alone: a run in a pack of K takes PACK_FACTOR[type][K]
-of its seconds alone. So a recorded run counts at its own pack size (`pack_size` in metrics.json; its
-run_seconds is its share of the pack's wall time): a planned run in a pack of K is estimated from
-recorded runs of its shape at that pack size where there are some, else from the others moved to K
-by the ratio of their factors. A sweep's total is its packs handed out in order to the workers that
+Packed runs (actbench.packing) cost less than alone: a run in a pack of K pays only
+PACK_FIXED_SHARE[K] of the cost model's fixed part per run, the rest as alone (pack_factor). So a
+recorded run counts at its own pack size (`pack_size` in metrics.json; its run_seconds is its share
+of the pack's wall time): a planned run in a pack of K is estimated from recorded runs of its shape
+at that pack size where there are some, else from the others moved to K by the ratio of their factors. A sweep's total is its packs handed out in order to the workers that
 train at once.
 
 Plain Python: the dry run and the report use it, so it must never import TensorFlow.
@@ -53,30 +53,31 @@ class CostModel:
 MEASURED = CostModel(per_run=1.96, per_image=1.75e-05, per_dense_mac=3.44e-11, per_conv_mac=8.07e-11, per_call=0.00797)
 
 
-# A run's seconds in a pack of K as a fraction of its seconds alone (--pack off: 1), by model type.
-# Measured on the 2-core development machine, shared with other work, on the MNIST sample by
+# Of the cost model's per_run (building, tracing, testing a run), the share a run still pays in a
+# pack of K (alone: all of it); the rest of a run's cost is the same in a pack as alone. Measured on
+# the 2-core development machine, shared with other work, by
 # `python benchmarks/bench_estimates.py packing --repeats 2`, which prints this table (re-measure it
 # when packed training changes); between two sizes interpolated linearly in 1/K, beyond the largest
-# the largest's holds. On larger data a run's fixed costs weigh less and packing saves less: recorded
-# runs, once there are some, correct for it.
-PACK_FACTOR = {
-    "mlp": {1: 1.0, 2: 0.38, 4: 0.32, 8: 0.31},
-    "cnn": {1: 1.0, 2: 0.59, 4: 0.55, 8: 0.66},
-}
+# the largest's holds.
+PACK_FIXED_SHARE = {1: 1.0, 2: 0.28, 4: 0.21, 8: 0.31}
 
 
-def pack_factor(size: int, model_type: str = "mlp") -> float:
-    """A run's seconds in a pack of `size` over its seconds alone."""
-    factors = PACK_FACTOR[model_type]
-    sizes = sorted(factors)
+def fixed_share(size: int) -> float:
+    sizes = sorted(PACK_FIXED_SHARE)
     if size >= sizes[-1]:
-        return factors[sizes[-1]]
+        return PACK_FIXED_SHARE[sizes[-1]]
     above = next(k for k in sizes if k >= size)
     below = max(k for k in sizes if k <= size)
     if above == below:
-        return factors[size]
+        return PACK_FIXED_SHARE[size]
     t = (1 / below - 1 / size) / (1 / below - 1 / above)
-    return factors[below] + t * (factors[above] - factors[below])
+    return PACK_FIXED_SHARE[below] + t * (PACK_FIXED_SHARE[above] - PACK_FIXED_SHARE[below])
+
+
+def pack_factor(size: int, alone: float, model: CostModel = MEASURED) -> float:
+    """A run's seconds in a pack of `size` over its seconds alone, for a run the cost model puts at
+    `alone` seconds: packing saves a share of its fixed part, so small runs gain the most."""
+    return 1 - (1 - fixed_share(size)) * model.per_run / max(alone, model.per_run)
 
 
 BASES = {
@@ -99,6 +100,7 @@ class Recorded:
     seconds: float  # its wall time; in a pack, its share of the pack's
     work: float  # its image passes (see work())
     pack_size: int  # 1: it trained alone
+    model_seconds: float  # the cost model's seconds for it alone
 
 
 @dataclass(frozen=True)
@@ -159,8 +161,8 @@ def estimate_run(
 ) -> Estimate:
     """A run's seconds in a pack of `pack_size` (1: alone)."""
     dumped = spec.as_json()
-    kind = dumped["model"]["type"]
-    factor = pack_factor(pack_size, kind)
+    alone = model_seconds(dumped, model)
+    factor = pack_factor(pack_size, alone, model)
     for key, basis in ((shape_key(dumped), "recorded"), (shape_key(dumped, with_activation=False), "other activation")):
         if key in recorded:
             overhead, planned = model.per_run, work(dumped)
@@ -168,12 +170,13 @@ def estimate_run(
             runs = [r for r in recorded[key] if r.pack_size == pack_size] or recorded[key]
             # Each as alone, rescaled to this run's images and epochs, then at this pack size; the
             # median resists one slow outlier.
-            alone = [r.seconds / pack_factor(r.pack_size, kind) for r in runs]
+            as_alone = [r.seconds / pack_factor(r.pack_size, r.model_seconds, model) for r in runs]
             rescaled = [
-                factor * (overhead + max(seconds - overhead, 0.0) * planned / r.work) for seconds, r in zip(alone, runs)
+                factor * (overhead + max(seconds - overhead, 0.0) * planned / r.work)
+                for seconds, r in zip(as_alone, runs)
             ]
             return Estimate(statistics.median(rescaled), basis)
-    return Estimate(factor * model_seconds(dumped, model), "model")
+    return Estimate(factor * alone, "model")
 
 
 def model_seconds(spec: dict[str, Any], model: CostModel = MEASURED) -> float:
@@ -195,6 +198,7 @@ def recorded_runs(results_root: Path) -> dict[str, list[Recorded]]:
                 wall_seconds(metrics),
                 work(spec, n_train=metrics["n_train"] + metrics["n_val"], n_test=metrics["n_test"]),
                 int(metrics.get("pack_size") or 1),
+                model_seconds(spec),
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue  # unreadable runs are the report's to name; here they just do not count

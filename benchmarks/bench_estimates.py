@@ -3,12 +3,14 @@
     python benchmarks/bench_estimates.py packing [--repeats 1]
     python benchmarks/bench_estimates.py table [--configs NAME ...] [--set KEY=VALUE ...]
 
-`packing` measures what a run costs in a pack of K against alone (actbench.costs.PACK_FACTOR): 8 runs of the
+`packing` measures what a run costs in a pack of K against alone (actbench.costs.PACK_FIXED_SHARE): 8 runs of the
 MLP 128-64 and of the default CNN on the MNIST sample that ships in the package, 2 epochs, trained
 in this process as `actbench run` trains them, with --pack off and with --pack 2, 4 and 8
 (alternating). Each run's seconds are its metrics.json run_seconds (a packed run's: its share of its
 pack's wall time), the very number the estimator learns from. It prints each model's seconds per run
-by pack size and as a fraction of --pack off: PACK_FACTOR (paste it into actbench/costs.py).
+by pack size and as a fraction of --pack off, and from that fraction the share of the cost model's
+fixed part per run that a packed run still pays, taking the rest of its cost (by the cost model) as
+alone's: PACK_FIXED_SHARE, the two models' mean (paste it into actbench/costs.py).
 
 `table`: for each shipped config (configs/*.yaml; the heaviest cut down, see CUTS), packed
 (--pack auto) and --pack off: (a) in a fresh results folder, the dry run's estimate with nothing
@@ -37,42 +39,65 @@ ROOT = Path(__file__).resolve().parent.parent
 PACK_SIZES = [2, 4, 8]
 
 
-def packing(args: argparse.Namespace, tmp: Path) -> dict:
-    from actbench import costs, results
+MODELS = {"mlp": {"type": "mlp", "hidden_units": [128, 64]}, "cnn": {"type": "cnn"}}
+
+
+def packing_config(kind: str, option: str, repeat: int):  # -> ExperimentConfig
     from actbench.config import ExperimentConfig
+
+    return ExperimentConfig(
+        name=f"pack_{kind}_{option}_{repeat}",
+        datasets=["mnist"],
+        data={"source": "sample"},
+        models=[MODELS[kind]],
+        hidden_activations=["relu", "tanh", "elu", "sigmoid"],
+        training={"epochs": 2},
+        seeds=2,
+    )
+
+
+def packing(args: argparse.Namespace, tmp: Path) -> dict:
+    from actbench import results
     from actbench.sweep import run_sweep
 
+    if args.raw:  # the printout again from a run's JSON (its last line)
+        raw = json.loads(Path(args.raw).read_text().splitlines()[-1])
+        print_packing(raw)
+        return raw
     raw: dict[str, dict[str, list[float]]] = {}
-    models = {"mlp": {"type": "mlp", "hidden_units": [128, 64]}, "cnn": {"type": "cnn"}}
     for repeat in range(args.repeats):
-        for kind, model in models.items():
+        for kind in MODELS:
             for option in ["off", *map(str, PACK_SIZES)]:
-                config = ExperimentConfig(
-                    name=f"pack_{kind}_{option}_{repeat}",
-                    datasets=["mnist"],
-                    data={"source": "sample"},
-                    models=[model],
-                    hidden_activations=["relu", "tanh", "elu", "sigmoid"],
-                    training={"epochs": 2},
-                    seeds=2,
-                )
+                config = packing_config(kind, option, repeat)
                 run_sweep(config, tmp, pack=option)
                 exp_dir = results.experiment_dir(tmp, config.name)
                 seconds = [results.read_run(d)[1]["run_seconds"] for d in results.run_directories(exp_dir)]
                 raw.setdefault(kind, {}).setdefault(option, []).extend(seconds)
+    print_packing(raw)
+    return raw
+
+
+def print_packing(raw: dict) -> None:
+    """Per model and pack size: seconds per run, as a fraction of alone, and the share of the cost
+    model's per_run a packed run still pays (the rest of its cost taken as alone's)."""
+    from actbench import costs
+    from actbench.config import expand_runs
+
     print(f"MNIST sample, 2 epochs, 8 runs per setting; {os.cpu_count()} cores; median run_seconds per run")
-    print(f"{'model':6}{'pack':>6}{'s/run':>8}{'of alone':>10}")
-    table: dict[str, dict[int, float]] = {}
+    print(f"{'model':6}{'pack':>6}{'s/run':>8}{'of alone':>10}{'fixed share':>13}")
+    shares: dict[int, list[float]] = {}
     for kind, ways in raw.items():
+        spec = expand_runs(packing_config(kind, "off", 0), {"mnist": "sample"})[0].as_json()
+        fixed = costs.MEASURED.per_run / costs.model_seconds(spec)  # of the run's cost, alone, by the cost model
         alone = statistics.median(ways["off"])
-        table[kind] = {1: 1.0}
         print(f"{kind:6}{'off':>6}{alone:8.2f}")
         for size in PACK_SIZES:
-            packed = statistics.median(ways[str(size)])
-            table[kind][size] = round(packed / alone, 2)
-            print(f"{kind:6}{size:6}{packed:8.2f}{packed / alone:10.2f}")
-    print(f"PACK_FACTOR = {table}\n(costs.py holds {costs.PACK_FACTOR})")
-    return raw
+            ratio = statistics.median(ways[str(size)]) / alone
+            share = 1 - (1 - ratio) / fixed  # ratio = share * fixed + (1 - fixed)
+            shares.setdefault(size, []).append(share)
+            print(f"{kind:6}{size:6}{ratio * alone:8.2f}{ratio:10.2f}{share:13.2f}")
+    table = {1: 1.0, **{size: round(statistics.mean(values), 2) for size, values in shares.items()}}
+    print(f"PACK_FIXED_SHARE = {table}  (the models' mean; costs.py holds {costs.PACK_FIXED_SHARE})")
 
 
 # What the heaviest shipped configs run with here, so that the table takes minutes, not hours.
@@ -152,6 +177,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("part", choices=["packing", "table"])
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--raw", help="packing: print again from the output a run saved (its last line is its JSON)")
     parser.add_argument(
         "--configs",
         nargs="+",

@@ -139,29 +139,34 @@ def test_a_recorded_pack_predicts_a_pack_of_its_size_and_runs_alone_pay_their_fi
     planned = specs(tmp_path, EIGHT.replace("seeds: 2", "seeds: [5, 6]"))  # new runs of the same shapes
     packed = costs.estimate_sweep([planned], results).packs[0]
     assert [e.seconds for e in packed] == pytest.approx([3.0] * 8) and {e.basis for e in packed} == {"recorded"}
-    # The same runs one at a time (--pack off) cost what they cost alone: not the pack's 3 s a run.
-    alone = costs.estimate_runs(planned, results)
-    assert [e.seconds for e in alone] == pytest.approx([3.0 / costs.pack_factor(8)] * 8)
-    assert costs.pack_factor(8) < 0.9 and costs.pack_factor(1) == 1.0
+    # The same runs one at a time (--pack off) cost what they cost alone: more than the pack's 3 s a run.
+    alone = costs.model_seconds(planned[0].model_dump(mode="json"))
+    factor = {size: costs.pack_factor(size, alone) for size in (1, 4, 8)}
+    assert factor[1] == 1.0 and max(factor[4], factor[8]) < 0.9
+    estimates = costs.estimate_runs(planned, results)
+    assert [e.seconds for e in estimates] == pytest.approx([3.0 / factor[8]] * 8)
     # A pack of another size: the recorded pack moved to it by the ratio of their factors.
     (four, _) = costs.estimate_sweep([planned[:4], planned[4:]], results).packs
-    assert four[0].seconds == pytest.approx(3.0 * costs.pack_factor(4) / costs.pack_factor(8))
+    assert four[0].seconds == pytest.approx(3.0 * factor[4] / factor[8])
     # And runs recorded alone come first for runs planned alone, whatever packs were recorded too.
     record(results, planned[0], wall=9.0, train_seconds=8.0)
     assert costs.estimate_runs(planned[:1], results)[0].seconds == pytest.approx(9.0)
 
 
-def test_without_recorded_runs_a_packed_run_is_the_cost_model_times_the_packing_factor(tmp_path):
-    planned = specs(tmp_path, EIGHT)
-    alone = costs.model_seconds(planned[0].model_dump(mode="json"))
-    estimate = costs.estimate_sweep([planned], tmp_path / "nothing").packs[0][0]
-    assert estimate == costs.Estimate(pytest.approx(alone * costs.pack_factor(8)), "model")
-    # Between measured sizes the factor lies between theirs; beyond the largest, the largest's holds.
-    factors = costs.PACK_FACTOR["mlp"]
-    low, high = sorted([factors[2], factors[4]])
-    assert low <= costs.pack_factor(3) <= high
-    assert costs.pack_factor(16) == factors[max(factors)]
-    assert costs.pack_factor(8, "cnn") == costs.PACK_FACTOR["cnn"][8]
+def test_without_recorded_runs_a_pack_saves_a_share_of_each_runs_fixed_cost(tmp_path):
+    small, large = (specs(tmp_path, EIGHT + f"data: {{limit_train: {n}}}\n", source="full") for n in (2000, 60000))
+    for planned in (small, large):
+        alone = costs.model_seconds(planned[0].model_dump(mode="json"))
+        estimate = costs.estimate_sweep([planned], tmp_path / "nothing").packs[0][0]
+        saved = (1 - costs.fixed_share(8)) * costs.MEASURED.per_run
+        assert estimate == costs.Estimate(pytest.approx(alone - saved), "model")
+    # The same seconds saved weigh more on a small run than on a large one.
+    factors = [costs.pack_factor(8, costs.model_seconds(p[0].model_dump(mode="json"))) for p in (small, large)]
+    assert factors[0] < factors[1] < 1.0
+    # Between measured sizes the share lies between theirs; beyond the largest, the largest's holds.
+    low, high = sorted([costs.PACK_FIXED_SHARE[2], costs.PACK_FIXED_SHARE[4]])
+    assert low <= costs.fixed_share(3) <= high
+    assert costs.fixed_share(16) == costs.PACK_FIXED_SHARE[max(costs.PACK_FIXED_SHARE)]
 
 
 def test_the_total_is_the_packs_handed_to_the_first_free_worker():
