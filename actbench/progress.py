@@ -33,7 +33,7 @@ NARROW_COLUMNS = 120  # below this the display drops the bar's length and the ep
 
 class SweepClock:
     """Seconds left in a sweep from per-run estimates, rescaled by the finished runs' actual/estimated
-    ratio and divided among the packs that train at once.
+    ratio, the packs to come handed to the workers as they free up.
 
     The runs of a pack start together and finish together: a pack in flight counts once, its
     estimate (its runs' together) less the time since it started; counted run by run, a pack of 8
