@@ -8,11 +8,19 @@ it from the model's multiply-adds per image, measured on the 2-core development 
 `python benchmarks/bench_cost_model.py` (which prints these constants and how well they fit).
 A recorded run's wall time is its metrics.json `run_seconds`, which the runner measures.
 
+Packed runs (actbench.packing) cost less than alone: a run in a pack of K pays only
+PACK_FIXED_SHARE[K] of the cost model's fixed part per run, the rest as alone (pack_factor). So a
+recorded run counts at its own pack size (`pack_size` in metrics.json; its run_seconds is its share
+of the pack's wall time): a planned run in a pack of K is estimated from recorded runs of its shape
+at that pack size where there are some, else from the others moved to K by the ratio of their factors. A sweep's total is its packs handed out in order to the workers that
+train at once.
+
 Plain Python: the dry run and the report use it, so it must never import TensorFlow.
 """
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import json
 import math
@@ -45,6 +53,33 @@ class CostModel:
 MEASURED = CostModel(per_run=1.96, per_image=1.75e-05, per_dense_mac=3.44e-11, per_conv_mac=8.07e-11, per_call=0.00797)
 
 
+# Of the cost model's per_run (building, tracing, testing a run), the share a run still pays in a
+# pack of K (alone: all of it); the rest of a run's cost is the same in a pack as alone. Measured on
+# the 2-core development machine, shared with other work, by
+# `python benchmarks/bench_estimates.py packing --repeats 2`, which prints this table (re-measure it
+# when packed training changes); between two sizes interpolated linearly in 1/K, beyond the largest
+# the largest's holds.
+PACK_FIXED_SHARE = {1: 1.0, 2: 0.28, 4: 0.21, 8: 0.31}
+
+
+def fixed_share(size: int) -> float:
+    sizes = sorted(PACK_FIXED_SHARE)
+    if size >= sizes[-1]:
+        return PACK_FIXED_SHARE[sizes[-1]]
+    above = next(k for k in sizes if k >= size)
+    below = max(k for k in sizes if k <= size)
+    if above == below:
+        return PACK_FIXED_SHARE[size]
+    t = (1 / below - 1 / size) / (1 / below - 1 / above)
+    return PACK_FIXED_SHARE[below] + t * (PACK_FIXED_SHARE[above] - PACK_FIXED_SHARE[below])
+
+
+def pack_factor(size: int, alone: float, model: CostModel = MEASURED) -> float:
+    """A run's seconds in a pack of `size` over its seconds alone, for a run the cost model puts at
+    `alone` seconds: packing saves a share of its fixed part, so small runs gain the most."""
+    return 1 - (1 - fixed_share(size)) * model.per_run / max(alone, model.per_run)
+
+
 BASES = {
     "recorded": "recorded runs of the same shape",
     "other activation": "recorded runs with another activation",
@@ -59,24 +94,98 @@ class Estimate:
     at_most: bool = False  # early stopping may end the run before its `epochs`: the estimate counts them all
 
 
-def estimate_runs(specs: list[RunSpec], results_root: Path, model: CostModel = MEASURED) -> list[Estimate]:
-    """One estimate per spec, from the finished runs recorded under `results_root` where there are some."""
+@dataclass(frozen=True)
+class Recorded:
+    """A finished run as the estimates see it."""
+
+    seconds: float  # its wall time; in a pack, its share of the pack's
+    work: float  # its image passes (see work())
+    pack_size: int  # 1: it trained alone
+    model_seconds: float  # the cost model's seconds for it alone
+
+
+@dataclass(frozen=True)
+class SweepEstimate:
+    """The estimates of a sweep's runs, pack by pack in the order they are handed out."""
+
+    packs: list[list[Estimate]]
+    parallelism: int  # how many packs train at once
+
+    @property
+    def pack_seconds(self) -> list[float]:
+        return [sum(e.seconds for e in pack) for pack in self.packs]
+
+    @property
+    def runs(self) -> list[Estimate]:
+        return [estimate for pack in self.packs for estimate in pack]
+
+    @property
+    def total(self) -> float:
+        return makespan(self.pack_seconds, self.parallelism)
+
+    def describe(self) -> str:
+        """One line for --dry-run: the total and which basis each part came from."""
+        counts: dict[str, int] = {}
+        for estimate in self.runs:
+            counts[estimate.basis] = counts.get(estimate.basis, 0) + 1
+        bases = ", ".join(f"{n} from {BASES[basis]}" for basis, n in counts.items())
+        at_once = f", {self.parallelism} packs at a time" if self.parallelism > 1 else ""
+        stopping = sum(e.at_most for e in self.runs)
+        if stopping:  # every planned epoch of theirs is counted
+            which = "them" if stopping == len(self.runs) else f"{stopping} of them"
+            return (
+                f"estimated at most {format_seconds(self.total)} for the runs to do{at_once} "
+                f"({bases}; early stopping may end {which} sooner)"
+            )
+        return f"estimated {format_seconds(self.total)} for the runs to do{at_once} ({bases})"
+
+
+def makespan(packs: list[float], parallelism: int, busy: list[float] | None = None) -> float:
+    """Wall seconds until the last of `packs` (seconds each) ends, each handed out in order to the first
+    of `parallelism` workers that is free; `busy`: the seconds left of the packs already training."""
+    free = sorted([*(busy or []), *[0.0] * max(0, max(1, parallelism) - len(busy or []))])
+    for seconds in packs:
+        heapq.heappush(free, heapq.heappop(free) + seconds)
+    return max(free, default=0.0)
+
+
+def estimate_sweep(
+    packs: list[list[RunSpec]], results_root: Path, parallelism: int = 1, model: CostModel = MEASURED
+) -> SweepEstimate:
+    """Each run of each pack estimated at its pack's size, from the finished runs recorded under `results_root`."""
     recorded = recorded_runs(results_root)
-    return [estimate_run(spec, recorded, model) for spec in specs]
+    return SweepEstimate(
+        [[estimate_run(spec, recorded, model, len(pack)) for spec in pack] for pack in packs], parallelism
+    )
+
+
+def estimate_runs(specs: list[RunSpec], results_root: Path, model: CostModel = MEASURED) -> list[Estimate]:
+    """One estimate per spec trained alone (--pack off)."""
+    return estimate_sweep([[spec] for spec in specs], results_root, model=model).runs
 
 
 def estimate_run(
-    spec: RunSpec, recorded: dict[str, list[tuple[float, float]]], model: CostModel = MEASURED
+    spec: RunSpec, recorded: dict[str, list[Recorded]], model: CostModel = MEASURED, pack_size: int = 1
 ) -> Estimate:
+    """A run's seconds in a pack of `pack_size` (1: alone)."""
     dumped = spec.as_json()
-    at_most = spec.training.early_stopping is not None
+    at_most = spec.training.early_stopping is not None  # every planned epoch is counted
+    alone = model_seconds(dumped, model)
+    factor = pack_factor(pack_size, alone, model)
     for key, basis in ((shape_key(dumped), "recorded"), (shape_key(dumped, with_activation=False), "other activation")):
         if key in recorded:
             overhead, planned = model.per_run, work(dumped)
-            # Each recorded run rescaled to this run's images and epochs; the median resists one slow outlier.
-            rescaled = [overhead + max(seconds - overhead, 0.0) * planned / done for seconds, done in recorded[key]]
+            # Runs recorded at this pack size where there are some: no constant between them and this run.
+            runs = [r for r in recorded[key] if r.pack_size == pack_size] or recorded[key]
+            # Each as alone, rescaled to this run's images and epochs, then at this pack size; the
+            # median resists one slow outlier.
+            as_alone = [r.seconds / pack_factor(r.pack_size, r.model_seconds, model) for r in runs]
+            rescaled = [
+                factor * (overhead + max(seconds - overhead, 0.0) * planned / r.work)
+                for seconds, r in zip(as_alone, runs)
+            ]
             return Estimate(statistics.median(rescaled), basis, at_most)
-    return Estimate(model_seconds(dumped, model), "model", at_most)
+    return Estimate(factor * alone, "model", at_most)
 
 
 def model_seconds(spec: dict[str, Any], model: CostModel = MEASURED) -> float:
@@ -85,22 +194,26 @@ def model_seconds(spec: dict[str, Any], model: CostModel = MEASURED) -> float:
     return model.per_run + work(spec) * per_image + model.per_call * compiled_calls(spec)
 
 
-def recorded_runs(results_root: Path) -> dict[str, list[tuple[float, float]]]:
-    """(wall seconds, work) of every finished run under `results_root`, by shape key (with and without activation)."""
-    found: dict[str, list[tuple[float, float]]] = {}
+def recorded_runs(results_root: Path) -> dict[str, list[Recorded]]:
+    """Every finished run under `results_root`, by shape key (with and without activation)."""
+    found: dict[str, list[Recorded]] = {}
     experiments = sorted(results_root.iterdir()) if results_root.is_dir() else []
     for directory in (run for exp_dir in experiments for run in results.run_directories(exp_dir)):
         try:
             spec, metrics = results.read_run(directory)
             if metrics.get("status") != results.RunStatus.FINISHED:
                 continue
-            seconds = wall_seconds(metrics)
-            # The epochs it ran: early stopping may have ended it before its `epochs`.
-            done = work(spec, metrics["n_train"] + metrics["n_val"], metrics["n_test"], metrics.get("epochs_run"))
+            run = Recorded(
+                wall_seconds(metrics),
+                # The epochs it ran: early stopping may have ended it before its `epochs`.
+                work(spec, metrics["n_train"] + metrics["n_val"], metrics["n_test"], metrics.get("epochs_run")),
+                int(metrics.get("pack_size") or 1),
+                model_seconds(spec),
+            )
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue  # unreadable runs are the report's to name; here they just do not count
         for key in {shape_key(spec), shape_key(spec, with_activation=False)}:
-            found.setdefault(key, []).append((seconds, done))
+            found.setdefault(key, []).append(run)
     return found
 
 
@@ -184,17 +297,3 @@ def format_seconds(seconds: float) -> str:
     if seconds < 90 * 60:
         return f"{seconds / 60:.0f}m"
     return f"{seconds / 3600:.1f}h"
-
-
-def describe_estimates(estimates: list[Estimate]) -> str:
-    """One line for --dry-run: the total and which basis each part came from."""
-    total = sum(e.seconds for e in estimates)
-    counts: dict[str, int] = {}
-    for estimate in estimates:
-        counts[estimate.basis] = counts.get(estimate.basis, 0) + 1
-    bases = ", ".join(f"{n} from {BASES[basis]}" for basis, n in counts.items())
-    stopping = sum(e.at_most for e in estimates)
-    if stopping:  # every planned epoch of theirs is counted
-        which = "them" if stopping == len(estimates) else f"{stopping} of them"
-        return f"estimated at most {format_seconds(total)} for the runs to do ({bases}; early stopping may end {which} sooner)"
-    return f"estimated {format_seconds(total)} for the runs to do ({bases})"

@@ -358,21 +358,3 @@ def _predict(run: Any, images: Any) -> Any:
         for start in range(0, len(images), EVAL_BATCH_SIZE)
     ]
     return np.concatenate([np.asarray(part) for part in parts]) if parts else np.zeros((0,), "float32")
-
-
-def pack_lines(planned: Sequence[Any], option: str, parallelism: int, results_dir: Any) -> list[str]:
-    """`actbench run --dry-run`: the packs the runs still to do would train in, with their estimated time."""
-    from actbench.costs import estimate_runs, format_seconds
-
-    todo = [run for run in planned if not run.done]
-    if option == "off" or not todo:
-        return []
-    grouped = plan_packs(todo, option, parallelism)
-    estimates = {run.run_id: e.seconds for run, e in zip(todo, estimate_runs([run.spec for run in todo], results_dir))}
-    lines = [f"{len(grouped)} pack{'' if len(grouped) == 1 else 's'} (--pack {option}, {parallelism} at once):"]
-    for number, pack in enumerate(grouped, start=1):
-        seconds = sum(estimates[run.run_id] for run in pack)
-        lines.append(
-            f"  pack {number}: {len(pack)} runs  ~{format_seconds(seconds)}  {' '.join(run.run_id for run in pack)}"
-        )
-    return lines

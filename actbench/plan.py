@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from actbench import results
+from actbench import packing, results
 from actbench.activations import is_custom
 from actbench.config import (
     ExperimentConfig,
@@ -21,7 +21,7 @@ from actbench.config import (
     output_problem,
     run_id,
 )
-from actbench.costs import describe_estimates, estimate_runs, format_seconds
+from actbench.costs import SweepEstimate, estimate_sweep, format_seconds
 from actbench.dataset_catalogue import DATASETS
 from actbench.datasets import check_cut, fallback_fix, resolve_source, sources
 from actbench.datasets.cache import DataCache, cache_for, cut_key, data_request
@@ -125,21 +125,39 @@ def own_data(config: ExperimentConfig, cache: DataCache) -> dict[str, OwnData]:
     return facts
 
 
-def plan_lines(planned: list[PlannedRun], results_dir: Path) -> list[str]:
-    """`actbench run --dry-run`: each run with its status or estimated cost, then the totals."""
-    estimates = estimate_runs([run.spec for run in planned], results_dir)
+def estimate_plan(
+    planned: list[PlannedRun], results_dir: Path, pack: str = "off", parallelism: int = 1
+) -> tuple[list[list[PlannedRun]], SweepEstimate]:
+    """The runs to do in the packs they would train in (`--pack`), and their estimates."""
+    grouped = packing.plan_packs([run for run in planned if not run.done], pack, parallelism)
+    return grouped, estimate_sweep([[run.spec for run in runs] for runs in grouped], results_dir, parallelism)
+
+
+def plan_lines(planned: list[PlannedRun], results_dir: Path, pack: str = "off", parallelism: int = 1) -> list[str]:
+    """`actbench run --dry-run`: the packs (unless --pack off), each run with its status or estimated
+    cost (in its pack), then the totals; the total is the packs' estimates, `parallelism` at a time."""
+    grouped, estimate = estimate_plan(planned, results_dir, pack, parallelism)
     lines = []
-    for run, estimate in zip(planned, estimates):
-        cost = "" if run.done else f"~{format_seconds(estimate.seconds)}"
+    if pack != "off" and grouped:
+        lines.append(f"{len(grouped)} pack{'' if len(grouped) == 1 else 's'} (--pack {pack}, {parallelism} at once):")
+        for number, (runs, pack_seconds) in enumerate(zip(grouped, estimate.pack_seconds), start=1):
+            ids = " ".join(run.run_id for run in runs)
+            lines.append(f"  pack {number}: {len(runs)} runs  ~{format_seconds(pack_seconds)}  {ids}")
+    seconds = {
+        run.run_id: e.seconds
+        for runs, pack_estimates in zip(grouped, estimate.packs)
+        for run, e in zip(runs, pack_estimates)
+    }
+    for run in planned:
+        cost = f"~{format_seconds(seconds[run.run_id])}" if run.run_id in seconds else ""
         lines.append(
             f"{run.run_id}  {run.status or 'todo':9}  {cost:>7}  {_count(run.parameters):>5} params  {run.title}"
         )
     done = sum(run.done for run in planned)
     exp_dir = results.experiment_dir(results_dir, planned[0].spec.experiment) if planned else results_dir
     lines.append(f"{len(planned)} runs, {done} already done, {len(planned) - done} to run; results in {exp_dir}")
-    todo = [estimate for run, estimate in zip(planned, estimates) if not run.done]
-    if todo:
-        lines.append(describe_estimates(todo))
+    if grouped:
+        lines.append(estimate.describe())
     modules = sorted(
         {
             run.spec.hidden_activation.name.partition(":")[0]

@@ -24,6 +24,7 @@ from rich.progress import (
 from rich.table import Column
 from rich.text import Text
 
+from actbench.costs import makespan
 from actbench.results import RunStatus
 from actbench.terminal import Terminal
 
@@ -32,52 +33,79 @@ NARROW_COLUMNS = 120  # below this the display drops the bar's length and the ep
 
 class SweepClock:
     """Seconds left in a sweep from per-run estimates, rescaled by the finished runs' actual/estimated
-    ratio and divided among the runs that train at once."""
+    ratio, the packs to come handed to the workers as they free up.
 
-    def __init__(self, estimates: list[float], parallelism: int = 1, now: Callable[[], float] = time.monotonic) -> None:
+    The runs of a pack start together and finish together: a pack in flight counts once, its
+    estimate (its runs' together) less the time since it started; counted run by run, a pack of 8
+    would have its elapsed time taken off 8 times."""
+
+    def __init__(
+        self,
+        estimates: list[float],
+        parallelism: int = 1,
+        now: Callable[[], float] = time.monotonic,
+        pack_sizes: list[int] | None = None,
+    ) -> None:
         self.estimates = list(estimates)
+        # Each run's pack, in the order the runs are handed out (without packs, each run its own).
+        sizes = pack_sizes if pack_sizes is not None else [1] * len(self.estimates)
+        self.pack_of = [number for number, size in enumerate(sizes) for _ in range(size)]
         self.parallelism = max(1, parallelism)
         self.now = now
         self.dispatched = 0  # runs handed out so far, in order
-        self.in_flight: dict[str, tuple[float, float]] = {}  # run id -> (its estimate, when it started)
+        self.in_flight: dict[str, tuple[float, int]] = {}  # run id -> (its estimate, its pack)
+        self.pack_started: dict[int, float] = {}  # pack -> when its first run started
         self.actual = 0.0
         self.estimated = 0.0
 
     def run_started(self, run_id: str = "") -> None:
-        estimate = self.estimates[self.dispatched] if self.dispatched < len(self.estimates) else 0.0
-        self.in_flight[run_id] = (estimate, self.now())
+        index = self.dispatched
+        estimate = self.estimates[index] if index < len(self.estimates) else 0.0
+        pack = self.pack_of[index] if index < len(self.pack_of) else -1 - index
+        self.pack_started.setdefault(pack, self.now())
+        self.in_flight[run_id] = (estimate, pack)
         self.dispatched += 1
 
     def run_left(self) -> None:
         """The next run will not be handed out (another invocation trains it): its time is not this sweep's."""
         if self.dispatched < len(self.estimates):
             del self.estimates[self.dispatched]
+            del self.pack_of[self.dispatched]
 
     def run_done(self, run_id: str = "", seconds: float | None = None) -> None:
         """`seconds`: the run's own time where it reports one (metrics' run_seconds, what the estimates
-        are of); time since dispatch would count a worker still starting as the run's."""
-        estimate, started = self.in_flight.pop(run_id, (0.0, self.now()))
+        are of: in a pack, its share of the pack's); time since dispatch would count a worker still
+        starting as the run's."""
+        now = self.now()
+        estimate, pack = self.in_flight.pop(run_id, (0.0, None))
+        started = self.pack_started.get(pack, now) if pack is not None else now
+        if pack is not None and all(other != pack for _, other in self.in_flight.values()):
+            del self.pack_started[pack]
         if estimate > 0:
-            self.actual += seconds if seconds is not None else self.now() - started
+            runs = sum(1 for p in self.pack_of if p == pack) or 1
+            self.actual += seconds if seconds is not None else (now - started) / runs
             self.estimated += estimate
 
     def remaining(self) -> float | None:
         if not self.estimates:
             return None
-        scale = self.actual / self.estimated if self.estimated > 0 else 1.0
         now = self.now()
+        packs: dict[int, float] = {}  # each pack in flight: the estimate of its runs still training
+        for estimate, pack in self.in_flight.values():
+            packs[pack] = packs.get(pack, 0.0) + estimate
+        scale = self.actual / self.estimated if self.estimated > 0 else 1.0
         if self.estimated == 0:
-            # Before any run has finished, a run going past its estimate (a busy machine, workers
+            # Before any run has finished, a pack going past its estimate (a busy machine, workers
             # still starting) is the only sign that this machine is slower than the estimates say.
             scale = max(
-                [1.0, *((now - started) / estimate for estimate, started in self.in_flight.values() if estimate > 0)]
+                [1.0, *((now - self.pack_started[pack]) / estimate for pack, estimate in packs.items() if estimate > 0)]
             )
-        later = scale * sum(self.estimates[self.dispatched :])
-        current = [max(estimate * scale - (now - started), 0.0) for estimate, started in self.in_flight.values()]
-        if self.parallelism == 1:
-            return later + sum(current)
-        # Runs still to start share the slots with what is in flight; the longest current run bounds it below.
-        return max((later + sum(current)) / self.parallelism, max(current, default=0.0))
+        later: dict[int, float] = {}  # each pack still to start: its runs' estimates together
+        for estimate, pack in zip(self.estimates[self.dispatched :], self.pack_of[self.dispatched :]):
+            later[pack] = later.get(pack, 0.0) + scale * estimate
+        current = [max(estimate * scale - (now - self.pack_started[pack]), 0.0) for pack, estimate in packs.items()]
+        # Packs still to start take the first worker free, as they will (the dry run's total, from now).
+        return makespan(list(later.values()), self.parallelism, busy=current)
 
 
 class _SweepRemainingColumn(TimeRemainingColumn):
@@ -99,8 +127,9 @@ class _SweepRemainingColumn(TimeRemainingColumn):
 class Display(Protocol):
     narrow: bool  # too narrow for a run's whole title: it wants the seed first
 
-    def start(self, total: int, estimates: list[float], parallelism: int) -> None:
-        """`total` planned runs; `estimates`: the seconds of each run to do, in the order they are handed out."""
+    def start(self, total: int, estimates: list[float], parallelism: int, pack_sizes: list[int] | None = None) -> None:
+        """`total` planned runs; `estimates`: the seconds of each run to do, in the order they are handed
+        out; `pack_sizes`: the packs they train in, in that order (None: one run each)."""
 
     def run_started(self, run_id: str, title: str, epochs: int) -> None: ...
 
@@ -124,7 +153,9 @@ class NullDisplay:
     def __init__(self, terminal: Terminal) -> None:
         self.terminal = terminal
 
-    def start(self, total: int, estimates: list[float], parallelism: int) -> None: ...
+    def start(
+        self, total: int, estimates: list[float], parallelism: int, pack_sizes: list[int] | None = None
+    ) -> None: ...
 
     def run_started(self, run_id: str, title: str, epochs: int) -> None: ...
 
@@ -151,10 +182,10 @@ class PlainDisplay:
         self.done = 0
         self.clock = SweepClock([])
 
-    def start(self, total: int, estimates: list[float], parallelism: int) -> None:
+    def start(self, total: int, estimates: list[float], parallelism: int, pack_sizes: list[int] | None = None) -> None:
         from actbench.costs import format_seconds
 
-        self.clock = SweepClock(estimates, parallelism)
+        self.clock = SweepClock(estimates, parallelism, pack_sizes=pack_sizes)
         self.total = pending = len(estimates)
         if not pending:
             return  # nothing to train: the summary says it all
@@ -212,8 +243,8 @@ class LiveDisplay(PlainDisplay):
         self.sweep_task: Any = None
         self.run_tasks: dict[str, Any] = {}  # one row per run in flight
 
-    def start(self, total: int, estimates: list[float], parallelism: int) -> None:
-        super().start(total, estimates, parallelism)
+    def start(self, total: int, estimates: list[float], parallelism: int, pack_sizes: list[int] | None = None) -> None:
+        super().start(total, estimates, parallelism, pack_sizes)
         if not self.total:
             return  # nothing to train: no bar
         with self.lock:

@@ -87,9 +87,7 @@ def launch(
             planned, notes = plan_runs(config, options.results_dir, options.data_dir, mirror=options.mirror)
             for note in notes:
                 terminal.note(note)
-            for line in packing.pack_lines(planned, options.pack, _parallelism(options), options.results_dir):
-                terminal.output(line)
-            for line in plan_lines(planned, options.results_dir):
+            for line in plan_lines(planned, options.results_dir, options.pack, _parallelism(options)):
                 terminal.output(line)
             return None
         summary = _sweep_from_options(config, options, terminal)
@@ -191,7 +189,7 @@ def _sweep(
     pack: str,
 ) -> SweepSummary:
     from actbench.claims import Claims
-    from actbench.costs import estimate_runs
+    from actbench.costs import estimate_sweep
     from actbench.datasets.cache import cache_for
     from actbench.executors import Job
     from actbench.plan import plan_runs
@@ -207,11 +205,20 @@ def _sweep(
         notes = [note for note in notes if note == results.stale_note(exp_dir)]
     summary = SweepSummary(exp_dir)
     summary.counts["skipped"] = len(planned) - len(pending)
-    estimates = [estimate.seconds for estimate in estimate_runs([p.spec for p in pending], results_root)]
+    estimate = estimate_sweep([[p.spec for p in runs] for runs in planned_packs], results_root, executor.parallelism)
     files = FilesSink(exp_dir)
     every = [files, *sinks]
     for sink in every:
-        sink.opened(SweepStart(exp_dir, config, [p.run_id for p in planned], estimates, executor.parallelism))
+        sink.opened(
+            SweepStart(
+                exp_dir,
+                config,
+                [p.run_id for p in planned],
+                [e.seconds for e in estimate.runs],
+                executor.parallelism,
+                [len(runs) for runs in planned_packs],
+            )
+        )
     for note in notes:
         _broadcast_warning(every, note)
     try:

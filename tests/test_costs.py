@@ -124,6 +124,109 @@ def test_with_early_stopping_epochs_are_a_most_and_a_recorded_run_counts_the_epo
     ratio = costs.work(dumped) / costs.work(dumped, fit + validation, test, epochs=5)
     assert 1.9 < ratio < 2.0 and estimate.at_most and estimate.basis == "recorded"
     assert estimate.seconds == pytest.approx(costs.MEASURED.per_run + (20.0 - costs.MEASURED.per_run) * ratio)
-    line = costs.describe_estimates([estimate, costs.Estimate(5.0, "model")])
+    line = costs.SweepEstimate([[estimate], [costs.Estimate(5.0, "model")]], 1).describe()
     assert line.startswith("estimated at most ") and "early stopping may end 1 of them sooner" in line
-    assert costs.describe_estimates([costs.Estimate(5.0, "model")]).startswith("estimated 5s ")
+    assert costs.SweepEstimate([[costs.Estimate(5.0, "model")]], 1).describe().startswith("estimated 5s ")
+
+
+def record_pack(results, specs, per_run: float) -> None:
+    """Finished runs recorded as one pack writes them: each with its share of the pack's wall time."""
+    for spec in specs:
+        fit, validation, test = costs.image_counts(spec.model_dump(mode="json"))
+        metrics = {
+            "train_seconds": per_run,
+            "n_train": fit,
+            "n_val": validation,
+            "n_test": test,
+            "run_seconds": per_run,
+            "pack_size": len(specs),
+            "pack_seconds": per_run * len(specs),
+        }
+        save_record(
+            results / spec.experiment,
+            spec.as_json(),
+            RunRecord(run_id(spec), "finished", metrics, run_files(RunOutputs())),
+        )
+
+
+EIGHT = "hidden_activations: [relu, tanh, elu, selu]\nseeds: 2\n"
+
+
+def test_a_recorded_pack_predicts_a_pack_of_its_size_and_runs_alone_pay_their_fixed_cost(tmp_path):
+    results = tmp_path / "results"
+    recorded = specs(tmp_path, EIGHT)
+    record_pack(results, recorded, per_run=3.0)
+    planned = specs(tmp_path, EIGHT.replace("seeds: 2", "seeds: [5, 6]"))  # new runs of the same shapes
+    packed = costs.estimate_sweep([planned], results).packs[0]
+    assert [e.seconds for e in packed] == pytest.approx([3.0] * 8) and {e.basis for e in packed} == {"recorded"}
+    # The same runs one at a time (--pack off) cost what they cost alone: more than the pack's 3 s a run.
+    alone = costs.model_seconds(planned[0].model_dump(mode="json"))
+    factor = {size: costs.pack_factor(size, alone) for size in (1, 4, 8)}
+    assert factor[1] == 1.0 and max(factor[4], factor[8]) < 0.9
+    estimates = costs.estimate_runs(planned, results)
+    assert [e.seconds for e in estimates] == pytest.approx([3.0 / factor[8]] * 8)
+    # A pack of another size: the recorded pack moved to it by the ratio of their factors.
+    (four, _) = costs.estimate_sweep([planned[:4], planned[4:]], results).packs
+    assert four[0].seconds == pytest.approx(3.0 * factor[4] / factor[8])
+    # And runs recorded alone come first for runs planned alone, whatever packs were recorded too.
+    record(results, planned[0], wall=9.0, train_seconds=8.0)
+    assert costs.estimate_runs(planned[:1], results)[0].seconds == pytest.approx(9.0)
+
+
+def test_without_recorded_runs_a_pack_saves_a_share_of_each_runs_fixed_cost(tmp_path):
+    small, large = (specs(tmp_path, EIGHT + f"data: {{limit_train: {n}}}\n", source="full") for n in (2000, 60000))
+    for planned in (small, large):
+        alone = costs.model_seconds(planned[0].model_dump(mode="json"))
+        estimate = costs.estimate_sweep([planned], tmp_path / "nothing").packs[0][0]
+        saved = (1 - costs.fixed_share(8)) * costs.MEASURED.per_run
+        assert estimate == costs.Estimate(pytest.approx(alone - saved), "model")
+    # The same seconds saved weigh more on a small run than on a large one.
+    factors = [costs.pack_factor(8, costs.model_seconds(p[0].model_dump(mode="json"))) for p in (small, large)]
+    assert factors[0] < factors[1] < 1.0
+    # Between measured sizes the share lies between theirs; beyond the largest, the largest's holds.
+    low, high = sorted([costs.PACK_FIXED_SHARE[2], costs.PACK_FIXED_SHARE[4]])
+    assert low <= costs.fixed_share(3) <= high
+    assert costs.fixed_share(16) == costs.PACK_FIXED_SHARE[max(costs.PACK_FIXED_SHARE)]
+
+
+def test_the_total_is_the_packs_handed_to_the_first_free_worker():
+    assert costs.makespan([10.0, 10.0, 10.0], 1) == 30.0
+    assert costs.makespan([10.0, 10.0, 10.0], 2) == 20.0
+    assert costs.makespan([5.0, 10.0], 2, busy=[8.0]) == 15.0  # 5 s on the idle worker, then 10 s after it
+    estimate = costs.SweepEstimate([[costs.Estimate(4.0, "model")] * 2, [costs.Estimate(6.0, "model")]], 1)
+    assert estimate.pack_seconds == [8.0, 6.0] and estimate.total == 14.0
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_the_dry_runs_total_is_the_sum_of_its_packs_estimates(workers, tmp_path):
+    from actbench.plan import estimate_plan, plan_runs
+
+    config = load_config(
+        write_config(
+            tmp_path, "name: costs\ndatasets: [mnist]\ndata: {source: sample}\nmodels: [mlp, cnn]\n" + EIGHT, "c.yaml"
+        )
+    )
+    planned, _ = plan_runs(config, tmp_path / "results", None)
+    grouped, estimate = estimate_plan(planned, tmp_path / "results", "auto", int(workers))
+    assert [len(runs) for runs in grouped] == ([8, 8] if workers == "1" else [4, 4, 4, 4])
+    seconds = estimate.pack_seconds
+    assert estimate.total == pytest.approx(sum(seconds) if workers == "1" else costs.makespan(seconds, 2))
+    assert estimate.total < sum(seconds) or workers == "1"
+    outcome = CliRunner().invoke(
+        app,
+        [
+            "run",
+            str(tmp_path / "c.yaml"),
+            "--results-dir",
+            str(tmp_path / "results"),
+            "--dry-run",
+            "--workers",
+            workers,
+        ],
+    )
+    assert outcome.exit_code == 0, outcome.output
+    lines = outcome.output.splitlines()
+    packs = [line for line in lines if line.startswith("  pack ")]
+    assert [line.split("~")[1].split()[0] for line in packs] == [costs.format_seconds(s) for s in seconds]
+    assert lines[-1].startswith(f"estimated {costs.format_seconds(estimate.total)} for the runs to do")
+    assert ("2 packs at a time" in lines[-1]) == (workers == "2")

@@ -92,8 +92,8 @@ def test_time_left_is_shared_among_the_runs_that_train_at_once():
     time.now += 4.0
     assert clock.remaining() == (20.0 + 6.0 + 6.0) / 2
     clock.run_done("c")  # in 4 s instead of 10: runs now look 0.8 times their estimate (24 s for 30)
-    scale = 24.0 / 30.0
-    assert clock.remaining() == pytest.approx((scale * 20.0 + (scale * 10.0 - 4.0)) / 2)
+    # d has 0.8 * 10 - 4 = 4 s left; e and f (8 s each) take the first worker free: 0-8 and 4-12.
+    assert clock.remaining() == pytest.approx(12.0)
 
 
 @pytest.mark.parametrize("columns", [80, 160])
@@ -207,3 +207,30 @@ def test_with_nothing_to_run_there_is_no_bar(monkeypatch):
     display.start(4, [], parallelism=1)
     display.finish()
     assert screen.getvalue() == ""
+
+
+def test_a_pack_in_flight_counts_once_so_the_time_left_does_not_swing():
+    # Two packs of 8 runs, each run estimated at its share of its pack (5 s): 40 s a pack, on estimate.
+    time = FakeTime()
+    clock = SweepClock([5.0] * 16, now=time, pack_sizes=[8, 8])
+    assert clock.remaining() == 80.0
+    for n in range(8):
+        clock.run_started(f"a{n}")
+    seen = []
+    for _ in range(4):
+        time.now += 10.0
+        seen.append(clock.remaining())
+    # Counted run by run, the pack's 10 s would come off 8 times (40 s left after 10 s), then, past each
+    # run's 5 s, the clock would think the machine 8 times slower (280 s left after 40 s).
+    assert seen == [70.0, 60.0, 50.0, 40.0]
+    for n in range(8):
+        clock.run_done(f"a{n}", seconds=5.0)
+    assert clock.remaining() == 40.0
+    for n in range(8):
+        clock.run_started(f"b{n}")
+    time.now += 30.0  # the second pack runs slower: 60 s instead of 40 s
+    assert clock.remaining() == 10.0
+    time.now += 30.0
+    assert clock.remaining() == 0.0
+    clock.run_done("b0", seconds=7.5)
+    assert 0.0 <= clock.remaining() < 5.0

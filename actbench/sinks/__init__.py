@@ -38,8 +38,11 @@ class SweepStart:
     exp_dir: Path
     config: ExperimentConfig
     run_ids: list[str]  # every planned run, done or not, in grid order
-    pending_seconds: list[float]  # the estimated seconds of each run to do, in the order they are handed out
-    parallelism: int  # how many runs train at once
+    pending_seconds: list[
+        float
+    ]  # the estimated seconds of each run to do (in its pack), in the order they are handed out
+    parallelism: int  # how many packs train at once
+    pack_sizes: list[int] | None = None  # the packs those runs train in, in that order (None: one run each)
 
 
 class Sink(Protocol):

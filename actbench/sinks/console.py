@@ -17,7 +17,7 @@ class ConsoleSink:
         self.display = display or sweep_display(terminal)
 
     def opened(self, start: SweepStart) -> None:
-        self.display.start(len(start.run_ids), start.pending_seconds, start.parallelism)
+        self.display.start(len(start.run_ids), start.pending_seconds, start.parallelism, start.pack_sizes)
 
     def started(self, job: Job) -> None:
         # A narrow display cuts a row's end: what tells runs apart (seed, activation) goes first there.
