@@ -23,7 +23,7 @@ from actbench.config import ExperimentConfig, Reference, expand_runs, run_id
 from actbench.config.reference import match_text
 from actbench.errors import ActbenchError
 from actbench.results import RunStatus, flatten_run, runs_frame
-from actbench.settings_catalogue import SETTINGS, filter_keys, filter_texts
+from actbench.settings_catalogue import SETTINGS, filter_keys, filter_texts, named_by
 
 Z95 = 1.959963984540054  # the normal distribution's two-sided 95% point: the binomial term's width
 BINOMIAL_METRICS = ("test_accuracy",)  # a share of the test images: its own sampling error is binomial
@@ -53,10 +53,11 @@ COLUMNS = [
 
 
 def matching(frame: pd.DataFrame, match: dict[str, Any]) -> pd.Series:
-    """Which rows of `frame` (results.csv's columns) have every setting `match` names, as --filter compares them."""
+    """Which rows of `frame` (results.csv's columns) have every setting `match` names, as --filter compares
+    them (equal numbers match: `dropout: 0` names the column's 0.0)."""
     found = pd.Series(True, index=frame.index)
     for key, value in match.items():
-        found &= filter_texts(frame[key]) == match_text(value) if key in frame else False
+        found &= named_by(frame[key], match_text(value)) if key in frame else False
     return found
 
 

@@ -140,6 +140,20 @@ def filter_texts(column: pd.Series) -> pd.Series:
     return column.astype(object).map(str)
 
 
+def named_by(column: pd.Series, text: str) -> pd.Series:
+    """Which of a setting column's values `text` names, as `--filter` and a reference's `match` take it: the
+    same text, or the same number ('0' names 0.0, '1e-4' names 0.0001), so equal numbers match however written."""
+    import pandas as pd
+
+    texts = filter_texts(column)
+    found = texts == text
+    try:
+        number = float(text)
+    except ValueError:
+        return found
+    return found | (pd.to_numeric(texts, errors="coerce") == number)
+
+
 def plain_settings() -> list[str]:
     """The settings labels show by value alone: what a wide report table always shows."""
     return [row.name for row in SETTINGS.values() if row.plain]

@@ -181,3 +181,14 @@ def test_every_shipped_reference_config_plans(path, tmp_path):
     assert result.exit_code == 0, result.output
     config = load_config(path)
     assert config.reference is not None and len(config.reference.published) >= 1
+
+
+def test_a_match_names_equal_numbers_however_written(tmp_path):
+    # results.csv holds model.dropout as 0.0 and training.learning_rate as 0.001: `0` and `1e-3` name them.
+    match = "{hidden_activation: relu, model.dropout: 0, training.learning_rate: 1e-3}"
+    path = write_config(tmp_path, TINY + REFERENCE.replace("{hidden_activation: relu}", match))
+    result = invoke("run", path, "--dry-run", "--results-dir", tmp_path / "results")
+    assert result.exit_code == 0, result.output
+    wrong = write_config(tmp_path, TINY + REFERENCE.replace("{hidden_activation: relu}", match.replace("1e-3", "1e-2")))
+    result = invoke("run", wrong, "--dry-run", "--results-dir", tmp_path / "results")
+    assert result.exit_code == 2 and "training.learning_rate: 0.001" in result.output

@@ -166,6 +166,11 @@ def test_other_bad_values_say_what_to_do(tmp_path):
     exp_dir, _ = make_results(tmp_path, {"relu": [0.97, 0.99]})
     (tmp_path / "a-file").write_text("x")
     assert "is a file" in invoke("report", exp_dir, "--out", tmp_path / "a-file").output
+    # Equal numbers name the same runs however written: the column holds 0.001 and 0.0.
+    assert (
+        invoke("report", exp_dir, "--filter", "training.learning_rate=1e-3", "--filter", "model.dropout=0").exit_code
+        == 0
+    )
     nothing = invoke("report", exp_dir, "--filter", "hidden_activation=relu7")
     assert nothing.exit_code == 2 and "no run in" in nothing.output and "hidden_activation: relu" in nothing.output
     assert "no such folder" in invoke("report", tmp_path / "nothing").output

@@ -14,7 +14,7 @@ import pandas as pd
 
 from actbench import results
 from actbench.errors import ActbenchError
-from actbench.settings_catalogue import filter_keys, filter_texts
+from actbench.settings_catalogue import filter_keys, filter_texts, named_by
 
 # The results.csv columns a --filter may name: fixed by the settings catalogue, so a typo is caught
 # before any folder is read, whatever the folder holds.
@@ -86,7 +86,7 @@ def select_runs(exp_dir: Path, all_runs: bool, filters: list[str], notes: list[s
     scope.values_seen = {key: set(filter_texts(runs[key])) if key in runs else set() for key, _ in parsed}
     for key, value in parsed:
         before = len(runs)
-        runs = runs[filter_texts(runs[key]) == value] if key in runs else runs.iloc[0:0]
+        runs = runs[named_by(runs[key], value)] if key in runs else runs.iloc[0:0]
         scope.filtered_out += before - len(runs)
     return runs.reset_index(drop=True), scope
 
