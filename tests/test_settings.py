@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from actbench import packing, results, train
 from actbench.config import RunSpec, expand_runs, group_id, load_config, parse_set, run_id
-from actbench.config.schema import CNNSpec, MLPSpec, TrainingSpec
+from actbench.config.schema import CNNSpec, EarlyStopping, MLPSpec, TrainingSpec
 from actbench.datasets import load_dataset, split_dataset
 from actbench.results.table import flatten_run
 from helpers import REPO, invoke, write_config
@@ -114,6 +114,11 @@ def test_the_defaults_are_columns_of_every_row(tmp_path):
         ("training.early_stopping.monitor=acc", "training.early_stopping.monitor: must be 'val_loss', 'val_accuracy'"),
         ("data.preprocessing=normalize", "data.preprocessing: must be 'scale', 'standardize' or 'center'"),
         ("models=[{type: cnn, batch_norm: yes}]", "models[0].batch_norm: must be 'none', 'before' or 'after'"),
+        ("training.early_stopping=3", "training.early_stopping: early stopping is true, false or {monitor: val_loss"),
+        (
+            "training.optimizer=adamw training.weight_decay=0",
+            "training.weight_decay: adamw without weight decay is adam; set training.optimizer: adam, or",
+        ),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_the_field_and_the_fix(tmp_path, override, expected):
@@ -130,6 +135,13 @@ def test_settings_that_are_allowed_and_their_shorthands(tmp_path):
     assert spec.training.schedule == "constant" and run_id(spec) == run_id(specs_for(tmp_path)[0])
     (spec, *_) = specs_for(tmp_path, "training.early_stopping.monitor=val_accuracy")
     assert spec.training.early_stopping.patience == 10 and spec.training.early_stopping.restore_best
+    (spec, *_) = specs_for(tmp_path, "training.early_stopping=true")
+    assert spec.training.early_stopping == EarlyStopping()
+    (spec, *_) = specs_for(tmp_path, "training.early_stopping=false")
+    assert spec.training.early_stopping is None and run_id(spec) == run_id(specs_for(tmp_path)[0])
+    # adamw left at its own 0.004 as before; another optimizer may say weight_decay 0 (it has none anyway).
+    (spec, *_) = specs_for(tmp_path, "training.optimizer=adam training.weight_decay=0")
+    assert spec.training.weight_decay == 0
 
 
 def test_layers_as_the_settings_ask(tmp_path):

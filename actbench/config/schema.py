@@ -303,6 +303,20 @@ class EarlyStopping(Strict):
         return naming.activation_label(self.monitor, params)
 
 
+def _early_stopping_shorthand(value: Any) -> Any:
+    # `early_stopping: true` means EarlyStopping's defaults, `false` none, as `schedule: cosine` does.
+    if value is True:
+        return {}
+    if value is False:
+        return None
+    if value is not None and not isinstance(value, (dict, EarlyStopping)):
+        raise ValueError(
+            f"early stopping is true, false or {{monitor: val_loss, patience: 10, min_delta: 0.0, restore_best: true}}"
+            f" (got {value!r})"
+        )
+    return value
+
+
 # Which optimizers take a momentum, and Nesterov's (Keras' own arguments).
 MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
 
@@ -318,7 +332,7 @@ class TrainingSpec(Strict):
     l2: NonNegativeFloat = 0.0  # l2 * sum(kernel**2) of every Dense and Conv2D kernel, added to the loss
     weight_decay: NonNegativeFloat = 0.0  # decoupled (AdamW, SGDW); 0: the optimizer's own (AdamW's 0.004)
     schedule: Annotated[Schedule, BeforeValidator(_schedule_shorthand)] = "constant"
-    early_stopping: EarlyStopping | None = None
+    early_stopping: Annotated[EarlyStopping | None, BeforeValidator(_early_stopping_shorthand)] = None
 
     LATER = ("momentum", "nesterov", "l2", "weight_decay", "schedule", "early_stopping")
 
@@ -330,6 +344,18 @@ class TrainingSpec(Strict):
             raise ValueError(
                 f"{optimizer} takes no momentum (only {' and '.join(MOMENTUM_OPTIMIZERS)} do); "
                 "drop training.momentum or set training.optimizer: sgd"
+            )
+        return value
+
+    @field_validator("weight_decay")
+    @classmethod
+    def _no_silent_adamw_default(cls, value: float, info: ValidationInfo) -> float:
+        # Run only for a value the config gives: the default 0.0 means "the optimizer's own", which
+        # for adamw is 0.004, so a written 0 would silently decay the weights.
+        if value == 0 and info.data.get("optimizer") == "adamw":
+            raise ValueError(
+                "adamw without weight decay is adam; set training.optimizer: adam, or a weight_decay above 0 "
+                "(adamw's own, with weight_decay left out, is 0.004)"
             )
         return value
 
