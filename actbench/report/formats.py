@@ -95,7 +95,9 @@ def print_tables(
                 console,
                 f"published vs measured: {citation_line(report.reference)}",
                 reference_rows(report.comparison),
-                keep=2,
+                # The difference is measured less published, both beside it: the first to go when narrow,
+                # rather than a second table that repeats the citation for the verdict column.
+                optional=[] if wide else ["difference"],
             )
             console.print(RULE, markup=False, highlight=False)
         summary = report.aggregated.summary
