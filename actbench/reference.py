@@ -102,6 +102,30 @@ def _differing(rows: pd.DataFrame) -> list[str]:
     return [key for key in names if filter_texts(rows[key]).nunique() > 1]
 
 
+def reduced_data_line(runs: pd.DataFrame, comparison: pd.DataFrame) -> str | None:
+    """A line under the published table when a compared group trained or was tested on less than the full
+    dataset (the embedded sample, limit_train, limit_test): then its comparison is a smoke test, not a
+    reproduction, whatever it says."""
+    if runs.empty or comparison.empty or "group_id" not in runs:
+        return None
+    compared = runs[runs["group_id"].isin(comparison["group_id"].dropna())]
+    reduced = [
+        what
+        for column, what in (
+            ("source", "the embedded data sample"),
+            ("limit_train", "limit_train"),
+            ("limit_test", "limit_test"),
+        )
+        if column in compared
+        and (compared[column] == "sample" if column == "source" else compared[column].notna()).any()
+    ]
+    if not reduced:
+        return None
+    return (
+        f"not a reproduction: measured with {' and '.join(reduced)}, not the full data the published values come from"
+    )
+
+
 def citation_line(reference: Reference) -> str:
     """'Han Xiao, Kashif Rasul, Roland Vollgraf (2017), Fashion-MNIST: ..., Table 3: https://arxiv.org/abs/1708.07747'."""
     cited = reference.citation

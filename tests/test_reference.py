@@ -140,10 +140,13 @@ def test_the_report_puts_published_beside_measured_in_every_format(tmp_path):
     ]
     assert lines[start + 4].split()[-1] == "no"
     assert lines[start + 5].startswith("agrees: the published value lies inside the measured 95% interval")
+    said = " ".join(shown.output.split())
+    assert "not a reproduction: measured with the embedded data sample, not the full data" in said
 
     document = json.loads(invoke("report", exp_dir, "--format", "json").stdout)["experiments"][0]
     assert document["reference"]["table"] == "Table 1"
     assert [row["agrees"] for row in document["reference"]["comparison"]] == [True, False]
+    assert document["reference"]["not_a_reproduction"].startswith("not a reproduction: measured with the embedded")
     groups = {group["label"]: group for group in document["groups"]}
     assert groups["tanh"]["published"] == 0.95 and groups["tanh"]["published_agrees"] is False
     markdown = invoke("report", exp_dir, "--format", "markdown").stdout
@@ -211,3 +214,17 @@ def test_a_narrow_published_table_leaves_out_the_difference_not_the_verdict(tmp_
             line.startswith("published vs measured:") and "(2)" in line for line in lines
         )
         assert ("left out at 72 columns: difference; --wide shows every column" in lines) == left_out
+
+
+def test_only_groups_on_the_full_data_go_without_the_not_a_reproduction_line():
+    import pandas as pd
+
+    from actbench.reference import reduced_data_line
+
+    comparison = pd.DataFrame({"group_id": ["g1", None]})
+    full = pd.DataFrame({"group_id": ["g1", "g2"], "source": ["full", "sample"], "limit_train": [None, 500]})
+    assert reduced_data_line(full, comparison) is None  # g2 has no published value
+    limited = full.assign(limit_train=[1000, None])
+    assert reduced_data_line(limited, comparison) == (
+        "not a reproduction: measured with limit_train, not the full data the published values come from"
+    )
