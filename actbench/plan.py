@@ -35,6 +35,7 @@ class PlannedRun:
     run_id: str
     status: results.RunStatus | None  # recorded status, None when it never completed
     parameters: int  # of its model, counted from the spec
+    detail: str = ""  # what else varies in the grid, as report labels name it: 'mlp 100-10', 'dropout_kind=alpha'
 
     @property
     def done(self) -> bool:
@@ -42,7 +43,7 @@ class PlannedRun:
 
     @property
     def title(self) -> str:
-        return run_title(self.spec)
+        return run_title(self.spec) + (f", {self.detail}" if self.detail else "")
 
 
 def plan_runs(
@@ -94,7 +95,30 @@ def plan_runs(
             spec.model, image_shape, spec.output_units, spec.hidden_activation.name == "prelu"
         ).parameters
         planned.append(PlannedRun(spec, identifier, results.run_status(exp_dir, identifier), parameters))
+    for run, detail in zip(planned, details([run.spec for run in planned])):
+        run.detail = detail
     return planned, notes
+
+
+# What run_title names already: the rest of what varies goes into a run's detail.
+TITLED = {"dataset", "source", "task", "model", "hidden_activation", "output_activation", "output_units"}
+
+
+def details(specs: list[RunSpec]) -> list[str]:
+    """Per spec, the settings that vary among `specs` and its title does not name, as the report's labels
+    write them ('mlp 100-10' where one model type has several widths, 'dropout_kind=alpha'), so no two
+    lines of a dry run or a sweep's progress read alike for different runs."""
+    from actbench.report.labels import model_labels, setting_text, varying_settings
+
+    if len(specs) < 2:
+        return [""] * len(specs)
+    frame = results.runs_frame([results.flatten_run({**spec.as_json(), "run_id": ""}, {}) for spec in specs])
+    shown = [column for column in varying_settings(frame) if column not in TITLED]
+    texts = [[setting_text(column, row[column]) for column in shown] for _, row in frame.iterrows()]
+    labels = model_labels(frame)
+    if labels.nunique() > frame["model"].nunique():  # the type alone does not tell the models apart
+        texts = [[label, *text] for label, text in zip(labels, texts)]
+    return [", ".join(text) for text in texts]
 
 
 def own_data(config: ExperimentConfig, cache: DataCache) -> dict[str, OwnData]:

@@ -13,7 +13,7 @@ import pytest
 
 from actbench import train
 from actbench.results import read_metrics
-from helpers import REPO, interrupted_at_call, invoke, write_config
+from helpers import REPO, TINY, interrupted_at_call, invoke, write_config
 
 
 def run_dirs(results: Path, experiment: str = "tiny") -> list[Path]:
@@ -245,6 +245,16 @@ def test_dry_run_lists_runs_and_their_status(tiny_config, tmp_path):
     invoke("run", tiny_config, "--results-dir", results, "--set", "hidden_activations=[relu]")
     after = invoke("run", tiny_config, "--results-dir", results, "--dry-run")
     assert "finished" in after.output and "1 already done, 1 to run" in after.output
+
+
+def test_dry_run_lines_name_what_else_varies_so_no_two_runs_read_alike(tmp_path):
+    models = "models=[{type: mlp, hidden_units: [16]}, {type: mlp, hidden_units: [16, 8], dropout_kind: alpha, dropout: 0.1}]"
+    result = invoke("run", write_config(tmp_path, TINY), "--dry-run", "--set", models, "--results-dir", tmp_path / "r")
+    lines = [line for line in result.output.splitlines() if "params  mnist/sample" in line]
+    assert len(lines) == 4 and len({line.split("params  ")[1] for line in lines}) == 4
+    assert lines[0].endswith("mlp relu -> softmax seed=0, mlp 16, dropout=0.0, dropout_kind=standard")
+    plain = invoke("run", write_config(tmp_path, TINY), "--dry-run", "--results-dir", tmp_path / "r")
+    assert next(line for line in plain.output.splitlines() if "params" in line).endswith("relu -> softmax seed=0")
 
 
 @pytest.mark.parametrize(
