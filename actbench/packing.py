@@ -151,10 +151,11 @@ def _split(groups: list[list[T]], count: Callable[[list[T]], int], items: Sequen
 
 
 # XLA (jit_compile) fuses the many small operations of an MLP's step, Adam's updates above all, and
-# runs it about twice as fast on CPU, but compiles for seconds per pack and batch shape. Measured on
-# the 2-core development machine (7 MLPs 128-64, full Fashion-MNIST, CPU seconds): an epoch of 422
-# steps 4.4 with XLA, 7.7 without; compiling and tracing 17 against 6. So XLA from about 1,000 steps
-# on, and only for MLPs: a convolution's arithmetic outweighs its step's small operations.
+# runs it nearly twice as fast on CPU, but compiles for seconds per pack (once per batch shape: the
+# usual chunk and the smaller last batch). Measured on the 2-core development machine (7 MLPs 128-64,
+# full Fashion-MNIST, CPU seconds): an epoch of 422 steps 4.3 with XLA, 7.8 without; the first
+# epoch, tracing and compiling, 27 against 19. So XLA from about 1,000 steps on, and only for MLPs:
+# a convolution's arithmetic outweighs its step's small operations.
 XLA_MIN_STEPS = 1000
 
 
@@ -281,12 +282,14 @@ def fit_pack(
                 m.accuracy.update_state(y[k], predictions[k])
             return tf.stack(losses)
 
-        @tf.function(input_signature=[tf.TensorSpec([len(active), None, None], tf.int32)], jit_compile=jit)
-        def run_steps(indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            """One step per indices[:, s], in turn, until the last or until a loss is not finite (that
-            step applied): how many steps ran and the last step's losses. Many steps per call, as
+        @tf.function(
+            input_signature=[tf.TensorSpec([len(active), None, None], tf.int32), tf.TensorSpec([], tf.int32)],
+            jit_compile=jit,
+        )
+        def run_steps(indices: tf.Tensor, count: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            """One step per indices[:, s], in turn, until the `count`th or until a loss is not finite
+            (that step applied): how many steps ran and the last step's losses. Many steps per call, as
             Keras' steps_per_execution: a call and a look at the losses cost more than a small step."""
-            count = tf.shape(indices)[1]
 
             def going(done: tf.Tensor, losses: tf.Tensor) -> tf.Tensor:
                 return tf.logical_and(done < count, tf.reduce_all(tf.math.is_finite(losses)))
@@ -332,8 +335,13 @@ def fit_pack(
                 if training_now not in steps:
                     steps[training_now] = steps_for(training_now, jit)
                 rows = [active.index(i) for i in training_now]
+                indices = chunk[rows, position : position + STEPS_PER_EXECUTION]
+                count = indices.shape[1]
+                if count < STEPS_PER_EXECUTION < chunk.shape[1]:
+                    # Padded to the usual length (the padding is not trained on): XLA compiles once per shape.
+                    indices = np.pad(indices, ((0, 0), (0, STEPS_PER_EXECUTION - count), (0, 0)), mode="edge")
                 try:
-                    done, losses = steps[training_now](chunk[rows, position : position + STEPS_PER_EXECUTION])
+                    done, losses = steps[training_now](indices, count)
                 except tf.errors.OpError:
                     if not jit:
                         raise
