@@ -154,15 +154,16 @@ def _split(groups: list[list[T]], count: Callable[[list[T]], int], items: Sequen
 # runs it nearly twice as fast on CPU, but compiles for seconds per pack (once per batch shape: the
 # usual chunk and the smaller last batch). Measured on the 2-core development machine (7 MLPs 128-64,
 # full Fashion-MNIST, CPU seconds): an epoch of 422 steps 4.3 with XLA, 7.8 without; the first
-# epoch, tracing and compiling, 27 against 19. So XLA from about 1,000 steps on, and only for MLPs:
-# a convolution's arithmetic outweighs its step's small operations.
+# epoch, tracing and compiling, 27 against 19. So XLA from about 1,000 steps on, and only for MLPs
+# (a convolution's arithmetic outweighs its step's small operations) without dropout: XLA draws other
+# dropout masks from the same seeds (weights 0.004 apart after two steps), no longer the run alone.
 XLA_MIN_STEPS = 1000
 
 
 def use_xla(spec: RunSpec, images: int) -> bool:
     """Whether a pack of these runs, on `images` training images, trains its steps compiled by XLA."""
     steps = spec.training.epochs * math.ceil(images / spec.training.batch_size)
-    return spec.model.type == "mlp" and steps >= XLA_MIN_STEPS
+    return spec.model.type == "mlp" and not spec.model.dropout and steps >= XLA_MIN_STEPS
 
 
 @dataclass
