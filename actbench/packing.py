@@ -10,8 +10,11 @@ optimizer. Nothing couples the models: d(sum of losses)/d(model k's weights) is 
 gradient, and each optimizer holds only its own model's state. So a packed run's numbers are
 those of the run alone, up to float rounding (tests/test_packing.py).
 
-A model whose loss stops being finite is recorded diverged at the end of that epoch and leaves
-the pack; the others train on. After training each run is tested by train.finish_run, as alone.
+One compiled call runs up to STEPS_PER_EXECUTION steps and stops after a step whose loss is not
+finite; an MLP pack that trains long enough is compiled by XLA (use_xla). A model whose loss stops
+being finite trains no further and is recorded diverged at the end of that epoch; the others train
+on. After training each run is tested by train.finish_run, as alone, with the outputs of all the
+pack's models computed together.
 
 Runs pack when their specs agree on everything but the hidden activation, its initializer (which
 `auto` derives from it) and the seed: `pack_key`. `packs` cuts planned runs into packs.
