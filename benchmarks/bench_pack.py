@@ -1,13 +1,14 @@
 """Packed training against one run at a time: wall time per run and peak memory by pack size, and a whole sweep.
 
-    python benchmarks/bench_pack.py sizes [--models mlp cnn] [--sizes 1 2 4 8 16 32] [--repeats 1]
+    python benchmarks/bench_pack.py sizes [--models mlp cnn] [--sizes 1 2 4 8 16 32] [--limit-train N] [--repeats 1]
     python benchmarks/bench_pack.py sweep [--variants packed off packed-w2 off-w2 script] [--repeats 1]
     python benchmarks/bench_pack.py conv [--sizes 8]
 
 Fashion-MNIST full (/usr/share/datasets/fashion-mnist/ or apt-get install dataset-fashion-mnist).
 `sizes`: for each --sizes K, K runs of the MLP 128-64 or the default CNN, 2 epochs (the first K
 activations up to 7, beyond that 7 activations x ceil(K/7) seeds, so K=8 trains 14), all in one
-pack (`--pack RUNS`) and with `--pack off`: seconds per run and the process's peak resident memory.
+pack (`--pack RUNS`) and with `--pack off`: seconds per run and the process's peak resident memory
+(`--limit-train N`: a stratified N of the training images, to time the CNN's larger packs in a bearable time).
 `sweep`: 7 activations x 3 seeds, MLP 128-64, 5 epochs: packed (auto) and --pack off, serially and
 with --workers 2, and the hand-written script (plain_keras_sweep.py, the same 21 fits one after another).
 `conv`: the default CNN's two convolutions for K models, forward and backward, as a loop of K
@@ -85,10 +86,13 @@ def sizes(args: argparse.Namespace, tmp: Path) -> dict:
             for repeat in range(args.repeats):
                 for way in ("packed", "off"):
                     options = ["--pack", str(runs) if way == "packed" else "off"]
+                    if args.limit_train:
+                        options += ["--limit-train", str(args.limit_train)]
                     wall, memory = timed(actbench(config, tmp / f"r-{model}-{size}-{way}-{repeat}", *options))
                     raw.setdefault(f"{model} K={runs}", {}).setdefault(way, []).append((wall / runs, memory, runs))
     print(
-        f"Fashion-MNIST full, 2 epochs; {os.cpu_count()} cores; whole-process seconds per run and peak memory, median of {args.repeats}"
+        f"Fashion-MNIST full{f' ({args.limit_train} training images)' if args.limit_train else ''}, 2 epochs; "
+        f"{os.cpu_count()} cores; whole-process seconds per run and peak memory, median of {args.repeats}"
     )
     print(f"{'':14}{'runs':>5}{'packed s/run':>14}{'off s/run':>11}{'ratio':>7}{'packed MiB':>12}{'off MiB':>9}")
     for name, ways in raw.items():
@@ -190,6 +194,7 @@ def main() -> None:
         choices=["packed", "off", "packed-w2", "off-w2", "script"],
         default=["packed", "off", "packed-w2", "off-w2", "script"],
     )
+    parser.add_argument("--limit-train", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

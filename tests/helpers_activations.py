@@ -28,3 +28,17 @@ def misconfigured(x):
 def overflow(x):
     """Overflows to inf on the first batch: a model whose loss stops being finite at once."""
     return keras.ops.exp(x * 1000.0)
+
+
+def numpy_relu(x):
+    """ReLU computed by NumPy: an operation XLA cannot compile (a packed step then trains without XLA)."""
+    import numpy as np
+    import tensorflow as tf
+
+    @tf.custom_gradient
+    def relu(inputs):
+        outputs = tf.numpy_function(lambda a: np.maximum(a, 0).astype(a.dtype), [inputs], inputs.dtype)
+        outputs.set_shape(inputs.shape)
+        return outputs, lambda upstream: upstream * tf.cast(inputs > 0, upstream.dtype)
+
+    return relu(x)

@@ -44,17 +44,23 @@ def alone_weights(spec, data):
 
 # The two variants between the default ones are under `slow` (about 20 s each), for the suite's time.
 @pytest.mark.parametrize(
-    "models, images",
+    "models, images, xla",
     [
-        (MLP, 32),
-        pytest.param(CNN, 32, marks=pytest.mark.slow),
-        pytest.param(MLP_DROPOUT, 64, marks=pytest.mark.slow),
-        pytest.param(CNN_DROPOUT, 64, marks=pytest.mark.slow),  # the default suite's 5 minutes: CI runs it with -m slow
+        (MLP, 32, False),
+        (MLP, 64, True),
+        pytest.param(CNN, 32, False, marks=pytest.mark.slow),
+        pytest.param(MLP_DROPOUT, 64, False, marks=pytest.mark.slow),
+        pytest.param(MLP_DROPOUT, 64, True, marks=pytest.mark.slow),  # dropout: never XLA (other masks)
+        pytest.param(
+            CNN_DROPOUT, 64, False, marks=pytest.mark.slow
+        ),  # the default suite's 5 minutes: CI runs it with -m slow
     ],
-    ids=["mlp", "cnn", "mlp-dropout-2-steps", "cnn-dropout-2-steps"],
+    ids=["mlp", "mlp-xla-2-steps", "cnn", "mlp-dropout-2-steps", "mlp-dropout-xla-2-steps", "cnn-dropout-2-steps"],
 )
-def test_packed_steps_give_each_model_the_weights_it_gets_alone(tmp_path, data, models, images):
+def test_packed_steps_give_each_model_the_weights_it_gets_alone(tmp_path, data, monkeypatch, models, images, xla):
     # Batches of 32 images: one optimizer step per run, or two (the second with fresh dropout masks).
+    # XLA compiles a pack's steps once a pack trains long enough (packing.XLA_MIN_STEPS); here from the first.
+    monkeypatch.setattr(packing, "XLA_MIN_STEPS", 0 if xla else 10**9)
     few = dataclasses.replace(data, x_train=data.x_train[:images], y_train=data.y_train[:images])
     grid = specs_for(tmp_path, models=models, hidden_activations=ACTIVATIONS, seeds="[0, 1]")
     # relu seed 0, prelu seed 1, leaky_relu(0.2) seed 1, the custom function seed 0: each activation
@@ -62,6 +68,7 @@ def test_packed_steps_give_each_model_the_weights_it_gets_alone(tmp_path, data, 
     specs = [grid[i] for i in (0, 3, 5, 6)]
     assert [s.seed for s in specs] == [0, 1, 1, 0]
     members, _ = packing.fit_pack(specs, few)
+    assert [m.xla for m in members] == [xla and models != MLP_DROPOUT] * 4
     packed = [m.run.model.get_weights() for m in members]
     for spec, weights in zip(specs, packed):
         initial = _initial_weights(spec, few)
@@ -69,6 +76,18 @@ def test_packed_steps_give_each_model_the_weights_it_gets_alone(tmp_path, data, 
         assert len(weights) == len(alone)
         for before, mine, theirs in zip(initial, weights, alone):
             assert not np.array_equal(mine, before) or before.size == 1  # the step did move it
+            np.testing.assert_allclose(mine, theirs, atol=2e-6, rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_a_pack_xla_cannot_compile_trains_without_it(tmp_path, data, monkeypatch):
+    monkeypatch.setattr(packing, "XLA_MIN_STEPS", 0)
+    few = dataclasses.replace(data, x_train=data.x_train[:32], y_train=data.y_train[:32])
+    specs = specs_for(tmp_path, models=MLP, hidden_activations="[relu, 'helpers_activations:numpy_relu']")
+    members, _ = packing.fit_pack(specs, few)
+    assert [m.xla for m in members] == [False, False]
+    for spec, member in zip(specs, members):
+        for mine, theirs in zip(member.run.model.get_weights(), alone_weights(spec, few)):
             np.testing.assert_allclose(mine, theirs, atol=2e-6, rtol=1e-5)
 
 
@@ -118,10 +137,11 @@ def sweep_both_ways(tmp_path, models, activations, seeds="[0, 1]"):
     return outcome
 
 
-def assert_same_runs(outcome, pack_sizes):
+def assert_same_runs(outcome, pack_sizes, xla=False):
     for run_id, ways in outcome.items():
         (alone, alone_classes), (packed, packed_classes) = ways["off"], ways["auto"]
         assert "pack_size" not in alone and packed["pack_size"] in pack_sizes
+        assert packed["pack_xla"] is xla
         assert abs(packed["test_accuracy"] - alone["test_accuracy"]) <= 0.003, run_id  # 0.3 points
         assert (packed_classes == alone_classes).mean() >= 0.98, run_id
 
@@ -142,13 +162,16 @@ def test_a_packed_sweep_gives_each_run_the_test_results_it_gets_alone(tmp_path, 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("models", [MLP_DROPOUT, CNN_DROPOUT], ids=["mlp-dropout", "cnn-dropout"])
-def test_every_catalogue_activation_packed_gives_the_results_it_gets_alone(tmp_path, models):
+@pytest.mark.parametrize("models, xla", [(MLP, True), (CNN_DROPOUT, False)], ids=["mlp-xla", "cnn-dropout"])
+def test_every_catalogue_activation_packed_gives_the_results_it_gets_alone(tmp_path, monkeypatch, models, xla):
     from actbench.activations import CATALOGUE
 
+    # The MLP's packs compiled by XLA (as long MLP packs without dropout are), the CNN's not (nor any
+    # with dropout): every activation both ways.
+    monkeypatch.setattr(packing, "XLA_MIN_STEPS", 0 if xla else 10**9)
     # 17 activations x 2 seeds: auto packs at most 8 runs, in 5 packs of 7 or 6.
     outcome = sweep_both_ways(tmp_path, models, f"[{', '.join(CATALOGUE)}]")
-    assert_same_runs(outcome, pack_sizes={6, 7})
+    assert_same_runs(outcome, pack_sizes={6, 7}, xla=xla)
 
 
 def test_runs_pack_when_they_differ_only_in_activation_initializer_and_seed(tmp_path):
