@@ -203,9 +203,8 @@ def train_pack(specs: Sequence[RunSpec], data: Any, on_epoch: PackEpochCallback 
     members, pack_seconds = fit_pack(specs, data, on_epoch, outputs)
     finished = [m for m in members if m.error is None and not m.diverged]
     models = [m.run.model for m in finished]
-    seen: dict[
-        int, list[Any]
-    ] = {}  # the finished models' outputs on an image array (the test set), computed once for all
+    # The finished models' outputs on an image array (the test set), computed once for all of them.
+    seen: dict[int, list[Any]] = {}
 
     def predict(index: int, images: Any) -> Any:
         if id(images) not in seen:
