@@ -35,6 +35,7 @@ RULE = (
 # What a published value is compared with, and how the report's tables show it.
 COLUMNS = [
     "entry",
+    "match",
     "group_id",
     "metric",
     "published",
@@ -154,6 +155,8 @@ def compare(reference: Reference, runs: pd.DataFrame) -> pd.DataFrame:
         rows.append(
             {
                 "entry": index,
+                # The published value's group as its config names it: what the report shows when no run has it.
+                "match": ", ".join(f"{key}={match_text(value)}" for key, value in entry.match.items()),
                 "group_id": groups[0] if len(groups) == 1 else None,
                 "metric": reference.metric,
                 "published": entry.value,

@@ -153,6 +153,15 @@ def test_the_report_puts_published_beside_measured_in_every_format(tmp_path):
     assert "## Published vs measured" in markdown and "What this config cannot match: the sample is not" in markdown
 
 
+def test_a_published_value_whose_group_is_filtered_out_is_named_by_its_match(tmp_path):
+    exp_dir, _ = make_results(tmp_path, {"relu": [0.50, 0.52, 0.54], "tanh": [0.70, 0.71, 0.72]})
+    cite(exp_dir, REFERENCE)
+    shown = invoke("report", exp_dir, "--no-plots", "--filter", "hidden_activation=relu")
+    assert shown.exit_code == 0, shown.output
+    said = " ".join(shown.output.split())
+    assert "no run: hidden_activation=tanh 0.9500 - 0 -" in said  # which group, not a bare "no run"
+
+
 def test_a_report_without_a_reference_has_no_published_table(tmp_path):
     exp_dir, _ = make_results(tmp_path, {"relu": [0.5, 0.6]})
     assert api.report_tables(exp_dir)["published"].empty

@@ -184,8 +184,12 @@ def reference_rows(comparison: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     shown = pd.DataFrame(index=comparison.index)
     shown["group"] = [
-        f"{block}: {label}" if isinstance(block, str) and block else label if isinstance(label, str) else "no run"
-        for block, label in zip(comparison["block_label"], comparison["label"])
+        f"{block}: {label}"
+        if isinstance(block, str) and block
+        else label
+        if isinstance(label, str)
+        else f"no run: {match}"
+        for block, label, match in zip(comparison["block_label"], comparison["label"], comparison["match"])
     ]
     shown["published"] = [
         f"{value:.4f}" if spread is None or math.isnan(spread) else f"{value:.4f} ± {spread:.4f}"
