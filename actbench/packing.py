@@ -29,6 +29,7 @@ import functools
 import json
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -60,14 +61,10 @@ MEMORY_SHARE = 0.25  # of the memory available when the sweep starts, what the p
 
 
 def packs(items: Sequence[T], spec_of: Callable[[T], RunSpec], size: int) -> list[list[T]]:
-    """`items` cut into packs of at most `size` runs with equal pack_key, in the order of their first run.
-
-    Runs of one key are split into as few packs as `size` allows, of sizes that differ by one at
-    most (7 runs at size 4: 4 + 3, never 4 + 1 + ... ).
-    """
+    """`items` cut into packs of at most `size` runs with equal pack_key, for one executor (see plan_packs)."""
     if size < 1:
         raise ValueError(f"pack size must be at least 1, not {size}")
-    return _split(_groups(items, spec_of), lambda group: math.ceil(len(group) / size), items)
+    return [pack for group in _groups(items, spec_of) for pack in _cut(group, spec_of, size, 1)]
 
 
 def plan_packs(
@@ -76,23 +73,16 @@ def plan_packs(
     parallelism: int,
     spec_of: Callable[[T], RunSpec] = lambda item: item.spec,  # type: ignore[attr-defined]
 ) -> list[list[T]]:
-    """The packs of a sweep by `--pack`: off (one run each), K (at most K runs) or auto.
-
-    auto: at most AUTO_LARGEST runs, fewer where memory is short, and the packs of a group as many
-    as the executor trains at once (or a multiple of it), so no worker idles while the last pack of
-    a group trains.
-    """
+    """The packs of a sweep by `--pack`: off (one run each), K (at most K runs) or auto (at most
+    AUTO_LARGEST, fewer where memory is short), cut for an executor that trains `parallelism` at once."""
     if option == "off":
         return [[item] for item in items]
-    if option != "auto":
-        return packs(items, spec_of, pack_limit(option))
-
-    def count(group: list[T]) -> int:
-        largest = max(1, min(AUTO_LARGEST, memory_limit(spec_of(group[0]), parallelism)))
-        needed = math.ceil(len(group) / largest)
-        return min(len(group), math.ceil(needed / parallelism) * parallelism)
-
-    return _split(_groups(items, spec_of), count, items)
+    limit = None if option == "auto" else pack_limit(option)
+    result = []
+    for group in _groups(items, spec_of):
+        largest = limit or max(1, min(AUTO_LARGEST, memory_limit(spec_of(group[0]), parallelism)))
+        result += _cut(group, spec_of, largest, parallelism)
+    return result
 
 
 def pack_limit(option: str) -> int:
@@ -141,19 +131,69 @@ def _groups(items: Sequence[T], spec_of: Callable[[T], RunSpec]) -> list[list[T]
     return list(groups.values())
 
 
-def _split(groups: list[list[T]], count: Callable[[list[T]], int], items: Sequence[T]) -> list[list[T]]:
-    """Each group split into `count(group)` packs whose sizes differ by one at most, in the order of their first run."""
-    result = []
-    for group in groups:
-        number = max(1, count(group))
-        small, extra = divmod(len(group), number)
-        start = 0
-        for index in range(number):
-            end = start + small + (index < extra)
-            result.append(group[start:end])
-            start = end
-    first = {id(item): index for index, item in enumerate(items)}
-    return sorted(result, key=lambda pack: first[id(pack[0])])
+def member_key(spec: RunSpec) -> str:
+    """What a run brings to its pack's compiled steps: its whole spec but the seed (its activation above all)."""
+    return json.dumps({k: v for k, v in spec.as_json().items() if k not in ("experiment", "seed")}, sort_keys=True)
+
+
+def _cut(group: list[T], spec_of: Callable[[T], RunSpec], largest: int, workers: int) -> list[list[T]]:
+    """One group's runs (equal pack_key) cut into packs of at most `largest` runs, rectangles of its grid.
+
+    The grid's rows are the runs' member_keys (their activations), its columns their seeds. A pack
+    is a block of rows by a block of columns, so the packs of one row block hold the same
+    activations in the same order, and a process that trained one trains the next with the same
+    compiled steps (_Trainer) instead of tracing and compiling its own. The block sizes chosen
+    finish soonest on `workers` by _finish, then make the fewest packs.
+    """
+    rows: dict[str, list[T]] = {}
+    for item in group:
+        rows.setdefault(member_key(spec_of(item)), []).append(item)
+    grid = list(rows.values())
+    columns = max(len(row) for row in grid)
+    best: tuple[float, int, list[list[T]]] | None = None
+    for height in range(1, len(grid) + 1):
+        for width in range(1, min(columns, largest // height) + 1):
+            cut = [
+                pack
+                for block in _near_equal(len(grid), height)
+                for span in _near_equal(columns, width)
+                if (pack := [run for row in grid[block] for run in row[span]])
+            ]
+            structures = [tuple(member_key(spec_of(run)) for run in pack) for pack in cut]
+            score = (round(_finish(structures, workers), 6), len(cut))
+            if best is None or score < best[:2]:
+                best = (*score, cut)
+    assert best is not None
+    return best[2]
+
+
+# What _cut weighs a cut by, in units of one run's training: a pack's own fixed costs (building,
+# testing, writing its runs) and, where the worker has not trained that structure yet, tracing and
+# compiling its steps. Rough shares of an MLP 128-64 run on full Fashion-MNIST (5 epochs, one
+# thread: about 2 s of steps; tracing and compiling K members about 0.9 + 0.3 K s; a pack's rest
+# about 0.6 s).
+PACK_COST, COMPILE_COST, MEMBER_COMPILE_COST = 0.3, 0.5, 0.15
+
+
+def _finish(structures: list[tuple[str, ...]], workers: int) -> float:
+    """When the last of `workers` finishes packs of these structures, handed out in order, each to the
+    first free worker, in units of a run's training (a worker compiles each structure once)."""
+    free = [0.0] * workers
+    seen: list[set[tuple[str, ...]]] = [set() for _ in range(workers)]
+    for structure in structures:
+        worker = free.index(min(free))
+        compile_cost = 0.0 if structure in seen[worker] else COMPILE_COST + MEMBER_COMPILE_COST * len(structure)
+        free[worker] += len(structure) + PACK_COST + compile_cost
+        seen[worker].add(structure)
+    return max(free)
+
+
+def _near_equal(length: int, most: int) -> list[slice]:
+    """range(length) in as few slices of at most `most` as can be, whose lengths differ by one at most."""
+    count = math.ceil(length / most)
+    small, extra = divmod(length, count)
+    ends = [(index + 1) * small + min(index + 1, extra) for index in range(count)]
+    return [slice(end - small - (index < extra), end) for index, end in enumerate(ends)]
 
 
 # XLA (jit_compile) fuses the many small operations of an MLP's step, Adam's updates above all, and
@@ -174,10 +214,8 @@ def use_xla(spec: RunSpec, images: int) -> bool:
 
 @dataclass
 class _Member:
-    run: Any  # train.PreparedRun
-    optimizer: Any
-    loss_mean: Any
-    accuracy: Any
+    run: Any  # train.PreparedRun: its spec, its own model (the weights it starts from and ends with), callbacks
+    slot: int = -1  # its model's place in the pack's _Trainer
     history: list[dict[str, float]] = field(default_factory=list)
     diverged: bool = False
     diverged_now: bool = False  # within the current epoch
@@ -190,6 +228,58 @@ class _Member:
         return not (self.diverged or self.run.stopped_early)
 
 
+@dataclass
+class _Trainer:
+    """The models a pack trains, with their optimizers, metrics and compiled steps.
+
+    A pack builds its trainer from its own runs' models. Tracing and compiling its steps costs
+    about 0.3 s a member plus 0.9 s (XLA included), as much as a run's training on a small model,
+    so the process keeps the trainer for the next pack of the same structure (its runs' member_keys
+    in order: same activations, same everything but the seeds) and that pack trains on it: each
+    run's initial weights are copied into the trainer's model, each optimizer is reset to its
+    state as built, and the weights are copied back to the run's model at the end (and at every
+    epoch where early stopping or diagnostics look at them). The same compiled program, the same
+    starting values: the numbers of a fresh trainer (tests/test_packing.py).
+    """
+
+    structure: str
+    models: list[Any]
+    losses: list[Any]
+    loss_means: list[Any]
+    accuracies: list[Any]
+    optimizer_start: list[list[Any]]  # each optimizer's variables as built
+    x_train: Any  # the training images and targets the steps hold
+    y_train: Any
+    images: Any
+    targets: Any
+    jit: bool
+    steps: dict[tuple[int, ...], Any] = field(default_factory=dict)
+    outputs: _Outputs = field(default_factory=lambda: _Outputs())
+
+    def holds(self, data: Any, targets: Any) -> bool:
+        import numpy as np
+
+        return all(
+            mine is theirs or (mine.shape == theirs.shape and np.array_equal(mine, theirs))
+            for mine, theirs in ((self.x_train, data.x_train), (self.y_train, targets))
+        )
+
+    def reset(self) -> None:
+        """Each optimizer as it was built (moments, step count): a new pack's runs start from nothing."""
+        for model, start in zip(self.models, self.optimizer_start):
+            for variable, value in zip(model.optimizer.variables, start):
+                variable.assign(value)
+
+
+TRAINERS_KEPT = 4  # per process: the structures a worker alternates between (_cut's row blocks)
+_trainers: OrderedDict[str, _Trainer] = OrderedDict()
+
+
+def structure_of(specs: Sequence[RunSpec], images: int) -> str:
+    """What a trainer is kept for: the pack key, whether XLA compiles it, each run's member_key in order."""
+    return json.dumps([pack_key(specs[0]), use_xla(specs[0], images), [member_key(spec) for spec in specs]])
+
+
 def train_pack(specs: Sequence[RunSpec], data: Any, on_epoch: PackEpochCallback | None = None) -> list[Any]:
     """Train the runs of one pack together and test each: per spec, in order, its train.RunResult, or
     the exception that kept its model from being built (that run fails alone; an ActbenchError is raised).
@@ -199,16 +289,16 @@ def train_pack(specs: Sequence[RunSpec], data: Any, on_epoch: PackEpochCallback 
     """
     from actbench import train
 
-    outputs = _Outputs()
-    members, pack_seconds = fit_pack(specs, data, on_epoch, outputs)
+    members, pack_seconds, trainer = _fit(specs, data, on_epoch)
     finished = [m for m in members if m.error is None and not m.diverged]
-    models = [m.run.model for m in finished]
-    # The finished models' outputs on an image array (the test set), computed once for all of them.
+    # The finished models' outputs on an image array (the test set), computed once for all of them
+    # by the trainer's models, which hold the runs' final weights.
     seen: dict[int, list[Any]] = {}
 
     def predict(index: int, images: Any) -> Any:
         if id(images) not in seen:
-            seen[id(images)] = outputs(models, images, finished[0].run.scaling)
+            models = [trainer.models[m.slot] for m in finished]
+            seen[id(images)] = trainer.outputs(models, images, finished[0].run.scaling)
         return seen[id(images)][index]
 
     results: list[Any] = []
@@ -225,102 +315,63 @@ def train_pack(specs: Sequence[RunSpec], data: Any, on_epoch: PackEpochCallback 
 
 
 def fit_pack(
-    specs: Sequence[RunSpec], data: Any, on_epoch: PackEpochCallback | None = None, outputs: _Outputs | None = None
+    specs: Sequence[RunSpec], data: Any, on_epoch: PackEpochCallback | None = None
 ) -> tuple[list[_Member], float]:
-    """Train the pack: its members (each with its model, history and whether it diverged) and the
-    pack's training seconds without diagnostics. `outputs` computes validation outputs (train_pack
-    passes its own, which then has the last epoch's models traced)."""
+    """Train the pack: its members (each with its run, whose model holds the trained weights, its
+    history and whether it diverged) and the pack's training seconds without diagnostics."""
+    members, seconds, _ = _fit(specs, data, on_epoch)
+    return members, seconds
+
+
+def _fit(
+    specs: Sequence[RunSpec], data: Any, on_epoch: PackEpochCallback | None
+) -> tuple[list[_Member], float, _Trainer]:
     import keras
     import numpy as np
     import tensorflow as tf
 
-    from actbench import train
     from actbench.models import STEPS_PER_EXECUTION
-    from actbench.pipeline import batch_order, model_input_shape, to_model_input
+    from actbench.pipeline import batch_order
 
     if len({pack_key(spec) for spec in specs}) != 1:
         raise ValueError("a pack's runs must agree on everything but their hidden activation and seed")
-    keras.backend.clear_session()
+    structure = structure_of(specs, len(data.x_train))
+    trainer = _trainers.get(structure)
+    if trainer is None:
+        keras.backend.clear_session()  # a fresh global state, as a run alone; a kept trainer's models live on
     if specs[0].deterministic:
         tf.config.experimental.enable_op_determinism()
-    from actbench.outputs import accuracy_metric
-
-    members = []
-    for spec in specs:
-        try:
-            run = train.prepare_run(spec, data)
-            # Called once alone (without dropout, which would draw a mask), and traced as the pack's step
-            # will trace it: an activation that raises fails its own run, not the pack's step.
-            shape = model_input_shape(data.x_train)
-            run.model(np.zeros((1, *shape), "float32"), training=False)
-            traced = tf.function(lambda x, model=run.model: model(x, training=True))
-            traced.get_concrete_function(tf.TensorSpec([None, *shape], tf.float32))
-        except ActbenchError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - e.g. a custom activation that raises: that run fails alone
-            members.append(_Member(None, None, None, None, diverged=True, error=exc))
-            continue
-        run.model.optimizer.build(run.model.trainable_variables)
-        # The pack keeps its own loss mean and accuracy per model, as Keras' fit keeps them per run.
-        accuracy = accuracy_metric(spec.output_activation, spec.output_units)
-        members.append(_Member(run, run.model.optimizer, keras.metrics.Mean(), accuracy))
-
-    training = specs[0].training
+    members = [_prepared(spec, data, check=trainer is None) for spec in specs]
     built = [m for m in members if m.error is None]
     if not built:
-        return members, 0.0
-    images = tf.constant(data.x_train)
-    targets = tf.constant(built[0].run.targets[0])  # the same task and output for every member
-    scaling = built[0].run.scaling  # the same preprocessing too: it is in the pack key
-    steps: dict[tuple[int, ...], Any] = {}
+        return members, 0.0, trainer  # type: ignore[return-value]
+    if trainer is not None and not trainer.holds(data, built[0].run.targets[0]):
+        trainer = None
+    if trainer is None:
+        trainer = _new_trainer(structure, built, data)
+        if len(built) == len(members) and not specs[0].model.dropout:
+            # Dropout draws its masks from a state of its own in each layer, which copying the
+            # weights would not reset: a pack with dropout always builds its own trainer.
+            _trainers[structure] = trainer
+            while len(_trainers) > TRAINERS_KEPT:
+                _trainers.popitem(last=False)
+    else:
+        _trainers.move_to_end(structure)
+        trainer.reset()
+    for slot, m in enumerate(built):
+        m.slot = slot
+        if trainer.models[slot] is not m.run.model:
+            trainer.models[slot].set_weights(m.run.model.get_weights())
 
-    def steps_for(active: tuple[int, ...], jit: bool) -> Any:
-        """The compiled training steps of the members still training (a new trace when one leaves)."""
-        chosen = [members[i] for i in active]
-
-        def one_step(indices: tf.Tensor) -> tf.Tensor:
-            x = to_model_input(tf.gather(images, indices), scaling)
-            y = tf.gather(targets, indices)
-            with tf.GradientTape() as tape:
-                predictions = [m.run.model(x[k], training=True) for k, m in enumerate(chosen)]
-                losses = [
-                    m.run.loss(y[k], p) + _penalty(m.run.model) for k, (m, p) in enumerate(zip(chosen, predictions))
-                ]
-                total = tf.add_n(losses)
-            variables = [m.run.model.trainable_variables for m in chosen]
-            gradients = tape.gradient(total, variables)
-            batch = tf.cast(tf.shape(indices)[1], tf.float32)
-            for k, m in enumerate(chosen):
-                m.optimizer.apply(gradients[k], variables[k])
-                m.loss_mean.update_state(losses[k], sample_weight=batch)
-                m.accuracy.update_state(y[k], predictions[k])
-            return tf.stack(losses)
-
-        @tf.function(
-            input_signature=[tf.TensorSpec([len(active), None, None], tf.int32), tf.TensorSpec([], tf.int32)],
-            jit_compile=jit,
-        )
-        def run_steps(indices: tf.Tensor, count: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            """One step per indices[:, s], in turn, until the `count`th or until a loss is not finite
-            (that step applied): how many steps ran and the last step's losses. Many steps per call, as
-            Keras' steps_per_execution: a call and a look at the losses cost more than a small step."""
-
-            def going(done: tf.Tensor, losses: tf.Tensor) -> tf.Tensor:
-                return tf.logical_and(done < count, tf.reduce_all(tf.math.is_finite(losses)))
-
-            def step(done: tf.Tensor, losses: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-                return done + 1, one_step(indices[:, done])
-
-            return tf.while_loop(going, step, (tf.constant(0), tf.zeros([len(active)])))
-
-        return run_steps
-
-    x_val = data.x_val
-    y_val = built[0].run.targets[1]
-    outputs = outputs or _Outputs()
-
+    training = specs[0].training
     n, batch_size = len(data.x_train), training.batch_size
-    jit = use_xla(specs[0], n)
+    x_val, y_val = data.x_val, built[0].run.targets[1]
+    scaling = built[0].run.scaling  # the same preprocessing for all: it is in the pack key
+    # The epoch's last, smaller batch is padded to the batch size (the padding weighs nothing), so the
+    # steps have one shape, compiled once; not where the padding would count: batch normalisation's
+    # batch statistics, dropout masks drawn for the batch's shape.
+    pad_last = not specs[0].model.dropout and specs[0].model.batch_norm == "none"
+    watched = [m for m in built if m.run.early_stopping or m.run.probe]  # they look at the run's model each epoch
     for m in built:
         for callback in (m.run.probe, m.run.early_stopping):
             if callback:
@@ -329,60 +380,59 @@ def fit_pack(
     probe_seconds = 0.0
     started = time.perf_counter()
     for epoch in range(1, training.epochs + 1):
-        active = tuple(i for i, m in enumerate(members) if m.error is None and m.training)
+        active = tuple(m.slot for m in built if m.training)
         if not active:
             break
         epoch_started = time.perf_counter()
-        orders = {members[i].run.spec.seed: batch_order(members[i].run.spec.seed, epoch, n) for i in active}
-        stacked = np.stack([orders[members[i].run.spec.seed] for i in active])
-        for m in built:
-            m.loss_mean.reset_state()
-            m.accuracy.reset_state()
+        orders = {built[s].run.spec.seed: batch_order(built[s].run.spec.seed, epoch, n) for s in active}
+        for s in active:
+            trainer.loss_means[s].reset_state()
+            trainer.accuracies[s].reset_state()
         training_now = active
-        # Whole batches as [models, batches, batch_size], then the smaller last batch on its own.
-        whole = n // batch_size
-        chunks = [stacked[:, : whole * batch_size].reshape(len(active), whole, batch_size)]
-        if whole * batch_size < n:
-            chunks.append(stacked[:, whole * batch_size :][:, np.newaxis, :])
-        for chunk in chunks:
+        for indices, sizes in _epoch_chunks(
+            np.stack([orders[built[s].run.spec.seed] for s in active]), batch_size, pad_last
+        ):
             position = 0
-            while training_now and position < chunk.shape[1]:
-                if training_now not in steps:
-                    steps[training_now] = steps_for(training_now, jit)
-                rows = [active.index(i) for i in training_now]
-                indices = chunk[rows, position : position + STEPS_PER_EXECUTION]
-                count = indices.shape[1]
-                if count < STEPS_PER_EXECUTION < chunk.shape[1]:
+            while training_now and position < len(sizes):
+                rows = [active.index(s) for s in training_now]
+                chunk, chunk_sizes = (
+                    indices[rows, position : position + STEPS_PER_EXECUTION],
+                    sizes[position : position + STEPS_PER_EXECUTION],
+                )
+                count = len(chunk_sizes)
+                if count < STEPS_PER_EXECUTION < len(sizes):
                     # Padded to the usual length (the padding is not trained on): XLA compiles once per shape.
-                    indices = np.pad(indices, ((0, 0), (0, STEPS_PER_EXECUTION - count), (0, 0)), mode="edge")
+                    chunk = np.pad(chunk, ((0, 0), (0, STEPS_PER_EXECUTION - count), (0, 0)), mode="edge")
+                    chunk_sizes = np.pad(chunk_sizes, (0, STEPS_PER_EXECUTION - count), mode="edge")
                 try:
-                    done, losses = steps[training_now](indices, count)
+                    done, losses = trainer_steps(trainer, training_now, scaling)(chunk, chunk_sizes, count)
                 except tf.errors.OpError:
-                    if not jit:
+                    if not trainer.jit:
                         raise
                     # XLA cannot compile an op of the step (a custom activation's, say), which XLA does
                     # before running any of it: the same steps without XLA.
-                    jit = False
-                    steps.clear()
+                    trainer.jit = False
+                    trainer.steps.clear()
                     continue
                 position += int(done)
                 finite = np.isfinite(losses.numpy())
                 if not finite.all():
-                    for i, ok in zip(training_now, finite):
+                    for s, ok in zip(training_now, finite):
                         if not ok:
-                            members[i].diverged = members[i].diverged_now = True
-                    training_now = tuple(i for i in training_now if not members[i].diverged)
-        raw_val = outputs([members[i].run.model for i in active], x_val, scaling)
+                            built[s].diverged = built[s].diverged_now = True
+                    training_now = tuple(s for s in training_now if not built[s].diverged)
+        raw_val = trainer.outputs([trainer.models[s] for s in active], x_val, scaling)
         seconds = time.perf_counter() - epoch_started
-        for i, raw in zip(active, raw_val):
-            m = members[i]
-            val_loss = float(m.run.loss(y_val, raw) + _penalty(m.run.model))  # as Keras' validation counts it
-            val_metric = type(m.accuracy).from_config(m.accuracy.get_config())
+        for s, raw in zip(active, raw_val):
+            m, model = built[s], trainer.models[s]
+            val_loss = float(m.run.loss(y_val, raw) + _penalty(model))  # as Keras' validation counts it
+            accuracy = trainer.accuracies[s]
+            val_metric = type(accuracy).from_config(accuracy.get_config())
             val_metric.update_state(y_val, raw)
             row = {
                 "epoch": epoch,
-                "loss": float("nan") if m.diverged_now else float(m.loss_mean.result()),
-                "accuracy": float(m.accuracy.result()),
+                "loss": float("nan") if m.diverged_now else float(trainer.loss_means[s].result()),
+                "accuracy": float(accuracy.result()),
                 "val_loss": val_loss,
                 "val_accuracy": float(val_metric.result()),
                 "seconds": round(seconds / len(active), 4),  # this run's share of the pack's epoch
@@ -392,7 +442,9 @@ def fit_pack(
             m.diverged_now = False
             m.history.append(row)
             if on_epoch:
-                on_epoch(i, epoch, row)
+                on_epoch(members.index(m), epoch, row)
+            if m in watched and model is not m.run.model:
+                m.run.model.set_weights(model.get_weights())
             if m.run.early_stopping and not m.diverged:
                 m.run.early_stopping.on_epoch_end(epoch - 1, row)
             if m.run.probe:
@@ -400,14 +452,152 @@ def fit_pack(
                 m.run.probe.on_epoch_end(epoch - 1)
                 probe_seconds += time.perf_counter() - probe_started
     for m in built:
+        model = trainer.models[m.slot]
+        if model is not m.run.model:
+            m.run.model.set_weights(model.get_weights())
         if m.run.early_stopping:
             m.run.early_stopping.on_train_end()  # restore_best: the best epoch's weights, as Keras' fit
-        m.xla = jit
+            if model is not m.run.model:
+                model.set_weights(m.run.model.get_weights())  # the trainer's model tests the run
+        m.xla = trainer.jit
         if m.run.probe:
             probe_started = time.perf_counter()
             m.run.probe.on_train_end()
             probe_seconds += time.perf_counter() - probe_started
-    return members, time.perf_counter() - started - probe_seconds
+    return members, time.perf_counter() - started - probe_seconds, trainer
+
+
+def _prepared(spec: RunSpec, data: Any, check: bool) -> _Member:
+    """A pack member with its run prepared as alone (train.prepare_run); `check`: its model called once
+    alone (without dropout, which would draw a mask) and traced as the pack's step will trace it, so an
+    activation that raises fails its own run, not the pack's step (a kept trainer's runs traced before)."""
+    import numpy as np
+    import tensorflow as tf
+
+    from actbench import train
+    from actbench.pipeline import model_input_shape
+
+    try:
+        run = train.prepare_run(spec, data)
+        if check:
+            shape = model_input_shape(data.x_train)
+            run.model(np.zeros((1, *shape), "float32"), training=False)
+            traced = tf.function(lambda x, model=run.model: model(x, training=True))
+            traced.get_concrete_function(tf.TensorSpec([None, *shape], tf.float32))
+    except ActbenchError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - e.g. a custom activation that raises: that run fails alone
+        return _Member(None, diverged=True, error=exc)
+    run.model.optimizer.build(run.model.trainable_variables)
+    return _Member(run)
+
+
+def _new_trainer(structure: str, built: list[_Member], data: Any) -> _Trainer:
+    """A trainer whose models are these runs' own (the first pack of its structure trains them directly)."""
+    import keras
+    import tensorflow as tf
+
+    from actbench.outputs import accuracy_metric
+
+    first = built[0].run
+    targets = first.targets[0]  # the same task and output for every member: they are in the pack key
+    return _Trainer(
+        structure=structure,
+        models=[m.run.model for m in built],
+        losses=[m.run.loss for m in built],
+        # Its own loss mean and accuracy per model, as Keras' fit keeps them per run.
+        loss_means=[keras.metrics.Mean() for _ in built],
+        accuracies=[accuracy_metric(m.run.spec.output_activation, m.run.spec.output_units) for m in built],
+        optimizer_start=[[v.numpy() for v in m.run.model.optimizer.variables] for m in built],
+        x_train=data.x_train,
+        y_train=targets,
+        images=tf.constant(data.x_train),
+        targets=tf.constant(targets),
+        jit=use_xla(first.spec, len(data.x_train)),
+    )
+
+
+def _epoch_chunks(orders: Any, batch_size: int, pad_last: bool) -> list[tuple[Any, Any]]:
+    """An epoch's batches, each model in its own order (`orders`: [models, images]), as chunks of
+    ([models, batches, batch_size] image indices, [batches] real images per batch). The last,
+    smaller batch is padded with repeats of its last index (weighing nothing) where `pad_last`,
+    else it is a chunk of its own."""
+    import numpy as np
+
+    models, n = orders.shape
+    whole = n // batch_size
+    chunks = [(orders[:, : whole * batch_size].reshape(models, whole, batch_size), np.full(whole, batch_size, "int32"))]
+    rest = n - whole * batch_size
+    if rest:
+        last = orders[:, whole * batch_size :]
+        if pad_last:
+            padded = np.pad(last, ((0, 0), (0, batch_size - rest)), mode="edge")[:, np.newaxis, :]
+            chunks[0] = (np.concatenate([chunks[0][0], padded], axis=1), np.append(chunks[0][1], rest).astype("int32"))
+        else:
+            chunks.append((last[:, np.newaxis, :], np.array([rest], "int32")))
+    return [chunk for chunk in chunks if chunk[0].shape[1]]
+
+
+def trainer_steps(trainer: _Trainer, active: tuple[int, ...], scaling: Any) -> Any:
+    """The trainer's compiled training steps for the models still training (traced again when one leaves)."""
+    if active in trainer.steps:
+        return trainer.steps[active]
+    import tensorflow as tf
+
+    from actbench.pipeline import to_model_input
+
+    models = [trainer.models[s] for s in active]
+    losses = [trainer.losses[s] for s in active]
+    loss_means = [trainer.loss_means[s] for s in active]
+    accuracies = [trainer.accuracies[s] for s in active]
+    images, targets = trainer.images, trainer.targets
+
+    def one_step(indices: tf.Tensor, size: tf.Tensor) -> tf.Tensor:
+        x = to_model_input(tf.gather(images, indices), scaling)
+        y = tf.gather(targets, indices)
+        # The real images of the batch weigh 1, a padded last batch's repeats 0: each loss is the mean
+        # over the real images (as Keras' sum over the batch divided by its size, to the bit when unpadded).
+        weights = tf.cast(tf.range(tf.shape(indices)[1]) < size, tf.float32)
+        real = tf.cast(size, tf.float32)
+        with tf.GradientTape() as tape:
+            predictions = [model(x[k], training=True) for k, model in enumerate(models)]
+            step_losses = [
+                tf.reduce_sum(loss.call(y[k], p) * weights) / real + _penalty(model)
+                for k, (model, loss, p) in enumerate(zip(models, losses, predictions))
+            ]
+            total = tf.add_n(step_losses)
+        variables = [model.trainable_variables for model in models]
+        gradients = tape.gradient(total, variables)
+        for k, model in enumerate(models):
+            model.optimizer.apply(gradients[k], variables[k])
+            loss_means[k].update_state(step_losses[k], sample_weight=real)
+            accuracies[k].update_state(y[k], predictions[k], sample_weight=weights)
+        return tf.stack(step_losses)
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([len(active), None, None], tf.int32),
+            tf.TensorSpec([None], tf.int32),
+            tf.TensorSpec([], tf.int32),
+        ],
+        jit_compile=trainer.jit,
+    )
+    def run_steps(indices: tf.Tensor, sizes: tf.Tensor, count: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """One step per indices[:, s] (sizes[s] real images), in turn, until the `count`th or until a
+        loss is not finite (that step applied): how many steps ran and the last step's losses. Many
+        steps per call, as Keras' steps_per_execution: a call and a look at the losses cost more than
+        a small step."""
+
+        def going(done: tf.Tensor, step_losses: tf.Tensor) -> tf.Tensor:
+            return tf.logical_and(done < count, tf.reduce_all(tf.math.is_finite(step_losses)))
+
+        def step(done: tf.Tensor, step_losses: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            return done + 1, one_step(indices[:, done], sizes[done])
+
+        return tf.while_loop(going, step, (tf.constant(0), tf.zeros([len(active)])))
+
+    trainer.steps[active] = run_steps
+    return run_steps
 
 
 def _penalty(model: Any) -> Any:

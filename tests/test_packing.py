@@ -79,6 +79,39 @@ def test_packed_steps_give_each_model_the_weights_it_gets_alone(tmp_path, data, 
             np.testing.assert_allclose(mine, theirs, atol=2e-6, rtol=1e-5)
 
 
+def test_a_pack_trained_on_a_kept_trainer_gets_the_numbers_of_a_fresh_one(tmp_path, data, monkeypatch):
+    # Two packs of one structure (the same activations in order, other seeds): the second trains on
+    # the first's trainer, its steps traced and compiled once, and ends with the weights a fresh
+    # trainer gives it, which are those of each run alone. 80 images in batches of 32: the third
+    # batch's 16 images are padded to 32 (one compiled shape), and the padding weighs nothing.
+    monkeypatch.setattr(packing, "XLA_MIN_STEPS", 0)
+    monkeypatch.setattr(packing, "_trainers", type(packing._trainers)())
+    few = dataclasses.replace(data, x_train=data.x_train[:80], y_train=data.y_train[:80])
+    grid = specs_for(tmp_path, models=MLP, hidden_activations="[relu, prelu]", seeds="[0, 1]")
+    first, second = [grid[0], grid[2]], [grid[1], grid[3]]
+    assert [(s.hidden_activation.name, s.seed) for s in first + second] == [
+        ("relu", 0),
+        ("prelu", 0),
+        ("relu", 1),
+        ("prelu", 1),
+    ]
+    packing.fit_pack(first, few)
+    [trainer] = packing._trainers.values()
+    steps = trainer.steps[(0, 1)]
+    members, _ = packing.fit_pack(second, few)
+    assert list(packing._trainers.values()) == [trainer] and steps.experimental_get_tracing_count() == 1
+    assert [m.xla for m in members] == [True, True]
+    kept = [m.run.model.get_weights() for m in members]
+    packing._trainers.clear()
+    members, _ = packing.fit_pack(second, few)
+    assert packing._trainers[trainer.structure] is not trainer
+    for spec, mine, fresh in zip(second, kept, [m.run.model.get_weights() for m in members]):
+        for a, b in zip(mine, fresh):
+            np.testing.assert_array_equal(a, b)
+        for a, alone in zip(mine, alone_weights(spec, few)):
+            np.testing.assert_allclose(a, alone, atol=2e-6, rtol=1e-5)
+
+
 @pytest.mark.slow
 def test_a_pack_xla_cannot_compile_trains_without_it(tmp_path, data, monkeypatch):
     monkeypatch.setattr(packing, "XLA_MIN_STEPS", 0)
@@ -188,10 +221,23 @@ def test_runs_pack_when_they_differ_only_in_activation_initializer_and_seed(tmp_
     assert all(len({s.model.dropout for s in p}) == 1 for p in cut)
     assert sorted(id(s) for p in cut for s in p) == sorted(map(id, specs))  # every run once
     assert [len(p) for p in packing.plan_packs(specs, "off", 1, lambda s: s)] == [1] * 18
-    # auto: at most 8, and as many packs per group as workers (or a multiple): none idles at the end.
-    assert [len(p) for p in packing.plan_packs(specs, "auto", 1, lambda s: s)] == [5, 4, 5, 4]
-    assert [len(p) for p in packing.plan_packs(specs, "auto", 2, lambda s: s)] == [5, 4, 5, 4]
+
+    def named(packs):
+        return [[(s.hidden_activation.name, s.seed) for s in p] for p in packs]
+
+    # Packs are blocks of activations by blocks of seeds, so a structure (the activations in order)
+    # repeats and a process compiles its steps once. One at a time: a seed each, the same three.
+    serial = named(packing.plan_packs(specs, "auto", 1, lambda s: s))
+    assert serial[:3] == [[("relu", seed), ("tanh", seed), ("selu", seed)] for seed in (0, 1, 2)]
+    assert serial[3:] == serial[:3]  # the model with dropout
+    # Three workers: three packs of 3 per model, none idles; two: smaller packs so both stay busy.
     assert [len(p) for p in packing.plan_packs(specs, "auto", 3, lambda s: s)] == [3] * 6
+    assert named(packing.plan_packs(specs, "auto", 2, lambda s: s))[:4] == [
+        [("relu", 0), ("relu", 1), ("tanh", 0), ("tanh", 1)],
+        [("relu", 2), ("tanh", 2)],
+        [("selu", 0), ("selu", 1)],
+        [("selu", 2)],
+    ]
     with pytest.raises(ValueError, match="pack size must be at least 1"):
         packing.packs(specs, lambda s: s, 0)
 
