@@ -29,15 +29,19 @@ from actbench.results import RunStatus
 from actbench.terminal import Terminal
 
 NARROW_COLUMNS = 120  # below this the display drops the bar's length and the epoch's loss
+LEAST_LEFT = 1.0  # seconds: the least time left of a pack with epochs still to do (never 0:00:00)
 
 
 class SweepClock:
     """Seconds left in a sweep from per-run estimates, rescaled by the finished runs' actual/estimated
     ratio, the packs to come handed to the workers as they free up.
 
-    The runs of a pack start together and finish together: a pack in flight counts once, its
-    estimate (its runs' together) less the time since it started; counted run by run, a pack of 8
-    would have its elapsed time taken off 8 times."""
+    The runs of a pack start together and finish together: a pack in flight counts once; counted run
+    by run, a pack of 8 would have its elapsed time taken off 8 times. Once its runs have reported an
+    epoch, its time left is its epochs still to do at the pace of its epochs after the first (the
+    first also builds, traces and compiles; with one epoch done, at that epoch's pace), counted from
+    its latest epoch; before that, its estimate less the time since it started. While it has epochs
+    to do it never reads less than a second: past its estimate or late for an epoch, it is not done."""
 
     def __init__(
         self,
@@ -55,16 +59,30 @@ class SweepClock:
         self.dispatched = 0  # runs handed out so far, in order
         self.in_flight: dict[str, tuple[float, int]] = {}  # run id -> (its estimate, its pack)
         self.pack_started: dict[int, float] = {}  # pack -> when its first run started
+        self.epochs: dict[str, int] = {}  # run id in flight -> its epochs (0: not known)
+        # pack in flight -> (the epochs its runs have done, when the first of them ended, when the latest did)
+        self.pack_epochs: dict[int, tuple[int, float, float]] = {}
         self.actual = 0.0
         self.estimated = 0.0
 
-    def run_started(self, run_id: str = "") -> None:
+    def run_started(self, run_id: str = "", epochs: int = 0) -> None:
         index = self.dispatched
         estimate = self.estimates[index] if index < len(self.estimates) else 0.0
         pack = self.pack_of[index] if index < len(self.pack_of) else -1 - index
         self.pack_started.setdefault(pack, self.now())
         self.in_flight[run_id] = (estimate, pack)
+        self.epochs[run_id] = epochs
         self.dispatched += 1
+
+    def epoch_done(self, run_id: str, epoch: int) -> None:
+        """The runs of a pack report each epoch one after the other: the first to reach it dates it."""
+        if run_id not in self.in_flight:
+            return
+        pack = self.in_flight[run_id][1]
+        done, first, _ = self.pack_epochs.get(pack, (0, 0.0, 0.0))
+        if epoch > done:
+            now = self.now()
+            self.pack_epochs[pack] = (epoch, first if done else now, now)
 
     def run_left(self) -> None:
         """The next run will not be handed out (another invocation trains it): its time is not this sweep's."""
@@ -78,9 +96,11 @@ class SweepClock:
         starting as the run's."""
         now = self.now()
         estimate, pack = self.in_flight.pop(run_id, (0.0, None))
+        self.epochs.pop(run_id, None)
         started = self.pack_started.get(pack, now) if pack is not None else now
         if pack is not None and all(other != pack for _, other in self.in_flight.values()):
             del self.pack_started[pack]
+            self.pack_epochs.pop(pack, None)
         if estimate > 0:
             runs = sum(1 for p in self.pack_of if p == pack) or 1
             self.actual += seconds if seconds is not None else (now - started) / runs
@@ -91,21 +111,49 @@ class SweepClock:
             return None
         now = self.now()
         packs: dict[int, float] = {}  # each pack in flight: the estimate of its runs still training
-        for estimate, pack in self.in_flight.values():
+        epochs: dict[int, int] = {}  # each pack in flight: its runs' epochs (0: not known)
+        for run_id, (estimate, pack) in self.in_flight.items():
             packs[pack] = packs.get(pack, 0.0) + estimate
+            epochs[pack] = max(epochs.get(pack, 0), self.epochs.get(run_id, 0))
+        by_epochs = {pack: self._left_by_epochs(pack, epochs[pack], now) for pack in packs}
         scale = self.actual / self.estimated if self.estimated > 0 else 1.0
         if self.estimated == 0:
             # Before any run has finished, a pack going past its estimate (a busy machine, workers
-            # still starting) is the only sign that this machine is slower than the estimates say.
+            # still starting) is the only sign that this machine is slower than the estimates say:
+            # its elapsed time, and its epochs' time left where they tell it, against its estimate.
             scale = max(
-                [1.0, *((now - self.pack_started[pack]) / estimate for pack, estimate in packs.items() if estimate > 0)]
+                [
+                    1.0,
+                    *(
+                        (now - self.pack_started[pack] + (by_epochs[pack] or 0.0)) / estimate
+                        for pack, estimate in packs.items()
+                        if estimate > 0
+                    ),
+                ]
             )
         later: dict[int, float] = {}  # each pack still to start: its runs' estimates together
         for estimate, pack in zip(self.estimates[self.dispatched :], self.pack_of[self.dispatched :]):
             later[pack] = later.get(pack, 0.0) + scale * estimate
-        current = [max(estimate * scale - (now - self.pack_started[pack]), 0.0) for pack, estimate in packs.items()]
+        current = []
+        for pack, estimate in packs.items():
+            left = by_epochs[pack]
+            if left is None:  # no epoch yet: its estimate less its time so far
+                left = max(estimate * scale - (now - self.pack_started[pack]), LEAST_LEFT if epochs[pack] else 0.0)
+            current.append(left)
         # Packs still to start take the first worker free, as they will (the dry run's total, from now).
         return makespan(list(later.values()), self.parallelism, busy=current)
+
+    def _left_by_epochs(self, pack: int, epochs: int, now: float) -> float | None:
+        """A pack's seconds left from its epochs; None before its first epoch or where they are not known."""
+        done, first, latest = self.pack_epochs.get(pack, (0, 0.0, 0.0))
+        if not done or not epochs:
+            return None
+        if done >= epochs:
+            return 0.0  # testing and saving: no epoch left to count
+        # The epochs after the first are the pace the rest will keep; the first also traced and compiled.
+        pace = (latest - first) / (done - 1) if done > 1 else first - self.pack_started[pack]
+        # Late for its next epoch: the epochs after it still to do, and never less than LEAST_LEFT.
+        return max(pace * (epochs - done) - (now - latest), pace * (epochs - done - 1), LEAST_LEFT)
 
 
 class _SweepRemainingColumn(TimeRemainingColumn):
@@ -260,7 +308,7 @@ class LiveDisplay(PlainDisplay):
 
     def run_started(self, run_id: str, title: str, epochs: int) -> None:
         with self.lock:
-            self.clock.run_started(run_id)
+            self.clock.run_started(run_id, epochs)
             self.run_tasks[run_id] = self.progress.add_task(f"  {title}", total=epochs, latest="")
 
     def epoch_done(self, run_id: str, epoch: int, row: dict[str, float]) -> None:
@@ -268,6 +316,7 @@ class LiveDisplay(PlainDisplay):
         if not self.narrow:
             latest = f"loss {row.get('loss', float('nan')):.4f}  {latest}"
         with self.lock:
+            self.clock.epoch_done(run_id, epoch)
             self.progress.update(self.run_tasks[run_id], completed=epoch, latest=latest)
             self.progress.refresh()
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from actbench.progress import LiveDisplay, PlainDisplay, SweepClock
+from actbench.progress import LiveDisplay, PlainDisplay, SweepClock, _SweepRemainingColumn
 from actbench.terminal import Terminal
 
 
@@ -234,3 +234,61 @@ def test_a_pack_in_flight_counts_once_so_the_time_left_does_not_swing():
     assert clock.remaining() == 0.0
     clock.run_done("b0", seconds=7.5)
     assert 0.0 <= clock.remaining() < 5.0
+
+
+def test_a_pack_past_its_estimate_has_its_time_left_from_its_epochs():
+    # A pack of 4 runs estimated at 20 s, 4 epochs each, twice as slow: half its epochs done at 30 s.
+    time = FakeTime()
+    clock = SweepClock([5.0] * 4, now=time, pack_sizes=[4])
+    for n in range(4):
+        clock.run_started(f"a{n}", epochs=4)
+    for epoch in (1, 2):
+        time.now += 15.0
+        for n in range(4):
+            clock.epoch_done(f"a{n}", epoch)
+    # Its estimate less its time so far would say 0; its epochs say as long again.
+    assert clock.remaining() == pytest.approx(30.0)
+    time.now += 5.0
+    assert clock.remaining() == pytest.approx(25.0)
+
+
+def test_a_packs_first_epoch_tracing_is_not_its_pace():
+    # The first epoch also traces and compiles (20 s); the next ones take 5 s: the third is 5 s away.
+    time = FakeTime()
+    clock = SweepClock([10.0, 10.0], now=time, pack_sizes=[2])
+    clock.run_started("a", epochs=3), clock.run_started("b", epochs=3)
+    time.now += 20.0
+    clock.epoch_done("a", 1), clock.epoch_done("b", 1)
+    assert clock.remaining() == pytest.approx(40.0)  # one epoch seen: its pace, tracing and all
+    time.now += 5.0
+    clock.epoch_done("a", 2), clock.epoch_done("b", 2)
+    assert clock.remaining() == pytest.approx(5.0)
+
+
+def test_the_time_left_never_reads_zero_while_a_run_has_epochs_to_do(monkeypatch):
+    terminal, _ = tty_terminal(80, monkeypatch)
+    display = LiveDisplay(terminal)
+    display.start(4, [5.0] * 4, parallelism=1, pack_sizes=[4])  # a pack estimated at 20 s ...
+    time = FakeTime()
+    display.clock.now = time
+    column = next(c for c in display.progress.columns if isinstance(c, _SweepRemainingColumn))
+    shown = {}
+    try:
+        for n in range(4):
+            display.run_started(f"a{n}", f"run {n}", 3)
+        ends = {30.0: 1, 70.0: 2, 90.0: 3}  # ... taking 100 s: its epochs end at 30, 70 and 90 s, then testing
+        while time.now < 100.0:
+            time.now += 1.0
+            if time.now in ends:
+                for n in range(4):
+                    display.epoch_done(f"a{n}", ends[time.now], {"loss": 0.4, "val_accuracy": 0.8})
+            with display.lock:  # the column itself: rich keeps what it drew for half a second of real time
+                shown[time.now] = str(column.render(display.progress.tasks[0]))
+    finally:
+        display.finish()
+    assert shown[1.0] == "0:00:19" and shown[29.0] == "0:00:01"  # past its estimate, no epoch yet: not done
+    assert shown[30.0] == "0:01:00"  # one epoch of 3 in 30 s: two more
+    assert shown[69.0] == "0:00:30"  # late for its second epoch: its third still to come
+    assert shown[70.0] == "0:00:40"
+    assert all(eta != "0:00:00" for now, eta in shown.items() if now < 90.0)
+    assert shown[90.0] == "0:00:00"  # its epochs all done: testing and saving
