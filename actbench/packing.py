@@ -60,28 +60,22 @@ AUTO_LARGEST = (
 MEMORY_SHARE = 0.25  # of the memory available when the sweep starts, what the packs training at once may take
 
 
-def packs(items: Sequence[T], spec_of: Callable[[T], RunSpec], size: int) -> list[list[T]]:
-    """`items` cut into packs of at most `size` runs with equal pack_key, for one executor (see plan_packs)."""
-    if size < 1:
-        raise ValueError(f"pack size must be at least 1, not {size}")
-    return [pack for group in _groups(items, spec_of) for pack in _cut(group, spec_of, size, 1)]
-
-
 def plan_packs(
     items: Sequence[T],
     option: str,
     parallelism: int,
     spec_of: Callable[[T], RunSpec] = lambda item: item.spec,  # type: ignore[attr-defined]
 ) -> list[list[T]]:
-    """The packs of a sweep by `--pack`: off (one run each), K (at most K runs) or auto (at most
-    AUTO_LARGEST, fewer where memory is short), cut for an executor that trains `parallelism` at once."""
+    """The packs of a sweep by `--pack`: off (one run each); K: as few packs of at most K runs as can
+    be (a pack as large as asked, e.g. for a GPU); auto: at most AUTO_LARGEST, fewer where memory is
+    short, cut to finish soonest on an executor that trains `parallelism` packs at once (_cut)."""
     if option == "off":
         return [[item] for item in items]
     limit = None if option == "auto" else pack_limit(option)
     result = []
     for group in _groups(items, spec_of):
         largest = limit or max(1, min(AUTO_LARGEST, memory_limit(spec_of(group[0]), parallelism)))
-        result += _cut(group, spec_of, largest, parallelism)
+        result += _cut(group, spec_of, largest, parallelism, fewest=limit is not None)
     return result
 
 
@@ -136,21 +130,21 @@ def member_key(spec: RunSpec) -> str:
     return json.dumps({k: v for k, v in spec.as_json().items() if k not in ("experiment", "seed")}, sort_keys=True)
 
 
-def _cut(group: list[T], spec_of: Callable[[T], RunSpec], largest: int, workers: int) -> list[list[T]]:
+def _cut(group: list[T], spec_of: Callable[[T], RunSpec], largest: int, workers: int, fewest: bool) -> list[list[T]]:
     """One group's runs (equal pack_key) cut into packs of at most `largest` runs, rectangles of its grid.
 
     The grid's rows are the runs' member_keys (their activations), its columns their seeds. A pack
     is a block of rows by a block of columns, so the packs of one row block hold the same
     activations in the same order, and a process that trained one trains the next with the same
     compiled steps (_Trainer) instead of tracing and compiling its own. The block sizes chosen
-    finish soonest on `workers` by _finish, then make the fewest packs.
+    finish soonest on `workers` by _finish, then make the fewest packs; with `fewest`, the other way round.
     """
     rows: dict[str, list[T]] = {}
     for item in group:
         rows.setdefault(member_key(spec_of(item)), []).append(item)
     grid = list(rows.values())
     columns = max(len(row) for row in grid)
-    best: tuple[float, int, list[list[T]]] | None = None
+    best: tuple[float, float, list[list[T]]] | None = None
     for height in range(1, len(grid) + 1):
         for width in range(1, min(columns, largest // height) + 1):
             cut = [
@@ -160,7 +154,8 @@ def _cut(group: list[T], spec_of: Callable[[T], RunSpec], largest: int, workers:
                 if (pack := [run for row in grid[block] for run in row[span]])
             ]
             structures = [tuple(member_key(spec_of(run)) for run in pack) for pack in cut]
-            score = (round(_finish(structures, workers), 6), len(cut))
+            finish = round(_finish(structures, workers), 6)
+            score = (len(cut), finish) if fewest else (finish, len(cut))
             if best is None or score < best[:2]:
                 best = (*score, cut)
     assert best is not None

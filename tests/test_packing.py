@@ -9,6 +9,7 @@ import pytest
 from actbench import packing, train
 from actbench.config import expand_runs, load_config, parse_set
 from actbench.datasets import load_dataset, split_dataset
+from actbench.errors import ActbenchError
 from helpers import invoke, write_config
 
 MLP = "[{type: mlp, hidden_units: [32, 16]}]"
@@ -216,7 +217,7 @@ def test_runs_pack_when_they_differ_only_in_activation_initializer_and_seed(tmp_
     )
     assert {s.model.initializer for s in specs} == {"he_normal", "glorot_uniform", "lecun_normal"}
     # 2 models x 9 runs: the two dropouts never share a pack; 9 runs at most 4 a pack: 3 + 3 + 3.
-    cut = packing.packs(specs, lambda s: s, 4)
+    cut = packing.plan_packs(specs, "4", 2, lambda s: s)  # --pack 4: as few packs of at most 4 as can be
     assert [len(p) for p in cut] == [3, 3, 3, 3, 3, 3]
     assert all(len({s.model.dropout for s in p}) == 1 for p in cut)
     assert sorted(id(s) for p in cut for s in p) == sorted(map(id, specs))  # every run once
@@ -238,8 +239,8 @@ def test_runs_pack_when_they_differ_only_in_activation_initializer_and_seed(tmp_
         [("selu", 0), ("selu", 1)],
         [("selu", 2)],
     ]
-    with pytest.raises(ValueError, match="pack size must be at least 1"):
-        packing.packs(specs, lambda s: s, 0)
+    with pytest.raises(ActbenchError, match="--pack '0'"):
+        packing.plan_packs(specs, "0", 1, lambda s: s)
 
 
 def test_pack_option_is_checked_and_a_dry_run_lists_the_packs(tiny_config, tmp_path):
