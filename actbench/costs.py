@@ -74,10 +74,21 @@ def fixed_share(size: int) -> float:
     return PACK_FIXED_SHARE[below] + t * (PACK_FIXED_SHARE[above] - PACK_FIXED_SHARE[below])
 
 
-def pack_factor(size: int, alone: float, model: CostModel = MEASURED) -> float:
+# A pack whose steps XLA compiles (packing.use_xla: an MLP without dropout that trains long enough)
+# also costs less per image: a step of a pack of 4 or 8 MLPs 128-64 took 0.64-0.70 ms per model on
+# two threads and 1.06-1.12 ms on one (`python benchmarks/bench_pack.py steps`), against the 2.72
+# ms of the cost model's step alone (per_image + per_dense_mac * multiply-adds, 128 images). By the
+# threads a run trains on (more than two: two's).
+XLA_STEP_SHARE = {1: 0.40, 2: 0.25}
+
+
+def pack_factor(size: int, alone: float, model: CostModel = MEASURED, xla_threads: int = 0) -> float:
     """A run's seconds in a pack of `size` over its seconds alone, for a run the cost model puts at
-    `alone` seconds: packing saves a share of its fixed part, so small runs gain the most."""
-    return 1 - (1 - fixed_share(size)) * model.per_run / max(alone, model.per_run)
+    `alone` seconds: packing saves a share of its fixed part, so small runs gain the most; a pack
+    compiled by XLA on `xla_threads` threads (0: not by XLA) also a share of the rest."""
+    fixed, total = model.per_run, max(alone, model.per_run)
+    rest = XLA_STEP_SHARE[min(xla_threads, 2)] if xla_threads and size > 1 else 1.0
+    return (fixed_share(size) * fixed + rest * (total - fixed)) / total
 
 
 BASES = {
@@ -102,6 +113,7 @@ class Recorded:
     work: float  # its image passes (see work())
     pack_size: int  # 1: it trained alone
     model_seconds: float  # the cost model's seconds for it alone
+    xla: bool = False  # its pack's steps were compiled by XLA
 
 
 @dataclass(frozen=True)
@@ -153,9 +165,12 @@ def estimate_sweep(
     packs: list[list[RunSpec]], results_root: Path, parallelism: int = 1, model: CostModel = MEASURED
 ) -> SweepEstimate:
     """Each run of each pack estimated at its pack's size, from the finished runs recorded under `results_root`."""
+    from actbench.executors.resources import cpu_count
+
     recorded = recorded_runs(results_root)
+    threads = max(1, cpu_count() // max(parallelism, 1))  # as the workers' thread pools are sized
     return SweepEstimate(
-        [[estimate_run(spec, recorded, model, len(pack)) for spec in pack] for pack in packs], parallelism
+        [[estimate_run(spec, recorded, model, len(pack), threads) for spec in pack] for pack in packs], parallelism
     )
 
 
@@ -165,13 +180,20 @@ def estimate_runs(specs: list[RunSpec], results_root: Path, model: CostModel = M
 
 
 def estimate_run(
-    spec: RunSpec, recorded: dict[str, list[Recorded]], model: CostModel = MEASURED, pack_size: int = 1
+    spec: RunSpec,
+    recorded: dict[str, list[Recorded]],
+    model: CostModel = MEASURED,
+    pack_size: int = 1,
+    threads: int = 2,
 ) -> Estimate:
-    """A run's seconds in a pack of `pack_size` (1: alone)."""
+    """A run's seconds in a pack of `pack_size` (1: alone), training on `threads` threads."""
+    from actbench.packing import use_xla
+
     dumped = spec.as_json()
     at_most = spec.training.early_stopping is not None  # every planned epoch is counted
     alone = model_seconds(dumped, model)
-    factor = pack_factor(pack_size, alone, model)
+    xla = use_xla(spec, image_counts(dumped)[0])
+    factor = pack_factor(pack_size, alone, model, threads if xla else 0)
     for key, basis in ((shape_key(dumped), "recorded"), (shape_key(dumped, with_activation=False), "other activation")):
         if key in recorded:
             overhead, planned = model.per_run, work(dumped)
@@ -179,7 +201,7 @@ def estimate_run(
             runs = [r for r in recorded[key] if r.pack_size == pack_size] or recorded[key]
             # Each as alone, rescaled to this run's images and epochs, then at this pack size; the
             # median resists one slow outlier.
-            as_alone = [r.seconds / pack_factor(r.pack_size, r.model_seconds, model) for r in runs]
+            as_alone = [r.seconds / pack_factor(r.pack_size, r.model_seconds, model, threads * r.xla) for r in runs]
             rescaled = [
                 factor * (overhead + max(seconds - overhead, 0.0) * planned / r.work)
                 for seconds, r in zip(as_alone, runs)
@@ -209,6 +231,7 @@ def recorded_runs(results_root: Path) -> dict[str, list[Recorded]]:
                 work(spec, metrics["n_train"] + metrics["n_val"], metrics["n_test"], metrics.get("epochs_run")),
                 int(metrics.get("pack_size") or 1),
                 model_seconds(spec),
+                bool(metrics.get("pack_xla")),
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue  # unreadable runs are the report's to name; here they just do not count

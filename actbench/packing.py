@@ -332,15 +332,16 @@ def _fit(
         raise ValueError("a pack's runs must agree on everything but their hidden activation and seed")
     structure = structure_of(specs, len(data.x_train))
     trainer = _trainers.get(structure)
-    if trainer is None:
-        keras.backend.clear_session()  # a fresh global state, as a run alone; a kept trainer's models live on
+    # A fresh global state, as for a run alone (layer names counted from 1 again); a kept trainer's
+    # models and compiled steps live on.
+    keras.backend.clear_session()
     if specs[0].deterministic:
         tf.config.experimental.enable_op_determinism()
     members = [_prepared(spec, data, check=trainer is None) for spec in specs]
     built = [m for m in members if m.error is None]
     if not built:
         return members, 0.0, trainer  # type: ignore[return-value]
-    if trainer is not None and not trainer.holds(data, built[0].run.targets[0]):
+    if trainer is not None and (len(built) < len(members) or not trainer.holds(data, built[0].run.targets[0])):
         trainer = None
     if trainer is None:
         trainer = _new_trainer(structure, built, data)
@@ -506,10 +507,20 @@ def _new_trainer(structure: str, built: list[_Member], data: Any) -> _Trainer:
         optimizer_start=[[v.numpy() for v in m.run.model.optimizer.variables] for m in built],
         x_train=data.x_train,
         y_train=targets,
-        images=tf.constant(data.x_train),
+        images=_images_tensor(data.x_train),
         targets=tf.constant(targets),
         jit=use_xla(first.spec, len(data.x_train)),
     )
+
+
+def _images_tensor(images: Any) -> Any:
+    """The training images as a tensor, one copy for all the trainers kept that train on them."""
+    import tensorflow as tf
+
+    for trainer in _trainers.values():
+        if trainer.x_train is images:
+            return trainer.images
+    return tf.constant(images)
 
 
 def _epoch_chunks(orders: Any, batch_size: int, pad_last: bool) -> list[tuple[Any, Any]]:

@@ -81,7 +81,7 @@ def actbench(config: Path, results: Path, *options: str) -> list[str]:
 
 def packs_made(results: Path) -> str:
     """The packs a sweep trained, from its runs' metrics: e.g. "7+7" for two packs of 7."""
-    sizes = [json.loads(path.read_text())["pack_size"] for path in results.glob("*/runs/*/metrics.json")]
+    sizes = [json.loads(path.read_text()).get("pack_size", 1) for path in results.glob("*/runs/*/metrics.json")]
     return "+".join(str(size) for size in sorted(set(sizes), reverse=True) for _ in range(sizes.count(size) // size))
 
 

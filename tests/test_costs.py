@@ -150,13 +150,15 @@ def record_pack(results, specs, per_run: float) -> None:
 
 
 EIGHT = "hidden_activations: [relu, tanh, elu, selu]\nseeds: 2\n"
+# 2 epochs of the full MNIST, 844 steps: under packing.XLA_MIN_STEPS, so no pack of these is compiled by XLA.
+SHORT = "training: {epochs: 2}\n"
 
 
 def test_a_recorded_pack_predicts_a_pack_of_its_size_and_runs_alone_pay_their_fixed_cost(tmp_path):
     results = tmp_path / "results"
-    recorded = specs(tmp_path, EIGHT)
+    recorded = specs(tmp_path, EIGHT + SHORT)
     record_pack(results, recorded, per_run=3.0)
-    planned = specs(tmp_path, EIGHT.replace("seeds: 2", "seeds: [5, 6]"))  # new runs of the same shapes
+    planned = specs(tmp_path, EIGHT.replace("seeds: 2", "seeds: [5, 6]") + SHORT)  # new runs of the same shapes
     packed = costs.estimate_sweep([planned], results).packs[0]
     assert [e.seconds for e in packed] == pytest.approx([3.0] * 8) and {e.basis for e in packed} == {"recorded"}
     # The same runs one at a time (--pack off) cost what they cost alone: more than the pack's 3 s a run.
@@ -174,7 +176,9 @@ def test_a_recorded_pack_predicts_a_pack_of_its_size_and_runs_alone_pay_their_fi
 
 
 def test_without_recorded_runs_a_pack_saves_a_share_of_each_runs_fixed_cost(tmp_path):
-    small, large = (specs(tmp_path, EIGHT + f"data: {{limit_train: {n}}}\n", source="full") for n in (2000, 60000))
+    small, large = (
+        specs(tmp_path, EIGHT + SHORT + f"data: {{limit_train: {n}}}\n", source="full") for n in (2000, 60000)
+    )
     for planned in (small, large):
         alone = costs.model_seconds(planned[0].model_dump(mode="json"))
         estimate = costs.estimate_sweep([planned], tmp_path / "nothing").packs[0][0]
@@ -187,6 +191,29 @@ def test_without_recorded_runs_a_pack_saves_a_share_of_each_runs_fixed_cost(tmp_
     low, high = sorted([costs.PACK_FIXED_SHARE[2], costs.PACK_FIXED_SHARE[4]])
     assert low <= costs.fixed_share(3) <= high
     assert costs.fixed_share(16) == costs.PACK_FIXED_SHARE[max(costs.PACK_FIXED_SHARE)]
+
+
+def test_a_pack_xla_compiles_costs_less_per_image_too(tmp_path):
+    from actbench.executors.resources import cpu_count
+    from actbench.packing import use_xla
+
+    # 5 epochs of the full MNIST (2,110 steps): an MLP pack without dropout is compiled by XLA.
+    xla, plain = (specs(tmp_path, EIGHT + f"models: [{{type: mlp, dropout: {d}}}]\n") for d in (0.0, 0.2))
+    assert use_xla(xla[0], 54000) and not use_xla(plain[0], 54000)
+    alone = costs.model_seconds(xla[0].model_dump(mode="json"))
+    fixed, rest = costs.MEASURED.per_run, alone - costs.MEASURED.per_run
+    for threads, share in costs.XLA_STEP_SHARE.items():
+        expected = (costs.fixed_share(4) * fixed + share * rest) / alone
+        assert costs.pack_factor(4, alone, xla_threads=threads) == pytest.approx(expected)
+    assert costs.pack_factor(1, alone, xla_threads=2) == 1.0  # alone: Keras' fit, no XLA
+    nothing = tmp_path / "nothing"
+    packed, dropout = (costs.estimate_sweep([runs[:4]], nothing).packs[0][0].seconds for runs in (xla, plain))
+    threads = min(cpu_count(), 2)  # one pack at a time: all the cores
+    assert packed == pytest.approx(alone * costs.pack_factor(4, alone, xla_threads=threads))
+    plain_alone = costs.model_seconds(plain[0].model_dump(mode="json"))
+    assert dropout == pytest.approx(plain_alone * costs.pack_factor(4, plain_alone))
+    assert packed < 0.5 * dropout
+    assert costs.estimate_runs(xla[:1], nothing)[0].seconds == pytest.approx(alone)  # --pack off: as alone
 
 
 def test_the_total_is_the_packs_handed_to_the_first_free_worker():
