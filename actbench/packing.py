@@ -270,6 +270,11 @@ TRAINERS_KEPT = 4  # per process: the structures a worker alternates between (_c
 _trainers: OrderedDict[str, _Trainer] = OrderedDict()
 
 
+def forget_trainers() -> None:
+    """Drop the trainers this process keeps: the next pack traces and compiles its own (benchmarks timing that)."""
+    _trainers.clear()
+
+
 def structure_of(specs: Sequence[RunSpec], images: int) -> str:
     """What a trainer is kept for: the pack key, whether XLA compiles it, each run's member_key in order."""
     return json.dumps([pack_key(specs[0]), use_xla(specs[0], images), [member_key(spec) for spec in specs]])

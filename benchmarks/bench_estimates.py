@@ -57,7 +57,7 @@ def packing_config(kind: str, option: str, repeat: int):  # -> ExperimentConfig
 
 
 def packing(args: argparse.Namespace, tmp: Path) -> dict:
-    from actbench import results
+    from actbench import packing, results
     from actbench.sweep import run_sweep
 
     if args.raw:  # the printout again from a run's JSON (its last line)
@@ -69,6 +69,7 @@ def packing(args: argparse.Namespace, tmp: Path) -> dict:
         for kind in MODELS:
             for option in ["off", *map(str, PACK_SIZES)]:
                 config = packing_config(kind, option, repeat)
+                packing.forget_trainers()  # each setting from scratch, as a fresh `actbench run`
                 run_sweep(config, tmp, pack=option)
                 exp_dir = results.experiment_dir(tmp, config.name)
                 seconds = [results.read_run(d)[1]["run_seconds"] for d in results.run_directories(exp_dir)]
