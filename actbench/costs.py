@@ -54,12 +54,11 @@ MEASURED = CostModel(per_run=1.96, per_image=1.75e-05, per_dense_mac=3.44e-11, p
 
 
 # Of the cost model's per_run (building, tracing, testing a run), the share a run still pays in a
-# pack of K (alone: all of it); the rest of a run's cost is the same in a pack as alone. Measured on
-# the 2-core development machine, shared with other work, by
-# `python benchmarks/bench_estimates.py packing --repeats 2`, which prints this table (re-measure it
-# when packed training changes); between two sizes interpolated linearly in 1/K, beyond the largest
-# the largest's holds.
-PACK_FIXED_SHARE = {1: 1.0, 2: 0.28, 4: 0.21, 8: 0.31}
+# pack of K (alone: all of it); the rest of a run's cost is the same in a pack as alone (but see
+# XLA_STEP_SHARE). Measured on the 2-core development machine with nothing else running, by
+# `python benchmarks/bench_estimates.py packing`, which prints this table (re-measure it when packed
+# training changes); between two sizes interpolated linearly in 1/K, beyond the largest the largest's holds.
+PACK_FIXED_SHARE = {1: 1.0, 2: 0.2, 4: 0.19, 8: 0.28}
 
 
 def fixed_share(size: int) -> float:

@@ -165,8 +165,8 @@ def _cut(group: list[T], spec_of: Callable[[T], RunSpec], largest: int, workers:
 # What _cut weighs a cut by, in units of one run's training: a pack's own fixed costs (building,
 # testing, writing its runs) and, where the worker has not trained that structure yet, tracing and
 # compiling its steps. Rough shares of an MLP 128-64 run on full Fashion-MNIST (5 epochs, one
-# thread: about 2 s of steps; tracing and compiling K members about 0.9 + 0.3 K s; a pack's rest
-# about 0.6 s).
+# thread: about 2 s of steps; the first epoch of a pack of 3 or 4 took 2.5-4.5 s more, tracing and
+# compiling; a pack's testing and writing 0.3-1.1 s: docs/speed.md, packed training).
 PACK_COST, COMPILE_COST, MEMBER_COMPILE_COST = 0.3, 0.5, 0.15
 
 
@@ -227,9 +227,8 @@ class _Member:
 class _Trainer:
     """The models a pack trains, with their optimizers, metrics and compiled steps.
 
-    A pack builds its trainer from its own runs' models. Tracing and compiling its steps costs
-    about 0.3 s a member plus 0.9 s (XLA included), as much as a run's training on a small model,
-    so the process keeps the trainer for the next pack of the same structure (its runs' member_keys
+    A pack builds its trainer from its own runs' models. Tracing and compiling its steps takes as
+    long as training a run or two of a small model, so the process keeps the trainer for the next pack of the same structure (its runs' member_keys
     in order: same activations, same everything but the seeds) and that pack trains on it: each
     run's initial weights are copied into the trainer's model, each optimizer is reset to its
     state as built, and the weights are copied back to the run's model at the end (and at every
