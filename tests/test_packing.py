@@ -192,7 +192,9 @@ def assert_same_runs(outcome, pack_sizes, xla=False):
 )
 def test_a_packed_sweep_gives_each_run_the_test_results_it_gets_alone(tmp_path, models):
     activations = "[relu, prelu, 'helpers_activations:scaled_tanh']"
-    assert_same_runs(sweep_both_ways(tmp_path, models, activations), pack_sizes={6})
+    # Two packs of the three activations, a seed each: the second (but with dropout) trains on the
+    # first's kept trainer. Packs holding several seeds: the one-step test above.
+    assert_same_runs(sweep_both_ways(tmp_path, models, activations), pack_sizes={3})
 
 
 @pytest.mark.slow
