@@ -133,31 +133,41 @@ def member_key(spec: RunSpec) -> str:
 def _cut(group: list[T], spec_of: Callable[[T], RunSpec], largest: int, workers: int, fewest: bool) -> list[list[T]]:
     """One group's runs (equal pack_key) cut into packs of at most `largest` runs, rectangles of its grid.
 
-    The grid's rows are the runs' member_keys (their activations), its columns their seeds. A pack
-    is a block of rows by a block of columns, so the packs of one row block hold the same
-    activations in the same order, and a process that trained one trains the next with the same
-    compiled steps (_Trainer) instead of tracing and compiling its own. The block sizes chosen
-    finish soonest on `workers` by _finish, then make the fewest packs; with `fewest`, the other way round.
+    The grid's rows are the runs' member_keys (their activations), its columns their seeds (a
+    resumed sweep's grid has holes where runs are done). A pack is a block of rows by a block of
+    columns, so the packs of one row block hold the same activations in the same order, and a
+    process that trained one trains the next with the same compiled steps (_Trainer) instead of
+    tracing and compiling its own. Besides the blocks, the runs in grid order cut into as few packs
+    as `largest` allows (on a grid with holes that may take fewer packs). The cut chosen finishes
+    soonest on `workers` by _finish, then makes the fewest packs; with `fewest`, the other way round.
     """
-    rows: dict[str, list[T]] = {}
+    seeds = sorted({spec_of(item).seed for item in group})
+    rows: dict[str, dict[int, list[T]]] = {}
     for item in group:
-        rows.setdefault(member_key(spec_of(item)), []).append(item)
+        spec = spec_of(item)
+        rows.setdefault(member_key(spec), {}).setdefault(seeds.index(spec.seed), []).append(item)
     grid = list(rows.values())
-    columns = max(len(row) for row in grid)
-    best: tuple[float, float, list[list[T]]] | None = None
+    ordered = [run for row in grid for column in sorted(row) for run in row[column]]
+    cuts = [[ordered[span] for span in _near_equal(len(ordered), largest)]]
     for height in range(1, len(grid) + 1):
-        for width in range(1, min(columns, largest // height) + 1):
-            cut = [
-                pack
-                for block in _near_equal(len(grid), height)
-                for span in _near_equal(columns, width)
-                if (pack := [run for row in grid[block] for run in row[span]])
-            ]
-            structures = [tuple(member_key(spec_of(run)) for run in pack) for pack in cut]
-            finish = round(_finish(structures, workers), 6)
-            score = (len(cut), finish) if fewest else (finish, len(cut))
-            if best is None or score < best[:2]:
-                best = (*score, cut)
+        for width in range(1, min(len(seeds), largest // height) + 1):
+            cuts.append(
+                [
+                    pack
+                    for block in _near_equal(len(grid), height)
+                    for span in _near_equal(len(seeds), width)
+                    if (pack := [run for row in grid[block] for c in range(len(seeds))[span] for run in row.get(c, [])])
+                ]
+            )
+    best: tuple[float, float, list[list[T]]] | None = None
+    for cut in cuts:
+        if any(len(pack) > largest for pack in cut):
+            continue  # a column holding two runs of one activation and seed (two experiments) overfills it
+        structures = [tuple(member_key(spec_of(run)) for run in pack) for pack in cut]
+        finish = round(_finish(structures, workers), 6)
+        score = (len(cut), finish) if fewest else (finish, len(cut))
+        if best is None or score < best[:2]:
+            best = (*score, cut)
     assert best is not None
     return best[2]
 
@@ -192,8 +202,8 @@ def _near_equal(length: int, most: int) -> list[slice]:
 
 
 # XLA (jit_compile) fuses the many small operations of an MLP's step, Adam's updates above all, and
-# runs it nearly twice as fast on CPU, but compiles for seconds per pack (once per batch shape: the
-# usual chunk and the smaller last batch). Measured on the 2-core development machine (7 MLPs 128-64,
+# runs it nearly twice as fast on CPU, but compiles for seconds per structure (once per batch shape:
+# one, as the last smaller batch is padded, but with batch norm or dropout). Measured on the 2-core development machine (7 MLPs 128-64,
 # full Fashion-MNIST, CPU seconds): an epoch of 422 steps 4.3 with XLA, 7.8 without; the first
 # epoch, tracing and compiling, 27 against 19. So XLA from about 1,000 steps on, and only for MLPs
 # (a convolution's arithmetic outweighs its step's small operations) without dropout: XLA draws other
@@ -317,7 +327,9 @@ def fit_pack(
     specs: Sequence[RunSpec], data: Any, on_epoch: PackEpochCallback | None = None
 ) -> tuple[list[_Member], float]:
     """Train the pack: its members (each with its run, whose model holds the trained weights, its
-    history and whether it diverged) and the pack's training seconds without diagnostics."""
+    history and whether it diverged) and the pack's training seconds without diagnostics. The first
+    pack of a structure trains its runs' own models and the process keeps them for the next one:
+    read the weights before training another pack of the same structure."""
     members, seconds, _ = _fit(specs, data, on_epoch)
     return members, seconds
 

@@ -233,13 +233,12 @@ def test_runs_pack_when_they_differ_only_in_activation_initializer_and_seed(tmp_
     serial = named(packing.plan_packs(specs, "auto", 1, lambda s: s))
     assert serial[:3] == [[("relu", seed), ("tanh", seed), ("selu", seed)] for seed in (0, 1, 2)]
     assert serial[3:] == serial[:3]  # the model with dropout
-    # Three workers: three packs of 3 per model, none idles; two: smaller packs so both stay busy.
+    # Three workers: three packs of 3 per model, none idles; two: a pack each, the runs in grid order
+    # (two packs finish sooner than three of one structure: _cut's weights).
     assert [len(p) for p in packing.plan_packs(specs, "auto", 3, lambda s: s)] == [3] * 6
-    assert named(packing.plan_packs(specs, "auto", 2, lambda s: s))[:4] == [
-        [("relu", 0), ("relu", 1), ("tanh", 0), ("tanh", 1)],
-        [("relu", 2), ("tanh", 2)],
-        [("selu", 0), ("selu", 1)],
-        [("selu", 2)],
+    assert named(packing.plan_packs(specs, "auto", 2, lambda s: s))[:2] == [
+        [("relu", 0), ("relu", 1), ("relu", 2), ("tanh", 0), ("tanh", 1)],
+        [("tanh", 2), ("selu", 0), ("selu", 1), ("selu", 2)],
     ]
     with pytest.raises(ActbenchError, match="--pack '0'"):
         packing.plan_packs(specs, "0", 1, lambda s: s)
