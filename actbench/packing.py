@@ -20,7 +20,7 @@ train on. After training each run is tested by train.finish_run, as alone, with 
 the pack's models computed together.
 
 Runs pack when their specs agree on everything but the hidden activation, its initializer (which
-`auto` derives from it) and the seed: `pack_key`. `packs` cuts planned runs into packs.
+`auto` derives from it) and the seed: `pack_key`. `plan_packs` cuts planned runs into packs.
 """
 
 from __future__ import annotations
@@ -203,9 +203,9 @@ def _near_equal(length: int, most: int) -> list[slice]:
 
 # XLA (jit_compile) fuses the many small operations of an MLP's step, Adam's updates above all, and
 # runs it nearly twice as fast on CPU, but compiles for seconds per structure (once per batch shape:
-# one, as the last smaller batch is padded, but with batch norm or dropout). Measured on the 2-core development machine (7 MLPs 128-64,
-# full Fashion-MNIST, CPU seconds): an epoch of 422 steps 4.3 with XLA, 7.8 without; the first
-# epoch, tracing and compiling, 27 against 19. So XLA from about 1,000 steps on, and only for MLPs
+# one, as the last smaller batch is padded, but with batch norm or dropout). Measured on the 2-core
+# development machine (7 MLPs 128-64, full Fashion-MNIST, CPU seconds): an epoch of 422 steps 4.3
+# with XLA, 7.8 without; the first epoch, tracing and compiling, 27 against 19. So XLA from about 1,000 steps on, and only for MLPs
 # (a convolution's arithmetic outweighs its step's small operations) without dropout: XLA draws other
 # dropout masks from the same seeds (weights 0.004 apart after two steps), no longer the run alone.
 XLA_MIN_STEPS = 1000
@@ -217,7 +217,7 @@ def use_xla(spec: RunSpec, images: int) -> bool:
     return spec.model.type == "mlp" and not spec.model.dropout and steps >= XLA_MIN_STEPS
 
 
-@dataclass
+@dataclass(eq=False)  # a member is itself: `in` and index() by identity, not by comparing runs
 class _Member:
     run: Any  # train.PreparedRun: its spec, its own model (the weights it starts from and ends with), callbacks
     slot: int = -1  # its model's place in the pack's _Trainer
@@ -238,8 +238,9 @@ class _Trainer:
     """The models a pack trains, with their optimizers, metrics and compiled steps.
 
     A pack builds its trainer from its own runs' models. Tracing and compiling its steps takes as
-    long as training a run or two of a small model, so the process keeps the trainer for the next pack of the same structure (its runs' member_keys
-    in order: same activations, same everything but the seeds) and that pack trains on it: each
+    long as training a run or two of a small model, so the process keeps the trainer for the next
+    pack of the same structure (its runs' member_keys in order: same activations, same everything
+    but the seeds) and that pack trains on it: each
     run's initial weights are copied into the trainer's model, each optimizer is reset to its
     state as built, and the weights are copied back to the run's model at the end (and at every
     epoch where early stopping or diagnostics look at them). The same compiled program, the same
@@ -285,8 +286,9 @@ def forget_trainers() -> None:
 
 
 def structure_of(specs: Sequence[RunSpec], images: int) -> str:
-    """What a trainer is kept for: the pack key, whether XLA compiles it, each run's member_key in order."""
-    return json.dumps([pack_key(specs[0]), use_xla(specs[0], images), [member_key(spec) for spec in specs]])
+    """What a trainer is kept for: whether XLA compiles it and each run's member_key (which holds the
+    pack key) in order."""
+    return json.dumps([use_xla(specs[0], images), [member_key(spec) for spec in specs]])
 
 
 def train_pack(specs: Sequence[RunSpec], data: Any, on_epoch: PackEpochCallback | None = None) -> list[Any]:
@@ -383,7 +385,6 @@ def _fit(
     # steps have one shape, compiled once; not where the padding would count: batch normalisation's
     # batch statistics, dropout masks drawn for the batch's shape.
     pad_last = not specs[0].model.dropout and specs[0].model.batch_norm == "none"
-    watched = [m for m in built if m.run.early_stopping or m.run.probe]  # they look at the run's model each epoch
     for m in built:
         for callback in (m.run.probe, m.run.early_stopping):
             if callback:
@@ -455,8 +456,8 @@ def _fit(
             m.history.append(row)
             if on_epoch:
                 on_epoch(members.index(m), epoch, row)
-            if m in watched and model is not m.run.model:
-                m.run.model.set_weights(model.get_weights())
+            if (m.run.early_stopping or m.run.probe) and model is not m.run.model:
+                m.run.model.set_weights(model.get_weights())  # they look at the run's own model
             if m.run.early_stopping and not m.diverged:
                 m.run.early_stopping.on_epoch_end(epoch - 1, row)
             if m.run.probe:
