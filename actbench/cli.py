@@ -12,9 +12,11 @@ from typing import Annotated
 
 import typer
 
-from actbench.native_logs import filter_native_stderr, quiet_tensorflow
+from actbench.native_logs import filter_tensorflow_start_up, quiet_tensorflow
 
-quiet_tensorflow()  # TensorFlow's C++ start-up chatter is noise in a CLI; `run` also filters its earliest lines
+# TensorFlow's C++ start-up chatter is noise in a CLI, whichever command (or a config's own module) imports it.
+quiet_tensorflow()
+filter_tensorflow_start_up()
 
 from actbench.cli_base import FlagCommand, FlagGroup, interrupted_code, terminate_as_interrupt  # noqa: E402
 from actbench.cli_base import fail as _fail  # noqa: E402
@@ -168,9 +170,6 @@ def run(
     shipped = None if config_path.exists() else _shipped_config(config_path)
     if shipped:
         raise _fail(f"{config_path}: no such config file; did you mean {shipped}?", terminal=terminal)
-    # Before the config loads: a custom activation's module may import TensorFlow, whose earliest native
-    # lines only this filter keeps off stderr. The command's, not the library's: it rewires descriptor 2.
-    filter_native_stderr()
     try:
         with terminate_as_interrupt():
             summary = launch(

@@ -73,11 +73,11 @@ def launch(
 ) -> SweepSummary | None:
     """Run (or with dry_run, plan) the experiment (a YAML file or a mapping); the sweep's summary, or None
     for a dry run."""
-    from actbench import reference  # pandas: imported once a config is loaded, not for --help
-
     config = load_config(config_path, overrides)
-    # Each published value names one group of the grid: checked before a dry run as before a sweep.
-    reference.check_grid(config, str(config_path) if isinstance(config_path, Path) else MAPPING_ORIGIN)
+    if config.reference is not None:  # each published value names one group of the grid: checked before a dry run too
+        from actbench import reference  # pandas and scipy: seconds that a config error should not wait for
+
+        reference.check_grid(config, str(config_path) if isinstance(config_path, Path) else MAPPING_ORIGIN)
     _check_executor_options(options)  # a dry run refuses what the real run would refuse
     exp_dir = results.experiment_dir(options.results_dir, config.name)
     try:

@@ -35,9 +35,19 @@ def load_config(source: Path | dict[str, Any], overrides: Sequence[Override] = (
     try:
         return ExperimentConfig.model_validate(raw, context={"class_bound": _class_bound(raw)})
     except ValidationError as exc:
-        raise ActbenchError(
-            "\n".join(_describe(error, _origin(error, path, overrides)) for error in exc.errors())
-        ) from None
+        errors = _misspellings_only(exc.errors())
+        raise ActbenchError("\n".join(_describe(error, _origin(error, path, overrides)) for error in errors)) from None
+
+
+def _misspellings_only(errors: list[ErrorDetails]) -> list[ErrorDetails]:
+    """Without the `missing` errors of fields an unknown field beside them misspells: `hiden_activations`
+    is one mistake ("did you mean 'hidden_activations'?"), not two."""
+    misspelt = set()
+    for error in errors:
+        if error["type"] == "extra_forbidden":
+            close = _closest(str(error["loc"][-1]), _fields_at(error["loc"][:-1]))
+            misspelt.add((*error["loc"][:-1], close))
+    return [error for error in errors if not (error["type"] == "missing" and tuple(error["loc"]) in misspelt)]
 
 
 def _class_bound(raw: dict[str, Any]) -> int | None:
@@ -115,11 +125,36 @@ def _describe(error: ErrorDetails, path: Path | str) -> str:
         return f"{path}: {where}: unknown field; {hint}"
     if kind == "missing":
         return f"{path}: {where}: required field is missing; add it"
+    reworded = _reworded(error)
+    if reworded:
+        return f"{path}: {where}: {reworded}"
     message = error["msg"].removeprefix("Value error, ")
     message = message.replace("Input should be", "must be")
     value = error.get("input")
     shown = f" (got {value!r})" if kind != "value_error" and not isinstance(value, (dict, list)) else ""
     return f"{path}: {where}: {message}{shown}"
+
+
+def _reworded(error: ErrorDetails) -> str | None:
+    """pydantic's own words where they name no fix ("List should have at least 1 item after validation"),
+    as what to write instead; None for the others."""
+    kind, ctx, value = error["type"], error.get("ctx", {}), error.get("input")
+    if kind == "too_short" and isinstance(value, (list, dict)):
+        least = ctx.get("min_length", 1)
+        return f"must list at least {least} {'entry' if least == 1 else 'entries'} (got an empty list); add {'one' if least == 1 else least}"
+    if kind == "too_long":
+        return f"must be at most {ctx.get('max_length')} long (got {ctx.get('actual_length')}); shorten it"
+    if kind == "string_pattern_mismatch":
+        return (
+            f"{value!r} is not a usable name: start with a letter or digit, then only letters, digits, '_', '.' or '-'"
+        )
+    if kind == "union_tag_invalid":
+        expected = " or ".join(str(ctx.get("expected_tags", "")).split(", "))
+        return f"{str(ctx.get('discriminator', 'type')).strip(chr(39))} must be {expected} (got {ctx.get('tag')!r})"
+    if kind in ("float_parsing", "int_parsing", "int_from_float"):
+        whole = "a whole number" if kind != "float_parsing" else "a number"
+        return f"must be {whole} (got {value!r})"
+    return None
 
 
 def _closest(word: str, choices: list[str]) -> str | None:

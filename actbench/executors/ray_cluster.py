@@ -19,6 +19,7 @@ from actbench.datasets import Dataset
 from actbench.datasets.cache import DataRequest, cache_for, cut_key
 from actbench.errors import ActbenchError
 from actbench.executors import Events, Pack, RunRecord, execute_pack, failed_record, one_line_error, resources
+from actbench.native_logs import filter_tensorflow_start_up, quiet_tensorflow
 
 CPUS_PER_RUN = 1  # small models barely use a second core; more runs side by side is faster
 QUEUE_PER_SLOT = 2  # tasks submitted per free slot, so a worker never waits for the driver
@@ -153,6 +154,8 @@ def _report_start_then_train(
 def _train(specs: list[RunSpec], data: Dataset, threads: int) -> list[RunRecord]:
     global _threads_set
     if not _threads_set:
+        quiet_tensorflow()  # a Ray worker's stderr reaches the driver's terminal: TensorFlow's start-up quiet there too
+        filter_tensorflow_start_up()
         resources.limit_tensorflow(threads, gpu=None)  # Ray sets CUDA_VISIBLE_DEVICES for the task itself
         _threads_set = True
     return execute_pack(specs, data)

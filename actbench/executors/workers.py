@@ -25,6 +25,7 @@ from actbench.config import RunSpec
 from actbench.datasets import RawData
 from actbench.datasets.cache import DataRequest, cache_for
 from actbench.executors import Events, Job, Pack, RunRecord, execute_pack, failed_record, resources
+from actbench.native_logs import filter_tensorflow_start_up, quiet_tensorflow
 
 EPOCHS_EVERY_S = 0.25  # how often the driver passes workers' finished epochs to the display
 
@@ -155,6 +156,9 @@ def _start_worker(threads: int, gpu: str | None, request: DataRequest, epochs: A
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # so is SIGTERM, which a scheduler sends to every process of the job
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked while this process started
     _die_with_parent()
+    # A worker's stderr is actbench's, from the command line as from the library: TensorFlow's start-up quiet.
+    quiet_tensorflow()
+    filter_tensorflow_start_up()
     resources.limit_tensorflow(threads, gpu)
     _request, _epochs = request, epochs
 
