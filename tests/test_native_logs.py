@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from actbench.native_logs import is_noise
 from helpers import REPO
 
@@ -109,3 +111,16 @@ def test_a_quiet_sweep_prints_nothing_on_stderr(tiny_config, tmp_path):
     out = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stderr
     assert out.stderr == "" and out.stdout == ""
+
+
+@pytest.mark.slow
+def test_the_library_with_workers_prints_nothing_from_them(tiny_config, tmp_path):
+    # docs/results.md: the library "prints nothing but failed runs"; its worker processes import
+    # TensorFlow (TF_CPP_MIN_LOG_LEVEL unset, as in a user's script) and used to print its start-up.
+    script = (
+        "import os; os.environ.pop('TF_CPP_MIN_LOG_LEVEL', None); import actbench; "
+        f"actbench.run({str(tiny_config)!r}, results_dir={str(tmp_path / 'r')!r}, workers=2, pack='off')"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert (out.stdout, out.stderr) == ("", "")
