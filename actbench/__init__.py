@@ -1,13 +1,14 @@
 """actbench: compare activation functions on MNIST and Fashion-MNIST.
 
-`actbench.run`, `actbench.load_runs` and `actbench.report_tables` are actbench.api's functions, imported
-on first use, so `import actbench` stays light (no TensorFlow, no pandas).
+`actbench.run`, `actbench.open`, `actbench.plan` (and `load_runs`, `report_tables`) are actbench.api's,
+imported on first use, so `import actbench` stays light (no TensorFlow, no pandas).
 """
 
 from typing import Any
 
-__version__ = "0.1.0"
-_API = ("run", "load_runs", "report_tables")
+from actbench.version import __version__
+
+_API = ("run", "open", "plan", "load_runs", "report_tables", "Experiment", "ReportTables")
 
 
 def __getattr__(name: str) -> Any:

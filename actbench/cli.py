@@ -7,6 +7,7 @@ Exit codes: 0 every run finished or diverged; 1 some run failed; 2 bad usage, co
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -18,8 +19,7 @@ from actbench.native_logs import filter_tensorflow_start_up, quiet_tensorflow
 quiet_tensorflow()
 filter_tensorflow_start_up()
 
-from actbench.cli_base import FlagCommand, FlagGroup, interrupted_code, terminate_as_interrupt  # noqa: E402
-from actbench.cli_base import fail as _fail  # noqa: E402
+from actbench.cli_base import FlagCommand, FlagGroup, command_outcome  # noqa: E402
 from actbench.cli_export import export_app  # noqa: E402
 from actbench.datasets.sources import DATA_DIR_ENV, MIRROR_ENV  # noqa: E402
 from actbench.errors import ActbenchError  # noqa: E402
@@ -35,6 +35,15 @@ app = typer.Typer(
 app.add_typer(export_app, name="export")
 
 ResultsDir = Annotated[Path, typer.Option("--results-dir", help="Where results/<experiment>/ folders live.")]
+
+
+class ReportFormat(str, Enum):
+    """`actbench report --format`: parsed here, once."""
+
+    table = "table"
+    markdown = "markdown"
+    csv = "csv"
+    json = "json"
 
 
 def _show_version(value: bool) -> None:
@@ -140,7 +149,7 @@ def run(
 ) -> None:
     """Train and evaluate every run of an experiment; finished runs are skipped."""
     from actbench.config import option_overrides, parse_set
-    from actbench.sweep import RunOptions, launch
+    from actbench.sweep import launch, run_options
     from actbench.terminal import Terminal
 
     shortcuts = {
@@ -153,36 +162,27 @@ def run(
         "--deterministic": ("deterministic", deterministic),
         "--diagnostics": ("diagnostics", diagnostics),
     }
-    options = RunOptions(
-        results_dir=results_dir,
-        data_dir=data_dir,
-        mirror=mirror,
-        dry_run=dry_run,
-        force=force,
-        quiet=quiet,
-        workers=workers,
-        ray=ray,
-        retries=retries,
-        pack=pack,
-        export_to=export_to or [],
-    )
     terminal = Terminal(quiet)
-    shipped = None if config_path.exists() else _shipped_config(config_path)
-    if shipped:
-        raise _fail(f"{config_path}: no such config file; did you mean {shipped}?", terminal=terminal)
-    try:
-        with terminate_as_interrupt():
-            summary = launch(
-                config_path, [*map(parse_set, set_ or []), *option_overrides(shortcuts)], options, terminal
-            )
-    except ActbenchError as exc:
-        raise _fail(str(exc), terminal=terminal) from None
-    except KeyboardInterrupt as exc:
-        code = interrupted_code(exc)
-        what = "terminated" if code == 143 else "interrupted"
-        raise _fail(
-            f"{what}; completed runs are saved and the rest run when you repeat the command", code, terminal
-        ) from None
+    with command_outcome("completed runs are saved and the rest run when you repeat the command", terminal):
+        shipped = None if config_path.exists() else _shipped_config(config_path)
+        if shipped:
+            raise ActbenchError(f"{config_path}: no such config file; did you mean {shipped}?")
+        options = run_options(
+            lambda name: f"--{name}",
+            workers=workers,
+            ray=ray,
+            pack=pack,
+            export_to=export_to or [],
+            retries=retries,
+            results_dir=results_dir,
+            data_dir=data_dir,
+            mirror=mirror,
+            dry_run=dry_run,
+            force=force,
+            quiet=quiet,
+        )
+        overrides = [*map(parse_set, set_ or []), *option_overrides(shortcuts)]
+        summary = launch(config_path, overrides, options, terminal)
     if summary is not None and summary.counts[RunStatus.FAILED]:
         raise typer.Exit(code=1)
 
@@ -216,7 +216,7 @@ def report(
     target: Annotated[
         Path, typer.Argument(help="An experiment folder (results/NAME) or a results folder with several.")
     ] = Path("results"),
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table | markdown | csv | json")] = "table",
+    fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="How to print it.")] = ReportFormat.table,
     sort_by: Annotated[
         str | None,
         typer.Option(help="Sort each table by: rank, accuracy, activation, n, difference, p, loss, 'train s', ..."),
@@ -246,11 +246,6 @@ def report(
     from actbench.report.command import show_report
     from actbench.terminal import Terminal
 
-    try:
-        with terminate_as_interrupt():
-            show_report(target, fmt, sort_by, filter_ or [], all_runs, wide, plots, out, Terminal())
-    except ActbenchError as exc:
-        raise _fail(str(exc)) from None
-    except KeyboardInterrupt as exc:  # every file it wrote is whole; a plain `actbench report` writes them all again
-        what = "terminated" if interrupted_code(exc) == 143 else "interrupted"
-        raise _fail(f"{what}; run the report again for a complete one", interrupted_code(exc)) from None
+    # Every file it wrote is whole; a plain `actbench report` writes them all again.
+    with command_outcome("run the report again for a complete one"):
+        show_report(target, fmt.value, sort_by, filter_ or [], all_runs, wide, plots, out, Terminal())

@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from actbench.cli_base import FlagCommand, FlagGroup, fail, interrupted_code, terminate_as_interrupt
-from actbench.errors import ActbenchError
+from actbench.cli_base import FlagCommand, FlagGroup, command_outcome
 
 export_app = typer.Typer(
     help="Send an experiment's runs to TensorBoard's HParams dashboard or to MLflow, with actbench's statistics.",
@@ -55,11 +54,6 @@ def _export_command(tool: str, target: Path, destination: str | None, quiet: boo
     from actbench.export.console import export_target
     from actbench.terminal import Terminal
 
-    try:
-        with terminate_as_interrupt():
-            export_target(tool, target, destination, Terminal(quiet))
-    except ActbenchError as exc:
-        raise fail(str(exc)) from None
-    except KeyboardInterrupt as exc:  # what was exported stays; exporting again finishes it
-        what = "terminated" if interrupted_code(exc) == 143 else "interrupted"
-        raise fail(f"{what}; `actbench export {tool} {target}` finishes the export", interrupted_code(exc)) from None
+    # What was exported stays; exporting again finishes it.
+    with command_outcome(f"`actbench export {tool} {target}` finishes the export"):
+        export_target(tool, target, destination, Terminal(quiet))

@@ -21,18 +21,15 @@ Plain Python: the dry run and the report use it, so it must never import TensorF
 from __future__ import annotations
 
 import heapq
-import itertools
-import json
 import math
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from actbench import results
-from actbench.config import CNNSpec, RunSpec
-from actbench.dataset_catalogue import DATASETS
-from actbench.models import STEPS_PER_EXECUTION
+from actbench import resources, results
+from actbench.config import RunSpec, model_size, run_sizes, spec_key, steps_per_epoch, validation_images
+from actbench.packing import STEPS_PER_CALL, use_xla
 
 FORWARD_SHARE = 1 / 3  # an image only evaluated (validation, test) costs about a third of one trained on
 
@@ -48,16 +45,15 @@ class CostModel:
     per_call: float  # per compiled training call (STEPS_PER_EXECUTION batches)
 
 
-# Fitted by benchmarks/bench_cost_model.py on the development machine (2 cores, no GPU,
-# TensorFlow 2.21); see docs/speed.md "What a sweep costs" for the command and the fit.
+# Fitted by benchmarks/bench_cost_model.py on the development machine (2 cores, no GPU, TensorFlow
+# 2.21): docs/speed.md, what a sweep costs, has the command and the fit.
 MEASURED = CostModel(per_run=1.96, per_image=1.75e-05, per_dense_mac=3.44e-11, per_conv_mac=8.07e-11, per_call=0.00797)
 
 
 # Of the cost model's per_run (building, tracing, testing a run), the share a run still pays in a
 # pack of K (alone: all of it); the rest of a run's cost is the same in a pack as alone (but see
-# XLA_STEP_SHARE). Measured on the 2-core development machine with nothing else running, by
-# `python benchmarks/bench_estimates.py packing`, which prints this table (re-measure it when packed
-# training changes); between two sizes interpolated linearly in 1/K, beyond the largest the largest's holds.
+# XLA_STEP_SHARE). Printed by `python benchmarks/bench_estimates.py packing` (docs/speed.md); between
+# two sizes interpolated linearly in 1/K, beyond the largest the largest's holds.
 PACK_FIXED_SHARE = {1: 1.0, 2: 0.2, 4: 0.19, 8: 0.28}
 
 
@@ -73,11 +69,9 @@ def fixed_share(size: int) -> float:
     return PACK_FIXED_SHARE[below] + t * (PACK_FIXED_SHARE[above] - PACK_FIXED_SHARE[below])
 
 
-# A pack whose steps XLA compiles (packing.use_xla: an MLP without dropout that trains long enough)
-# also costs less per image: a step of a pack of 4 or 8 MLPs 128-64 took 0.64-0.70 ms per model on
-# two threads and 1.06-1.12 ms on one (`python benchmarks/bench_pack.py steps`), against the 2.72
-# ms of the cost model's step alone (per_image + per_dense_mac * multiply-adds, 128 images). By the
-# threads a run trains on (more than two: two's).
+# A run whose steps XLA compiles (packing.use_xla: an MLP without dropout that trains long enough)
+# also costs less per image: its step's share of the cost model's, by the threads a run trains on
+# (more than two: two's), from `python benchmarks/bench_pack.py steps` (docs/speed.md).
 XLA_STEP_SHARE = {1: 0.40, 2: 0.25}
 
 
@@ -164,10 +158,8 @@ def estimate_sweep(
     packs: list[list[RunSpec]], results_root: Path, parallelism: int = 1, model: CostModel = MEASURED
 ) -> SweepEstimate:
     """Each run of each pack estimated at its pack's size, from the finished runs recorded under `results_root`."""
-    from actbench.executors.resources import cpu_count
-
     recorded = recorded_runs(results_root)
-    threads = max(1, cpu_count() // max(parallelism, 1))  # as the workers' thread pools are sized
+    threads = resources.threads_per_worker(max(parallelism, 1))  # as the workers' thread pools are sized
     return SweepEstimate(
         [[estimate_run(spec, recorded, model, len(pack), threads) for spec in pack] for pack in packs], parallelism
     )
@@ -186,12 +178,10 @@ def estimate_run(
     threads: int = 2,
 ) -> Estimate:
     """A run's seconds in a pack of `pack_size` (1: alone), training on `threads` threads."""
-    from actbench.packing import use_xla
-
     dumped = spec.as_json()
     at_most = spec.training.early_stopping is not None  # every planned epoch is counted
     alone = model_seconds(dumped, model)
-    xla = use_xla(spec, image_counts(dumped)[0])
+    xla = use_xla([spec], run_sizes(spec).train)
     factor = pack_factor(pack_size, alone, model, threads if xla else 0)
     for key, basis in ((shape_key(dumped), "recorded"), (shape_key(dumped, with_activation=False), "other activation")):
         if key in recorded:
@@ -246,28 +236,15 @@ def wall_seconds(metrics: dict[str, Any]) -> float:
     return float(metrics["train_seconds"]) + float(metrics.get("diagnostics_seconds") or 0.0) + MEASURED.per_run
 
 
+# What a run's speed depends on: its model (but its initializer), batch size, diagnostics, output layer's
+# width, a dataset of your own's image size, and its hidden activation.
+SHAPE_FIELDS = ("model", "training.batch_size", "diagnostics", "output_units", "own_data.image_shape")
+
+
 def shape_key(spec: dict[str, Any], with_activation: bool = True) -> str:
-    shape = {
-        "model": {k: v for k, v in spec["model"].items() if k != "initializer"},
-        "batch_size": spec["training"]["batch_size"],
-        "diagnostics": spec.get("diagnostics", False),
-        "output_units": results.output_units(spec),
-    }
-    if spec.get("own_data"):  # a dataset of your own: its image size changes the cost
-        shape["image_shape"] = spec["own_data"]["image_shape"]
-    if with_activation:
-        shape["activation"] = spec["hidden_activation"]
-    return json.dumps(shape, sort_keys=True)
-
-
-def image_counts(spec: dict[str, Any]) -> tuple[int, int, int]:
-    """(trained, validation, test) images of a planned run, from its source, limits and validation split."""
-    own = spec.get("own_data")
-    n_train, n_test = (own["n_train"], own["n_test"]) if own else DATASETS[spec["dataset"]].size(spec["source"])
-    train = min(spec.get("limit_train") or n_train, n_train)
-    test = min(spec.get("limit_test") or n_test, n_test)
-    validation = round(train * spec["training"]["validation_split"])
-    return train - validation, validation, test
+    fields = SHAPE_FIELDS + (("hidden_activation",) if with_activation else ())
+    data = {**spec, "output_units": results.output_units(spec)}  # recorded before it was in the spec
+    return spec_key(data, only=fields, without=("model.initializer",))
 
 
 def work(
@@ -276,40 +253,26 @@ def work(
     """Image passes in trained-image units: epochs (the planned ones unless given) x (trained + a third
     of validation) + a third of test."""
     if n_train is None or n_test is None:
-        fit, validation, test = image_counts(spec)
+        sizes = run_sizes(spec)
+        fit, validation, test = sizes.train, sizes.validation, sizes.test
     else:
-        validation = round(n_train * spec["training"]["validation_split"])
+        validation = validation_images(n_train, spec["training"]["validation_split"])
         fit, test = n_train - validation, n_test
     return (epochs or spec["training"]["epochs"]) * (fit + FORWARD_SHARE * validation) + FORWARD_SHARE * test
 
 
 def compiled_calls(spec: dict[str, Any]) -> float:
-    fit = image_counts(spec)[0]
-    return spec["training"]["epochs"] * math.ceil(math.ceil(fit / spec["training"]["batch_size"]) / STEPS_PER_EXECUTION)
+    steps = steps_per_epoch(run_sizes(spec).train, spec["training"]["batch_size"])
+    return spec["training"]["epochs"] * math.ceil(steps / STEPS_PER_CALL)
 
 
 def multiply_adds(spec: dict[str, Any]) -> tuple[int, int]:
-    """Multiply-adds per image in dense layers and in convolutions ('valid' convolutions)."""
-    model, units = spec["model"], results.output_units(spec)
-    height, width, channels = (list(image_shape(spec)) + [1])[:3]
-    if model["type"] != "cnn":
-        widths = [height * width * channels, *model["hidden_units"], units]
-        return sum(a * b for a, b in itertools.pairwise(widths)), 0
-    cnn = CNNSpec.model_validate(model)
-    conv = 0
-    for filters in cnn.filters:
-        height, width = height - (cnn.kernel_size - 1), width - (cnn.kernel_size - 1)
-        conv += height * width * cnn.kernel_size**2 * channels * filters
-        height, width = height // cnn.pool_size, width // cnn.pool_size
-        channels = filters
-    widths = [height * width * channels, *cnn.dense_units, units]
-    return sum(a * b for a, b in itertools.pairwise(widths)), conv
+    """Multiply-adds per image in dense layers and in convolutions, as config.sizes counts them."""
+    from actbench.config import CNNSpec, MLPSpec
 
-
-def image_shape(spec: dict[str, Any]) -> tuple[int, ...]:
-    """(H, W) grey or (H, W, C) colour: a dataset of your own's as recorded, else the catalogue's."""
-    own = spec.get("own_data")
-    return tuple(own["image_shape"]) if own else DATASETS[spec["dataset"]].image_shape
+    model = (CNNSpec if spec["model"]["type"] == "cnn" else MLPSpec).model_validate(spec["model"])
+    size = model_size(model, run_sizes(spec).image_shape, results.output_units(spec))
+    return size.dense_multiply_adds, size.conv_multiply_adds
 
 
 def format_seconds(seconds: float) -> str:

@@ -154,33 +154,26 @@ def _gradient_ratio(layers: list[dict[str, Any]]) -> float | None:
     return layers[0]["grad_norm"] / layers[-1]["grad_norm"]
 
 
-class DiagnosticsCallback(keras.callbacks.Callback):
-    """Measures before training (epoch 0) and after every epoch; keeps the time it spends."""
+class DiagnosticsProbe:
+    """Measures a run's model before training (epoch 0) and after every epoch, and its activations'
+    histograms at the end; keeps the time it spends, which is not the run's training time."""
 
     def __init__(
         self, loss: Any, x_probe: np.ndarray, y_probe: np.ndarray, activation: str, params: dict[str, Any]
     ) -> None:
-        super().__init__()
         self.loss, self.x, self.y = loss, x_probe, y_probe
         self.flat_below = saturation_threshold(activation, params)
         self.rows: list[dict[str, Any]] = []
         self.histograms: dict[str, np.ndarray] = {}
         self.seconds = 0.0
 
-    def _measure(self, epoch: int) -> None:
+    def after_epoch(self, model: Any, epoch: int) -> None:
+        """Epoch 0: the model as initialised."""
         started = time.perf_counter()
-        self.rows += [
-            {"epoch": epoch, **row} for row in measure(self.model, self.loss, self.x, self.y, self.flat_below)
-        ]
+        self.rows += [{"epoch": epoch, **row} for row in measure(model, self.loss, self.x, self.y, self.flat_below)]
         self.seconds += time.perf_counter() - started
 
-    def on_train_begin(self, logs: dict | None = None) -> None:
-        self._measure(0)
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        self._measure(epoch + 1)
-
-    def on_train_end(self, logs: dict | None = None) -> None:
+    def after_training(self, model: Any) -> None:
         started = time.perf_counter()
-        self.histograms = histograms(self.model, self.x)
+        self.histograms = histograms(model, self.x)
         self.seconds += time.perf_counter() - started

@@ -114,7 +114,14 @@ METRICS: dict[str, Metric] = _rows(
     Metric("n_val", "validation images", None, ".0f", higher_is_better=None),
     Metric("n_test", "test images", None, ".0f", higher_is_better=None),  # the chance threshold's sample size
     Metric("probe_size", "diagnostics probe images", None, ".0f", higher_is_better=None),
-    Metric("run_seconds", "run s", None, ".1f", higher_is_better=False),
+    Metric("run_seconds", "run s", None, ".1f", higher_is_better=False),  # its share of its pack's wall time
+    # How it trained: alone a pack of 1. Its train_seconds is its own share of the pack's training time,
+    # by its step's cost; pack_share_seconds the equal share.
+    Metric("pack_size", "pack size", None, ".0f", higher_is_better=None),
+    Metric("pack_train_seconds", "pack train s", None, ".1f", higher_is_better=None),
+    Metric("pack_share_seconds", "pack share s", None, ".1f", higher_is_better=None),
+    Metric("pack_seconds", "pack s", None, ".1f", higher_is_better=None),
+    Metric("pack_xla", "compiled by XLA", None, ".0f", higher_is_better=None),
 )
 
 

@@ -11,30 +11,36 @@ export, and the CLI turns it into exit 130 (143 for SIGTERM).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from actbench import packing, results
+from actbench import packing, resources, results
+from actbench.claims import Claims
 from actbench.config import ExperimentConfig, Override, load_config
 from actbench.config.load import MAPPING_ORIGIN
-from actbench.errors import ActbenchError
+from actbench.context import TrainingContext
+from actbench.costs import estimate_sweep
+from actbench.datasets.cache import data_request
+from actbench.errors import ActbenchError, named
+from actbench.executors import Executor, Job, Pack, pick_executor
+from actbench.export import require
+from actbench.export.console import export_after_run
+from actbench.packing import PackSetting, pack_setting
+from actbench.planning import PlannedRun, plan_lines, plan_runs
 from actbench.results import RunStatus
+from actbench.sinks import Sink, SweepStart
+from actbench.sinks.console import ConsoleSink
+from actbench.sinks.files import FilesSink
 from actbench.terminal import Terminal
 
-if TYPE_CHECKING:  # executors, sinks and the display are imported only when a sweep starts
-    from actbench.claims import Claims
-    from actbench.datasets.cache import DataRequest
-    from actbench.executors import Executor, Job, Pack
-    from actbench.plan import PlannedRun
-    from actbench.sinks import Sink
-    from actbench.sinks.files import FilesSink
+ExecutorFactory = Callable[[TrainingContext], Executor]  # an executor for the sweep's context (tests, benchmarks)
 
 
 @dataclass(frozen=True)
 class RunOptions:
-    """`actbench run`'s options beyond the config and its overrides (see `actbench run --help`)."""
+    """`actbench run`'s options beyond the config and its overrides, typed and checked (run_options)."""
 
     results_dir: Path = Path("results")
     data_dir: Path | None = None
@@ -42,11 +48,47 @@ class RunOptions:
     dry_run: bool = False
     force: bool = False
     quiet: bool = False
-    workers: str | None = None  # N or "auto"
+    workers: int = 1  # worker processes on this machine; 1: this process
     ray: str | None = None  # a Ray address, "auto" or "local"
     retries: int = 2
-    pack: str = "auto"  # auto, off or the most runs one pack trains together (actbench.packing)
-    export_to: list[str] = field(default_factory=list)
+    pack: PackSetting = "auto"
+    export_to: tuple[str, ...] = ()
+
+    @property
+    def parallelism(self) -> int:
+        """How many packs train at once, as far as a dry run can know (a Ray cluster's size is not asked)."""
+        return 1 if self.ray is not None else self.workers
+
+
+def run_options(
+    option: Callable[[str], str],
+    *,
+    workers: str | int | None = None,
+    ray: str | None = None,
+    pack: str | int = "auto",
+    export_to: Sequence[str] = (),
+    retries: int = 2,
+    **plain: Any,
+) -> RunOptions:
+    """The options as given on the command line or by a program, typed and checked once, before any work:
+    an error names the option as the caller wrote it (`option("pack")`: '--pack' or 'pack')."""
+    if workers is not None and ray is not None:
+        raise ActbenchError(
+            f"{option('workers')} and {option('ray')}: choose one (on Ray, every CPU of the cluster is a worker)"
+        )
+    if retries < 0:
+        raise ActbenchError(f"{named(option('retries'), retries)}: give 0 or more tries")
+    if export_to:  # a missing extra is found now, not after hours of training
+        for tool in export_to:
+            require(tool, option("export"))
+    return RunOptions(
+        workers=resources.worker_count(workers, option("workers")),
+        ray=ray,
+        pack=pack_setting(pack, option("pack")),
+        export_to=tuple(export_to),
+        retries=retries,
+        **plain,
+    )
 
 
 @dataclass
@@ -78,22 +120,29 @@ def launch(
         from actbench import reference  # pandas and scipy: seconds that a config error should not wait for
 
         reference.check_grid(config, str(config_path) if isinstance(config_path, Path) else MAPPING_ORIGIN)
-    _check_executor_options(options)  # a dry run refuses what the real run would refuse
+    if options.dry_run:
+        planned, notes = plan_runs(config, options.results_dir, options.data_dir, mirror=options.mirror)
+        for note in notes:
+            terminal.note(note)
+        for line in plan_lines(planned, options.results_dir, options.pack, options.parallelism):
+            terminal.output(line)
+        return None
     exp_dir = results.experiment_dir(options.results_dir, config.name)
     try:
-        if options.dry_run:
-            from actbench.plan import plan_lines, plan_runs
-
-            planned, notes = plan_runs(config, options.results_dir, options.data_dir, mirror=options.mirror)
-            for note in notes:
-                terminal.note(note)
-            for line in plan_lines(planned, options.results_dir, options.pack, _parallelism(options)):
-                terminal.output(line)
-            return None
-        summary = _sweep_from_options(config, options, terminal)
+        summary = run_sweep(
+            config,
+            options.results_dir,
+            data_dir=options.data_dir,
+            mirror=options.mirror,
+            force=options.force,
+            workers=options.workers,
+            ray=options.ray,
+            retries=options.retries,
+            sinks=[ConsoleSink(terminal)],
+            pack=options.pack,
+        )
     except KeyboardInterrupt:
-        if not options.dry_run:  # a dry run changes nothing, an export included
-            _export(options, exp_dir, terminal)
+        _export(options, exp_dir, terminal)  # what finished is exported, also after Ctrl-C
         raise
     if terminal.quiet:
         if summary.counts[RunStatus.FAILED]:  # quiet, not silent: each failed run had its line on stderr
@@ -104,51 +153,9 @@ def launch(
     return summary
 
 
-def _check_executor_options(options: RunOptions) -> None:
-    from actbench.executors import resources
-
-    if options.workers is not None and options.ray is not None:
-        raise ActbenchError("--workers and --ray: choose one (on Ray, every CPU of the cluster is a worker)")
-    resources.worker_count(options.workers)  # refuses anything but a number from 1 to the cores, or 'auto'
-    packing.check_option(options.pack)
-    if options.export_to:  # a missing extra is found now, not after hours of training
-        from actbench.export import require
-
-        for tool in options.export_to:
-            require(tool)
-
-
-def _parallelism(options: RunOptions) -> int:
-    """How many packs train at once, as far as a dry run can know (a Ray cluster's size is not asked)."""
-    from actbench.executors import resources
-
-    return 1 if options.ray is not None else resources.worker_count(options.workers)
-
-
-def _sweep_from_options(config: ExperimentConfig, options: RunOptions, terminal: Terminal) -> SweepSummary:
-    from actbench.datasets.cache import data_request
-    from actbench.executors import pick_executor
-    from actbench.sinks.console import ConsoleSink
-
-    request = data_request(config, options.data_dir, options.mirror)
-    executor = pick_executor(options.workers, options.ray, request, options.retries)
-    return run_sweep(
-        config,
-        options.results_dir,
-        data_dir=options.data_dir,
-        mirror=options.mirror,
-        force=options.force,
-        executor=executor,
-        sinks=[ConsoleSink(terminal)],
-        pack=options.pack,
-    )
-
-
 def _export(options: RunOptions, exp_dir: Path, terminal: Terminal) -> None:
     if options.export_to:
-        from actbench.export.console import export_after_run
-
-        export_after_run(options.export_to, exp_dir, terminal)
+        export_after_run(list(options.export_to), exp_dir, terminal)
 
 
 def run_sweep(
@@ -158,24 +165,25 @@ def run_sweep(
     data_dir: Path | None = None,
     mirror: str | None = None,
     force: bool = False,
-    executor: Executor | None = None,
+    workers: int = 1,
+    ray: str | None = None,
+    retries: int = 2,
+    executor: ExecutorFactory | None = None,
     sinks: Sequence[Sink] = (),
-    pack: str = "off",
+    pack: PackSetting = "off",
 ) -> SweepSummary:
-    """Plan, skip what is done, hand the rest to the executor, and every event to the files sink, then
-    to `sinks` (the console among them), in that order. `pack`: off, auto or a largest pack size
-    (actbench.packing)."""
-    from actbench.datasets.cache import data_request
-    from actbench.executors import Serial
-
+    """Plan, skip what is done, hand the rest to an executor (`workers` processes, or Ray at `ray`, or
+    what `executor` makes for the sweep's context), and every event to the files sink, then to `sinks`
+    (the console among them), in that order. Everything the sweep keeps (data, trainers) lives in one
+    TrainingContext, closed at its end."""
     results.ensure_writable(results_root)
-    request = data_request(config, data_dir, mirror)
-    executor = executor or Serial(request)
-    executor.start()  # worker processes import TensorFlow while this process plans
-    try:
-        return _sweep(config, results_root, data_dir, force, executor, request, sinks, pack)
-    finally:
-        executor.stop()
+    with TrainingContext(data_request(config, data_dir, mirror)) as context:
+        chosen = executor(context) if executor else pick_executor(workers, ray, context, retries)
+        chosen.start()  # worker processes import TensorFlow while this process plans
+        try:
+            return _sweep(config, results_root, data_dir, force, chosen, context, sinks, pack)
+        finally:
+            chosen.stop()
 
 
 def _sweep(
@@ -184,19 +192,11 @@ def _sweep(
     data_dir: Path | None,
     force: bool,
     executor: Executor,
-    request: DataRequest,
+    context: TrainingContext,
     sinks: Sequence[Sink],
-    pack: str,
+    pack: PackSetting,
 ) -> SweepSummary:
-    from actbench.claims import Claims
-    from actbench.costs import estimate_sweep
-    from actbench.datasets.cache import cache_for
-    from actbench.executors import Job
-    from actbench.plan import plan_runs
-    from actbench.sinks import SweepStart
-    from actbench.sinks.files import FilesSink
-
-    planned, notes = plan_runs(config, results_root, data_dir, cache_for(request))
+    planned, notes = plan_runs(config, results_root, data_dir, context.data)
     exp_dir = results.experiment_dir(results_root, config.name)
     # In the order they are handed out: the runs of a pack together (the display's estimates follow it).
     planned_packs = packing.plan_packs([p for p in planned if force or not p.done], pack, executor.parallelism)
@@ -208,17 +208,16 @@ def _sweep(
     estimate = estimate_sweep([[p.spec for p in runs] for runs in planned_packs], results_root, executor.parallelism)
     files = FilesSink(exp_dir)
     every = [files, *sinks]
+    start = SweepStart(
+        exp_dir,
+        config,
+        [p.run_id for p in planned],
+        [e.seconds for e in estimate.runs],
+        executor.parallelism,
+        [len(runs) for runs in planned_packs],
+    )
     for sink in every:
-        sink.opened(
-            SweepStart(
-                exp_dir,
-                config,
-                [p.run_id for p in planned],
-                [e.seconds for e in estimate.runs],
-                executor.parallelism,
-                [len(runs) for runs in planned_packs],
-            )
-        )
+        sink.opened(start)
     for note in notes:
         _broadcast_warning(every, note)
     try:
@@ -251,8 +250,6 @@ def _claimed_packs(
 ) -> Iterator[Pack]:
     """The packs to train, every run of each claimed just before the pack is handed out; a run another
     process holds, or that finished meanwhile, is left out of its pack."""
-    from actbench.executors import Pack
-
     for runs in planned:
         claimed = []
         for run in runs:

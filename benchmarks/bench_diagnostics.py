@@ -20,7 +20,7 @@ quiet_tensorflow()
 
 from actbench.config import ExperimentConfig, expand_runs  # noqa: E402 - after TensorFlow is told to be quiet
 from actbench.datasets import load_dataset, split_dataset  # noqa: E402
-from actbench.train import train_and_evaluate  # noqa: E402
+from actbench.training import train_alone as train_and_evaluate  # noqa: E402
 
 MODELS = {
     "mlp 128x8": {"type": "mlp", "hidden_units": [128] * 8},

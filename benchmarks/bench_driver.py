@@ -21,7 +21,7 @@ import numpy as np
 
 from actbench import results
 from actbench.config import ExperimentConfig
-from actbench.datasets.cache import DataRequest
+from actbench.context import TrainingContext
 from actbench.executors.ray_cluster import RayCluster
 from actbench.results import RunRecord
 from actbench.sweep import run_sweep
@@ -31,7 +31,7 @@ TEST = results.TestOutputs(OUTPUTS, "linear", np.zeros(10_000), list("0123456789
 FILES = results.run_files(results.RunOutputs([{"epoch": 1, "loss": 0.3}], TEST))
 
 
-def stub(specs, data, threads) -> list[RunRecord]:  # Ray passes what the driver sent
+def stub(specs, data, request, threads) -> list[RunRecord]:  # Ray passes what the driver sent
     from actbench.config import run_id
 
     metrics = {
@@ -70,11 +70,15 @@ def main() -> None:
             writing[0] += time.perf_counter() - started
 
     results.save_record = timed_save
-    executor = RayCluster("local", DataRequest("sample"), retries=0, train=stub)
-    executor.local_cpus = args.cpus
+
+    def cluster(context: TrainingContext) -> RayCluster:
+        executor = RayCluster("local", context, retries=0, train=stub)
+        executor.local_cpus = args.cpus
+        return executor
+
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        summary = run_sweep(config, Path(tmp), executor=executor)
+        summary = run_sweep(config, Path(tmp), executor=cluster)
         wall = time.perf_counter() - started
     finished = summary.counts["finished"]
     print(

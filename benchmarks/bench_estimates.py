@@ -57,7 +57,7 @@ def packing_config(kind: str, option: str, repeat: int):  # -> ExperimentConfig
 
 
 def packing(args: argparse.Namespace, tmp: Path) -> dict:
-    from actbench import packing, results
+    from actbench import results
     from actbench.sweep import run_sweep
 
     if args.raw:  # the printout again from a run's JSON (its last line)
@@ -69,8 +69,7 @@ def packing(args: argparse.Namespace, tmp: Path) -> dict:
         for kind in MODELS:
             for option in ["off", *map(str, PACK_SIZES)]:
                 config = packing_config(kind, option, repeat)
-                packing.forget_trainers()  # each setting from scratch, as a fresh `actbench run`
-                run_sweep(config, tmp, pack=option)
+                run_sweep(config, tmp, pack=option if option == "off" else int(option))  # a fresh context each
                 exp_dir = results.experiment_dir(tmp, config.name)
                 seconds = [results.read_run(d)[1]["run_seconds"] for d in results.run_directories(exp_dir)]
                 raw.setdefault(kind, {}).setdefault(option, []).extend(seconds)
@@ -112,7 +111,7 @@ CUTS = {
 def estimated(config_path: Path, overrides: list[str], root: Path, pack: str) -> float:
     """The dry run's total (`actbench run CONFIG --dry-run --results-dir ROOT --pack PACK`), unrounded."""
     from actbench.config import load_config, parse_set
-    from actbench.plan import estimate_plan, plan_runs
+    from actbench.planning import estimate_plan, plan_runs
 
     config = load_config(config_path, [parse_set(text) for text in overrides])
     planned, _ = plan_runs(config, root, None)

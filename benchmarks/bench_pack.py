@@ -228,9 +228,11 @@ def steps_one(args: argparse.Namespace, tmp: Path) -> dict:
     tf.config.threading.set_inter_op_parallelism_threads(args.threads[0])
     import keras
 
-    from actbench import packing
     from actbench.config import expand_runs, load_config
     from actbench.datasets import load_dataset, split_dataset
+    from actbench.pipeline import input_scaling
+    from actbench.training.setup import prepare_run
+    from actbench.training.trainer import build_trainer
 
     size, raw = args.sizes[0], {}
     data = split_dataset(load_dataset("fashion_mnist", "full"), None, None, 0.1)
@@ -254,10 +256,10 @@ def steps_one(args: argparse.Namespace, tmp: Path) -> dict:
         specs = expand_runs(load_config(config), {"fashion_mnist": "full"})[:size]
         for jit in (False, True):
             keras.backend.clear_session()
-            built = [packing._prepared(spec, data, check=False) for spec in specs]
-            trainer = packing._new_trainer("bench", built, data)
-            trainer.jit = jit
-            run = packing.trainer_steps(trainer, tuple(range(size)), built[0].run.scaling)
+            scaling = input_scaling(specs[0].preprocessing, data.x_train)
+            built = [prepare_run(spec, data, scaling) for spec in specs]
+            trainer = build_trainer("bench", built, data.x_train, tf.constant(data.x_train), scaling, jit)
+            run = functools.partial(trainer.run_steps, tuple(range(size)))
             name = f"{model} K={size} threads={args.threads[0]} {'XLA' if jit else 'no XLA'}"
             if model == "cnn" and jit:  # seconds a step: one step a call, one call a measurement
                 raw[name] = best_ms(functools.partial(run, chunk[:, :1], sizes[:1], 1), steps=1, seconds=0)
@@ -266,7 +268,7 @@ def steps_one(args: argparse.Namespace, tmp: Path) -> dict:
             print(f"{name}: {raw[name]:.3f} ms", file=sys.stderr, flush=True)
             if model == "mlp" and jit:
                 raw[f"mlp K={size} threads={args.threads[0]} XLA, stacked kernels"] = best_ms(
-                    _stacked_steps([m.run for m in built], data, chunk)
+                    _stacked_steps(built, data, chunk)
                 )
     print(json.dumps(raw))
     return raw
@@ -303,8 +305,8 @@ def _stacked_steps(runs: list[Any], data: Any, chunk: Any) -> Any:
                 total = tf.add_n([runs[k].loss(y[k], outputs[k]) for k in range(len(models))])
             variables = [model.trainable_variables for model in models]
             gradients = tape.gradient(total, variables)
-            for model, grads, weights in zip(models, gradients, variables):
-                model.optimizer.apply(grads, weights)
+            for run, grads, weights in zip(runs, gradients, variables):
+                run.optimizer.apply(grads, weights)
             return done + 1, total
 
         return tf.while_loop(lambda done, loss: done < 50, step, (tf.constant(0), tf.constant(0.0)))[1]

@@ -57,7 +57,7 @@ def child(variant: str, epochs: int, limit_train: int | None) -> None:
     """Train the variant once in this process and print its figures as one JSON line."""
     from actbench.config import expand_runs, load_config, parse_set
     from actbench.datasets import load_dataset, split_dataset
-    from actbench.train import train_and_evaluate
+    from actbench.training import train_alone as train_and_evaluate
 
     loaded = load_config(config(epochs, limit_train), [parse_set(text) for text in VARIANTS[variant]])
     (spec,) = expand_runs(loaded, {"fashion_mnist": "full"})

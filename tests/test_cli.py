@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from actbench import train
+from actbench import training
 from actbench.results import read_metrics
 from helpers import REPO, TINY, interrupted_at_call, invoke, write_config
 
@@ -79,7 +79,7 @@ def test_resume_skips_finished_runs_and_force_reruns_them(tiny_config, tmp_path,
     def must_not_train(*args, **kwargs):
         raise AssertionError("a finished run was trained again")
 
-    monkeypatch.setattr(train, "train_and_evaluate", must_not_train)
+    monkeypatch.setattr(training, "train_runs", must_not_train)
     again = invoke("run", tiny_config, "--results-dir", results)
     assert (
         again.exit_code == 0 and "0 finished, 0 diverged, 0 failed, 2 already done" in again.output
@@ -167,7 +167,7 @@ def test_a_diverging_run_exits_zero_and_is_marked(tiny_config, tmp_path):
 
 def test_ctrl_c_keeps_finished_runs_and_trusts_no_partial_one(tiny_config, tmp_path, monkeypatch):
     results = tmp_path / "results"
-    monkeypatch.setattr(train, "train_and_evaluate", interrupted_at_call(2, train.train_and_evaluate))
+    monkeypatch.setattr(training, "train_runs", interrupted_at_call(2, training.train_runs))
     outcome = invoke("run", tiny_config, "--results-dir", results, "--pack", "off")  # one run at a time, as patched
     assert outcome.exit_code == 130 and "interrupted" in outcome.output
     assert len(pd.read_csv(results / "tiny" / "results.csv")) == 1

@@ -39,8 +39,12 @@ def test_unknown_key_suggests_the_right_one(tmp_path):
 
 
 def test_wrong_types_empty_lists_and_non_positive_sizes(tmp_path):
-    assert "training.epochs: must be a valid integer" in error_for(tmp_path, BASE + "training: {epochs: many}")
-    assert "datasets: List should have at least 1 item" in error_for(tmp_path, BASE.replace("[mnist]", "[]"))
+    assert "training.epochs: must be a whole number (got 'many')" in error_for(
+        tmp_path, BASE + "training: {epochs: many}"
+    )
+    assert "datasets: must list at least 1 entry (got an empty list); add one" in error_for(
+        tmp_path, BASE.replace("[mnist]", "[]")
+    )
     assert "training.batch_size: must be greater than 0 (got -1)" in error_for(
         tmp_path, BASE + "training: {batch_size: -1}"
     )
@@ -359,7 +363,7 @@ def test_a_window_too_large_names_its_field_and_every_setting_that_shrank_the_ma
 
 
 def test_a_model_too_large_for_memory_is_refused_with_its_size(tmp_path, monkeypatch):
-    from actbench.executors import resources
+    from actbench import resources
 
     monkeypatch.setattr(resources, "memory_bytes", lambda: 2**30)  # a 1 GiB machine
     message = error_for(
@@ -373,7 +377,7 @@ def test_a_model_too_large_for_memory_is_refused_with_its_size(tmp_path, monkeyp
 
 
 def test_a_memory_limit_counts_the_batch_a_run_can_have_and_names_the_override_that_caused_it(tmp_path, monkeypatch):
-    from actbench.executors import resources
+    from actbench import resources
 
     path, batch = write_config(tmp_path, BASE), parse_set("training.batch_size=100000000")
     monkeypatch.setattr(
@@ -395,7 +399,7 @@ def test_a_memory_limit_counts_the_batch_a_run_can_have_and_names_the_override_t
 
 
 def test_memory_bytes_reads_this_machine():
-    from actbench.executors.resources import memory_bytes
+    from actbench.resources import memory_bytes
 
     assert memory_bytes() > 2**26  # some memory, in bytes (not pages or kB)
 

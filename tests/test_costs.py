@@ -5,7 +5,7 @@ from typer.testing import CliRunner
 
 from actbench import costs
 from actbench.cli import app
-from actbench.config import expand_runs, load_config, run_id
+from actbench.config import expand_runs, load_config, run_id, run_sizes
 from actbench.results import RunOutputs, RunRecord, run_files, save_record
 from helpers import write_config
 
@@ -18,7 +18,8 @@ def specs(tmp_path, text: str, source: str = "full"):
 
 def record(results, spec, wall: float | None, train_seconds: float, epochs_run: int | None = None) -> None:
     """A finished run through actbench's writer, with the wall time the runner records (None: an older run without it)."""
-    fit, validation, test = costs.image_counts(spec.model_dump(mode="json"))
+    sizes = run_sizes(spec)
+    fit, validation, test = sizes.train, sizes.validation, sizes.test
     metrics = {"train_seconds": train_seconds, "n_train": fit, "n_val": validation, "n_test": test}
     if epochs_run is not None:
         metrics["epochs_run"] = epochs_run
@@ -48,8 +49,11 @@ def test_image_counts_follow_source_limits_and_validation_split(tmp_path):
     (small,) = specs(
         tmp_path, "hidden_activations: [relu]\ndata: {limit_train: 1000, limit_test: 300}\n", source="sample"
     )
-    assert costs.image_counts(full.model_dump(mode="json")) == (54000, 6000, 10000)
-    assert costs.image_counts(small.model_dump(mode="json")) == (900, 100, 300)
+    assert [(s.train, s.validation, s.test) for s in map(run_sizes, (full, small))] == [
+        (54000, 6000, 10000),
+        (900, 100, 300),
+    ]
+    assert run_sizes(full).steps_per_epoch == 422 and run_sizes(full).image_shape == (28, 28)
 
 
 def test_recorded_runs_of_the_same_shape_come_before_the_model(tmp_path):
@@ -120,7 +124,8 @@ def test_with_early_stopping_epochs_are_a_most_and_a_recorded_run_counts_the_epo
     record(results, stopping, wall=20.0, train_seconds=18.0, epochs_run=5)  # stopped after 5 of its 10 epochs
     estimate = costs.estimate_runs([seed_1], results)[0]
     dumped = seed_1.model_dump(mode="json")
-    fit, validation, test = costs.image_counts(dumped)
+    sizes = run_sizes(dumped)
+    fit, validation, test = sizes.train, sizes.validation, sizes.test
     ratio = costs.work(dumped) / costs.work(dumped, fit + validation, test, epochs=5)
     assert 1.9 < ratio < 2.0 and estimate.at_most and estimate.basis == "recorded"
     assert estimate.seconds == pytest.approx(costs.MEASURED.per_run + (20.0 - costs.MEASURED.per_run) * ratio)
@@ -132,7 +137,8 @@ def test_with_early_stopping_epochs_are_a_most_and_a_recorded_run_counts_the_epo
 def record_pack(results, specs, per_run: float) -> None:
     """Finished runs recorded as one pack writes them: each with its share of the pack's wall time."""
     for spec in specs:
-        fit, validation, test = costs.image_counts(spec.model_dump(mode="json"))
+        sizes = run_sizes(spec)
+        fit, validation, test = sizes.train, sizes.validation, sizes.test
         metrics = {
             "train_seconds": per_run,
             "n_train": fit,
@@ -194,12 +200,12 @@ def test_without_recorded_runs_a_pack_saves_a_share_of_each_runs_fixed_cost(tmp_
 
 
 def test_a_pack_xla_compiles_costs_less_per_image_too(tmp_path):
-    from actbench.executors.resources import cpu_count
     from actbench.packing import use_xla
+    from actbench.resources import cpu_count
 
     # 5 epochs of the full MNIST (2,110 steps): an MLP pack without dropout is compiled by XLA.
     xla, plain = (specs(tmp_path, EIGHT + f"models: [{{type: mlp, dropout: {d}}}]\n") for d in (0.0, 0.2))
-    assert use_xla(xla[0], 54000) and not use_xla(plain[0], 54000)
+    assert use_xla(xla[:1], 54000) and not use_xla(plain[:1], 54000)
     alone = costs.model_seconds(xla[0].model_dump(mode="json"))
     fixed, rest = costs.MEASURED.per_run, alone - costs.MEASURED.per_run
     for threads, share in costs.XLA_STEP_SHARE.items():
@@ -226,7 +232,7 @@ def test_the_total_is_the_packs_handed_to_the_first_free_worker():
 
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_the_dry_runs_total_is_the_sum_of_its_packs_estimates(workers, tmp_path):
-    from actbench.plan import estimate_plan, plan_runs
+    from actbench.planning import estimate_plan, plan_runs
 
     config = load_config(
         write_config(

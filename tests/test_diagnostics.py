@@ -5,14 +5,15 @@ import math
 import keras
 import numpy as np
 import pytest
+from helpers_keras import trained_alone as train_and_evaluate
 
 from actbench.activations import CATALOGUE
 from actbench.config import Override, expand_runs, load_config
 from actbench.datasets import load_dataset, split_dataset
 from actbench.diagnostics import headline, measure, saturation_threshold, unit_statistics
 from actbench.models import build_model
+from actbench.outputs import loss_for
 from actbench.results import DIAGNOSTICS_COLUMNS
-from actbench.train import loss_for, train_and_evaluate
 from helpers import write_config
 
 rng = np.random.default_rng(0)

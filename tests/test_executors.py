@@ -13,10 +13,10 @@ import pytest
 from actbench import results
 from actbench.claims import Claims
 from actbench.config import load_config
+from actbench.context import TrainingContext
 from actbench.datasets.cache import DataRequest
 from actbench.errors import ActbenchError
-from actbench.executors import pick_executor
-from actbench.plan import plan_runs
+from actbench.planning import plan_runs
 from actbench.sweep import run_sweep
 from helpers import REPO, write_config
 
@@ -34,11 +34,15 @@ seeds: [0]
 def sweep(tmp_path, text=SWEEP, **options):
     tmp_path.mkdir(parents=True, exist_ok=True)
     config = load_config(write_config(tmp_path, text))
-    executor = pick_executor(
-        options.get("workers"), options.get("ray"), DataRequest("sample"), options.get("retries", 2)
-    )
     root = tmp_path / "results"
-    summary = run_sweep(config, root, executor=executor, pack=options.get("pack", "off"))
+    summary = run_sweep(
+        config,
+        root,
+        workers=options.get("workers", 1),
+        ray=options.get("ray"),
+        retries=options.get("retries", 2),
+        pack=options.get("pack", "off"),
+    )
     return summary, pd.read_csv(root / config.name / "results.csv").set_index("run_id").sort_index()
 
 
@@ -46,7 +50,7 @@ def sweep(tmp_path, text=SWEEP, **options):
 def test_serial_workers_and_ray_give_the_same_numbers(tmp_path, monkeypatch):
     monkeypatch.setenv("RAY_ADDRESS", "")  # never join a cluster by accident
     _, serial = sweep(tmp_path / "serial")
-    _, workers = sweep(tmp_path / "workers", workers="2")
+    _, workers = sweep(tmp_path / "workers", workers=2)
     _, ray = sweep(tmp_path / "ray", ray="local")
     columns = ["test_accuracy", "test_loss", "log_loss", "best_val_accuracy"]
     assert len(serial) == 2 and set(serial["status"]) == {"finished"}
@@ -82,8 +86,7 @@ class EpochRecorder:
 def test_worker_epochs_reach_the_live_display_as_they_finish(tmp_path):
     config = load_config(write_config(tmp_path, SWEEP))
     reporter = EpochRecorder()
-    executor = pick_executor("2", None, DataRequest("sample"), 2)
-    run_sweep(config, tmp_path / "results", executor=executor, sinks=[reporter])
+    run_sweep(config, tmp_path / "results", workers=2, sinks=[reporter])
     for run in results.run_directories(tmp_path / "results" / "where"):
         history = results.read_history_frame(run)
         assert reporter.epochs[run.name] == [
@@ -93,7 +96,7 @@ def test_worker_epochs_reach_the_live_display_as_they_finish(tmp_path):
 
 def test_a_worker_that_dies_is_retried_then_recorded_failed_and_the_sweep_goes_on(tmp_path):
     text = SWEEP.replace("[relu, tanh]", "[relu, 'helpers_activations:die']")
-    summary, table = sweep(tmp_path, text, workers="2", retries=1)
+    summary, table = sweep(tmp_path, text, workers=2, retries=1)
     assert summary.counts == {"finished": 1, "diverged": 0, "failed": 1, "skipped": 0, "elsewhere": 0}
     failed = table[table["status"] == "failed"]
     assert failed["error"].iloc[0] == "its worker process died 2 times (killed, out of memory or crashed)"
@@ -103,15 +106,14 @@ def test_a_worker_that_dies_is_retried_then_recorded_failed_and_the_sweep_goes_o
 def test_a_retried_run_is_said_when_its_worker_dies(tmp_path):
     config = load_config(write_config(tmp_path, SWEEP.replace("[relu, tanh]", "['helpers_activations:die']")))
     reporter = EpochRecorder()
-    executor = pick_executor("2", None, DataRequest("sample"), 1)
-    run_sweep(config, tmp_path / "results", executor=executor, sinks=[reporter])
+    run_sweep(config, tmp_path / "results", workers=2, retries=1, sinks=[reporter])
     assert [w.split(": ", 1)[1] for w in reporter.warnings] == ["its worker process died; trying it again (1 of 1)"]
 
 
 @pytest.mark.slow
 def test_a_python_error_in_a_worker_is_failed_without_retry(tmp_path):
     text = SWEEP.replace("[relu, tanh]", "[relu, 'helpers_activations:explode']")
-    summary, table = sweep(tmp_path, text, workers="2")
+    summary, table = sweep(tmp_path, text, workers=2)
     failed = table[table["status"] == "failed"]
     assert summary.counts["failed"] == 1
     assert (
@@ -123,7 +125,7 @@ def test_a_python_error_in_a_worker_is_failed_without_retry(tmp_path):
 # retried, then recorded failed (above); any other error fails that run alone.
 @pytest.mark.parametrize(
     "where",
-    [{}, {"workers": "2"}, pytest.param({"ray": "local"}, marks=pytest.mark.slow)],
+    [{}, {"workers": 2}, pytest.param({"ray": "local"}, marks=pytest.mark.slow)],
     ids=["serial", "workers", "ray"],
 )
 def test_an_actbench_error_in_a_run_stops_the_sweep(tmp_path, monkeypatch, where):
@@ -229,7 +231,7 @@ def test_ray_knows_how_many_runs_train_at_once_before_the_sweep_starts(monkeypat
     from actbench.executors.ray_cluster import RayCluster
 
     monkeypatch.setenv("RAY_ADDRESS", "")
-    cluster = RayCluster("local", DataRequest("sample"), retries=0)
+    cluster = RayCluster("local", TrainingContext(DataRequest("sample")), retries=0)
     cluster.local_cpus = 3
     cluster.start()  # the runner calls this before it hands the sweep's estimates to the display
     try:
@@ -245,7 +247,7 @@ def test_a_ray_run_is_shown_started_when_its_task_starts_not_when_it_is_queued(t
     from actbench.executors import Job, Pack
     from actbench.executors.ray_cluster import RayCluster
 
-    def slow(specs, data, threads):
+    def slow(specs, data, request, threads):
         import time
 
         from actbench.executors import failed_record
@@ -256,7 +258,7 @@ def test_a_ray_run_is_shown_started_when_its_task_starts_not_when_it_is_queued(t
 
     monkeypatch.setenv("RAY_ADDRESS", "")
     planned, _ = plan_runs(load_config(write_config(tmp_path, SWEEP)), tmp_path / "results", None)
-    cluster = RayCluster("local", DataRequest("sample"), retries=0, train=slow)
+    cluster = RayCluster("local", TrainingContext(DataRequest("sample")), retries=0, train=slow)
     cluster.local_cpus = 1
     shown: dict[str, float] = {}
 
@@ -286,7 +288,7 @@ def test_a_run_claimed_elsewhere_is_left_out_of_its_pack(tmp_path):
     (exp_dir / "claims").mkdir(parents=True)
     held = planned[1].run_id
     (exp_dir / "claims" / held).write_text(json.dumps({"host": Claims(exp_dir).me["host"], "pid": os.getppid()}))
-    summary = run_sweep(config, root, pack="4")
+    summary = run_sweep(config, root, pack=4)
     assert summary.counts["elsewhere"] == 1 and summary.counts["finished"] == 3
     packed = [results.read_metrics(exp_dir / "runs" / p.run_id) for p in planned if p.run_id != held]
     assert [m["pack_size"] for m in packed] == [3, 3, 3] and results.run_status(exp_dir, held) is None
@@ -294,7 +296,7 @@ def test_a_run_claimed_elsewhere_is_left_out_of_its_pack(tmp_path):
 
 def test_a_python_error_in_a_packed_run_fails_that_run_alone(tmp_path):
     summary, table = sweep(
-        tmp_path, SWEEP.replace("[relu, tanh]", "[relu, 'helpers_activations:explode', tanh]"), pack="3"
+        tmp_path, SWEEP.replace("[relu, tanh]", "[relu, 'helpers_activations:explode', tanh]"), pack=3
     )
     assert summary.counts["finished"] == 2 and summary.counts["failed"] == 1
     assert "this activation always fails" in table[table["status"] == "failed"]["error"].iloc[0]
@@ -303,7 +305,7 @@ def test_a_python_error_in_a_packed_run_fails_that_run_alone(tmp_path):
 @pytest.mark.slow
 def test_a_pack_whose_worker_dies_is_tried_again_run_by_run(tmp_path):
     text = SWEEP.replace("[relu, tanh]", "[relu, 'helpers_activations:die', tanh]")
-    summary, table = sweep(tmp_path, text, workers="2", retries=1, pack="3")
+    summary, table = sweep(tmp_path, text, workers=2, retries=1, pack=3)
     assert summary.counts == {"finished": 2, "diverged": 0, "failed": 1, "skipped": 0, "elsewhere": 0}
     assert (
         table[table["status"] == "failed"]["error"].iloc[0]
@@ -317,6 +319,6 @@ def test_a_ray_pack_whose_task_dies_is_tried_again_run_by_run(tmp_path, monkeypa
     monkeypatch.setenv("PYTHONPATH", str(REPO / "tests"))
     monkeypatch.setenv("RAY_ADDRESS", "")
     text = SWEEP.replace("[relu, tanh]", "[relu, 'helpers_activations:die']")
-    summary, table = sweep(tmp_path, text, ray="local", retries=0, pack="2")
+    summary, table = sweep(tmp_path, text, ray="local", retries=0, pack=2)
     assert summary.counts["finished"] == 1 and summary.counts["failed"] == 1
     assert table[table["status"] == "failed"]["error"].iloc[0].startswith("Ray task failed after 0 retries")

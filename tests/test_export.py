@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from actbench import train
+from actbench import training
 from actbench.config import expand_runs, load_config, run_id
 from actbench.report import build_report
 from actbench.report.files import write_report_files
@@ -286,7 +286,7 @@ def test_mlflow_parents_children_and_re_export_that_updates(experiment, tmp_path
 
 def test_run_exports_what_finished_even_after_ctrl_c(tiny_config, tmp_path, monkeypatch):
     results = tmp_path / "results"
-    monkeypatch.setattr(train, "train_and_evaluate", interrupted_at_call(2, train.train_and_evaluate))
+    monkeypatch.setattr(training, "train_runs", interrupted_at_call(2, training.train_runs))
     outcome = invoke(
         "run", tiny_config, "--results-dir", results, "--export", "tensorboard", "--pack", "off"
     )  # one run at a time, as patched

@@ -21,7 +21,7 @@ from helpers import TINY, invoke, write_config
 
 @pytest.fixture(scope="module", autouse=True)
 def one_run_per_job():
-    """These tests stand in for training one run at a time (execute); packs have tests of their own."""
+    """These tests stand in for training one run at a time (a pack of one each); packs have tests of their own."""
     from actbench import packing
 
     plan_packs = packing.plan_packs
@@ -35,22 +35,22 @@ def one_run_per_job():
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """The tiny sweep trained for real once: its config, and each run's record by run id."""
-    import actbench.executors as serial
+    import actbench.executors.serial as serial
 
     folder = tmp_path_factory.mktemp("trained")
     config = write_config(folder, TINY)
-    records, real_execute = {}, serial.execute
+    records, real_execute = {}, serial.execute_pack
 
-    def keep(spec, data, on_epoch=None):
-        record = real_execute(spec, data, on_epoch=on_epoch)
-        records[record.run_id] = record
-        return record
+    def keep(specs, data, context, on_epoch=None):
+        trained = real_execute(specs, data, context, on_epoch=on_epoch)
+        records.update((record.run_id, record) for record in trained)
+        return trained
 
-    serial.execute = keep
+    serial.execute_pack = keep
     try:
         assert invoke("run", config, "--results-dir", folder / "results", "-q").exit_code == 0
     finally:
-        serial.execute = real_execute
+        serial.execute_pack = real_execute
     assert len(records) == 2
     return config, records
 
@@ -58,17 +58,17 @@ def trained(tmp_path_factory):
 @pytest.fixture
 def replay(trained, monkeypatch):
     """Training replaced by the records trained once; returns the run ids trained, in order."""
-    import actbench.executors as serial
+    import actbench.executors.serial as serial
     from actbench.config import run_id
 
     _, records = trained
     calls: list[str] = []
 
-    def replayed(spec, data, on_epoch=None):
-        calls.append(run_id(spec))
-        return records[run_id(spec)]
+    def replayed(specs, data, context, on_epoch=None):
+        calls.extend(run_id(spec) for spec in specs)
+        return [records[run_id(spec)] for spec in specs]
 
-    monkeypatch.setattr(serial, "execute", replayed)
+    monkeypatch.setattr(serial, "execute_pack", replayed)
     return calls
 
 
@@ -190,18 +190,18 @@ def test_claims_and_removals_that_fail_are_one_line_too(trained, replay, tmp_pat
 
 
 def test_sigterm_keeps_finished_runs_releases_claims_and_exits_143(trained, replay, tmp_path, monkeypatch):
-    import actbench.executors as serial
+    import actbench.executors.serial as serial
 
     config, _ = trained
     results = tmp_path / "results"
-    replayed = serial.execute
+    replayed = serial.execute_pack
 
-    def terminated_during_second(spec, data, on_epoch=None):
+    def terminated_during_second(specs, data, context, on_epoch=None):
         if len(replay) == 1:
             os.kill(os.getpid(), signal.SIGTERM)  # what `timeout` or a scheduler sends
-        return replayed(spec, data, on_epoch)
+        return replayed(specs, data, context, on_epoch)
 
-    monkeypatch.setattr(serial, "execute", terminated_during_second)
+    monkeypatch.setattr(serial, "execute_pack", terminated_during_second)
     before = signal.getsignal(signal.SIGTERM)
     outcome = invoke("run", config, "--results-dir", results, "-q")
     assert outcome.exit_code == 143 and "Traceback" not in outcome.output, outcome.output
@@ -210,14 +210,13 @@ def test_sigterm_keeps_finished_runs_releases_claims_and_exits_143(trained, repl
     complete = [d for d in (results / "tiny" / "runs").glob("*") if (d / "metrics.json").exists()]
     assert len(complete) == 1
     _check_nothing_half_written(results)
-    monkeypatch.setattr(serial, "execute", replayed)
+    monkeypatch.setattr(serial, "execute_pack", replayed)
     _check_resumes_everything(config, results, replay)
     assert len(replay) == 2  # the first before the signal; the second, stopped by it, on resume
 
 
 def test_ctrl_c_during_a_dry_run_starts_no_export(trained, tmp_path, monkeypatch):
-    import actbench.export.console
-    import actbench.plan
+    import actbench.sweep
 
     config, _ = trained
     exported = []
@@ -225,8 +224,8 @@ def test_ctrl_c_during_a_dry_run_starts_no_export(trained, tmp_path, monkeypatch
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(actbench.plan, "plan_lines", interrupted)
-    monkeypatch.setattr(actbench.export.console, "export_after_run", lambda *args: exported.append(args))
+    monkeypatch.setattr(actbench.sweep, "plan_lines", interrupted)
+    monkeypatch.setattr(actbench.sweep, "export_after_run", lambda *args: exported.append(args))
     outcome = invoke("run", config, "--results-dir", tmp_path / "results", "--dry-run", "--export", "tensorboard")
     assert outcome.exit_code == 130 and exported == []
     assert not (tmp_path / "results").exists()

@@ -18,7 +18,7 @@ from actbench.config import (
     load_config,
     run_id,
 )
-from actbench.plan import plan_runs
+from actbench.planning import plan_runs
 from actbench.report import build_report
 from actbench.report.labels import header_line
 from helpers import invoke, write_config

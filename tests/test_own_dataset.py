@@ -17,7 +17,7 @@ from test_datasets import idx_bytes
 from actbench.config import load_config
 from actbench.datasets import load_own, sources
 from actbench.errors import ActbenchError
-from actbench.plan import plan_runs
+from actbench.planning import plan_runs
 from actbench.report import build_report
 from actbench.results import CONFUSION, PREDICTIONS, read_run, read_spec, run_directories
 from helpers import invoke, write_config
@@ -387,7 +387,7 @@ def test_an_npz_whose_headers_promise_more_than_it_or_the_machine_holds_is_refus
         caught.value
     ) and f"bytes compressed, too few for the {10**8 * 196} bytes its header promises" in str(caught.value)
 
-    from actbench.executors import resources
+    from actbench import resources
 
     monkeypatch.setattr(
         resources, "memory_bytes", lambda: 2**18

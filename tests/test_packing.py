@@ -1,15 +1,19 @@
-"""Packed training gives each run the numbers it gets alone: one step's weights, a short sweep's test results."""
+"""Packed training gives each run the numbers Keras' own fit gives it alone: one step's weights, a short
+sweep's test results; a run alone (a pack of one) is held to the same."""
 
 import dataclasses
 
-import keras
 import numpy as np
 import pytest
+from helpers_keras import initial_weights, keras_fit, keras_weights, trained_alone
 
-from actbench import packing, train
+from actbench import packing
 from actbench.config import expand_runs, load_config, parse_set
+from actbench.context import TrainingContext
 from actbench.datasets import load_dataset, split_dataset
+from actbench.datasets.cache import DataRequest
 from actbench.errors import ActbenchError
+from actbench.training import train_pack, train_runs
 from helpers import invoke, write_config
 
 MLP = "[{type: mlp, hidden_units: [32, 16]}]"
@@ -36,11 +40,9 @@ def data():
     return split_dataset(load_dataset("mnist", "sample"), 400, 200, 0.1)
 
 
-def alone_weights(spec, data):
-    keras.backend.clear_session()
-    run = train.prepare_run(spec, data)
-    train.fit_alone(run, data)
-    return run.model.get_weights()
+def pack_of(specs, data, context=None):
+    """The pack trained (training.train_pack) in a context of its own unless given."""
+    return train_pack(specs, data, context or TrainingContext(DataRequest("sample")))
 
 
 # The two variants between the default ones are under `slow` (about 20 s each), for the suite's time.
@@ -68,16 +70,34 @@ def test_packed_steps_give_each_model_the_weights_it_gets_alone(tmp_path, data, 
     # with a seed, two of one seed, and the pack holds both seeds.
     specs = [grid[i] for i in (0, 3, 5, 6)]
     assert [s.seed for s in specs] == [0, 1, 1, 0]
-    members, _ = packing.fit_pack(specs, few)
-    assert [m.xla for m in members] == [xla and models != MLP_DROPOUT] * 4
-    packed = [m.run.model.get_weights() for m in members]
+    trained = pack_of(specs, few)
+    assert trained.trainer.jit is (xla and models != MLP_DROPOUT)
+    packed = [m.model.get_weights() for m in trained.members]
     for spec, weights in zip(specs, packed):
-        initial = _initial_weights(spec, few)
-        alone = alone_weights(spec, few)
+        initial = initial_weights(spec, few)
+        alone = keras_weights(spec, few)
         assert len(weights) == len(alone)
         for before, mine, theirs in zip(initial, weights, alone):
             assert not np.array_equal(mine, before) or before.size == 1  # the step did move it
             np.testing.assert_allclose(mine, theirs, atol=2e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("xla", [False, True], ids=["steps", "xla-steps"])
+def test_a_run_alone_is_a_pack_of_one_with_the_weights_keras_fit_gives_it(tmp_path, data, monkeypatch, xla):
+    # actbench trains every run as a pack; alone, a pack of one. Three epochs of 3 batches, the last
+    # batch of each epoch smaller (80 images in batches of 32).
+    monkeypatch.setattr(packing, "XLA_MIN_STEPS", 0 if xla else 10**9)
+    few = dataclasses.replace(data, x_train=data.x_train[:80], y_train=data.y_train[:80])
+    [spec] = specs_for(tmp_path, models=MLP, hidden_activations="[selu]", training="{epochs: 3, batch_size: 32}")
+    trained = pack_of([spec], few)
+    [member] = trained.members
+    assert trained.trainer.jit is xla and [row["epoch"] for row in member.history] == [1, 2, 3]
+    run, history = keras_fit(spec, few)
+    for mine, theirs in zip(member.model.get_weights(), run.model.get_weights()):
+        np.testing.assert_allclose(mine, theirs, atol=1e-5, rtol=1e-4)
+    for mine, theirs in zip(member.history, history):
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            assert mine[key] == pytest.approx(theirs[key], rel=1e-4, abs=1e-5), key
 
 
 def test_a_pack_trained_on_a_kept_trainer_gets_the_numbers_of_a_fresh_one(tmp_path, data, monkeypatch):
@@ -86,7 +106,7 @@ def test_a_pack_trained_on_a_kept_trainer_gets_the_numbers_of_a_fresh_one(tmp_pa
     # trainer gives it, which are those of each run alone. 80 images in batches of 32: the third
     # batch's 16 images are padded to 32 (one compiled shape), and the padding weighs nothing.
     monkeypatch.setattr(packing, "XLA_MIN_STEPS", 0)
-    monkeypatch.setattr(packing, "_trainers", type(packing._trainers)())
+    context = TrainingContext(DataRequest("sample"))
     few = dataclasses.replace(data, x_train=data.x_train[:80], y_train=data.y_train[:80])
     grid = specs_for(tmp_path, models=MLP, hidden_activations="[relu, prelu]", seeds="[0, 1]")
     first, second = [grid[0], grid[2]], [grid[1], grid[3]]
@@ -96,21 +116,20 @@ def test_a_pack_trained_on_a_kept_trainer_gets_the_numbers_of_a_fresh_one(tmp_pa
         ("relu", 1),
         ("prelu", 1),
     ]
-    packing.fit_pack(first, few)
-    [trainer] = packing._trainers.values()
-    steps = trainer.steps[(0, 1)]
-    members, _ = packing.fit_pack(second, few)
-    assert list(packing._trainers.values()) == [trainer] and steps.experimental_get_tracing_count() == 1
-    assert [m.xla for m in members] == [True, True]
-    kept = [m.run.model.get_weights() for m in members]
-    packing._trainers.clear()
-    members, _ = packing.fit_pack(second, few)
-    assert packing._trainers[trainer.structure] is not trainer
-    for spec, mine, fresh in zip(second, kept, [m.run.model.get_weights() for m in members]):
-        for a, b in zip(mine, fresh):
+    trainer = pack_of(first, few, context).trainer
+    steps = trainer._steps_of((0, 1))
+    trained = pack_of(second, few, context)
+    assert trained.trainer is trainer and steps.experimental_get_tracing_count() == 1 and trainer.jit
+    kept = [m.model.get_weights() for m in trained.members]
+    fresh = pack_of(second, few)  # a context of its own: a trainer of its own
+    assert fresh.trainer is not trainer
+    for spec, mine, theirs in zip(second, kept, [m.model.get_weights() for m in fresh.members]):
+        for a, b in zip(mine, theirs):
             np.testing.assert_array_equal(a, b)
-        for a, alone in zip(mine, alone_weights(spec, few)):
+        for a, alone in zip(mine, keras_weights(spec, few)):
             np.testing.assert_allclose(a, alone, atol=2e-6, rtol=1e-5)
+    context.close()
+    assert context.kept_trainer(trainer.structure, few.x_train) is None  # closed: nothing kept
 
 
 @pytest.mark.slow
@@ -118,31 +137,31 @@ def test_a_pack_xla_cannot_compile_trains_without_it(tmp_path, data, monkeypatch
     monkeypatch.setattr(packing, "XLA_MIN_STEPS", 0)
     few = dataclasses.replace(data, x_train=data.x_train[:32], y_train=data.y_train[:32])
     specs = specs_for(tmp_path, models=MLP, hidden_activations="[relu, 'helpers_activations:numpy_relu']")
-    members, _ = packing.fit_pack(specs, few)
-    assert [m.xla for m in members] == [False, False]
-    for spec, member in zip(specs, members):
-        for mine, theirs in zip(member.run.model.get_weights(), alone_weights(spec, few)):
+    trained = pack_of(specs, few)
+    assert not trained.trainer.jit
+    for spec, member in zip(specs, trained.members):
+        for mine, theirs in zip(member.model.get_weights(), keras_weights(spec, few)):
             np.testing.assert_allclose(mine, theirs, atol=2e-6, rtol=1e-5)
-
-
-def _initial_weights(spec, data):
-    keras.backend.clear_session()
-    return train.prepare_run(spec, data).model.get_weights()
 
 
 @pytest.mark.slow
 def test_a_model_that_diverges_leaves_the_pack_and_the_others_train_on_as_alone(tmp_path, data):
     specs = specs_for(tmp_path, models=MLP, hidden_activations="[relu, 'helpers_activations:overflow']", seeds="[3]")
     epochs = []
-    results = packing.train_pack(specs, data, on_epoch=lambda member, epoch, row: epochs.append((member, epoch)))
+    with TrainingContext(DataRequest("sample")) as context:
+        results = train_runs(specs, data, context, on_epoch=lambda member, epoch, row: epochs.append((member, epoch)))
     assert [r.status for r in results] == ["finished", "diverged"]
     assert results[1].metrics["test_accuracy"] is None and results[1].outputs.test is None
     assert epochs == [(0, 1), (1, 1)]
-    keras.backend.clear_session()
-    alone = train.train_and_evaluate(specs[0], data)
+    alone = trained_alone(specs[0], data)
     assert results[0].metrics["test_accuracy"] == pytest.approx(alone.metrics["test_accuracy"], abs=0.006)
-    assert results[0].metrics["train_seconds"] == pytest.approx(results[0].metrics["pack_train_seconds"] / 2, abs=1e-3)
-    assert train.train_and_evaluate(specs[1], data).status == "diverged"  # as it is alone
+    # Each run's own seconds, which together are the pack's training seconds.
+    assert sum(r.metrics["train_seconds"] for r in results) == pytest.approx(
+        results[0].metrics["pack_train_seconds"], abs=1e-3
+    )
+    assert trained_alone(specs[1], data).status == "diverged"  # as it is alone
+    _, history = keras_fit(specs[1], data)
+    assert not history or not np.isfinite(history[-1]["loss"])  # Keras' fit stops it too
 
 
 def sweep_both_ways(tmp_path, models, activations, seeds="[0, 1]"):
@@ -174,7 +193,7 @@ def sweep_both_ways(tmp_path, models, activations, seeds="[0, 1]"):
 def assert_same_runs(outcome, pack_sizes, xla=False):
     for run_id, ways in outcome.items():
         (alone, alone_classes), (packed, packed_classes) = ways["off"], ways["auto"]
-        assert "pack_size" not in alone and packed["pack_size"] in pack_sizes
+        assert alone["pack_size"] == 1 and packed["pack_size"] in pack_sizes
         assert packed["pack_xla"] is xla
         assert abs(packed["test_accuracy"] - alone["test_accuracy"]) <= 0.003, run_id  # 0.3 points
         assert (packed_classes == alone_classes).mean() >= 0.98, run_id
@@ -219,7 +238,7 @@ def test_runs_pack_when_they_differ_only_in_activation_initializer_and_seed(tmp_
     )
     assert {s.model.initializer for s in specs} == {"he_normal", "glorot_uniform", "lecun_normal"}
     # 2 models x 9 runs: the two dropouts never share a pack; 9 runs at most 4 a pack: 3 + 3 + 3.
-    cut = packing.plan_packs(specs, "4", 2, lambda s: s)  # --pack 4: as few packs of at most 4 as can be
+    cut = packing.plan_packs(specs, 4, 2, lambda s: s)  # --pack 4: as few packs of at most 4 as can be
     assert [len(p) for p in cut] == [3, 3, 3, 3, 3, 3]
     assert all(len({s.model.dropout for s in p}) == 1 for p in cut)
     assert sorted(id(s) for p in cut for s in p) == sorted(map(id, specs))  # every run once
@@ -241,7 +260,10 @@ def test_runs_pack_when_they_differ_only_in_activation_initializer_and_seed(tmp_
         [("tanh", 2), ("selu", 0), ("selu", 1), ("selu", 2)],
     ]
     with pytest.raises(ActbenchError, match="--pack '0'"):
-        packing.plan_packs(specs, "0", 1, lambda s: s)
+        packing.pack_setting("0")
+    with pytest.raises(ActbenchError, match="pack=0: give auto, off"):
+        packing.pack_setting(0, "pack")
+    assert [packing.pack_setting(text) for text in ("auto", "off", "4")] == ["auto", "off", 4]
 
 
 def test_pack_option_is_checked_and_a_dry_run_lists_the_packs(tiny_config, tmp_path):
@@ -259,14 +281,13 @@ def test_pack_option_is_checked_and_a_dry_run_lists_the_packs(tiny_config, tmp_p
 @pytest.mark.slow
 def test_diagnostics_of_a_packed_run_are_those_it_gets_alone(tmp_path, data):
     specs = specs_for(tmp_path, models=MLP, hidden_activations="[relu, tanh]", diagnostics="true")
-    packed = packing.train_pack(specs, data)
+    with TrainingContext(DataRequest("sample")) as context:
+        packed = train_runs(specs, data, context)
     for spec, result in zip(specs, packed):
-        keras.backend.clear_session()
-        alone = train.train_and_evaluate(spec, data)
-        mine, theirs = result.outputs.diagnostics, alone.outputs.diagnostics
+        run, _ = keras_fit(spec, data)
+        mine, theirs = result.outputs.diagnostics, run.probe.rows
         assert [(r["epoch"], r["layer"]) for r in mine] == [(r["epoch"], r["layer"]) for r in theirs]
-        before = [r for r in mine if r["epoch"] == 0]  # measured on the initial weights: equal to rounding
-        for row, other in zip(before, theirs):
-            assert row["grad_norm"] == pytest.approx(other["grad_norm"], rel=1e-4)
-        assert set(result.outputs.histograms) == set(alone.outputs.histograms)
-        assert result.metrics["probe_size"] == alone.metrics["probe_size"]
+        for row, other in zip(mine, theirs):  # the same weights at every epoch: equal to rounding
+            assert row["grad_norm"] == pytest.approx(other["grad_norm"], rel=1e-3, abs=1e-6)
+        assert set(result.outputs.histograms) == set(run.probe.histograms)
+        assert result.metrics["probe_size"] == len(run.probe.x)

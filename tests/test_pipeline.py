@@ -1,10 +1,14 @@
-"""The input pipeline: every epoch a new order, the same for every run with the seed, and what Keras really trains on."""
+"""The input pipeline: every epoch a new order, the same for every run with the seed, cut into the batches
+actbench trains on, and the reference (tests/helpers_keras.py) feeding Keras' fit the very same batches."""
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
+from helpers_keras import TrainingBatches
 
-from actbench.pipeline import TrainingBatches, batch_order, evaluation_batches
+from actbench.pipeline import batch_order, epoch_batches
+from actbench.training.inputs import to_model_input
 
 
 def test_batch_order_is_a_permutation_per_epoch_fixed_by_seed_and_epoch():
@@ -55,8 +59,23 @@ def test_keras_fit_trains_each_epoch_in_that_epochs_order(batch_size):
     assert not np.array_equal(np.concatenate(trained[:steps]), np.concatenate(trained[steps : 2 * steps]))
 
 
-def test_evaluation_batches_keep_the_order_and_convert_to_unit_floats():
-    images = indexed_images(10)
-    converted = np.concatenate([x for x, _ in evaluation_batches(images, np.arange(10), 4).as_numpy_iterator()])
+@pytest.mark.parametrize("pad_last", [True, False])
+def test_an_epoch_is_cut_into_each_models_batches_in_its_own_order(pad_last):
+    orders = np.stack([batch_order(seed, 1, 10) for seed in (0, 1)])  # two models, 10 images, batches of 4
+    chunks = epoch_batches(orders, 4, pad_last)
+    assert len(chunks) == (1 if pad_last else 2)  # one shape where padded
+    batches = [(chunk[:, b], size) for chunk, sizes in chunks for b, size in enumerate(sizes)]
+    assert [size for _, size in batches] == [4, 4, 2] and all(len(batch[0]) == 4 for batch, _ in batches[:2])
+    for model in (0, 1):
+        real = np.concatenate([batch[model][:size] for batch, size in batches])
+        assert real.tolist() == orders[model].tolist()  # every image once, in the model's own order
+    last = batches[-1][0]
+    assert last.shape[1] == (4 if pad_last else 2)
+    if pad_last:  # padded with repeats of its last image, which weigh nothing
+        assert last[:, 2:].tolist() == [[orders[0, -1]] * 2, [orders[1, -1]] * 2]
+
+
+def test_images_become_unit_floats_with_a_channel_axis():
+    converted = to_model_input(tf.constant(indexed_images(10))).numpy()
     assert converted.shape == (10, 4, 4, 1) and converted.dtype == np.float32
     assert np.rint(converted[:, 0, 0, 0] * 255).tolist() == list(range(10))

@@ -146,7 +146,7 @@ def test_machine_formats_are_one_document_for_several_experiments(tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--format", "xml"], "use one of table, markdown, csv, json"),
+        (["--format", "xml"], "'xml' is not one of 'table', 'markdown', 'csv', 'json'"),
         (["--sort-by", "colour"], "'rank', 'accuracy'"),
         (["--filter", "colour=red"], "model.hidden_units"),
         (["--filter", "dataset"], "write it as column=value"),

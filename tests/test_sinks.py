@@ -75,7 +75,9 @@ def sweep(tmp_path, executor, **sink_options):
     config = load_config(write_config(tmp_path, SWEEP))
     sink = Recording(tmp_path / "results" / "seam", **sink_options)
     console = ConsoleSink(Terminal(quiet=True))  # says what cannot be said otherwise (a sink that failed to close)
-    return sink, lambda: run_sweep(config, tmp_path / "results", executor=executor, sinks=[console, sink])
+    return sink, lambda: run_sweep(
+        config, tmp_path / "results", executor=lambda context: executor, sinks=[console, sink]
+    )
 
 
 def test_a_sink_sees_every_event_in_order_after_the_files_are_written(tmp_path):
@@ -121,7 +123,7 @@ def test_a_run_left_to_another_invocation_is_dropped_from_the_display(tmp_path, 
     import os
 
     from actbench.claims import Claims
-    from actbench.plan import plan_runs
+    from actbench.planning import plan_runs
 
     config = load_config(write_config(tmp_path, SWEEP))
     root = tmp_path / "results"
@@ -130,7 +132,7 @@ def test_a_run_left_to_another_invocation_is_dropped_from_the_display(tmp_path, 
     claims.mkdir(parents=True)
     (claims / held).write_text(json.dumps({"host": Claims(claims.parent).me["host"], "pid": os.getppid()}))
     sink = Recording(root / "seam")
-    summary = run_sweep(config, root, executor=Instant(), sinks=[ConsoleSink(Terminal()), sink])
+    summary = run_sweep(config, root, executor=lambda context: Instant(), sinks=[ConsoleSink(Terminal()), sink])
     assert summary.counts["elsewhere"] == 1 and summary.counts["finished"] == 2
     left = [event for event in sink.events if event[0] == "left"]
     assert len(left) == 1 and left[0][1] == held and "left to it" in left[0][2]

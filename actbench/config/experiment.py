@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -10,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from actbench import resources
 from actbench.config.reference import Reference
 from actbench.config.schema import (
     ActivationSpec,
@@ -26,100 +26,15 @@ from actbench.config.schema import (
     output_problem,
     output_units,
 )
+from actbench.config.sizes import ModelSize, ShapeProblem, model_size, validation_images
 from actbench.dataset_catalogue import DATASETS
 
 SEED_MAX = 2**32 - 1  # NumPy's and TensorFlow's seeds are 32-bit
-BYTES_PER_NUMBER = 4  # float32 weights and activations
-# Training keeps four copies of every weight: the weight, its gradient and Adam's two moments.
-WEIGHT_COPIES = 4
-
-
-@dataclass(frozen=True)
-class ModelSize:
-    """A model's size as models.build_model builds it, computed without TensorFlow."""
-
-    parameters: int
-    activations: int  # numbers one image leaves in the layers' outputs, kept for the backward pass
-
-    def training_bytes(self, batch_size: int) -> int:
-        """Memory to train it: the weights' copies, and each layer's output and its gradient for a batch."""
-        return BYTES_PER_NUMBER * (WEIGHT_COPIES * self.parameters + 2 * batch_size * self.activations)
-
-    def batch_dominates(self, batch_size: int) -> bool:
-        """Whether a batch's outputs and gradients take more of that memory than the weights' copies."""
-        return 2 * batch_size * self.activations > WEIGHT_COPIES * self.parameters
-
-
-class ShapeProblem(ValueError):
-    """A layer that does not fit the feature maps it meets; `field` is the model field to change."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(problem)
-        self.field = field
-
-
-def model_size(
-    model: ModelSpec,
-    image_shape: tuple[int, ...],
-    output_units: int,
-    learned_slopes: bool = False,
-    dataset: str = "the dataset",
-) -> ModelSize:
-    """Parameters and activations of `model` on images of `image_shape` ((H, W) or (H, W, C)), layer by
-    layer as models.py builds it: 'valid' convolutions, pooling that drops a remainder, Dense layers
-    with biases; `learned_slopes`: PReLU's slope per unit (per channel after a convolution); batch_norm:
-    four numbers per unit (per channel), one more output per layer, and `before` no bias. Raises
-    ShapeProblem when a convolution or pooling window is larger than what it meets, with the fixes that apply."""
-    height, width, channels = (list(image_shape) + [1])[:3]
-    parameters, activations = 0, height * width * channels
-    # BatchNormalization: gamma, beta and the moving mean and variance per unit, and its own output.
-    normalised = int(model.batch_norm != "none")
-    bias = int(model.batch_norm != "before")
-    if isinstance(model, MLPSpec):
-        widths, dropout = [height * width * channels, *model.hidden_units], model.dropout
-    else:
-        for index, filters in enumerate(model.filters):
-            # What shrank the maps a window meets is a fix too: the pooling and the convolutions before it.
-            fewer = ["list fewer filters"] if index else []
-            where = f"{dataset}'s {height}x{width} images"
-            if index:
-                where = f"the {height}x{width} feature maps that {index} convolution and pooling layers leave of {dataset}'s images"
-            if model.kernel_size > min(height, width):
-                pooled = ["lower pool_size"] if index and model.pool_size > 1 else []
-                raise ShapeProblem(
-                    "kernel_size", f"{model.kernel_size} is larger than {where}; {_either('lower it', *pooled, *fewer)}"
-                )
-            height, width = height - model.kernel_size + 1, width - model.kernel_size + 1
-            parameters += (model.kernel_size**2 * channels + bias) * filters + (filters if learned_slopes else 0)
-            parameters += 4 * filters * normalised
-            activations += (2 + normalised) * height * width * filters  # the convolution and its activation
-            if model.pool_size > min(height, width):
-                convolved = ["lower kernel_size"] if model.kernel_size > 1 else []
-                raise ShapeProblem(
-                    "pool_size",
-                    f"{model.pool_size} is larger than the {height}x{width} feature maps convolution {index + 1} leaves of {dataset}'s images; "
-                    + _either("lower it", *convolved, *fewer),
-                )
-            height, width, channels = height // model.pool_size, width // model.pool_size, filters
-            activations += height * width * filters
-        widths, dropout = [height * width * channels, *model.dense_units], model.dropout
-    for fan_in, units in itertools.pairwise(widths):
-        parameters += (fan_in + bias) * units + (units if learned_slopes else 0) + 4 * units * normalised
-        activations += (3 if dropout else 2) * units + units * normalised
-    parameters += (widths[-1] + 1) * output_units
-    return ModelSize(parameters, activations + 2 * output_units)
-
-
-def _either(*fixes: str) -> str:
-    """'lower it', 'lower it or list fewer filters', 'lower it, lower pool_size or list fewer filters'."""
-    return " or ".join(filter(None, [", ".join(fixes[:-1]), fixes[-1]]))
 
 
 def memory_problem(size: ModelSize, batch_size: int) -> str | None:
     """Whether training a model of `size` needs more memory than this machine has, with the fix."""
-    from actbench.executors.resources import memory_bytes  # executors import config: not at module level
-
-    needed, available = size.training_bytes(batch_size), memory_bytes()
+    needed, available = size.training_bytes(batch_size), resources.memory_bytes()
     if available is None or needed <= available:
         return None
     return (
@@ -264,8 +179,6 @@ def model_problems(
 ) -> Iterator[ModelProblem]:
     """Each model that cannot be built or trained on `dataset`, of `image_shape`, `classes` classes and
     `train_images` published training images."""
-    from actbench.datasets import validation_images  # datasets import NumPy: not at module level
-
     learned_slopes = any(hidden.name == "prelu" for hidden in config.hidden_activations)
     widest = max(output_units(config.task, output, classes) for output in config.output_activations)
     train = min(train_images, config.data.limit_train or train_images)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import PositiveInt
@@ -73,44 +74,67 @@ class RunSpec(Strict):
 
 
 # Fields that do not change the numbers and therefore stay out of the run id (spec.json also holds the id itself).
-_NOT_IN_RUN_ID = {"experiment", "run_id"}
+NOT_IN_RUN_ID = ("experiment", "run_id")
 # A group: the runs equal but for the seed. A block: the groups equal but for their activations and what
 # follows them (the settings catalogue's `activation` rows: the resolved `initializer: auto`, the output width).
-_NOT_IN_GROUP_ID = _NOT_IN_RUN_ID | {"seed"}
+NOT_IN_GROUP_ID = (*NOT_IN_RUN_ID, "seed")
+
+
+def spec_key(spec: RunSpec | dict[str, Any], *, only: Iterable[str] | None = None, without: Iterable[str] = ()) -> str:
+    """The canonical JSON of a spec (as spec.json holds it) narrowed to the fields `only` (all by default),
+    less the fields `without`, each dotted ('model.initializer'): the one key of every "runs alike in
+    these" (run, group, block, pack, member, data cut, cost shape)."""
+    data = _as_json(spec)
+    if only is not None:
+        picked: dict[str, Any] = {}
+        for dotted in only:
+            _copy_path(data, picked, dotted.split("."))
+        data = picked
+    for dotted in without:
+        data = _without_path(data, dotted.split("."))
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
 def run_id(spec: RunSpec) -> str:
     """Short sha256 of the canonical JSON of everything that changes the numbers."""
-    return _digest(spec.as_json(), _NOT_IN_RUN_ID)
+    return _digest(spec_key(spec, without=NOT_IN_RUN_ID))
 
 
 def group_id(spec: RunSpec | dict[str, Any]) -> str:
     """The id every seed of one group shares: the digest of the spec (as spec.json holds it) less the seed.
     A custom activation's source digest and a dataset's content digest are in the spec, so an edited
     function or a changed file makes another group."""
-    return _digest(_as_json(spec), _NOT_IN_GROUP_ID)
+    return _digest(spec_key(spec, without=NOT_IN_GROUP_ID))
 
 
 def block_id(spec: RunSpec | dict[str, Any]) -> str:
-    """The id every group of one block shares: the spec less the seed and the activations."""
-    data = dict(_as_json(spec))
-    for column in activation_settings():  # results.csv's names: 'model.initializer' is spec["model"]["initializer"]
-        *section, key = column.split(".")
-        if not section:
-            data.pop(key, None)
-        elif isinstance(data.get(section[0]), dict):
-            data[section[0]] = {k: v for k, v in data[section[0]].items() if k != key}
-    return _digest(data, _NOT_IN_GROUP_ID)
+    """The id every group of one block shares: the spec less the seed and the activations (results.csv's
+    names: 'model.initializer' is spec["model"]["initializer"])."""
+    return _digest(spec_key(spec, without=(*NOT_IN_GROUP_ID, *activation_settings())))
 
 
 def _as_json(spec: RunSpec | dict[str, Any]) -> dict[str, Any]:
     return spec.as_json() if isinstance(spec, RunSpec) else spec
 
 
-def _digest(spec: dict[str, Any], leave_out: set[str]) -> str:
-    """Short sha256 of the canonical JSON of `spec` without the fields `leave_out`."""
-    identity = {k: v for k, v in spec.items() if k not in leave_out}
-    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
+def _copy_path(source: dict[str, Any], target: dict[str, Any], path: list[str]) -> None:
+    if path[0] not in source:
+        return
+    if len(path) == 1:
+        target[path[0]] = source[path[0]]
+    elif isinstance(source[path[0]], dict):
+        _copy_path(source[path[0]], target.setdefault(path[0], {}), path[1:])
+
+
+def _without_path(data: dict[str, Any], path: list[str]) -> dict[str, Any]:
+    if len(path) == 1:
+        return {k: v for k, v in data.items() if k != path[0]}
+    inner = data.get(path[0])
+    return {**data, path[0]: _without_path(inner, path[1:])} if isinstance(inner, dict) else data
+
+
+def _digest(canonical: str) -> str:
+    """Short sha256 of a canonical JSON text."""
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 

@@ -29,7 +29,6 @@ from pydantic import (
 from actbench import activations, naming, outputs
 from actbench import dataset_catalogue as builtin_datasets
 
-DATASETS = tuple(builtin_datasets.DATASETS)  # the built-in datasets, by name
 # The bound a task is checked against when the grid's datasets are not known: the smallest class
 # count of the built-in datasets (10: MNIST's digits, Fashion-MNIST's garments).
 BUILTIN_CLASSES = builtin_datasets.fewest_classes()
@@ -142,7 +141,7 @@ class CustomDataset(Strict):
     @field_validator("name")
     @classmethod
     def _not_a_builtin_name(cls, value: str) -> str:
-        if value in DATASETS:
+        if value in builtin_datasets.DATASETS:
             raise ValueError(f"'{value}' is a built-in dataset; give your own dataset another name")
         return value
 
@@ -152,8 +151,9 @@ class CustomDataset(Strict):
 
 
 # A dataset is a built-in name (`mnist`) or a mapping with a path (`{name: kmnist, path: ~/data/kmnist}`).
+BUILTIN_NAMES = tuple(builtin_datasets.DATASETS)  # the catalogue's keys, as a Literal takes them
 DatasetEntry = Annotated[
-    Annotated[Literal[DATASETS], Tag("builtin")] | Annotated[CustomDataset, Tag("own")],  # type: ignore[valid-type]
+    Annotated[Literal[BUILTIN_NAMES], Tag("builtin")] | Annotated[CustomDataset, Tag("own")],  # type: ignore[valid-type]
     Discriminator(lambda value: "builtin" if isinstance(value, str) else "own"),
 ]
 # Union tags that pydantic puts into error locations; never shown to the user (see load.describe).

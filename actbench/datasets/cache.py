@@ -1,12 +1,15 @@
-"""Each dataset loaded once per process, and each (limits, validation split) cut of it once."""
+"""A sweep's data, each dataset loaded once and each cut of it made once, kept by its context."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from actbench.config import ExperimentConfig, RunSpec
+from actbench.config import ExperimentConfig, RunSpec, spec_key
 from actbench.datasets import Dataset, RawData, load_dataset, load_own, split_dataset
+
+# What decides the images a run trains, validates and is tested on.
+CUT_FIELDS = ("dataset", "source", "own_data", "limit_train", "limit_test", "training.validation_split")
 
 
 @dataclass(frozen=True)
@@ -29,9 +32,11 @@ def data_request(config: ExperimentConfig, data_dir: Path | None = None, mirror:
 
 @dataclass
 class DataCache:
+    """The datasets of one request as loaded, and each cut a run asks for."""
+
     request: DataRequest
     raw: dict[str, RawData] = field(default_factory=dict)
-    cuts: dict[tuple, Dataset] = field(default_factory=dict)
+    cuts: dict[str, Dataset] = field(default_factory=dict)
 
     def load(self, name: str) -> RawData:
         if name not in self.raw:
@@ -51,17 +56,11 @@ class DataCache:
             )
         return self.cuts[key]
 
-
-def cut_key(spec: RunSpec) -> tuple:
-    """Runs with the same key train and test on the same images."""
-    return (spec.dataset, spec.limit_train, spec.limit_test, spec.training.validation_split)
-
-
-_caches: dict[DataRequest, DataCache] = {}
+    def clear(self) -> None:
+        self.raw.clear()
+        self.cuts.clear()
 
 
-def cache_for(request: DataRequest) -> DataCache:
-    """This process's cache for `request`: planning, the serial executor and a worker's runs share it."""
-    if request not in _caches:
-        _caches[request] = DataCache(request)
-    return _caches[request]
+def cut_key(spec: RunSpec) -> str:
+    """Runs with the same key train, validate and test on the same images."""
+    return spec_key(spec, only=CUT_FIELDS)

@@ -36,6 +36,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from actbench import resources as hardware
 from actbench.dataset_catalogue import ARRAYS, DATASETS
 from actbench.datasets.verify import file_digest
 from actbench.errors import ActbenchError
@@ -196,8 +197,6 @@ def check_shapes(
 ) -> None:
     """What the headers of a dataset's four arrays promise, checked before their bodies are read: images
     (N, H, W[, C]) and one label each, both splits of one image size, and all of it within memory."""
-    from actbench.executors.resources import memory_bytes  # executors import config, which imports datasets
-
     for part in ("train", "test"):
         images, labels = shapes[f"x_{part}"], shapes[f"y_{part}"]
         if len(images) not in (3, 4):
@@ -219,7 +218,7 @@ def check_shapes(
             fix,
         )
     total = sum(math.prod(shape) * (itemsizes or {}).get(key, 1) for key, shape in shapes.items())
-    memory = memory_bytes()
+    memory = hardware.memory_bytes()
     if memory is not None and total > memory:
         raise _corrupt(
             paths["x_train"],

@@ -4,7 +4,8 @@ Ray is an optional extra (`pip install 'actbench[ray]'`), imported only here. Th
 each dataset cut once and puts it into Ray's object store, so workers need no copy of the data
 and no shared filesystem; each task returns its record to the driver, which alone writes
 results/. Ray retries a task whose worker or node died (`max_retries`); the error policy is in
-actbench.executors.
+actbench/executors/base.py. A Ray worker process keeps one TrainingContext across the tasks it
+runs (the trainers a next pack of the same structure trains on), replaced when another sweep's tasks come.
 """
 
 from __future__ import annotations
@@ -14,25 +15,31 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from actbench import resources
 from actbench.config import RunSpec, run_id
+from actbench.context import TrainingContext
 from actbench.datasets import Dataset
-from actbench.datasets.cache import DataRequest, cache_for, cut_key
+from actbench.datasets.cache import DataRequest, cut_key
 from actbench.errors import ActbenchError
-from actbench.executors import Events, Pack, RunRecord, execute_pack, failed_record, one_line_error, resources
-from actbench.native_logs import filter_tensorflow_start_up, quiet_tensorflow
+from actbench.executors.base import Events, Pack, execute_pack, failed_record, one_line_error, prepare_worker_process
+from actbench.results import RunRecord
 
 CPUS_PER_RUN = 1  # small models barely use a second core; more runs side by side is faster
 QUEUE_PER_SLOT = 2  # tasks submitted per free slot, so a worker never waits for the driver
 STARTS_EVERY_S = 0.25  # how often the driver passes tasks that started on to the display
 
-_threads_set = False  # per Ray worker process: TensorFlow's pools can be sized once
+_context: TrainingContext | None = None  # this Ray worker process's, for the sweep whose tasks it runs
 
 
 class RayCluster:
     def __init__(
-        self, address: str, request: DataRequest, retries: int, train: Callable[..., list[RunRecord]] | None = None
+        self,
+        address: str,
+        context: TrainingContext,
+        retries: int,
+        train: Callable[..., list[RunRecord]] | None = None,
     ) -> None:
-        self.address, self.request, self.retries = address, request, retries
+        self.address, self.context, self.retries = address, context, retries
         self.train = train or _train  # benchmarks/bench_driver.py swaps in a stub to time the driver alone
         self.parallelism = 1  # known once connected
         self.local_cpus: int | None = None  # a local instance's logical CPUs: this machine's cores unless set
@@ -83,8 +90,7 @@ class RayCluster:
     def _dispatch(self, ray: Any, task: Any, packs: Iterator[Pack], events: Events) -> Iterator[RunRecord]:
         from ray.util.queue import Queue
 
-        cache = cache_for(self.request)
-        stored: dict[tuple, Any] = {}  # cut key -> the dataset's ObjectRef, put once
+        stored: dict[str, Any] = {}  # cut key -> the dataset's ObjectRef, put once
         in_flight: dict[Any, Pack] = {}
         alone: deque[Pack] = deque()  # the runs of a pack whose task died, to try again one by one
         # Tasks are queued ahead of free CPUs (QUEUE_PER_SLOT): each says on this queue when it
@@ -105,8 +111,9 @@ class RayCluster:
                         break
                     key = cut_key(pack.jobs[0].spec)
                     if key not in stored:
-                        stored[key] = ray.put(cache.cut(pack.jobs[0].spec))
-                    in_flight[task.remote(self.train, starts, pack.specs, stored[key], CPUS_PER_RUN)] = pack
+                        stored[key] = ray.put(self.context.data.cut(pack.jobs[0].spec))
+                    request = self.context.data.request
+                    in_flight[task.remote(self.train, starts, pack.specs, stored[key], request, CPUS_PER_RUN)] = pack
                 if not in_flight:
                     return
                 ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=STARTS_EVERY_S)
@@ -145,20 +152,25 @@ class RayCluster:
 
 
 def _report_start_then_train(
-    train: Callable[..., list[RunRecord]], starts: Any, specs: list[RunSpec], data: Dataset, threads: int
+    train: Callable[..., list[RunRecord]],
+    starts: Any,
+    specs: list[RunSpec],
+    data: Dataset,
+    request: DataRequest,
+    threads: int,
 ) -> list[RunRecord]:
     starts.put([run_id(spec) for spec in specs])
-    return train(specs, data, threads)
+    return train(specs, data, request, threads)
 
 
-def _train(specs: list[RunSpec], data: Dataset, threads: int) -> list[RunRecord]:
-    global _threads_set
-    if not _threads_set:
-        quiet_tensorflow()  # a Ray worker's stderr reaches the driver's terminal: TensorFlow's start-up quiet there too
-        filter_tensorflow_start_up()
-        resources.limit_tensorflow(threads, gpu=None)  # Ray sets CUDA_VISIBLE_DEVICES for the task itself
-        _threads_set = True
-    return execute_pack(specs, data)
+def _train(specs: list[RunSpec], data: Dataset, request: DataRequest, threads: int) -> list[RunRecord]:
+    global _context
+    prepare_worker_process(threads, gpu=None)  # Ray sets CUDA_VISIBLE_DEVICES for the task itself
+    if _context is None or _context.data.request != request:
+        if _context is not None:
+            _context.close()
+        _context = TrainingContext(request)
+    return execute_pack(specs, data, _context)
 
 
 def _import_ray() -> Any:

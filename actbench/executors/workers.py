@@ -1,11 +1,14 @@
 """Runs in parallel worker processes on this machine, each with its share of the cores and, where there are GPUs, one GPU.
 
 Workers are started with `spawn` (TensorFlow is not fork-safe) as soon as the sweep begins, so
-they import TensorFlow while the driver plans and loads the data. The driver loads each dataset
-once and sends it to each worker with its first run of it; a worker keeps it for every later run.
-Workers return records and write nothing; their epochs reach the live display through a queue
-each. A worker that dies is replaced, and the run it was training is tried again (the error policy
-is in actbench.executors).
+they import TensorFlow while the driver plans and loads the data. spawn runs the parent's main
+script again in each child, to find what the parent pickled by name; actbench's workers run only
+actbench's functions, so they are started as from `python -c`, and a script that calls actbench.run
+needs no `if __name__ == "__main__":` guard. The driver loads each dataset once and sends it to each
+worker with its first pack of it; a worker keeps it, in its own TrainingContext, for every later
+pack. Workers return records and write nothing; their epochs reach the live display through a queue
+each. A worker that dies is replaced, and the runs it was training are tried again (the error policy
+is in actbench/executors/base.py).
 """
 
 from __future__ import annotations
@@ -14,31 +17,45 @@ import multiprocessing
 import os
 import queue
 import signal
+import sys
+import types
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from actbench import resources
 from actbench.config import RunSpec
+from actbench.context import TrainingContext
 from actbench.datasets import RawData
-from actbench.datasets.cache import DataRequest, cache_for
-from actbench.executors import Events, Job, Pack, RunRecord, execute_pack, failed_record, resources
-from actbench.native_logs import filter_tensorflow_start_up, quiet_tensorflow
+from actbench.datasets.cache import DataRequest
+from actbench.executors.base import Events, Job, Pack, execute_pack, failed_record, prepare_worker_process
+from actbench.results import RunRecord
 
 EPOCHS_EVERY_S = 0.25  # how often the driver passes workers' finished epochs to the display
 
-_request: DataRequest | None = None  # this worker's; cache_for keeps each dataset once per worker
-_epochs: Any = None  # this worker's end of the queue its finished epochs go to
+
+@dataclass
+class _Worker:
+    """What a worker process keeps from its start to its end: its sweep's context and its end of the
+    queue its finished epochs go to. One per worker process, which lives for one sweep."""
+
+    context: TrainingContext
+    epochs: Any
+
+
+_worker: _Worker | None = None  # set in the worker process by _start_worker
 
 
 class Workers:
-    def __init__(self, count: int, request: DataRequest, retries: int) -> None:
-        self.parallelism, self.request, self.retries = count, request, retries
+    def __init__(self, count: int, context: TrainingContext, retries: int) -> None:
+        self.parallelism, self.context, self.retries = count, context, retries
         self.threads = resources.threads_per_worker(count)
         self.gpus = resources.gpu_ids()
-        self._context = multiprocessing.get_context("spawn")
+        self._spawn = multiprocessing.get_context("spawn")
         self._slots: list[_Slot] = []
 
     def start(self) -> None:
@@ -97,7 +114,7 @@ class Workers:
         """Hand a pack to a slot's worker, with the dataset if that worker does not hold it yet."""
         slot, name, data = self._slots[index], pack.jobs[0].spec.dataset, {}
         if name not in slot.holds:
-            data[name] = cache_for(self.request).load(name)  # a data problem stops the sweep here
+            data[name] = self.context.data.load(name)  # a data problem stops the sweep here
             slot.holds.add(name)
         return slot.pool.submit(_train, pack.specs, [job.run_id for job in pack.jobs], data)
 
@@ -118,14 +135,15 @@ class Workers:
         # pending signal as soon as it is unblocked again.
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            epochs = self._context.Queue()  # one per worker: a worker killed mid-write jams only its own
+            epochs = self._spawn.Queue()  # one per worker: a worker killed mid-write jams only its own
             pool = ProcessPoolExecutor(
                 1,
-                mp_context=self._context,
+                mp_context=self._spawn,
                 initializer=_start_worker,
-                initargs=(self.threads, gpu, self.request, epochs),
+                initargs=(self.threads, gpu, self.context.data.request, epochs),
             )
-            pool.submit(int)  # the pool starts its process on the first task: start it now
+            with _without_main_script():
+                pool.submit(int)  # the pool starts its process on the first task: start it now
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         return _Slot(pool, epochs)
@@ -151,25 +169,38 @@ class _Slot:
 
 
 def _start_worker(threads: int, gpu: str | None, request: DataRequest, epochs: Any) -> None:
-    global _request, _epochs
+    global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle: it stops the workers
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # so is SIGTERM, which a scheduler sends to every process of the job
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked while this process started
     _die_with_parent()
-    # A worker's stderr is actbench's, from the command line as from the library: TensorFlow's start-up quiet.
-    quiet_tensorflow()
-    filter_tensorflow_start_up()
-    resources.limit_tensorflow(threads, gpu)
-    _request, _epochs = request, epochs
+    prepare_worker_process(threads, gpu)
+    _worker = _Worker(TrainingContext(request), epochs)
 
 
 def _train(specs: list[RunSpec], run_ids: list[str], data: dict[str, RawData]) -> list[RunRecord]:
-    assert _request is not None, "worker not initialised"
-    cache = cache_for(_request)
-    cache.raw.update(data)
+    assert _worker is not None, "worker not initialised"
+    worker = _worker
+    worker.context.data.raw.update(data)
     return execute_pack(
-        specs, cache.cut(specs[0]), on_epoch=lambda index, epoch, row: _epochs.put((run_ids[index], epoch, row))
+        specs,
+        worker.context.data.cut(specs[0]),
+        worker.context,
+        on_epoch=lambda index, epoch, row: worker.epochs.put((run_ids[index], epoch, row)),
     )
+
+
+@contextmanager
+def _without_main_script() -> Iterator[None]:
+    """Within: this process looks as if started by `python -c` (a __main__ without a file or module
+    name), so the processes spawn starts do not run the caller's script again; that re-run is what
+    fails in a script without a `__main__` guard, or read from stdin (`python -`)."""
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
 
 
 def _die_with_parent() -> None:

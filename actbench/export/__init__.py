@@ -10,17 +10,18 @@ import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
-from actbench.errors import ActbenchError
+from actbench.errors import ActbenchError, named
 from actbench.export.runs import ExportSummary
 from actbench.results import is_experiment_dir
 
 TOOLS = {"tensorboard": "tensorboard", "mlflow": "mlflow"}  # tool -> the module its extra installs
 
 
-def require(tool: str) -> None:
-    """Fail early, with the install command, before a sweep trains for hours and cannot export."""
+def require(tool: str, where: str = "--export") -> None:
+    """Fail early, with the install command, before a sweep trains for hours and cannot export; an unknown
+    tool is named by `where` it was asked for."""
     if tool not in TOOLS:
-        raise ActbenchError(f"--export {tool!r}: use one of {', '.join(TOOLS)}")
+        raise ActbenchError(f"{named(where, tool)}: use one of {', '.join(TOOLS)}")
     if importlib.util.find_spec(TOOLS[tool]) is None:
         raise ActbenchError(f"exporting to {tool} needs its optional extra: pip install 'actbench[{tool}]'")
 

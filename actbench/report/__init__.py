@@ -18,14 +18,15 @@ import pandas as pd
 from actbench import reference as published
 from actbench.config import Reference
 from actbench.dataset_catalogue import DATASETS
+from actbench.errors import ActbenchError
 from actbench.metrics_catalogue import in_table
 from actbench.report.aggregate import EXTRA_METRICS, Aggregated, aggregate, label_runs, pivot
 from actbench.report.labels import model_labels, output_labels
-from actbench.report.scope import Scope, find_experiments, select_runs
+from actbench.report.scope import Scope, find_experiments, no_match_message, parse_filters, select_runs
 from actbench.results import RunStatus, read_confusion, read_spec, run_dir
 from actbench.settings_catalogue import test_set_settings
 
-__all__ = ["ExperimentReport", "build_report", "find_experiments"]
+__all__ = ["ExperimentReport", "build_report", "build_reports", "find_experiments"]
 # The verdict and accuracy-table metrics, and the test-set size behind the chance threshold.
 NUMERIC = [metric.name for metric in (*in_table("verdict"), *in_table("accuracy"))] + ["n_test"]
 
@@ -62,6 +63,17 @@ def build_report(exp_dir: Path, filters: Sequence[str] = (), all_runs: bool = Fa
     return ExperimentReport(
         exp_dir.name, exp_dir, runs, aggregated, pivot(aggregated.summary), scope, notes, cited, comparison
     )
+
+
+def build_reports(target: Path, filters: Sequence[str] = (), all_runs: bool = False) -> list[ExperimentReport]:
+    """The report of each experiment under `target` (an experiment folder or a results folder), as
+    `actbench report` builds them: the latest plan's runs, or every run with `all_runs`, narrowed by
+    `filters` ("dataset=mnist"); an error when the filters match no run anywhere."""
+    parse_filters(list(filters))
+    reports = [build_report(exp_dir, list(filters), all_runs) for exp_dir in find_experiments(Path(target))]
+    if filters and all(report.runs.empty for report in reports):
+        raise ActbenchError(no_match_message(list(filters), [report.scope for report in reports], Path(target)))
+    return reports
 
 
 def _with_published(summary: pd.DataFrame, comparison: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -16,6 +16,9 @@ import numpy as np
 import pandas as pd
 
 from actbench.report.labels import header_line
+from actbench.results import write_atomic
+
+REPORT_ADVICE = "or write the report elsewhere with --out DIR"  # what a failed write of a report file says
 
 LINE_STYLES = ["-", "--", ":", "-."]
 MARKERS = ["o", "s", "^", "D", "v", "P"]
@@ -31,9 +34,6 @@ def pyplot() -> Any:
 
 
 def save(figure: Any, path: Path) -> Path:
-    from actbench.report.files import REPORT_ADVICE
-    from actbench.results import write_atomic
-
     image = io.BytesIO()
     # bbox_inches="tight" grows the image to hold legends outside the axes and long titles.
     figure.savefig(image, format="png", dpi=110, bbox_inches="tight")

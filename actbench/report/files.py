@@ -10,10 +10,9 @@ from pathlib import Path
 
 from actbench.errors import ActbenchError
 from actbench.report import ExperimentReport
+from actbench.report.figure import REPORT_ADVICE
 from actbench.report.formats import markdown, to_csv
 from actbench.results import guarded, remove, write_atomic
-
-REPORT_ADVICE = "or write the report elsewhere with --out DIR"
 
 
 def saved_report_folder(report: ExperimentReport) -> Path:

@@ -78,9 +78,10 @@ def runs_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     import pandas as pd
 
     table = pd.DataFrame(rows)
-    if table.empty:  # still the leading columns: results.csv keeps its header line, a program its column names
-        return with_types(pd.DataFrame(columns=LEADING_COLUMNS))
-    first = [c for c in LEADING_COLUMNS if c in table.columns]
+    # Always the leading columns, where no run has them yet (none finished, or only failed ones):
+    # results.csv keeps its header line, a program its column names.
+    table = table.reindex(columns=[*LEADING_COLUMNS, *(c for c in table.columns if c not in LEADING_COLUMNS)])
+    first = LEADING_COLUMNS
     settings = [c for c in SETTINGS if c in table.columns and c not in first]
     table = table[first + settings + sorted(set(table.columns) - set(first) - set(settings))]
     return with_types(table)

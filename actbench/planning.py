@@ -20,13 +20,15 @@ from actbench.config import (
     model_size,
     output_problem,
     run_id,
+    run_sizes,
 )
 from actbench.costs import SweepEstimate, estimate_sweep, format_seconds
 from actbench.dataset_catalogue import DATASETS
 from actbench.datasets import check_cut, fallback_fix, resolve_source, sources
-from actbench.datasets.cache import DataCache, cache_for, cut_key, data_request
+from actbench.datasets.cache import DataCache, cut_key, data_request
 from actbench.errors import ActbenchError
 from actbench.naming import run_title
+from actbench.packing import PackSetting
 
 
 @dataclass
@@ -62,7 +64,7 @@ def plan_runs(
     """
     resolved: dict[str, str] = {}
     notes: list[str] = []
-    own = own_data(config, cache or cache_for(data_request(config, data_dir)))
+    own = own_data(config, cache or DataCache(data_request(config, data_dir)))
     for name in (name for name in config.dataset_names if name not in own):
         requested = config.data.source
         if cache is not None:
@@ -90,9 +92,8 @@ def plan_runs(
         check_cut(spec.dataset, classes, sizes, spec.limit_train, spec.limit_test, spec.training.validation_split)
     for spec in specs:
         identifier = run_id(spec)
-        image_shape = spec.own_data.image_shape if spec.own_data else DATASETS[spec.dataset].image_shape
         parameters = model_size(
-            spec.model, image_shape, spec.output_units, spec.hidden_activation.name == "prelu"
+            spec.model, run_sizes(spec).image_shape, spec.output_units, spec.hidden_activation.name == "prelu"
         ).parameters
         planned.append(PlannedRun(spec, identifier, results.run_status(exp_dir, identifier), parameters))
     for run, detail in zip(planned, details([run.spec for run in planned])):
@@ -150,14 +151,16 @@ def own_data(config: ExperimentConfig, cache: DataCache) -> dict[str, OwnData]:
 
 
 def estimate_plan(
-    planned: list[PlannedRun], results_dir: Path, pack: str = "off", parallelism: int = 1
+    planned: list[PlannedRun], results_dir: Path, pack: PackSetting = "off", parallelism: int = 1
 ) -> tuple[list[list[PlannedRun]], SweepEstimate]:
     """The runs to do in the packs they would train in (`--pack`), and their estimates."""
     grouped = packing.plan_packs([run for run in planned if not run.done], pack, parallelism)
     return grouped, estimate_sweep([[run.spec for run in runs] for runs in grouped], results_dir, parallelism)
 
 
-def plan_lines(planned: list[PlannedRun], results_dir: Path, pack: str = "off", parallelism: int = 1) -> list[str]:
+def plan_lines(
+    planned: list[PlannedRun], results_dir: Path, pack: PackSetting = "off", parallelism: int = 1
+) -> list[str]:
     """`actbench run --dry-run`: the packs (unless --pack off), each run with its status or estimated
     cost (in its pack), then the totals; the total is the packs' estimates, `parallelism` at a time."""
     grouped, estimate = estimate_plan(planned, results_dir, pack, parallelism)

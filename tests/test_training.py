@@ -1,12 +1,13 @@
-"""Training on small real samples: loss pairing, argmax accuracy for every output, seeding, divergence."""
+"""Training a run on small real samples: loss pairing, argmax accuracy for every output, seeding, divergence."""
 
 import numpy as np
 import pytest
+from helpers_keras import trained_alone as train_and_evaluate
 
 from actbench import evaluation
 from actbench.config import expand_runs, load_config, parse_set
 from actbench.datasets import load_dataset, split_dataset
-from actbench.train import keras_accuracy, train_and_evaluate
+from actbench.training.result import keras_accuracy
 from helpers import write_config
 
 

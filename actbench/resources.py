@@ -1,4 +1,4 @@
-"""The hardware a sweep may use: CPU cores, GPUs, and TensorFlow's thread pools for one worker's share."""
+"""The hardware a sweep may use: CPU cores, GPUs and memory, read here and nowhere else (no TensorFlow)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from actbench.errors import ActbenchError
+from actbench.errors import ActbenchError, named
 
 RUNS_PER_GPU = 2  # small models leave a GPU mostly idle: two runs share one, memory growing on demand
 VISIBLE_GPUS = "CUDA_VISIBLE_DEVICES"  # the GPUs a process may use, by index; "-1" or empty: none
@@ -38,21 +38,39 @@ def gpu_ids() -> list[str]:
 def memory_bytes() -> int | None:
     """The memory this process may use: the machine's, or its container's limit where that is lower
     (cgroup v2); None when neither can be read."""
+    total = _sysconf_bytes("SC_PHYS_PAGES")
+    limit = _cgroup_bytes("memory.max")
+    return min(filter(None, (total, limit)), default=None)
+
+
+def available_memory_bytes() -> int | None:
+    """What is free for this process now: the machine's free memory, or what its container's limit
+    leaves beside the container's use where that is lower; None when neither can be read."""
+    free = _sysconf_bytes("SC_AVPHYS_PAGES")
+    limit, used = _cgroup_bytes("memory.max"), _cgroup_bytes("memory.current")
+    left = limit - used if limit is not None and used is not None else limit
+    return min((value for value in (free, left) if value is not None), default=None)
+
+
+def _sysconf_bytes(pages: str) -> int | None:
     try:
-        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        return os.sysconf(pages) * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):  # not a POSIX system that reports it
-        total = None
+        return None
+
+
+def _cgroup_bytes(name: str) -> int | None:
+    """A cgroup v2 memory figure of this process's container ("max": no limit), or None."""
     try:
-        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        value = (Path("/sys/fs/cgroup") / name).read_text().strip()
     except OSError:
-        limit = "max"
-    if limit.isdigit():
-        return min(int(limit), total) if total else int(limit)
-    return total
+        return None
+    return int(value) if value.isdigit() else None
 
 
-def worker_count(requested: str | None) -> int:
-    """--workers: a number up to the cores, or `auto` (two runs per GPU where there are GPUs, else one per core)."""
+def worker_count(requested: str | int | None, where: str = "--workers") -> int:
+    """--workers (or a program's `workers=`) as a count: None one, `auto` two runs per GPU where there
+    are GPUs, else one per core, N up to the cores; an error names `where` the value came from."""
     if requested is None:
         return 1
     if requested == "auto":
@@ -60,14 +78,14 @@ def worker_count(requested: str | None) -> int:
         return max(1, min(cpu_count(), RUNS_PER_GPU * len(gpus))) if gpus else cpu_count()
     try:
         count = int(requested)
-    except ValueError:
+    except (TypeError, ValueError):
         count = 0
-    if count < 1:
-        raise ActbenchError(f"--workers {requested!r}: give a number of worker processes (1 or more) or 'auto'")
+    if count < 1 or isinstance(requested, bool) or (isinstance(requested, float) and requested != count):
+        raise ActbenchError(f"{named(where, requested)}: give a number of worker processes (1 or more) or 'auto'")
     cores = cpu_count()
     if count > cores:  # each worker starts a process that imports TensorFlow: hundreds would swamp the machine
         raise ActbenchError(
-            f"--workers {count}: this machine lets actbench use {cores} CPU core{'s' if cores != 1 else ''}; "
+            f"{named(where, count)}: this machine lets actbench use {cores} CPU core{'s' if cores != 1 else ''}; "
             f"give at most {cores}, or 'auto'"
         )
     return count
@@ -75,14 +93,3 @@ def worker_count(requested: str | None) -> int:
 
 def threads_per_worker(workers: int) -> int:
     return max(1, cpu_count() // workers)
-
-
-def limit_tensorflow(threads: int, gpu: str | None) -> None:
-    """In a fresh worker process, before TensorFlow starts: its thread pools, and its GPU (or none)."""
-    if gpu is not None:
-        os.environ[VISIBLE_GPUS] = gpu
-    os.environ["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"  # several runs can share one GPU's memory
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
