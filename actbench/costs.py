@@ -13,7 +13,8 @@ PACK_FIXED_SHARE[K] of the cost model's fixed part per run, the rest as alone (p
 recorded run counts at its own pack size (`pack_size` in metrics.json; its run_seconds is its share
 of the pack's wall time): a planned run in a pack of K is estimated from recorded runs of its shape
 at that pack size where there are some, else from the others moved to K by the ratio of their
-factors. A sweep's total is its packs handed out in order to the workers that train at once.
+factors. A sweep's total is its packs handed out in order to the workers that train at once. The
+live display's clock follows each run through the phases its estimate splits into (`phases`).
 
 Plain Python: the dry run and the report use it, so it must never import TensorFlow.
 """
