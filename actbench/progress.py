@@ -54,26 +54,21 @@ class _Pack:
     first: float = 0.0  # when its first epoch ended
     latest: float = 0.0  # when its latest epoch ended
 
-    def evidence(self, now: float) -> tuple[float, float] | None:
+    def evidence(self) -> tuple[float, float] | None:
         """(seconds it took, seconds estimated) for the part of it that tells this machine's pace: its
-        epochs after the first, a warm pack's first epoch with what came before it (a cold pack's first
-        also started a process, imported TensorFlow or waited for a worker: it tells nothing), and the
-        epoch under way once it runs late at the pace seen so far: it is at least that slow."""
-        phases = self.phases
-        seen = (0.0, 0.0)
+        epochs after the first, and a warm pack's first epoch with what came before it. A cold pack's
+        first epoch also started a process, imported TensorFlow or waited for a worker: it tells nothing."""
         if self.done >= 2:
-            seen = (self.latest - self.first, (self.done - 1) * phases.epoch)
-        elif self.done == 1 and self.warm:
-            seen = (self.first - self.started, phases.before + phases.epoch)
-        under_way = (0.0, 0.0)
-        if not self.done and self.warm:
-            under_way = (now - self.started, phases.before + phases.epoch)
-        elif 0 < self.done < phases.epochs:
-            under_way = (now - self.latest, phases.epoch)
-        pace = seen[0] / seen[1] if seen[1] > 0 else 1.0
-        if under_way[1] > 0 and under_way[0] > pace * under_way[1]:
-            seen = (seen[0] + under_way[0], seen[1] + under_way[1])
-        return seen if seen[1] > 0 else None
+            return self.latest - self.first, (self.done - 1) * self.phases.epoch
+        if self.done == 1 and self.warm:
+            return self.first - self.started, self.phases.before + self.phases.epoch
+        return None
+
+    def under_way(self, now: float) -> tuple[float, float] | None:
+        """(seconds so far, seconds estimated) of the epoch under way (but a cold pack's first)."""
+        if not self.done:
+            return (now - self.started, self.phases.before + self.phases.epoch) if self.warm else None
+        return (now - self.latest, self.phases.epoch) if self.done < self.phases.epochs else None
 
     def left(self, now: float, scale: float, floors: bool) -> float:
         """Seconds left of it: its estimate's phases at its own pace once its epochs tell it, at `scale`
@@ -189,7 +184,7 @@ class SweepClock:
         if pack.runs > 0:
             return
         del self.packs[number]
-        evidence = pack.evidence(self.now())
+        evidence = pack.evidence()
         if evidence is None and not pack.done:  # no epoch reported: its whole time is all there is
             if self.epochs_reported is None:
                 self.epochs_reported = False
@@ -201,12 +196,17 @@ class SweepClock:
     def scale(self) -> float:
         """This machine's seconds per estimated second, from the finished packs and those in flight; the
         estimates count as PRIOR_SECONDS of evidence, so a pace seen over a second or two (a few small
-        epochs) does not rescale a whole sweep."""
+        epochs) does not rescale a whole sweep. An epoch under way that has already run longer than
+        that says the machine is at least that slow: it counts from then on (so without a jump)."""
         measured, expected = self.measured + PRIOR_SECONDS, self.expected + PRIOR_SECONDS
-        now = self.now()
-        for evidence in filter(None, (pack.evidence(now) for pack in self.packs.values())):
+        for evidence in filter(None, (pack.evidence() for pack in self.packs.values())):
             measured += evidence[0]
             expected += evidence[1]
+        scale, now = measured / expected, self.now()
+        for under_way in filter(None, (pack.under_way(now) for pack in self.packs.values())):
+            if under_way[0] > scale * under_way[1]:
+                measured += under_way[0]
+                expected += under_way[1]
         return measured / expected
 
     def pack_left(self, run_id: str) -> float | None:
