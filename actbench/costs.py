@@ -13,7 +13,8 @@ PACK_FIXED_SHARE[K] of the cost model's fixed part per run, the rest as alone (p
 recorded run counts at its own pack size (`pack_size` in metrics.json; its run_seconds is its share
 of the pack's wall time): a planned run in a pack of K is estimated from recorded runs of its shape
 at that pack size where there are some, else from the others moved to K by the ratio of their
-factors. A sweep's total is its packs handed out in order to the workers that train at once.
+factors. A sweep's total is its packs handed out in order to the workers that train at once. The
+live display's clock follows each run through the phases its estimate splits into (`phases`).
 
 Plain Python: the dry run and the report use it, so it must never import TensorFlow.
 """
@@ -200,9 +201,46 @@ def estimate_run(
 
 
 def model_seconds(spec: dict[str, Any], model: CostModel = MEASURED) -> float:
+    return model.per_run + work(spec) * image_seconds(spec, model) + model.per_call * compiled_calls(spec)
+
+
+def image_seconds(spec: dict[str, Any], model: CostModel = MEASURED) -> float:
+    """The cost model's seconds per trained image of this run's model."""
     dense, conv = multiply_adds(spec)
-    per_image = model.per_image + model.per_dense_mac * dense + model.per_conv_mac * conv
-    return model.per_run + work(spec) * per_image + model.per_call * compiled_calls(spec)
+    return model.per_image + model.per_dense_mac * dense + model.per_conv_mac * conv
+
+
+@dataclass(frozen=True)
+class Phases:
+    """A run's estimated seconds in the order they pass: `before` its first epoch (building, tracing),
+    each of its `epochs` (training and validation), `after` its last (testing)."""
+
+    before: float
+    epoch: float
+    after: float
+    epochs: int
+
+    @property
+    def total(self) -> float:
+        return self.before + self.epochs * self.epoch + self.after
+
+    def __add__(self, other: Phases) -> Phases:
+        """A pack's phases: its runs' together (they read the same batches, so they share their epochs)."""
+        epochs = max(self.epochs, other.epochs)
+        return Phases(self.before + other.before, self.epoch + other.epoch, self.after + other.after, epochs)
+
+
+def phases(spec: RunSpec, seconds: float, pack_size: int = 1, model: CostModel = MEASURED) -> Phases:
+    """`seconds` (a run's estimate in a pack of `pack_size`) split in the cost model's proportions: the
+    fixed part a run pays in such a pack before its first epoch, its test images after its last, the
+    rest evenly over its epochs. (A pack that XLA compiles spends a larger share before: not counted.)"""
+    dumped = spec.as_json()
+    before = fixed_share(pack_size) * model.per_run
+    after = FORWARD_SHARE * image_counts(dumped)[2] * image_seconds(dumped, model)
+    epochs = model_seconds(dumped, model) - model.per_run - after
+    share = seconds / (before + epochs + after)
+    count = spec.training.epochs
+    return Phases(share * before, share * epochs / count, share * after, count)
 
 
 def recorded_runs(results_root: Path) -> dict[str, list[Recorded]]:

@@ -1,5 +1,6 @@
 """How runs and groups are named wherever they are shown: an activation's label `leaky_relu(alpha=0.1)`
-(and reading one back), an output layer's `sigmoid (1 unit)`, the pair `relu -> softmax` and a run's title.
+(and reading one back), an output layer's `sigmoid (1 unit)`, the pair `relu -> softmax`, a run's
+title, and its label in a sweep's display (the title less what every run of the sweep shares).
 
 Plain Python with no actbench imports, so config, training, the report and the exports all name
 things the same way without importing each other.
@@ -7,6 +8,7 @@ things the same way without importing each other.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -26,14 +28,45 @@ def output_label(name: str, units: int, binary: bool) -> str:
     return f"{name} ({units} unit{'s' if units > 1 else ''})" if binary else name
 
 
-def run_title(s: RunSpec, seed_first: bool = False) -> str:
-    """`fashion_mnist/full mlp relu -> softmax seed=0`; with seed_first, for a narrow display whose
-    rows are cut at the end, `seed=0 mlp relu -> softmax fashion_mnist/full`."""
+def run_title(s: RunSpec) -> str:
+    """`fashion_mnist/full mlp relu -> softmax seed=0`: every part of `title_parts`."""
+    return run_label(s, leave_out=())
+
+
+def title_parts(s: RunSpec) -> dict[str, str]:
+    """A run title's parts in its order (data, model, hidden, output, seed): what a sweep's display
+    leaves out where every run shares it."""
     binary = s.task.type == "binary"
-    output = output_label(s.output_activation, s.output_units, binary)
-    data = f"{s.dataset}/{s.source}" + (f" {s.task.label}" if binary else "")
-    run = f"{s.model.type} {pair_label(s.hidden_activation.label, output)}"
-    return f"seed={s.seed} {run} {data}" if seed_first else f"{data} {run} seed={s.seed}"
+    return {
+        "data": f"{s.dataset}/{s.source}" + (f" {s.task.label}" if binary else ""),
+        "model": s.model.type,
+        "hidden": s.hidden_activation.label,
+        "output": output_label(s.output_activation, s.output_units, binary),
+        "seed": f"seed={s.seed}",
+    }
+
+
+def run_label(s: RunSpec, leave_out: Collection[str]) -> str:
+    """The run's title less the parts `leave_out` names (those every run of a sweep shares):
+    `mlp relu seed=0` where all have softmax outputs on mnist/sample, `-> sigmoid seed=0` where all
+    have the same hidden activation."""
+    parts = {name: text for name, text in title_parts(s).items() if name not in leave_out}
+    if "hidden" in parts and "output" in parts:
+        parts["hidden"] = pair_label(parts["hidden"], parts.pop("output"))
+    elif "output" in parts:  # the arrow says it is the output layer
+        parts["output"] = f"{ARROW.lstrip()}{parts['output']}"
+    return " ".join(parts.values())
+
+
+def shared_label(s: RunSpec, parts: Collection[str]) -> str:
+    """What `run_label` left out, said once: `mnist/sample, output softmax`."""
+    shown = title_parts(s)
+    texts = [shown[name] for name in ("data", "model") if name in parts]
+    if "hidden" in parts and "output" in parts:
+        texts.append(pair_label(shown["hidden"], shown["output"]))
+    else:
+        texts += [f"{name} {shown[name]}" for name in ("hidden", "output") if name in parts]
+    return ", ".join(texts + ([shown["seed"]] if "seed" in parts else []))
 
 
 def activation_label(name: str, params: dict[str, Any]) -> str:

@@ -265,3 +265,24 @@ def test_the_dry_runs_total_is_the_sum_of_its_packs_estimates(workers, tmp_path)
     assert [line.split("~")[1].split()[0] for line in packs] == [costs.format_seconds(s) for s in seconds]
     assert lines[-1].startswith(f"estimated {costs.format_seconds(estimate.total)} for the runs to do")
     assert ("2 packs at a time" in lines[-1]) == (workers == "2")
+
+
+def test_an_estimate_splits_into_the_phases_a_run_passes(tmp_path):
+    # The live display's clock follows a run through them: building and tracing, its epochs, testing.
+    (few,) = specs(tmp_path, "hidden_activations: [relu]\ntraining: {epochs: 2}\ndata: {limit_train: 2000}\n")
+    (many,) = specs(tmp_path, "hidden_activations: [relu]\ntraining: {epochs: 8}\ndata: {limit_train: 2000}\n")
+    for spec, pack_size in ((few, 1), (few, 6), (many, 6)):
+        phases = costs.phases(spec, 12.0, pack_size)
+        assert phases.total == pytest.approx(12.0) and phases.epochs == spec.training.epochs
+    alone, packed = costs.phases(few, 12.0, 1), costs.phases(few, 12.0, 6)
+    assert packed.before / packed.total < alone.before / alone.total  # a pack pays less of the fixed part each
+    # Testing 10,000 images at a third of a trained image's cost, against 2 epochs of 1,800 trained and
+    # 200 validation images and their compiled calls: in the cost model's proportions.
+    dumped = few.model_dump(mode="json")
+    testing = costs.image_counts(dumped)[2] * costs.FORWARD_SHARE * costs.image_seconds(dumped)
+    epochs = costs.model_seconds(dumped) - costs.MEASURED.per_run - testing
+    assert alone.after / alone.epoch == pytest.approx(testing / (epochs / 2))
+    assert alone.after > alone.epoch  # (--limit-train with the whole test set: testing is no afterthought)
+    assert costs.phases(many, 12.0, 6).epoch < packed.epoch  # more epochs share the same seconds
+    pack = packed + packed  # a pack's phases: its runs' together, on their shared epochs
+    assert (pack.total, pack.epochs) == (pytest.approx(24.0), 2)
