@@ -189,6 +189,51 @@ def test_the_sample_note_says_all_or_some(tmp_path):
     )
 
 
+def test_the_header_says_where_initializer_auto_makes_a_second_difference_and_only_there(tmp_path):
+    from actbench.report.formats import markdown
+
+    exp_dir, _ = make_results(tmp_path, {"relu": [0.97, 0.98], "sigmoid": [0.90, 0.91], "tanh": [0.93, 0.94]})
+    report = build_report(exp_dir)
+    lines = headline(report)
+    said = (
+        "differs with the activation: initializer (auto: he_normal for relu; glorot_uniform for sigmoid, tanh), "
+        "so each comparison changes both; give the model one initializer to compare the activations alone"
+    )
+    assert lines[lines.index(next(line for line in lines if line.startswith("same for every group"))) + 1] == said
+    assert f"- {said}" in markdown(report).splitlines()
+    # One initializer given for every group: nothing to say.
+    (tmp_path / "given").mkdir()
+    given, _ = make_results(
+        tmp_path / "given", {"relu": [0.97], "sigmoid": [0.9]}, models="models: [{type: mlp, initializer: he_normal}]"
+    )
+    assert not any("differs with the activation" in line for line in headline(build_report(given)))
+
+
+def test_a_second_difference_in_some_blocks_names_them():
+    from actbench.report.headline import _second_differences
+
+    summary = pd.DataFrame(
+        {
+            "block": [1, 1, 2, 2],
+            "block_label": ["mlp 128-64", "mlp 128-64", "cnn 32-64", "cnn 32-64"],
+            "hidden_activation": ["relu", "selu", "relu", "selu"],
+            "model.initializer": ["he_normal", "lecun_normal", "glorot_uniform", "glorot_uniform"],
+        }
+    )
+    assert _second_differences(summary) == [
+        "differs with the activation on mlp 128-64: initializer (auto: he_normal for relu, lecun_normal for selu), "
+        "so each comparison changes both; give the model one initializer to compare the activations alone"
+    ]
+
+
+def test_every_setting_that_follows_the_activations_is_named_in_a_label_or_said_in_the_header():
+    """A new `activation` row of the settings catalogue has to be placed: shown by the labels, or a second difference."""
+    from actbench.report.labels import FOLLOWS_ACTIVATION, NAMED_FOLLOWERS, UNNAMED_FOLLOWERS
+
+    assert sorted(FOLLOWS_ACTIVATION) == sorted([*NAMED_FOLLOWERS, *UNNAMED_FOLLOWERS])
+    assert not set(NAMED_FOLLOWERS) & set(UNNAMED_FOLLOWERS)
+
+
 def test_broken_inputs_give_a_message_and_report_what_they_can(tmp_path):
     exp_dir, ids = make_results(tmp_path, {"relu": [0.97, 0.99, 0.98]})
     (exp_dir / "results.csv").write_text("this,was\nedited,by,hand,badly\n")
