@@ -179,7 +179,7 @@ def _mark(test: str) -> str:
 
 def reference_rows(comparison: pd.DataFrame) -> pd.DataFrame:
     """Published against measured, one row per published value: its group, both numbers, the interval the
-    published value must lie in to agree, the difference and the answer."""
+    published value must lie in to agree, the difference and the answer with the check's half-width."""
     if comparison.empty:
         return pd.DataFrame()
     shown = pd.DataFrame(index=comparison.index)
@@ -201,5 +201,9 @@ def reference_rows(comparison: pd.DataFrame) -> pd.DataFrame:
         _interval(low, high) for low, high in zip(comparison["agree_low"], comparison["agree_high"])
     ]
     shown["difference"] = [_number(value, "+.4f") for value in comparison["difference"]]
-    shown["agrees"] = ["-" if agrees is None else "yes" if agrees else "no" for agrees in comparison["agrees"]]
+    # The check's width beside the answer: "yes" means consistent with, within so much, not equal to.
+    shown["agrees"] = [
+        "-" if agrees is None else f"{'yes' if agrees else 'no'} (±{half:.4f})"
+        for agrees, half in zip(comparison["agrees"], comparison["agree_half_width"])
+    ]
     return shown.reset_index(drop=True)
