@@ -30,9 +30,9 @@ Z95 = 1.959963984540054  # the normal distribution's two-sided 95% point: the bi
 BINOMIAL_METRICS = ("test_accuracy",)  # a share of the test images: its own sampling error is binomial
 # The rule as the report states it under its table.
 RULE = (
-    "agrees: consistent with, not equal to: the published value lies within the ± beside the answer of the "
-    "measured mean, the 95% interval over seeds widened on each side by the test set's binomial error "
-    "1.96*sqrt(p(1-p)/n_test); with one seed, the binomial interval alone"
+    "agrees: consistent with, not equal to: the published value lies within the ± beside the answer from the "
+    "measured mean, ± being the seeds' 95% interval plus the test set's binomial error 1.96*sqrt(p(1-p)/n_test); "
+    "with one seed, the binomial term alone"
 )
 # The seed counts the line under the table projects the check to (those above the most measured).
 MORE_SEEDS = (5, 10, 20)

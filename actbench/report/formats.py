@@ -94,7 +94,7 @@ def print_tables(
             draw_table(
                 console,
                 f"published vs measured: {citation_line(report.reference)}",
-                reference_rows(report.comparison),
+                reference_rows(report.comparison, wide),
                 # The difference is measured less published, both beside it: the first to go when narrow,
                 # rather than a second table that repeats the citation for the verdict column.
                 optional=[] if wide else ["difference"],
@@ -126,7 +126,7 @@ def markdown(report: ExperimentReport) -> str:
         parts += [
             "## Published vs measured\n",
             f"{citation_line(report.reference)}\n",
-            markdown_table(reference_rows(report.comparison)),
+            markdown_table(reference_rows(report.comparison, wide=True)),
             f"{RULE[0].upper()}{RULE[1:]}.\n",
             *(
                 f"{caveat[0].upper()}{caveat[1:]}.\n"
