@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import t as student_t
 
 from actbench import stats
 from actbench.config import ExperimentConfig, Reference, expand_runs, run_id
@@ -29,9 +30,12 @@ Z95 = 1.959963984540054  # the normal distribution's two-sided 95% point: the bi
 BINOMIAL_METRICS = ("test_accuracy",)  # a share of the test images: its own sampling error is binomial
 # The rule as the report states it under its table.
 RULE = (
-    "agrees: the published value lies inside the measured 95% interval over seeds, widened on each side by the "
-    "test set's binomial error 1.96*sqrt(p(1-p)/n_test); with one seed, the binomial interval alone"
+    "agrees: consistent with, not equal to: the published value lies within the ± beside the answer from the "
+    "measured mean, ± being the seeds' 95% interval plus the test set's binomial error 1.96*sqrt(p(1-p)/n_test); "
+    "with one seed, the binomial term alone"
 )
+# The seed counts the line under the table projects the check to (those above the most measured).
+MORE_SEEDS = (5, 10, 20)
 # What a published value is compared with, and how the report's tables show it.
 COLUMNS = [
     "entry",
@@ -44,11 +48,13 @@ COLUMNS = [
     "measured",
     "ci_low",
     "ci_high",
+    "sd",
     "binomial",
     "agree_low",
     "agree_high",
     "difference",
     "agrees",
+    "agree_half_width",
     "source",
 ]
 
@@ -169,18 +175,19 @@ def compare(reference: Reference, runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def agreement(published: float, values: np.ndarray, n_test: float, metric: str) -> dict[str, Any]:
-    """The measured side of one comparison: n, mean, the seeds' 95% interval, the binomial term, the widened
-    interval, the difference (measured - published) and whether the published value lies inside."""
+    """The measured side of one comparison: n, mean, the seeds' 95% interval and spread, the binomial term, the
+    widened interval, the difference (measured - published), whether the published value lies inside, and the
+    check's half-width (the ± beside the answer)."""
     n = len(values)
     if n == 0:
-        unknown = ["measured", "ci_low", "ci_high", "binomial", "agree_low", "agree_high", "difference"]
-        return {"n": 0, **dict.fromkeys(unknown, math.nan), "agrees": None}
+        unknown = ["measured", "ci_low", "ci_high", "sd", "binomial", "agree_low", "agree_high", "difference"]
+        return {"n": 0, **dict.fromkeys(unknown, math.nan), "agrees": None, "agree_half_width": math.nan}
     mean = float(values.mean())
     sd = float(values.std(ddof=1)) if n > 1 else math.nan
     low, high = (float(x[0]) for x in stats.mean_intervals(np.array([mean]), np.array([sd]), np.array([n])))
     binomial = 0.0
     if metric in BINOMIAL_METRICS and n_test > 0:
-        binomial = Z95 * math.sqrt(mean * (1 - mean) / n_test)
+        binomial = binomial_half_width(mean, n_test)
     if n == 1:  # no spread over seeds: the binomial interval alone
         low = high = mean
     agree_low, agree_high = max(low - binomial, 0.0), min(high + binomial, 1.0)  # a share never leaves [0, 1]
@@ -190,12 +197,53 @@ def agreement(published: float, values: np.ndarray, n_test: float, metric: str) 
         "measured": mean,
         "ci_low": low if n > 1 else math.nan,
         "ci_high": high if n > 1 else math.nan,
+        "sd": sd,
         "binomial": binomial,
         "agree_low": agree_low,
         "agree_high": agree_high,
         "difference": mean - published,
         "agrees": agrees,
+        "agree_half_width": check_half_width(sd, n, binomial),
     }
+
+
+def binomial_half_width(share: float, n_test: float) -> float:
+    """The test set's own 95% error of a share measured on `n_test` images: 1.96 * sqrt(p (1 - p) / n_test)."""
+    return Z95 * math.sqrt(share * (1 - share) / n_test)
+
+
+def check_half_width(sd: float, seeds: int, binomial: float) -> float:
+    """How far from the measured mean a published value may lie and still agree, before [0, 1] clips it: the
+    Student-t 95% half-width of `seeds` seeds that spread by `sd`, plus the binomial term; with one seed (or no
+    spread known) the binomial term alone."""
+    if seeds < 2 or math.isnan(sd):
+        return binomial
+    return float(student_t.ppf(0.975, seeds - 1) * sd / math.sqrt(seeds)) + binomial
+
+
+def more_seeds_line(comparison: pd.DataFrame) -> str | None:
+    """How many seeds a tighter check needs, from the spread measured: the check's half-width at each of
+    MORE_SEEDS seeds were the seeds to spread as the measured ones did, and the binomial floor no seed count
+    lowers. None where no compared group has two seeds (no spread measured) or every one has the most."""
+    measured = comparison[(comparison["n"] >= 2) & comparison["sd"].notna()] if not comparison.empty else comparison
+    counts = [count for count in MORE_SEEDS if not measured.empty and count > measured["n"].max()]
+    if not counts:
+        return None
+
+    def span(values: list[float]) -> str:
+        low, high = min(values), max(values)
+        return f"±{low:.4f}" if f"{low:.4f}" == f"{high:.4f}" else f"±{low:.4f} to ±{high:.4f}"
+
+    rows = list(zip(measured["sd"], measured["binomial"]))
+    at = [f"{span([check_half_width(sd, count, b) for sd, b in rows])} at {count}" for count in counts]
+    floor = span([b for _, b in rows])
+    sds = span([sd for sd, _ in rows]).replace("±", "")
+    return (
+        f"a tighter check takes more seeds: at the spread measured (sd {sds}), the check would be "
+        + ", ".join(at)
+        + " seeds"
+        + (f"; never below the test set's own {floor}" if any(b > 0 for _, b in rows) else "")
+    )
 
 
 def experiment_comparison(exp_dir: Path, runs: pd.DataFrame, notes: list[str]) -> tuple[Reference | None, pd.DataFrame]:

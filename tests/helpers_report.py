@@ -14,12 +14,13 @@ def make_results(
     epochs=3,
     seeds=None,
     training="",
+    models="",
 ):
     """Construct an experiment folder by hand: one run per (activation, seed) with a chosen accuracy.
 
     Each call is one sweep: its run ids become plan.json, as `actbench run` writes it. `seeds` maps
     an activation to the seed numbers of its values (default 0, 1, 2, ...); `training`, more of the
-    training section, e.g. ", early_stopping: {patience: 2}"."""
+    training section, e.g. ", early_stopping: {patience: 2}"; `models`, a models line, e.g. "models: [{type: mlp}]"."""
     names = list(accuracies)
     count = max(len(v) for v in accuracies.values())
     all_seeds = sorted({s for ss in (seeds or {}).values() for s in ss} | set(range(count)))
@@ -27,7 +28,7 @@ def make_results(
         write_config(
             tmp_path,
             f"name: {name}\ndatasets: [mnist]\nhidden_activations: {names}\nseeds: {all_seeds}\n"
-            f"training: {{epochs: {epochs}{training}}}\n",
+            f"training: {{epochs: {epochs}{training}}}\n{models}\n",
         )
     )
     exp_dir = tmp_path / "results" / name

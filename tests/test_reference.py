@@ -133,30 +133,61 @@ def test_the_report_puts_published_beside_measured_in_every_format(tmp_path):
         "0.0100",
         "0.5200",
         "3",
-        "[0.4394,",
-        "0.6006]",
         "+0.0200",
         "yes",
+        "(±0.0806)",  # how wide the check was: 0.0497 from the seeds, 0.0310 from the test set
     ]
-    assert lines[start + 4].split()[-1] == "no"
-    assert lines[start + 5].startswith("agrees: the published value lies inside the measured 95% interval")
+    assert lines[start + 4].split()[-2:] == ["no", "(±0.0530)"]
+    assert lines[start + 5].startswith("agrees: consistent with, not equal to: the published value lies within the ±")
     said = " ".join(shown.output.split())
     assert "not a reproduction: measured with the embedded data sample, not the full data" in said
 
     document = json.loads(invoke("report", exp_dir, "--format", "json").stdout)["experiments"][0]
     assert document["reference"]["table"] == "Table 1"
     assert [row["agrees"] for row in document["reference"]["comparison"]] == [True, False]
+    assert document["reference"]["more_seeds"].startswith("a tighter check takes more seeds")
     assert document["reference"]["not_a_reproduction"].startswith("not a reproduction: measured with the embedded")
     groups = {group["label"]: group for group in document["groups"]}
     assert groups["tanh"]["published"] == 0.95 and groups["tanh"]["published_agrees"] is False
     markdown = invoke("report", exp_dir, "--format", "markdown").stdout
     assert "## Published vs measured" in markdown and "What this config cannot match: the sample is not" in markdown
+    # The file has every column: the interval the ± and the measured mean give, too.
+    assert "| [0.4394, 0.6006] | +0.0200 | yes (±0.0806) |" in markdown
+    assert "\nA tighter check takes more seeds: " in markdown
+
+
+def test_beside_agrees_the_check_says_how_wide_it_was_and_how_many_seeds_a_tighter_one_takes(tmp_path):
+    from actbench.reference import more_seeds_line
+
+    exp_dir, _ = make_results(tmp_path, {"relu": [0.50, 0.52, 0.54], "tanh": [0.70, 0.71, 0.72]})
+    cite(exp_dir, REFERENCE)
+    published = api.report_tables(exp_dir)["published"]
+    columns = list(published.columns)
+    assert columns[columns.index("agrees") + 1] == "agree_half_width"  # the width beside the answer
+    binomial = [Z95 * math.sqrt(p * (1 - p) / 1000) for p in (0.52, 0.71)]
+    seeds = [scipy_stats.t.ppf(0.975, 2) * sd / math.sqrt(3) for sd in (0.02, 0.01)]
+    assert list(published["agree_half_width"]) == pytest.approx([s + b for s, b in zip(seeds, binomial)])
+    assert list(published["agree_half_width"]) == pytest.approx((published["agree_high"] - published["agree_low"]) / 2)
+
+    def at(count: int, sd: float, b: float) -> str:
+        return f"±{scipy_stats.t.ppf(0.975, count - 1) * sd / math.sqrt(count) + b:.4f}"
+
+    # tanh spreads less (sd 0.01) and sits further from 0.5: the narrower check at every count.
+    spans = [f"{at(n, 0.01, binomial[1])} to {at(n, 0.02, binomial[0])} at {n}" for n in (5, 10, 20)]
+    assert more_seeds_line(published) == (
+        "a tighter check takes more seeds: at the spread measured (sd 0.0100 to 0.0200), the check would be "
+        f"{', '.join(spans)} seeds; never below the test set's own ±{binomial[1]:.4f} to ±{binomial[0]:.4f}"
+    )
+    assert spans[0] == "±0.0405 to ±0.0558 at 5"  # from ±0.0530 and ±0.0806 at 3 seeds
+    assert more_seeds_line(published.assign(n=20)) is None  # as many seeds as it names: nothing to add
+    assert more_seeds_line(published.assign(n=1, sd=math.nan)) is None  # one seed: no spread measured
 
 
 def test_a_published_value_whose_group_is_filtered_out_is_named_by_its_match(tmp_path):
     exp_dir, _ = make_results(tmp_path, {"relu": [0.50, 0.52, 0.54], "tanh": [0.70, 0.71, 0.72]})
     cite(exp_dir, REFERENCE)
-    shown = invoke("report", exp_dir, "--no-plots", "--filter", "hidden_activation=relu")
+    # --wide: on one line (at 100 columns the label wraps between its words)
+    shown = invoke("report", exp_dir, "--no-plots", "--wide", "--filter", "hidden_activation=relu")
     assert shown.exit_code == 0, shown.output
     said = " ".join(shown.output.split())
     assert "no run: hidden_activation=tanh 0.9500 - 0 -" in said  # which group, not a bare "no run"
@@ -207,7 +238,7 @@ def test_a_match_names_equal_numbers_however_written(tmp_path):
 
 
 def test_a_narrow_published_table_leaves_out_the_difference_not_the_verdict(tmp_path):
-    # 73 columns wide in full here (the snn reference's labels make it 90): at 72 the difference goes.
+    # 62 columns wide in full here: at 61 the difference goes, the answer and its width stay.
     from test_report import rendered
 
     from actbench.report import build_report
@@ -215,14 +246,14 @@ def test_a_narrow_published_table_leaves_out_the_difference_not_the_verdict(tmp_
     exp_dir, _ = make_results(tmp_path, {"relu": [0.50, 0.52, 0.54], "tanh": [0.70, 0.71, 0.72]})
     long = REFERENCE.replace("{hidden_activation: relu}", "{hidden_activation: relu, training.epochs: 3}")
     cite(exp_dir, long.replace("A. Author", '"A. Author, B. Author, C. Author and D. Author of a long list"'))
-    for width, left_out in ((72, True), (160, False)):
+    for width, left_out in ((61, True), (160, False)):
         lines = rendered(build_report(exp_dir), width)
         assert max(map(len, lines)) <= width
         header = next(line for line in lines if line.startswith("group"))
         assert header.split()[-1] == "agrees" and not any(
             line.startswith("published vs measured:") and "(2)" in line for line in lines
         )
-        assert ("left out at 72 columns: difference; --wide shows every column" in lines) == left_out
+        assert ("left out at 61 columns: difference; --wide shows every column" in lines) == left_out
 
 
 def test_only_groups_on_the_full_data_go_without_the_not_a_reproduction_line():

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -187,6 +188,51 @@ def test_the_sample_note_says_all_or_some(tmp_path):
     assert "note: some runs (column 'source') used the embedded data sample" in "\n".join(
         headline(build_report(exp_dir))
     )
+
+
+def test_the_header_says_where_initializer_auto_makes_a_second_difference_and_only_there(tmp_path):
+    from actbench.report.formats import markdown
+
+    exp_dir, _ = make_results(tmp_path, {"relu": [0.97, 0.98], "sigmoid": [0.90, 0.91], "tanh": [0.93, 0.94]})
+    report = build_report(exp_dir)
+    lines = headline(report)
+    said = (
+        "differs with the activation: initializer (auto: he_normal for relu; glorot_uniform for sigmoid, tanh), "
+        "so each comparison changes both; give the model one initializer to compare the activations alone"
+    )
+    assert lines[lines.index(next(line for line in lines if line.startswith("same for every group"))) + 1] == said
+    assert f"- {said}" in markdown(report).splitlines()
+    # One initializer given for every group: nothing to say.
+    (tmp_path / "given").mkdir()
+    given, _ = make_results(
+        tmp_path / "given", {"relu": [0.97], "sigmoid": [0.9]}, models="models: [{type: mlp, initializer: he_normal}]"
+    )
+    assert not any("differs with the activation" in line for line in headline(build_report(given)))
+
+
+def test_a_second_difference_in_some_blocks_names_them():
+    from actbench.report.headline import _second_differences
+
+    summary = pd.DataFrame(
+        {
+            "block": [1, 1, 2, 2],
+            "block_label": ["mlp 128-64", "mlp 128-64", "cnn 32-64", "cnn 32-64"],
+            "hidden_activation": ["relu", "selu", "relu", "selu"],
+            "model.initializer": ["he_normal", "lecun_normal", "glorot_uniform", "glorot_uniform"],
+        }
+    )
+    assert _second_differences(summary) == [
+        "differs with the activation on mlp 128-64: initializer (auto: he_normal for relu, lecun_normal for selu), "
+        "so each comparison changes both; give the model one initializer to compare the activations alone"
+    ]
+
+
+def test_every_setting_that_follows_the_activations_is_named_in_a_label_or_said_in_the_header():
+    """A new `activation` row of the settings catalogue has to be placed: shown by the labels, or a second difference."""
+    from actbench.report.labels import FOLLOWS_ACTIVATION, NAMED_FOLLOWERS, UNNAMED_FOLLOWERS
+
+    assert sorted(FOLLOWS_ACTIVATION) == sorted([*NAMED_FOLLOWERS, *UNNAMED_FOLLOWERS])
+    assert not set(NAMED_FOLLOWERS) & set(UNNAMED_FOLLOWERS)
 
 
 def test_broken_inputs_give_a_message_and_report_what_they_can(tmp_path):
@@ -437,3 +483,73 @@ def test_two_versions_of_one_own_dataset_never_share_a_chance_level(tmp_path):
             }
         )
     assert list(_chance_levels(exp_dir, pd.DataFrame(rows))) == [0.8, 0.5]
+
+
+def kept_figures(monkeypatch, module) -> list:
+    """The figures a plotting module draws, kept open instead of saved."""
+    figures: list = []
+    monkeypatch.setattr(module, "save", lambda figure, path: figures.append(figure) or path)
+    return figures
+
+
+def pixels(artist, figure):
+    figure.canvas.draw()
+    return artist.get_window_extent(figure.canvas.get_renderer())
+
+
+def test_the_learning_curves_and_activations_name_each_group_once_under_every_panel(tmp_path, monkeypatch):
+    from actbench.report import plots
+    from actbench.report.figure import Looks
+
+    make_results(tmp_path, {"relu": [0.5, 0.52], "sigmoid": [0.3, 0.31], "tanh": [0.4, 0.41]}, epochs=1)
+    exp_dir, _ = make_results(tmp_path, {"relu": [0.97, 0.98], "sigmoid": [0.9, 0.91], "tanh": [0.93, 0.94]})
+    report = build_report(exp_dir, all_runs=True)  # two blocks (epochs=1, epochs=3): four panels
+    looks = Looks(report.aggregated.summary)
+    figures = kept_figures(monkeypatch, plots)
+    plots.learning_curves(report, report.runs, looks, tmp_path / "curves.png")
+    plots.activation_functions(report.aggregated.summary, looks, tmp_path / "activations.png")
+    for figure in figures:
+        assert all(axis.get_legend() is None for axis in figure.axes)  # no panel has one of its own
+        [legend] = figure.legends
+        assert [text.get_text() for text in legend.get_texts()] == ["relu", "sigmoid", "tanh"]
+        assert min(text.get_fontsize() for text in legend.get_texts()) >= 9
+        box = pixels(legend, figure)
+        for axis in figure.axes:  # below every panel, its tick labels and axis title included
+            assert box.y1 <= axis.get_tightbbox(figure.canvas.get_renderer()).y0
+    assert len(figures[0].axes) == 4 and len(figures[1].axes) == 2
+
+
+def write_confusions(exp_dir, ids, classes: int, diagonal: int) -> None:
+    """A confusion matrix in each run's folder: `classes` digits, `diagonal` right answers per class, a few wrong."""
+    names = [str(c) for c in range(classes)]
+    matrix = np.full((classes, classes), 3) + np.diag(np.full(classes, diagonal - 3))
+    for run_id in ids:
+        pd.DataFrame(matrix, index=names, columns=names).to_csv(run_dir(exp_dir, run_id) / "confusion_matrix.csv")
+
+
+@pytest.mark.parametrize(("classes", "diagonal", "size"), [(10, 1135, (8, 10)), (2, 4000, (10, 10)), (60, 900, None)])
+def test_confusion_matrix_counts_are_readable_and_inside_their_cells(tmp_path, monkeypatch, classes, diagonal, size):
+    """Full MNIST's test set has 1,135 ones: four digits in a 10-class matrix, beside other groups' panels."""
+    from actbench.report import output_plots
+
+    several = classes < 60  # four panels, two blocks; one 60-class panel is enough (and quicker to draw)
+    names = ["relu", "sigmoid"] if several else ["relu"]
+    if several:
+        make_results(tmp_path, {name: [0.5, 0.6] for name in names}, epochs=1)
+    exp_dir, _ = make_results(tmp_path, {name: [0.9, 0.95] for name in names})
+    report = build_report(exp_dir, all_runs=True)
+    write_confusions(exp_dir, report.runs["run_id"], classes, diagonal)
+    figures = kept_figures(monkeypatch, output_plots)
+    output_plots.confusion_matrices(report, report.runs, tmp_path / "confusion.png")
+    [figure] = figures
+    panels = [axis for axis in figure.axes if axis.get_visible()]
+    counts = [text for axis in panels for text in axis.texts]
+    if size is None:  # 60 classes leave no room: colour only, and the title says why
+        assert not counts and "60 classes leave no room to print the counts" in figure.get_suptitle()
+        return
+    assert len(panels) == 4 and len(counts) == 4 * classes**2
+    assert all(size[0] <= text.get_fontsize() <= size[1] for text in counts)
+    renderer = (figure.canvas.draw(), figure.canvas.get_renderer())[1]
+    for axis in panels:
+        cell = axis.get_window_extent(renderer).width / classes
+        assert max(text.get_window_extent(renderer).width for text in axis.texts) < cell

@@ -21,6 +21,7 @@ from actbench.results import write_atomic
 REPORT_ADVICE = "or write the report elsewhere with --out DIR"  # what a failed write of a report file says
 
 LINE_STYLES = ["-", "--", ":", "-."]
+NOTE = "note"  # the gid of a note under a figure, which save() keeps below the figure's legends
 MARKERS = ["o", "s", "^", "D", "v", "P"]
 
 
@@ -34,12 +35,38 @@ def pyplot() -> Any:
 
 
 def save(figure: Any, path: Path) -> Path:
+    _notes_below_legends(figure)
     image = io.BytesIO()
     # bbox_inches="tight" grows the image to hold legends outside the axes and long titles.
     figure.savefig(image, format="png", dpi=110, bbox_inches="tight")
     pyplot().close(figure)
     write_atomic(path, image.getvalue(), REPORT_ADVICE)  # never half a PNG, and a full disk is one line
     return path
+
+
+def _notes_below_legends(figure: Any) -> None:
+    """Hang the notes under the figure (NOTE) below its legend (legend_for_all), each below the one before: a
+    figure legend sits at the figure's bottom edge, where the notes would otherwise fall across it."""
+    notes = [text for text in figure.texts if text.get_gid() == NOTE]
+    if not notes or not figure.legends:
+        return
+    from matplotlib.text import Annotation
+
+    above = figure.legends[0]
+    for note in notes:
+        note.remove()
+        above = Annotation(
+            note.get_text(),
+            xy=(0.5, 0),
+            xycoords=above,  # placed when drawn, wherever the layout puts what it hangs from
+            xytext=(0, -4),
+            textcoords="offset points",
+            ha="center",
+            va="top",
+            fontsize=note.get_fontsize(),
+            color=note.get_color(),
+        )
+        figure.add_artist(above)
 
 
 def grid(count: int, columns: int, width: float, height: float) -> tuple[Any, list[Any]]:
@@ -96,6 +123,35 @@ def legend_outside(axis: Any, title: str | None = None, fontsize: int = 8) -> No
             title=title,
             title_fontsize=fontsize,
         )
+
+
+def legend_for_all(figure: Any, axes: list[Any], title: str | None = None, fontsize: float = 9) -> None:
+    """One legend for every panel, under them: a group looks the same in every panel, so it is
+    named once, in as many columns as the figure's width holds, sorted by name as every legend is."""
+    entries: dict[str, Any] = {}
+    for axis in axes:
+        for handle, label in zip(*axis.get_legend_handles_labels()):
+            entries.setdefault(label, handle)
+    if not entries:
+        return
+    labels = sorted(entries)
+    # An entry is about 0.6 em per character, plus the line sample and the gaps around it (about 4 em).
+    entry_points = fontsize * (0.6 * max(map(len, labels)) + 4)
+    fit = max(1, int(figure.get_figwidth() * 72 // entry_points))
+    rows = -(-len(labels) // fit)
+    columns = -(-len(labels) // rows)  # as many rows as the width needs, the entries spread evenly over them
+    figure.legend(
+        [entries[label] for label in labels],
+        labels,
+        # Hung below the figure's edge, outside the constrained layout: save() grows the image to hold it, and the
+        # notes under the figure hang below it in turn (a legend placed inside the layout moves when the image grows).
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncols=columns,
+        fontsize=fontsize,
+        title=title,
+        title_fontsize=fontsize,
+    )
 
 
 def shared_lines(runs: pd.DataFrame) -> pd.DataFrame:
@@ -158,6 +214,7 @@ def shared_note(figure: Any, lines: pd.DataFrame) -> None:
             ha="center",
             va="top",
             fontsize=9,
+            gid=NOTE,
         )
 
 
@@ -173,4 +230,5 @@ def left_out_note(figure: Any, shown: int, total: int, what: str) -> None:
             va="top",
             fontsize=10,
             color="darkred",
+            gid=NOTE,
         )

@@ -14,7 +14,7 @@ import pandas as pd
 from rich.console import Console
 
 from actbench import settings_catalogue
-from actbench.reference import RULE, citation_line, reduced_data_line
+from actbench.reference import RULE, citation_line, more_seeds_line, reduced_data_line
 from actbench.report import ExperimentReport
 from actbench.report.headline import headline
 from actbench.report.tables import (
@@ -94,14 +94,15 @@ def print_tables(
             draw_table(
                 console,
                 f"published vs measured: {citation_line(report.reference)}",
-                reference_rows(report.comparison),
+                reference_rows(report.comparison, wide),
                 # The difference is measured less published, both beside it: the first to go when narrow,
                 # rather than a second table that repeats the citation for the verdict column.
                 optional=[] if wide else ["difference"],
             )
             console.print(RULE, markup=False, highlight=False)
-            if caveat := reduced_data_line(report.runs, report.comparison):
-                console.print(caveat, markup=False, highlight=False)
+            for caveat in (more_seeds_line(report.comparison), reduced_data_line(report.runs, report.comparison)):
+                if caveat:
+                    console.print(caveat, markup=False, highlight=False)
         summary = report.aggregated.summary
         for title, frame in block_tables(summary, sort_by, wide):
             draw_table(console, title, frame, optional=[] if wide else OPTIONAL_COLUMNS, keep=2)
@@ -125,11 +126,11 @@ def markdown(report: ExperimentReport) -> str:
         parts += [
             "## Published vs measured\n",
             f"{citation_line(report.reference)}\n",
-            markdown_table(reference_rows(report.comparison)),
+            markdown_table(reference_rows(report.comparison, wide=True)),
             f"{RULE[0].upper()}{RULE[1:]}.\n",
             *(
                 f"{caveat[0].upper()}{caveat[1:]}.\n"
-                for caveat in [reduced_data_line(report.runs, report.comparison)]
+                for caveat in [more_seeds_line(report.comparison), reduced_data_line(report.runs, report.comparison)]
                 if caveat
             ),
             f"What this config cannot match: {report.reference.notes.strip()}\n",
@@ -213,6 +214,7 @@ def _reference(report: ExperimentReport) -> dict | None:
     return {
         **report.reference.model_dump(mode="json", exclude={"published"}),
         "rule": RULE,
+        "more_seeds": more_seeds_line(report.comparison),
         "not_a_reproduction": reduced_data_line(report.runs, report.comparison),
         "comparison": _records(report.comparison),
     }

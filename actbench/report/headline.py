@@ -9,7 +9,7 @@ import pandas as pd
 from actbench.naming import pair_label
 from actbench.report import ExperimentReport
 from actbench.report.aggregate import mean_std
-from actbench.report.labels import header_line
+from actbench.report.labels import UNNAMED_FOLLOWERS, header_line, short_name, unnamed_differences
 from actbench.report.scope import scope_sentence
 from actbench.report.tables import EXACT_MARK, WELCH_MARK
 
@@ -30,6 +30,7 @@ def headline(report: ExperimentReport) -> list[str]:
     shared = header_line(summary)
     seeds = summary["n"].iloc[0] if summary["n"].nunique() == 1 else None
     lines.append("same for every group: " + ", ".join(filter(None, [shared, f"{seeds} seeds each" if seeds else ""])))
+    lines += _second_differences(summary)
     pairs = sorted(set(summary.loc[summary["pairs"] > 0, "pairs"]))
     if pairs:
         if pairs == [1]:
@@ -47,6 +48,23 @@ def headline(report: ExperimentReport) -> list[str]:
     lines += _keras_accuracy_notes(summary)
     lines += _early_stopping_notes(report.runs)
     return lines + report.notes
+
+
+def _second_differences(summary: pd.DataFrame) -> list[str]:
+    """Say where a block's groups differ in more than their activations: `initializer: auto` gives relu
+    he_normal and sigmoid glorot_uniform, so 'relu vs sigmoid' compares two changes at once."""
+    several_blocks = summary["block"].nunique() > 1
+    lines = []
+    for column, blocks, by_value in unnamed_differences(summary):
+        follower, name = UNNAMED_FOLLOWERS[column], short_name(column)
+        where = f" on {', '.join(blocks)}" if several_blocks and len(blocks) < summary["block"].nunique() else ""
+        between = "; " if any(len(names) > 1 for names in by_value.values()) else ", "
+        values = between.join(f"{value} for {', '.join(names)}" for value, names in by_value.items())
+        lines.append(
+            f"differs with the activation{where}: {name} ({follower.rule}: {values}), so each comparison "
+            f"changes both; {follower.alone}"
+        )
+    return lines
 
 
 def _block_sentences(block: pd.DataFrame) -> list[str]:

@@ -9,7 +9,7 @@ structured columns of results.csv, never parsed back.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -21,6 +21,27 @@ from actbench.settings_catalogue import SETTINGS, activation_settings, block_set
 # what a block compares, not of the block (otherwise every activation would sit alone in its own block).
 ACTIVATION_KEYS = [c for c in activation_settings() if SETTINGS[c].plain]
 FOLLOWS_ACTIVATION = [c for c in activation_settings() if not SETTINGS[c].plain]
+
+
+class Follower(NamedTuple):
+    """A setting the network takes from one of its activations by a rule, which no label names."""
+
+    activation: str  # the activation column it follows
+    rule: str  # how it follows, as the config says it
+    alone: str  # how to compare the activations without it
+
+
+# Of the settings that follow the activations, those a reader would not see: a block whose groups differ in
+# one compares two changes at once, and the header says so (headline.second_differences). The other
+# FOLLOWS_ACTIVATION rows are named where they differ: a custom function's code is the activation itself
+# ('code=1a2b3c4d' where only it differs), and a binary task's output width is in the output label
+# ('sigmoid (1 unit)'; a 10-class task has 10 units whatever the layer).
+UNNAMED_FOLLOWERS = {
+    "model.initializer": Follower(
+        "hidden_activation", "auto", "give the model one initializer to compare the activations alone"
+    ),
+}
+NAMED_FOLLOWERS = ["hidden_activation_source", "output_units"]
 
 
 def setting_columns(runs: pd.DataFrame) -> list[str]:
@@ -99,6 +120,27 @@ def header_line(summary: pd.DataFrame) -> str:
                 continue
             parts.append(f"{short_name(column)} {value}" if column in ACTIVATION_KEYS else setting_text(column, value))
     return ", ".join(parts)
+
+
+def unnamed_differences(summary: pd.DataFrame) -> list[tuple[str, list[str], dict[str, list[str]]]]:
+    """Where the groups of a block differ in an UNNAMED_FOLLOWERS setting: (column, the labels of the blocks it
+    differs in, each value with the activations that have it), one entry per column and distinct pattern."""
+    found: list[tuple[str, list[str], dict[str, list[str]]]] = []
+    for column, follower in UNNAMED_FOLLOWERS.items():
+        if column not in summary or follower.activation not in summary:
+            continue
+        patterns: dict[str, tuple[list[str], dict[str, list[str]]]] = {}
+        for _, block in summary.groupby("block", sort=True):
+            values = block[column].astype(object).map(str)
+            if values.nunique() < 2:
+                continue
+            by_value: dict[str, list[str]] = {}
+            for activation, value in sorted(dict(zip(block[follower.activation], values)).items()):
+                by_value.setdefault(value, []).append(activation)
+            key = json.dumps(by_value)
+            patterns.setdefault(key, ([], by_value))[0].append(block["block_label"].iloc[0])
+        found += [(column, blocks, by_value) for blocks, by_value in patterns.values()]
+    return found
 
 
 def model_labels(runs: pd.DataFrame) -> pd.Series:

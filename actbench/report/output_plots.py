@@ -15,6 +15,35 @@ from actbench.report.figure import Looks, grid, left_out_note, legend_outside, s
 from actbench.results import read_confusion, read_predictions, run_dir
 
 MAX_PANELS = 24
+TICK_SIZE = 8  # points: class names and axis labels, readable at the saved 110 dpi
+PANEL_INCHES = (3.6, 10.0)  # a confusion matrix panel's width: as a rule, and the most it grows to for its counts
+COUNT_SIZE = (6.0, 8.0, 10.0)  # points: the smallest count worth printing, the size a panel grows for, the largest
+CELL_FILL = 0.85  # the share of its cell's width a count may fill
+
+
+def _count_size(figure: Any, axis: Any, classes: int, widest: str) -> float:
+    """The font size (points) at which the count `widest` fills CELL_FILL of a cell of `axis`'s matrix, as the
+    figure is laid out now: measured at COUNT_SIZE[2] points, since a text's width grows with its size."""
+    sample = axis.text(0, 0, widest, fontsize=COUNT_SIZE[2])
+    figure.draw_without_rendering()  # constrained layout and the square aspect settle the axes on drawing
+    renderer = figure.canvas.get_renderer()
+    cell = axis.get_window_extent(renderer).width / classes
+    size = COUNT_SIZE[2] * CELL_FILL * cell / sample.get_window_extent(renderer).width
+    sample.remove()
+    return size
+
+
+def _fit_counts(figure: Any, axes: list[Any], classes: int, widest: str) -> float | None:
+    """Grow the panels (up to PANEL_INCHES[1] wide) until the counts reach COUNT_SIZE[1] points, and return the
+    size they get, at most COUNT_SIZE[2]; None where even then they fall below COUNT_SIZE[0]: the colour alone."""
+    size = _count_size(figure, axes[0], classes, widest)
+    if size < COUNT_SIZE[1]:
+        width, height = figure.get_size_inches()
+        panel = width / min(4, len(axes))
+        grow = min(COUNT_SIZE[1] / size * 1.05, PANEL_INCHES[1] / panel)  # the class names keep their room
+        figure.set_size_inches(width * grow, height * grow)
+        size = _count_size(figure, axes[0], classes, widest)
+    return min(size, COUNT_SIZE[2]) if size >= COUNT_SIZE[0] else None
 
 
 def confusion_matrices(report: ExperimentReport, finished: pd.DataFrame, path: Path) -> Path | None:
@@ -38,38 +67,40 @@ def confusion_matrices(report: ExperimentReport, finished: pd.DataFrame, path: P
         return None
     several_blocks = best["block"].nunique() > 1
     # Taller than wide: square matrices then fill the width, and constrained layout keeps the titles clear.
-    figure, axes = grid(len(panels), 4, 3.6, 4.4)
+    figure, axes = grid(len(panels), 4, PANEL_INCHES[0], PANEL_INCHES[0] + 0.8)
     for axis, (run, matrix) in zip(axes, panels):
-        counts = matrix.to_numpy()
-        shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-        axis.imshow(shares, cmap="Blues", vmin=0, vmax=1)
-        small = len(counts) > 2
-        for (i, j), count in np.ndenumerate(counts):
-            axis.text(
-                j,
-                i,
-                str(count),
-                ha="center",
-                va="center",
-                fontsize=5.5 if small else 10,
-                color="white" if shares[i, j] > 0.5 else "black",
-            )
+        values = matrix.to_numpy()
+        axis.imshow(values / np.maximum(values.sum(axis=1, keepdims=True), 1), cmap="Blues", vmin=0, vmax=1)
         names = [str(n) for n in matrix.columns]
+        long_names = max(map(len, names)) > 2
         axis.set_xticks(
-            range(len(names)), names, rotation=45 if small else 0, ha="right" if small else "center", fontsize=6
+            range(len(names)),
+            names,
+            rotation=45 if long_names else 0,
+            ha="right" if long_names else "center",
+            fontsize=TICK_SIZE,
         )
-        axis.set_yticks(range(len(names)), [str(n) for n in matrix.index], fontsize=6)
-        axis.set_xlabel("predicted class", fontsize=7)
-        axis.set_ylabel("true class", fontsize=7)
+        axis.set_yticks(range(len(names)), [str(n) for n in matrix.index], fontsize=TICK_SIZE)
+        axis.set_xlabel("predicted class", fontsize=TICK_SIZE)
+        axis.set_ylabel("true class", fontsize=TICK_SIZE)
         where = f"{run.block_label}\n" if several_blocks else ""
         # Two lines: a long label (parameters, "(2 units)") on one line runs into the next panel's.
-        axis.set_title(f"{where}{run.label}\nseed {run.seed}: acc {run.test_accuracy:.4f}", fontsize=7.5)
-    title(
-        figure,
-        report.name,
-        "confusion matrix of each group's best run (colour: share of the true class)",
-        report.aggregated.summary,
-    )
+        axis.set_title(f"{where}{run.label}\nseed {run.seed}: acc {run.test_accuracy:.4f}", fontsize=9)
+    what = "confusion matrix of each group's best run (colour: share of the true class)"
+    title(figure, report.name, what, report.aggregated.summary)  # before sizing the counts: it takes room too
+    classes = max(len(matrix) for _, matrix in panels)
+    # Sized on the layout without them: thousands of texts (a 60-class matrix) make every drawing slow.
+    widest = "8" * max(len(str(matrix.to_numpy().max())) for _, matrix in panels)  # as wide as the longest count
+    count_size = _fit_counts(figure, axes, classes, widest)
+    for axis, (_, matrix) in zip(axes, panels) if count_size else ():
+        values = matrix.to_numpy()
+        shares = values / np.maximum(values.sum(axis=1, keepdims=True), 1)
+        for (i, j), count in np.ndenumerate(values):
+            colour = "white" if shares[i, j] > 0.5 else "black"
+            axis.text(j, i, str(count), ha="center", va="center", fontsize=count_size, color=colour)
+    if not count_size:
+        what = what.replace(")", f"; {classes} classes leave no room to print the counts)")
+        title(figure, report.name, what, report.aggregated.summary)
     left_out_note(figure, len(panels), len(best), "groups (by rank, every block's best first)")
     return save(figure, path)
 

@@ -15,7 +15,18 @@ import pandas as pd
 
 from actbench.activations import CATALOGUE, canonical_name, is_custom, reference_curve
 from actbench.report import ExperimentReport, diagnostic_plots, output_plots
-from actbench.report.figure import Looks, grid, legend_outside, pyplot, save, shared_lines, shared_note, title
+from actbench.report.figure import (
+    NOTE,
+    Looks,
+    grid,
+    legend_for_all,
+    legend_outside,
+    pyplot,
+    save,
+    shared_lines,
+    shared_note,
+    title,
+)
 from actbench.results import HISTORY, RunStatus, read_history_frame, run_dir
 
 
@@ -103,9 +114,9 @@ def learning_curves(report: ExperimentReport, runs: pd.DataFrame, looks: Looks, 
             axis.grid(alpha=0.3)
         bottom, top = acc_axis.get_ylim()
         acc_axis.set_ylim(max(bottom, -0.02), min(top, 1.02))  # a ±std band past 0 or 1 reaches no accuracy there is
-        legend_outside(loss_axis, title="group")
     band = "bars ±1 std" if history["epoch"].nunique() == 1 else "band ±1 std; faded: training"
     title(figure, report.name, f"learning curves (mean over seeds, {band})", report.aggregated.summary)
+    legend_for_all(figure, axes)
     shared_note(figure, lines)
     return save(figure, path)
 
@@ -197,7 +208,7 @@ def activation_functions(summary: pd.DataFrame, looks: Looks, path: Path) -> Pat
     slope_axis.set_ylim(
         -0.5, 2.0
     )  # a step (thresholded_relu) has an unbounded slope; it would flatten every other curve
-    legend_outside(slope_axis)
+    legend_for_all(figure, [value_axis])
     if skipped:
         figure.text(
             0.5,
@@ -206,5 +217,6 @@ def activation_functions(summary: pd.DataFrame, looks: Looks, path: Path) -> Pat
             ha="center",
             va="top",
             fontsize=9,
+            gid=NOTE,
         )
     return save(figure, path)

@@ -177,9 +177,10 @@ def _mark(test: str) -> str:
     return WELCH_MARK if test.startswith("Welch") else EXACT_MARK if test.startswith("exact") else ""
 
 
-def reference_rows(comparison: pd.DataFrame) -> pd.DataFrame:
-    """Published against measured, one row per published value: its group, both numbers, the interval the
-    published value must lie in to agree, the difference and the answer."""
+def reference_rows(comparison: pd.DataFrame, wide: bool = False) -> pd.DataFrame:
+    """Published against measured, one row per published value: its group, both numbers, the difference and
+    the answer with the check's half-width; `wide` (and the markdown file) adds the interval the published value
+    must lie in to agree, which the measured value and the half-width already give (but where [0, 1] clips it)."""
     if comparison.empty:
         return pd.DataFrame()
     shown = pd.DataFrame(index=comparison.index)
@@ -197,9 +198,14 @@ def reference_rows(comparison: pd.DataFrame) -> pd.DataFrame:
     ]
     shown["measured"] = [_number(value, ".4f") for value in comparison["measured"]]
     shown["n"] = comparison["n"].astype(str)
-    shown["agrees within"] = [
-        _interval(low, high) for low, high in zip(comparison["agree_low"], comparison["agree_high"])
-    ]
+    if wide:
+        shown["agrees within"] = [
+            _interval(low, high) for low, high in zip(comparison["agree_low"], comparison["agree_high"])
+        ]
     shown["difference"] = [_number(value, "+.4f") for value in comparison["difference"]]
-    shown["agrees"] = ["-" if agrees is None else "yes" if agrees else "no" for agrees in comparison["agrees"]]
+    # The check's width beside the answer: "yes" means consistent with, within so much, not equal to.
+    shown["agrees"] = [
+        "-" if agrees is None else f"{'yes' if agrees else 'no'} (±{half:.4f})"
+        for agrees, half in zip(comparison["agrees"], comparison["agree_half_width"])
+    ]
     return shown.reset_index(drop=True)
