@@ -236,7 +236,7 @@ def phases(spec: RunSpec, seconds: float, pack_size: int = 1, model: CostModel =
     rest evenly over its epochs. (A pack that XLA compiles spends a larger share before: not counted.)"""
     dumped = spec.as_json()
     before = fixed_share(pack_size) * model.per_run
-    after = FORWARD_SHARE * image_counts(dumped)[2] * image_seconds(dumped, model)
+    after = FORWARD_SHARE * run_sizes(dumped).test * image_seconds(dumped, model)
     epochs = model_seconds(dumped, model) - model.per_run - after
     share = seconds / (before + epochs + after)
     count = spec.training.epochs

@@ -9,12 +9,30 @@ things the same way without importing each other.
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from actbench.config import RunSpec
+from typing import Any, Protocol
 
 ARROW = " -> "  # between the hidden activation and the output layer, wherever a run or group is named
+
+
+class Titled(Protocol):
+    """What a run's title is made of: a config.RunSpec has it all (read, never imported here)."""
+
+    @property
+    def dataset(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def task(self) -> Any: ...  # its .type and .label
+    @property
+    def model(self) -> Any: ...  # its .type
+    @property
+    def hidden_activation(self) -> Any: ...  # its .label
+    @property
+    def output_activation(self) -> str: ...
+    @property
+    def output_units(self) -> int: ...
+    @property
+    def seed(self) -> int: ...
 
 
 def pair_label(*parts: str) -> str:
@@ -28,12 +46,12 @@ def output_label(name: str, units: int, binary: bool) -> str:
     return f"{name} ({units} unit{'s' if units > 1 else ''})" if binary else name
 
 
-def run_title(s: RunSpec) -> str:
+def run_title(s: Titled) -> str:
     """`fashion_mnist/full mlp relu -> softmax seed=0`: every part of `title_parts`."""
     return run_label(s, leave_out=())
 
 
-def title_parts(s: RunSpec) -> dict[str, str]:
+def title_parts(s: Titled) -> dict[str, str]:
     """A run title's parts in its order (data, model, hidden, output, seed): what a sweep's display
     leaves out where every run shares it."""
     binary = s.task.type == "binary"
@@ -46,7 +64,7 @@ def title_parts(s: RunSpec) -> dict[str, str]:
     }
 
 
-def run_label(s: RunSpec, leave_out: Collection[str]) -> str:
+def run_label(s: Titled, leave_out: Collection[str]) -> str:
     """The run's title less the parts `leave_out` names (those every run of a sweep shares):
     `mlp relu seed=0` where all have softmax outputs on mnist/sample, `-> sigmoid seed=0` where all
     have the same hidden activation."""
@@ -58,7 +76,7 @@ def run_label(s: RunSpec, leave_out: Collection[str]) -> str:
     return " ".join(parts.values())
 
 
-def shared_label(s: RunSpec, parts: Collection[str]) -> str:
+def shared_label(s: Titled, parts: Collection[str]) -> str:
     """What `run_label` left out, said once: `mnist/sample, output softmax`."""
     shown = title_parts(s)
     texts = [shown[name] for name in ("data", "model") if name in parts]
