@@ -2,7 +2,7 @@
 training that planning and the cost model need. Plain Python, no TensorFlow (actbench.training trains).
 
 A pack is runs that read the same batches (the same data, cut, preprocessing and batch size, each run
-in its own seed's order) and may differ in anything each model holds itself: `pack_key`. Each trains
+in its own seed's order) and may differ in anything each model holds itself (MEMBER_FIELDS): `pack_key`. Each trains
 as it would alone, its own model, optimizer and metrics, in one compiled step with the others
 (actbench/training/loop.py); a run alone is a pack of one. `plan_packs` cuts planned runs into packs
 by `--pack`: off (one run each), K (as few packs of at most K as can be) or auto (_cut: what finishes
@@ -23,9 +23,29 @@ from actbench.errors import ActbenchError, named
 PackSetting = Literal["auto", "off"] | int  # --pack: auto, off, or the most runs one pack trains together
 PackEpochCallback = Callable[[int, int, dict[str, float]], None]  # (a run's index in its pack, epoch, its history row)
 
-# What may differ inside a pack: each model is built from its own spec, so its activation, the
-# initializer `auto` picks for it, and its seed (its initial weights, dropout masks, batch order).
-MEMBER_FIELDS = ("experiment", "hidden_activation", "model.initializer", "seed")
+# What may differ inside a pack: what each model holds itself. Its activation, initializer, seed (its
+# initial weights, dropout masks and batch order), its dropout and batch normalisation layers, its
+# optimizer and learning rate (schedule included), its penalties, its epochs and early stopping.
+# Everything else (the data, its cut and preprocessing, the batch size, the layers' sizes, the task
+# and output layer) the pack's runs share.
+MEMBER_FIELDS = (
+    "experiment",
+    "seed",
+    "hidden_activation",
+    "model.initializer",
+    "model.dropout",
+    "model.dropout_kind",
+    "model.batch_norm",
+    "training.optimizer",
+    "training.learning_rate",
+    "training.momentum",
+    "training.nesterov",
+    "training.weight_decay",
+    "training.l2",
+    "training.schedule",
+    "training.epochs",
+    "training.early_stopping",
+)
 # One compiled call runs up to this many steps, as Keras' steps_per_execution: a call and a look at
 # the losses cost more than a small step.
 STEPS_PER_CALL = 50

@@ -6,6 +6,7 @@ dry run leaves results/ as it was.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,14 +49,19 @@ class PlannedRun:
         return run_title(self.spec) + (f", {self.detail}" if self.detail else "")
 
 
+Expand = Callable[[ExperimentConfig, dict[str, str], dict[str, OwnData]], list[RunSpec]]
+
+
 def plan_runs(
     config: ExperimentConfig,
     results_root: Path,
     data_dir: Path | None,
     cache: DataCache | None = None,
     mirror: str | None = None,
+    expand: Expand = expand_runs,
 ) -> tuple[list[PlannedRun], list[str]]:
-    """The expanded grid with each run's recorded status, and notes on how sources were resolved.
+    """The expanded grid (by `expand`: a tuned experiment's stages have their own) with each run's
+    recorded status, and notes on how sources were resolved.
 
     Without a cache (dry run) nothing is loaded or downloaded: sources are decided from local files,
     and a note says what the real run will download, from where (`mirror`). With one (a real run)
@@ -81,7 +87,7 @@ def plan_runs(
     exp_dir = results.experiment_dir(results_root, config.name)
     notes += filter(None, [results.stale_note(exp_dir)])
     planned = []
-    specs = expand_runs(config, resolved, own)
+    specs = expand(config, resolved, own)
     for spec in {
         cut_key(spec): spec for spec in specs
     }.values():  # refused here, as the executor would, before anything is written

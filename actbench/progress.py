@@ -344,6 +344,7 @@ class PlainDisplay:
 
         self.clock = SweepClock(estimates, parallelism, pack_sizes=pack_sizes)
         self.total = pending = len(estimates)
+        self.done = 0  # a tuned experiment's second stage counts its own runs
         if not pending:
             return  # nothing to train: the summary says it all
         left = self.clock.remaining()
@@ -496,6 +497,8 @@ class LiveDisplay(PlainDisplay):
 def describe_outcome(status: RunStatus, metrics: dict[str, Any], short: bool = False) -> str:
     if status == RunStatus.FINISHED:
         seconds = f"{metrics['train_seconds']:.1f}s"
+        if metrics.get("test_accuracy") is None:  # a tuning run: chooses on validation data, never tested
+            return f"best val_acc {metrics['best_val_accuracy']:.4f} (tuning, not tested)  {seconds}"
         if short:
             return f"acc {metrics['test_accuracy']:.4f}  {seconds}"
         return f"test_acc {metrics['test_accuracy']:.4f}  test_loss {metrics['test_loss']:.4f}  {seconds}"

@@ -89,7 +89,7 @@ SETTINGS: dict[str, Setting] = _rows(
     # `initializer: auto` resolves to the hidden activation's own, so it follows the activation.
     Setting("model.initializer", "str", "setting", activation=True),
     Setting("training.optimizer", "str", "setting"),
-    Setting("training.learning_rate", "float", "setting"),
+    Setting("training.learning_rate", "float", "setting", short="lr"),
     Setting("training.epochs", "int", "setting", header=7),
     Setting("training.batch_size", "int", "setting"),
     Setting("training.validation_split", "float", "setting"),
@@ -100,6 +100,10 @@ SETTINGS: dict[str, Setting] = _rows(
     # The schedule and early stopping as their labels: 'cosine(alpha=0.0)', 'val_loss(min_delta=0.0, patience=2, ...)', 'off'.
     Setting("training.schedule", "str", "setting"),
     Setting("training.early_stopping", "str", "setting"),
+    # A tuned experiment's (actbench/tuning.py): "tune" runs choose settings, "final" runs are judged; the
+    # settings chosen per candidate, which its groups differ in within a block.
+    Setting("stage", "str", "structure"),
+    Setting("tuned", "json", "structure", filter=False),
 )
 
 

@@ -11,14 +11,15 @@ export, and the CLI turns it into exit 130 (143 for SIGTERM).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from actbench import packing, resources, results
+from actbench import packing, resources, results, tuning
 from actbench.claims import Claims
-from actbench.config import ExperimentConfig, Override, load_config
+from actbench.config import ExperimentConfig, Override, expand_runs, load_config
 from actbench.config.load import MAPPING_ORIGIN
 from actbench.context import TrainingContext
 from actbench.costs import estimate_sweep
@@ -28,12 +29,13 @@ from actbench.executors import Executor, Job, Pack, pick_executor
 from actbench.export import require
 from actbench.export.console import export_after_run
 from actbench.packing import PackSetting, pack_setting
-from actbench.planning import PlannedRun, plan_lines, plan_runs
+from actbench.planning import Expand, PlannedRun, plan_lines, plan_runs
 from actbench.results import RunStatus
 from actbench.sinks import Sink, SweepStart
 from actbench.sinks.console import ConsoleSink
 from actbench.sinks.files import FilesSink
 from actbench.terminal import Terminal
+from actbench.tuning import Selection
 
 ExecutorFactory = Callable[[TrainingContext], Executor]  # an executor for the sweep's context (tests, benchmarks)
 
@@ -121,10 +123,7 @@ def launch(
 
         reference.check_grid(config, str(config_path) if isinstance(config_path, Path) else MAPPING_ORIGIN)
     if options.dry_run:
-        planned, notes = plan_runs(config, options.results_dir, options.data_dir, mirror=options.mirror)
-        for note in notes:
-            terminal.note(note)
-        for line in plan_lines(planned, options.results_dir, options.pack, options.parallelism):
+        for line in _dry_run_lines(config, options, terminal):
             terminal.output(line)
         return None
     exp_dir = results.experiment_dir(options.results_dir, config.name)
@@ -151,6 +150,35 @@ def launch(
         terminal.info(summary.describe())
     _export(options, exp_dir, terminal)
     return summary
+
+
+def _dry_run_lines(config: ExperimentConfig, options: RunOptions, terminal: Terminal) -> list[str]:
+    """The plan as `--dry-run` prints it (notes said through `terminal`); a tuned experiment's two stages,
+    the second as 'after stage 1' until stage 1 has run, then as its choices make it."""
+    plan = functools.partial(plan_runs, config, options.results_dir, options.data_dir, mirror=options.mirror)
+    lines = functools.partial(
+        plan_lines, results_dir=options.results_dir, pack=options.pack, parallelism=options.parallelism
+    )
+    if config.tune is None:
+        planned, notes = plan()
+        for note in notes:
+            terminal.note(note)
+        return lines(planned)
+    planned, notes = plan(expand=tuning.stage_one)
+    for note in notes:
+        terminal.note(note)
+    shown = ["stage 1 of 2, tuning (never tested):", *lines(planned)]
+    candidates = len({tuning.candidate_key(run.spec, config) for run in planned})
+    if not all(run.done for run in planned):
+        seeds = ", ".join(map(str, config.seeds))
+        return [
+            *shown,
+            f"stage 2 of 2, after stage 1: each of {candidates} candidates at its choice with seeds {seeds}: {candidates * len(config.seeds)} runs",
+        ]
+    exp_dir = results.experiment_dir(options.results_dir, config.name)
+    selection = tuning.choose(config, [run.spec for run in planned], exp_dir)
+    second, _ = plan(expand=functools.partial(tuning.stage_two, selection=selection))
+    return [*shown, "stage 2 of 2, each candidate at its choice (tested and judged):", *lines(second)]
 
 
 def _export(options: RunOptions, exp_dir: Path, terminal: Terminal) -> None:
@@ -181,9 +209,78 @@ def run_sweep(
         chosen = executor(context) if executor else pick_executor(workers, ray, context, retries)
         chosen.start()  # worker processes import TensorFlow while this process plans
         try:
-            return _sweep(config, results_root, data_dir, force, chosen, context, sinks, pack)
+            if config.tune is not None:
+                return _tuned_sweep(config, results_root, data_dir, force, chosen, context, sinks, pack)
+            return _sweep(config, results_root, data_dir, force, chosen, context, sinks, pack, Stage())[0]
         finally:
             chosen.stop()
+
+
+@dataclass(frozen=True)
+class Stage:
+    """What one pass of a sweep trains: a plain experiment's one pass, or a tuned one's two (tuning.py)."""
+
+    expand: Expand = expand_runs  # its runs, from the config
+    title: str = ""  # said when it opens, for a tuned experiment
+    earlier: tuple[str, ...] = ()  # the run ids of the stage before, which the plan holds too
+    selection: Selection | None = None  # the choices a second stage trains
+    notes: tuple[str, ...] = ()  # warnings to say when it opens
+
+
+def _tuned_sweep(
+    config: ExperimentConfig,
+    results_root: Path,
+    data_dir: Path | None,
+    force: bool,
+    executor: Executor,
+    context: TrainingContext,
+    sinks: Sequence[Sink],
+    pack: PackSetting,
+) -> SweepSummary:
+    """Stage 1 (the tuning runs), the choices made from their records, then stage 2 (the choices on the
+    experiment's seeds). Stage 2 waits while another invocation still trains stage 1's runs."""
+    tune = config.tune
+    assert tune is not None
+    seeds = ", ".join(map(str, config.tuning_seeds))
+    title = (
+        f"stage 1 of 2: {', '.join(tune.settings)} tuned on validation data ({tune.score}) with tuning seeds "
+        f"{seeds}, never tested"
+    )
+    arguments = (config, results_root, data_dir, force, executor, context, sinks, pack)
+    first, planned = _sweep(*arguments, Stage(tuning.stage_one, title))
+    if first.counts["elsewhere"]:
+        for sink in sinks:
+            sink.warned(
+                f"stage 2 waits: {first.counts['elsewhere']} tuning runs are being trained by another actbench; "
+                "run the command again once it is done"
+            )
+        return first
+    exp_dir = results.experiment_dir(results_root, config.name)
+    selection = tuning.choose(config, [run.spec for run in planned], exp_dir)
+    notes = [
+        f"chosen again, stage 1 having changed: {change}"
+        for change in tuning.changes(results.read_selection(exp_dir), selection)
+    ]
+    notes += [
+        f"{choice.label}: no choice, every tuning run of it failed; left out of stage 2"
+        for choice in selection.choices
+        if choice.chosen is None
+    ]
+    second_title = (
+        f"stage 2 of 2: each of {len(selection.choices)} candidates at its choice, on the experiment's seeds "
+        f"{', '.join(map(str, config.seeds))}, tested and judged"
+    )
+    stage = Stage(
+        functools.partial(tuning.stage_two, selection=selection),
+        second_title,
+        tuple(run.run_id for run in planned),
+        selection,
+        tuple(notes),
+    )
+    second, _ = _sweep(*arguments, stage)
+    for key, count in second.counts.items():
+        second.counts[key] = count + first.counts[key]
+    return second
 
 
 def _sweep(
@@ -195,14 +292,16 @@ def _sweep(
     context: TrainingContext,
     sinks: Sequence[Sink],
     pack: PackSetting,
-) -> SweepSummary:
-    planned, notes = plan_runs(config, results_root, data_dir, context.data)
+    stage: Stage,
+) -> tuple[SweepSummary, list[PlannedRun]]:
+    planned, notes = plan_runs(config, results_root, data_dir, context.data, expand=stage.expand)
+    notes += stage.notes
     exp_dir = results.experiment_dir(results_root, config.name)
     # In the order they are handed out: the runs of a pack together (the display's estimates follow it).
     planned_packs = packing.plan_packs([p for p in planned if force or not p.done], pack, executor.parallelism)
     pending = [run for runs in planned_packs for run in runs]
     if not pending:  # nothing to train: how its data was found (a download that failed) does not matter
-        notes = [note for note in notes if note == results.stale_note(exp_dir)]
+        notes = [note for note in notes if note == results.stale_note(exp_dir) or note in stage.notes]
     summary = SweepSummary(exp_dir)
     summary.counts["skipped"] = len(planned) - len(pending)
     estimate = estimate_sweep([[p.spec for p in runs] for runs in planned_packs], results_root, executor.parallelism)
@@ -211,10 +310,12 @@ def _sweep(
     start = SweepStart(
         exp_dir,
         config,
-        [p.run_id for p in planned],
+        [*stage.earlier, *(p.run_id for p in planned)],
         [e.seconds for e in estimate.runs],
         executor.parallelism,
         [len(runs) for runs in planned_packs],
+        stage.title,
+        stage.selection,
     )
     for sink in every:
         sink.opened(start)
@@ -236,7 +337,7 @@ def _sweep(
         raise
     _close(files, list(sinks), shown=notes, sweep_failed=False)
     summary.results_csv = files.results_csv
-    return summary
+    return summary, planned
 
 
 def _claimed_packs(

@@ -6,10 +6,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from actbench import resources
+from actbench.config import axes
 from actbench.config.reference import Reference
 from actbench.config.schema import (
     ActivationSpec,
@@ -22,6 +32,7 @@ from actbench.config.schema import (
     Strict,
     TaskSpec,
     TrainingSpec,
+    TuneSpec,
     dataset_name,
     output_problem,
     output_units,
@@ -48,6 +59,17 @@ def _gib(count: int) -> str:
     return f"{count / 2**30:.1f} GiB"
 
 
+_MODEL: TypeAdapter[ModelSpec] = TypeAdapter(ModelSpec)
+# What tune.per may name besides a setting given as a list: the grid's own lists.
+PER_CANDIDATE = ("dataset", "model", "hidden_activation", "output_activation")
+
+
+def _config_error(loc: tuple[Any, ...], text: str) -> None:
+    raise ValidationError.from_exception_data(
+        "ExperimentConfig", [InitErrorDetails(type=PydanticCustomError("value_error", text), loc=loc, input=None)]
+    )
+
+
 def _default_models() -> list[ModelSpec]:
     return [MLPSpec()]
 
@@ -67,6 +89,106 @@ class ExperimentConfig(Strict):
     diagnostics: bool = False  # dead units, saturation, gradient norms per layer and epoch
     # The published result this config reproduces; in no RunSpec, so it never changes a run id.
     reference: Reference | None = None
+    # Settings chosen per candidate on validation data before the runs are judged (actbench/tuning.py).
+    tune: TuneSpec | None = None
+
+    # Settings given as lists (config/axes.py): the lists as given, every training combination and
+    # every preprocessing, validated. A model entry with lists is several entries of `models`.
+    _axes: dict[str, list[Any]] = PrivateAttr(default_factory=dict)
+    _trainings: list[TrainingSpec] = PrivateAttr(default_factory=list)
+    _preprocessings: list[str] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _settings_as_axes(cls, data: Any, handler: ModelWrapValidatorHandler[ExperimentConfig]) -> ExperimentConfig:
+        if not isinstance(data, dict):
+            return handler(data)
+        raw, found = axes.split_axes(data)
+        axes.refuse_empty(found)
+        models = data.get("models")
+        for index, entry in enumerate(models if isinstance(models, list) else []):
+            lists = axes.model_entry_axes(found, index)
+            if lists and isinstance(entry, dict):
+                axes.variants(_MODEL.validate_python, entry, lists, ("models", index))
+        config = handler(raw)
+        training, given = (
+            data.get("training", {}),
+            {n.split(".", 1)[1]: v for n, v in found.items() if n.startswith("training.")},
+        )
+        config._axes = found
+        config._trainings = (
+            axes.variants(TrainingSpec.model_validate, training, given, ("training",)) if given else [config.training]
+        )
+        data_section, preprocessing = data.get("data", {}), found.get("data.preprocessing")
+        config._preprocessings = (
+            [
+                spec.preprocessing
+                for spec in axes.variants(
+                    DataSpec.model_validate, data_section, {"preprocessing": preprocessing}, ("data",)
+                )
+            ]
+            if preprocessing is not None
+            else [config.data.preprocessing]
+        )
+        config._check_models_fit_the_builtin_images()
+        if config.tune is not None:
+            config._check_tune()
+        return config
+
+    def _check_tune(self) -> None:
+        tune = self.tune
+        assert tune is not None
+        for index, name in enumerate(tune.settings):
+            if axes.spec_field(name, self._axes) is None:
+                lists = ", ".join(axes.axis_names(self._axes)) or "none yet"
+                _config_error(
+                    ("tune", "settings", index),
+                    f"'{name}' is not a setting given as a list of values; give it several "
+                    f"(e.g. training: {{learning_rate: [0.0003, 0.001, 0.003]}}); lists here: {lists}",
+                )
+        overlap = sorted(set(self.tuning_seeds) & set(self.seeds))
+        if overlap:
+            _config_error(
+                ("tune", "seeds"),
+                f"seed {overlap[0]} is both a tuning seed and one of the experiment's seeds; the runs judged "
+                "must not be those the settings were chosen on: give other tuning seeds, or a count",
+            )
+        for index, name in enumerate(tune.per or []):
+            if name not in PER_CANDIDATE and axes.spec_field(name, self._axes) is None:
+                choices = ", ".join([*PER_CANDIDATE, *axes.axis_names(self._axes)])
+                _config_error(("tune", "per", index), f"'{name}' is none of what a choice can be made for: {choices}")
+            if axes.spec_field(name, self._axes) in self.tuned_fields:
+                _config_error(("tune", "per", index), f"'{name}' is tuned: a choice cannot be made per value of it")
+
+    @property
+    def tuned_fields(self) -> tuple[str, ...]:
+        """The spec fields tune.settings name (dotted, as a RunSpec holds them); none without tuning."""
+        if self.tune is None:
+            return ()
+        return tuple(field for name in self.tune.settings if (field := axes.spec_field(name, self._axes)))
+
+    @property
+    def tuning_seeds(self) -> list[int]:
+        """tune.seeds: as listed, or a count of the seeds after the experiment's."""
+        if self.tune is None:
+            return []
+        if isinstance(self.tune.seeds, list):
+            return list(self.tune.seeds)
+        return list(range(max(self.seeds) + 1, max(self.seeds) + 1 + self.tune.seeds))
+
+    @property
+    def trainings(self) -> list[TrainingSpec]:
+        """The training settings of the grid: one, or each combination of the training axes."""
+        return self._trainings or [self.training]
+
+    @property
+    def preprocessings(self) -> list[str]:
+        return self._preprocessings or [self.data.preprocessing]
+
+    @property
+    def setting_axes(self) -> dict[str, list[Any]]:
+        """The settings given as lists, dotted ('training.learning_rate', 'models[0].dropout'), as given."""
+        return dict(self._axes)
 
     @field_validator("models", mode="before")
     @classmethod
@@ -126,11 +248,11 @@ class ExperimentConfig(Strict):
             raise ValueError("seeds must be distinct, or a run would be repeated with identical numbers")
         return value
 
-    @model_validator(mode="after")
-    def _models_fit_the_builtin_images(self) -> ExperimentConfig:
+    def _check_models_fit_the_builtin_images(self) -> None:
         # Convolution and pooling windows against each built-in dataset's images, and the memory each
-        # model needs to train; a dataset of your own is checked once its files are read (plan.own_data).
-        # `auto` counts the full data's training images: the most a run of it can have.
+        # model needs to train (at the grid's largest batch); a dataset of your own is checked once its
+        # files are read (planning.own_data). `auto` counts the full data's training images: the most
+        # a run of it can have. Once the axes are known: in _settings_as_axes.
         for name in {entry for entry in self.datasets if isinstance(entry, str)}:
             info = DATASETS[name]
             train_images = info.size("sample" if self.data.source == "sample" else "full")[0]
@@ -146,7 +268,6 @@ class ExperimentConfig(Strict):
                         )
                     ],
                 )
-        return self
 
     @model_validator(mode="after")
     def _refuse_softmax_on_one_unit(self) -> ExperimentConfig:
@@ -184,9 +305,10 @@ def model_problems(
     train = min(train_images, config.data.limit_train or train_images)
     fit = max(1, train - validation_images(train, config.training.validation_split))
     # A batch holds at most the images a run fits on; when it takes most of the memory, what sizes it is a cause too.
-    batch_size = min(config.training.batch_size, fit)
+    largest = max(training.batch_size for training in config.trainings)
+    batch_size = min(largest, fit)
     batch_fields = ("training.batch_size",) + (
-        ("data.limit_train", "training.validation_split") if batch_size < config.training.batch_size else ()
+        ("data.limit_train", "training.validation_split") if batch_size < largest else ()
     )
     for index, model in enumerate(config.models):
         try:
@@ -210,6 +332,10 @@ def config_as_dict(config: ExperimentConfig) -> dict[str, Any]:
         {"name": a["name"], **a["params"]} if a["params"] else a["name"] for a in data["hidden_activations"]
     ]  # the source digest is derived, not written by the user
     data["output_activations"] = [o if o["units"] else o["name"] for o in data["output_activations"]]
+    for name, values in config.setting_axes.items():  # a setting given as a list is written as one
+        section, _, field = name.partition(".")
+        if section in ("training", "data"):
+            data[section][field] = values
     if data["reference"] is None:  # config.yaml of a config without one stays as it was
         del data["reference"]
     return data

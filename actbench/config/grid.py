@@ -63,10 +63,16 @@ class RunSpec(Strict):
     training_rules: int
     own_data: OwnData | None = None  # only for a dataset of your own
     preprocessing: Literal[PREPROCESSING] = "scale"  # type: ignore[valid-type]
+    # A tuned experiment's (actbench/tuning.py): stage "tune" runs choose settings on validation data and
+    # are never tested; "final" runs train a choice on the experiment's seeds, `tuned` naming what was
+    # chosen (spec fields, dotted), which its block then leaves out: its groups compare activations each
+    # at its own choice.
+    stage: Literal["final", "tune"] = "final"
+    tuned: tuple[str, ...] = ()
 
     # A built-in dataset's runs have no `own_data` key, so their spec (and run id) is what it was
     # before datasets of your own existed; the same for the settings added later, at their defaults.
-    LATER = ("own_data", "preprocessing")
+    LATER = ("own_data", "preprocessing", "stage", "tuned")
 
     def as_json(self) -> dict[str, Any]:
         """The spec as spec.json holds it."""
@@ -108,9 +114,10 @@ def group_id(spec: RunSpec | dict[str, Any]) -> str:
 
 
 def block_id(spec: RunSpec | dict[str, Any]) -> str:
-    """The id every group of one block shares: the spec less the seed and the activations (results.csv's
-    names: 'model.initializer' is spec["model"]["initializer"])."""
-    return _digest(spec_key(spec, without=(*NOT_IN_GROUP_ID, *activation_settings())))
+    """The id every group of one block shares: the spec less the seed, the activations (results.csv's
+    names: 'model.initializer' is spec["model"]["initializer"]) and the settings tuning chose for each."""
+    tuned = tuple(_as_json(spec).get("tuned", ()))
+    return _digest(spec_key(spec, without=(*NOT_IN_GROUP_ID, *activation_settings(), *tuned)))
 
 
 def _as_json(spec: RunSpec | dict[str, Any]) -> dict[str, Any]:
@@ -160,10 +167,17 @@ def expand_runs(
         return sources[dataset], info.size(sources[dataset]), info.classes
 
     runs = []
+    # Settings given as lists (config/axes.py) vary after the model and before the activations.
     grid = itertools.product(
-        config.dataset_names, config.models, config.hidden_activations, config.output_activations, config.seeds
+        config.dataset_names,
+        config.models,
+        config.preprocessings,
+        config.trainings,
+        config.hidden_activations,
+        config.output_activations,
+        config.seeds,
     )
-    for dataset, model, hidden, output, seed in grid:
+    for dataset, model, preprocessing, training, hidden, output, seed in grid:
         if model.initializer == "auto":
             model = model.model_copy(update={"initializer": activations.default_initializer(hidden.name)})
         source, (n_train, n_test), classes = facts(dataset)
@@ -179,13 +193,13 @@ def expand_runs(
                 hidden_activation=hidden,
                 output_activation=output.name,
                 output_units=output_units(config.task, output, classes),
-                training=config.training,
+                training=training,
                 seed=seed,
                 deterministic=config.deterministic,
                 diagnostics=config.diagnostics,
                 training_rules=TRAINING_RULES,
                 own_data=own.get(dataset),
-                preprocessing=config.data.preprocessing,
+                preprocessing=preprocessing,
             )
         )
     return runs

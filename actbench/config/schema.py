@@ -375,3 +375,20 @@ class TrainingSpec(Strict):
     @property
     def early_stopping_label(self) -> str:
         return self.early_stopping.label if self.early_stopping else "off"
+
+
+# The validation scores a tuning choice is made by, and which way is better.
+TUNE_SCORES = {"val_loss": "min", "val_accuracy": "max"}
+
+
+class TuneSpec(Strict):
+    """`tune:`: choose settings given as lists per candidate on validation data with tuning seeds (stage 1,
+    never tested), then train each candidate's choice with the experiment's seeds and judge those (stage 2).
+    See actbench/tuning.py."""
+
+    settings: list[str] = Field(min_length=1)  # the axes to tune: 'learning_rate', 'training.momentum', 'dropout'
+    score: Literal[tuple(TUNE_SCORES)] = "val_loss"  # type: ignore[valid-type]
+    # Tuning seeds: a count (the seeds after the experiment's) or a list, disjoint from the experiment's seeds.
+    seeds: PositiveInt | list[Annotated[int, Field(ge=0)]] = 2
+    # What a choice is made for; by default every combination of the other lists (each activation in each block).
+    per: list[str] | None = None

@@ -10,6 +10,7 @@
                                       metrics.json final metrics; written last: a run is done
                                                    when it exists and its status is not "failed"
     results/<experiment>/results.csv              one row per run, rebuilt, never appended to
+    results/<experiment>/selection.json           a tuned experiment's choices and their scores
 
 runs.py names the files above but results.csv, says how a run ended (RunStatus) and what it produced
 (RunOutputs), writes a run's files (run_files, save_record) and reads each back
@@ -33,6 +34,7 @@ from actbench.results.runs import (
     PLAN,
     PREDICTIONS,
     RUN_FILES,
+    SELECTION,
     SPEC,
     RunOutputs,
     RunRecord,
@@ -55,9 +57,11 @@ from actbench.results.runs import (
     read_plan,
     read_predictions,
     read_run,
+    read_selection,
     read_spec,
     run_dir,
     run_directories,
+    save_selection,
     run_files,
     run_status,
     runs_dir,

@@ -44,6 +44,7 @@ HISTORY, PREDICTIONS, CONFUSION = "history.csv", "predictions.npz", "confusion_m
 DIAGNOSTICS, HISTOGRAMS = "diagnostics.csv", "activation_histograms.npz"  # only with diagnostics on
 RUN_FILES = (HISTORY, PREDICTIONS, CONFUSION, DIAGNOSTICS, HISTOGRAMS)
 CONFIG, PLAN = "config.yaml", "plan.json"  # beside runs/: the latest config and the run ids it expands to
+SELECTION = "selection.json"  # beside runs/, for a tuned experiment: its choices and every score behind them
 
 
 class RunStatus(str, Enum):
@@ -139,6 +140,20 @@ def is_done(exp_dir: Path, run_id: str) -> bool:
 def save_experiment(exp_dir: Path, config: dict[str, Any], run_ids: list[str]) -> None:
     write_atomic(exp_dir / CONFIG, yaml.safe_dump(config, sort_keys=False))
     write_json(exp_dir / PLAN, {"run_ids": run_ids})
+
+
+def save_selection(exp_dir: Path, selection: dict[str, Any]) -> None:
+    write_json(exp_dir / SELECTION, selection)
+
+
+def read_selection(exp_dir: Path) -> dict[str, Any] | None:
+    """A tuned experiment's selection.json as written (actbench/tuning.py), or None where there is none or
+    it cannot be read."""
+    try:
+        data = read_json(exp_dir / SELECTION)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def read_config(exp_dir: Path) -> dict[str, Any]:

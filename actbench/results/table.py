@@ -68,6 +68,8 @@ def flatten_run(spec: dict[str, Any], metrics: dict[str, Any]) -> dict[str, Any]
     row["preprocessing"] = RunSpec.with_later_defaults(spec)["preprocessing"]
     row["diagnostics"] = spec.get("diagnostics", False)
     row["data_sha256"] = (spec.get("own_data") or {}).get("sha256")
+    later = RunSpec.with_later_defaults(spec)
+    row.update(stage=later["stage"], tuned=json.dumps(list(later["tuned"])))
     row.update({k: v for k, v in metrics.items() if not isinstance(v, (dict, list))})
     return row
 

@@ -29,6 +29,7 @@ from typing import Protocol
 from actbench.config import ExperimentConfig
 from actbench.executors import Job
 from actbench.results import RunRecord
+from actbench.tuning import Selection
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class SweepStart:
     ]  # the estimated seconds of each run to do (in its pack), in the order they are handed out
     parallelism: int  # how many packs train at once
     pack_sizes: list[int] | None = None  # the packs those runs train in, in that order (None: one run each)
+    stage: str = ""  # a tuned experiment's: which of its two stages this is, in words
+    selection: Selection | None = None  # a tuned experiment's second stage: the choices it trains
 
 
 class Sink(Protocol):

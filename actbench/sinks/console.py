@@ -33,11 +33,15 @@ def shared_parts(config: ExperimentConfig) -> frozenset[str]:
 class ConsoleSink:
     def __init__(self, terminal: Terminal, display: Display | None = None) -> None:
         self.terminal = terminal
+        self.given = display  # a display of the caller's, else one made anew each time a sweep (a stage) opens
         self.display = display or sweep_display(terminal)
         self.shared: frozenset[str] = frozenset()
         self.headed = False  # the heading says what the labels leave out, once
 
     def opened(self, start: SweepStart) -> None:
+        if start.stage:  # a tuned experiment's stage: which, and what it does, each on a display of its own
+            self.terminal.info(start.stage)
+            self.display, self.headed = self.given or sweep_display(self.terminal), False
         self.shared = shared_parts(start.config)
         self.display.start(len(start.run_ids), start.pending_seconds, start.parallelism, start.pack_sizes)
 

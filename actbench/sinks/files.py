@@ -13,7 +13,8 @@ from actbench.sinks import SweepStart
 
 class FilesSink:
     """Writes plan.json and config.yaml when the sweep opens (its data already loaded: a sweep that cannot
-    start changes nothing), each run's folder as its record arrives
+    start changes nothing), and a tuned experiment's selection.json when its second stage opens, each
+    run's folder as its record arrives
     (atomically, metrics.json last, so a kill at any moment loses nothing that finished), and
     rebuilds results.csv when it closes."""
 
@@ -24,6 +25,8 @@ class FilesSink:
 
     def opened(self, start: SweepStart) -> None:
         results.save_experiment(self.exp_dir, config_as_dict(start.config), start.run_ids)
+        if start.selection is not None:
+            results.save_selection(self.exp_dir, start.selection.as_json())
 
     def started(self, job: Job) -> None: ...
 

@@ -31,7 +31,7 @@ from actbench.datasets import Dataset
 from actbench.errors import ActbenchError
 from actbench.packing import STEPS_PER_CALL, PackEpochCallback, pack_key, structure_of, use_xla
 from actbench.pipeline import batch_order, epoch_batches, model_input_shape
-from actbench.training.member import Member, own_shares
+from actbench.training.member import Member, cost_key, own_shares
 from actbench.training.result import RunResult, finish_run
 from actbench.training.setup import PreparedRun, prepare_run
 from actbench.training.trainer import Trainer, build_trainer
@@ -141,6 +141,7 @@ def _fit(trainer: Trainer, members: list[Member], data: Dataset, batch_size: int
     for member in members:
         member.begin()
     y_val, seconds = members[0].run.targets[1], 0.0
+    step_seconds: dict[str, list[float]] = {}  # by the cost_key of the members timed
     for epoch in range(1, max(member.epochs for member in members) + 1):
         active = [member for member in members if member.training]
         if not active:
@@ -151,8 +152,8 @@ def _fit(trainer: Trainer, members: list[Member], data: Dataset, batch_size: int
         epoch_seconds = time.perf_counter() - started
         seconds += epoch_seconds
         if len(active) > 1:
-            _time_steps(trainer, active, min(batch_size, len(data.x_train)))
-        for member, raw, share in zip(active, raw_val, own_shares(active)):
+            _time_steps(trainer, active, min(batch_size, len(data.x_train)), step_seconds)
+        for member, raw, share in zip(active, raw_val, own_shares(active, step_seconds)):
             figures = trainer.epoch_figures(member.slot, raw, y_val, member.run.loss)
             member.end_epoch(epoch, figures, epoch_seconds * share)
     for member in members:
@@ -191,14 +192,18 @@ def _chunk(indices: np.ndarray, sizes: np.ndarray, position: int) -> tuple[np.nd
     return chunk, chunk_sizes, count
 
 
-def _time_steps(trainer: Trainer, active: list[Member], batch_size: int) -> None:
-    """Each member's training step timed alone on one batch, STEP_TIMINGS rounds, the members in
-    another order each round so a busy moment of the machine does not fall on one of them alone."""
+def _time_steps(trainer: Trainer, active: list[Member], batch_size: int, step_seconds: dict[str, list[float]]) -> None:
+    """Each kind of step the members take (cost_key: their layers and activation) timed alone on one
+    batch, on the first member of that kind, STEP_TIMINGS rounds, the kinds in another order each round
+    so a busy moment of the machine does not fall on one of them alone."""
     batch = np.arange(batch_size, dtype=np.int32)
+    kinds = list({cost_key(member): member for member in active}.items())
+    if len(kinds) < 2:
+        return  # every member's step costs the same: equal shares, nothing to time
     for round_ in range(STEP_TIMINGS):
-        shift = round_ % len(active)
-        for member in active[shift:] + active[:shift]:
-            member.step_seconds.append(trainer.step_seconds(member.slot, batch))
+        shift = round_ % len(kinds)
+        for key, member in kinds[shift:] + kinds[:shift]:
+            step_seconds.setdefault(key, []).append(trainer.step_seconds(member.slot, batch))
 
 
 def _tested(members: list[Member], trainer: Trainer, data: Dataset) -> dict[int, RunResult]:

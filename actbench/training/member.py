@@ -28,7 +28,6 @@ class Member:
     diverged: bool = False
     diverged_now: bool = False  # a loss stopped being finite within the current epoch
     seconds: float = 0.0  # its own training time: its share of each epoch it trained (see own_shares)
-    step_seconds: list[float] = field(default_factory=list)  # its training step as timed alone, in a pack
 
     @property
     def epochs(self) -> int:
@@ -77,10 +76,19 @@ class Member:
             self.run.probe.after_training(self.model)
 
 
-def own_shares(members: list[Member]) -> list[float]:
-    """Each member's share of an epoch the pack trained together: its step's cost as timed alone (the
-    median of its timings so far) over all of theirs. One member: all of it; no timing yet: equal shares."""
-    costs = [statistics.median(m.step_seconds) if m.step_seconds else 0.0 for m in members]
+def cost_key(member: Member) -> str:
+    """What a member's step costs depends on: its model's layers and activation, not its seed, optimizer
+    or learning rate (costs.shape_key). Members alike in it share their step's timings."""
+    from actbench.costs import shape_key
+
+    return shape_key(member.run.spec.as_json())
+
+
+def own_shares(members: list[Member], step_seconds: dict[str, list[float]]) -> list[float]:
+    """Each member's share of an epoch the pack trained together: the cost of its kind of step as timed
+    alone (`step_seconds` by cost_key: the median of the timings so far) over all of theirs. One member:
+    all of it; no timing yet: equal shares."""
+    costs = [statistics.median(step_seconds.get(cost_key(m)) or [0.0]) for m in members]
     total = sum(costs)
     if len(members) == 1 or total <= 0 or not all(costs):
         return [1 / len(members)] * len(members)

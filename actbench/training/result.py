@@ -75,6 +75,9 @@ def finish_run(
     metrics.update(best_val_accuracy=best["val_accuracy"], best_epoch=best["epoch"])
     if run.early_stopping is not None:  # the epoch early stopping counts best (and whose weights it restores)
         metrics["best_epoch"] = run.early_stopping.best_epoch + 1
+    if spec.stage == "tune":  # it chooses settings on validation data: the test set is never looked at
+        metrics.update(test_accuracy=None, test_loss=None)
+        return RunResult(RunStatus.FINISHED, metrics, outputs)
     raw = predict(data.x_test)
     probabilities = evaluation.class_probabilities(raw, output)
     scores, confusion = evaluation.classification_metrics(probabilities, labels_test)

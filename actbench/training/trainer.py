@@ -34,6 +34,10 @@ from actbench.training.setup import PreparedRun
 
 EVAL_BATCH_SIZE = 1024  # images per call when a pack's models are evaluated (validation, test)
 
+# Every pack traces its own functions, each run's models being new: TensorFlow's warning about
+# retracing is expected here, and only noise.
+tf.get_logger().setLevel("ERROR")
+
 
 @dataclass(eq=False)
 class Trainer:
