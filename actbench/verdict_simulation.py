@@ -28,8 +28,19 @@ class SimulationResult:
 
     @property
     def tolerance(self) -> float:
-        """Three binomial standard errors of a 5% rate estimated from this many blocks."""
-        return 3 * math.sqrt(ALPHA * (1 - ALPHA) / self.blocks)
+        return binomial_tolerance(self.blocks)
+
+
+def binomial_tolerance(blocks: int) -> float:
+    """Three binomial standard errors of a 5% rate estimated from this many blocks."""
+    return 3 * math.sqrt(ALPHA * (1 - ALPHA) / blocks)
+
+
+def noise_scales(k: int, correlation: float, noise_ratio: float) -> np.ndarray:
+    """Each group's own-noise standard deviation: spread geometrically over [1, noise_ratio] across the
+    groups, scaled so their mean square is 1 - correlation (a run's variance is 1 for an average group)."""
+    scales = np.geomspace(1.0, noise_ratio, k)
+    return scales / np.sqrt(np.mean(scales**2)) * math.sqrt(1 - correlation)
 
 
 def draw_blocks(
@@ -42,13 +53,11 @@ def draw_blocks(
     noise_ratio: float = 1.0,
     seed: int = 0,
 ) -> Iterator[np.ndarray]:
-    """`blocks` arrays of k groups x n seeds; the last `worse` groups are `effect` lower. Own-noise
-    sizes spread geometrically over [1, noise_ratio] across the groups (scaled so their mean square
-    is 1 - correlation)."""
+    """`blocks` arrays of k groups x n seeds; the last `worse` groups are `effect` lower (own noise as
+    `noise_scales`)."""
     rng = np.random.default_rng(seed)
     lower = effect * (np.arange(k) >= k - worse)
-    scales = np.geomspace(1.0, noise_ratio, k)
-    scales = scales / np.sqrt(np.mean(scales**2)) * math.sqrt(1 - correlation)
+    scales = noise_scales(k, correlation, noise_ratio)
     for _ in range(blocks):
         shared = rng.normal(size=n) * math.sqrt(correlation)
         yield shared + rng.normal(size=(k, n)) * scales[:, None] - lower[:, None]
