@@ -279,7 +279,7 @@ def test_an_estimate_splits_into_the_phases_a_run_passes(tmp_path):
     # Testing 10,000 images at a third of a trained image's cost, against 2 epochs of 1,800 trained and
     # 200 validation images and their compiled calls: in the cost model's proportions.
     dumped = few.model_dump(mode="json")
-    testing = costs.image_counts(dumped)[2] * costs.FORWARD_SHARE * costs.image_seconds(dumped)
+    testing = run_sizes(dumped).test * costs.FORWARD_SHARE * costs.image_seconds(dumped)
     epochs = costs.model_seconds(dumped) - costs.MEASURED.per_run - testing
     assert alone.after / alone.epoch == pytest.approx(testing / (epochs / 2))
     assert alone.after > alone.epoch  # (--limit-train with the whole test set: testing is no afterthought)

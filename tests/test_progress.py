@@ -449,7 +449,7 @@ def test_a_label_wider_than_the_terminal_goes_on_onto_the_next_line_never_cut(mo
 def test_the_console_names_runs_by_what_differs_and_says_the_rest_once(monkeypatch, tmp_path):
     from actbench.config import load_config
     from actbench.executors import Job
-    from actbench.plan import plan_runs
+    from actbench.planning import plan_runs
     from actbench.results import RunRecord
     from actbench.sinks import SweepStart
     from actbench.sinks.console import ConsoleSink

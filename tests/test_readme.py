@@ -63,3 +63,19 @@ def test_the_readme_gives_the_test_command_ci_runs():
     command = "pip install -e '.[test]' && pytest"
     assert command in (REPO / "README.md").read_text(encoding="utf-8")
     assert command in (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+
+
+def test_the_readmes_python_example_runs_as_a_script(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    text = (REPO / "README.md").read_text(encoding="utf-8").split("## From Python", 1)[1]
+    script = text.split("```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "configs").mkdir()
+    shutil.copy(REPO / "configs" / "relu_vs_sigmoid.yaml", tmp_path / "configs")
+    (tmp_path / "example.py").write_text(script)
+    out = subprocess.run([sys.executable, "example.py"], capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("6 runs finished") and "relu" in out.stdout and "sigmoid" in out.stdout
+    assert (tmp_path / "results" / "relu_vs_sigmoid" / "results.csv").is_file()

@@ -28,8 +28,10 @@ from actbench.settings_catalogue import activation_settings
 # The version of the rules by which a run turns its spec into numbers (data order, models, losses,
 # metrics, diagnostics). Bump it in every change that alters the numbers: it is part of the run id,
 # so older run directories are then stale (reported as such, never mixed in, never counted as
-# done) and their runs train again. 1: until the input pipeline reshuffled every epoch.
-TRAINING_RULES = 2
+# done) and their runs train again. 1: until the input pipeline reshuffled every epoch. 2: until
+# every run trained in actbench's own loop (alone, a pack of one: its numbers those of Keras' fit to
+# float rounding) and a packed run's train_seconds was its own share of its pack's, not an equal one.
+TRAINING_RULES = 3
 
 
 class OwnData(Strict):
