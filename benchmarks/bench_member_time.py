@@ -48,7 +48,18 @@ def main() -> None:
         for repeat in range(args.repeats):
             for way, pack in (("packed", "auto"), ("off", "off")):
                 results = Path(tmp) / f"{way}-{repeat}"
-                command = [sys.executable, "-m", "actbench", "run", str(config), "--results-dir", str(results), "-q", "--pack", pack]
+                command = [
+                    sys.executable,
+                    "-m",
+                    "actbench",
+                    "run",
+                    str(config),
+                    "--results-dir",
+                    str(results),
+                    "-q",
+                    "--pack",
+                    pack,
+                ]
                 subprocess.run(command, check=True, env=env)
                 table = pd.read_csv(results / "member_time" / "results.csv")
                 for activation, runs in table.groupby("hidden_activation_name"):
@@ -56,7 +67,9 @@ def main() -> None:
                     seconds[way].setdefault(name, []).extend(runs["train_seconds"].tolist())
                 if way == "packed":
                     assert set(table["pack_size"]) == {4}, table["pack_size"]
-    print(f"Fashion-MNIST full, MLP 256-256, {args.epochs} epochs, 2 seeds; {os.cpu_count()} cores; train_seconds, median of {args.repeats} x 2 runs")
+    print(
+        f"Fashion-MNIST full, MLP 256-256, {args.epochs} epochs, 2 seeds; {os.cpu_count()} cores; train_seconds, median of {args.repeats} x 2 runs"
+    )
     ratios = {}
     for way, by_activation in seconds.items():
         relu, slow = (statistics.median(by_activation[name]) for name in ("relu", "slow"))

@@ -61,12 +61,12 @@ from actbench.results.runs import (
     read_spec,
     run_dir,
     run_directories,
-    save_selection,
     run_files,
     run_status,
     runs_dir,
     save_experiment,
     save_record,
+    save_selection,
 )
 from actbench.results.storage import ensure_writable, guarded, read_json, remove, write_atomic, write_json
 from actbench.results.table import (
