@@ -79,7 +79,7 @@ def variants(
     return validated
 
 
-def _raise(where: Sequence[Any], name: str, kind: str, value: Any, ctx: dict[str, Any]) -> None:
+def _raise(where: Sequence[Any], name: str | int, kind: str, value: Any, ctx: dict[str, Any]) -> None:
     detail = InitErrorDetails(type=kind, loc=(*where, name), input=value, ctx=ctx)
     raise ValidationError.from_exception_data("ExperimentConfig", [detail])
 
