@@ -130,15 +130,22 @@ def report_tables(target: Path | str, filters: Sequence[str] = (), all_runs: boo
     - "problems": diverged and failed runs;
     - "published": where an experiment's config cites a published result (its `reference:` block), one row
       per published value: the group it names, published and measured, the interval it must lie in, the
-      difference and whether they agree (docs/report.md#published-vs-measured).
+      difference and whether they agree (docs/report.md#published-vs-measured);
+    - "overall": where an experiment (or, with several, all of them: scope "all experiments") holds two or
+      more blocks, one row per ranked activation: its average rank over the blocks, in how many it ranked
+      first, its gap to the best, Nemenyi's p against it, its verdict, and the Friedman test's figures
+      (docs/report.md#which-activation-is-best-overall).
     Groups are keyed by `group_id` (and blocks by `block_id`), as in results.csv and the exports.
     """
     import pandas as pd
 
     from actbench.reference import COLUMNS
     from actbench.report.formats import VERDICT_COLUMNS, summary_frame
+    from actbench.report.ranks import TABLE_COLUMNS, overall_across
 
     reports = build_reports(target, filters, all_runs)
+    overall = [r.overall.table() for r in reports if r.overall is not None]
+    across = overall_across(reports)
     groups = summary_frame(reports)
     names = [c for c in ("experiment", "block", "block_label", "label", "group_id", "block_id") if c in groups]
     verdicts = [c for c in VERDICT_COLUMNS if c in groups]
@@ -154,4 +161,7 @@ def report_tables(target: Path | str, filters: Sequence[str] = (), all_runs: boo
         )
         if any(r.reference is not None for r in reports)
         else pd.DataFrame(columns=["experiment", *COLUMNS]),
+        "overall": pd.concat(overall + ([across.table()] if across else []), ignore_index=True)
+        if overall or across
+        else pd.DataFrame(columns=TABLE_COLUMNS),
     }
