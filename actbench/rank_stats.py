@@ -10,8 +10,8 @@ are further apart than the critical difference (CD), which the diagram draws.
 The Friedman p-value is a permutation p: the share of studies whose blocks order the activations at
 random (drawn with a fixed seed, so the same scores give the same p) whose statistic reaches the
 observed one. scipy's chi-square approximation (`scipy.stats.friedmanchisquare`) is off with few
-blocks and few activations (benchmarks/bench_ranks.py measures both). Ties within a block only make
-the permutation p larger (the drawn orderings have none), never smaller.
+blocks and few activations (benchmarks/bench_ranks.py measures both). A block with ties is compared
+with orderings that have none, which spread the rank sums wider: a cautious p.
 
 Pure NumPy and scipy on (blocks x activations) arrays: the report and the simulation
 (actbench/rank_simulation.py) call the same `rank_verdicts`.
@@ -78,8 +78,12 @@ def permutation_p(ranks: np.ndarray, null: np.ndarray) -> float:
 
 def critical_difference(k: int, blocks: int, alpha: float = ALPHA) -> float:
     """Nemenyi's CD: two average ranks further apart than this differ (familywise error alpha over all pairs)."""
+    return _critical_difference_of_one(k, alpha) / math.sqrt(blocks)
+
+
+def _critical_difference_of_one(k: int, alpha: float) -> float:
     q = stats.studentized_range.ppf(1 - alpha, k, np.inf) / math.sqrt(2)
-    return float(q * math.sqrt(k * (k + 1) / (6 * blocks)))
+    return float(q * math.sqrt(k * (k + 1) / 6))
 
 
 def nemenyi_p(gaps: np.ndarray, k: int, blocks: int) -> np.ndarray:
@@ -89,23 +93,17 @@ def nemenyi_p(gaps: np.ndarray, k: int, blocks: int) -> np.ndarray:
 
 
 def can_conclude(k: int, blocks: int, alpha: float = ALPHA) -> bool:
-    """Whether the data could let the test separate anything: had every block ranked the activations
-    alike, Friedman's p ((k!)^(1 - blocks): the chance of that) would be below alpha and the first and
-    last (k - 1 ranks apart) would be further apart than the CD. Otherwise a p-value says nothing."""
-    return (
-        k >= 2
-        and blocks >= 2
-        and (1 - blocks) * math.lgamma(k + 1) < math.log(alpha)
-        and (k - 1 > critical_difference(k, blocks, alpha))
-    )
+    """Whether the data could let the test separate anything (see `blocks_needed`)."""
+    return k >= 2 and blocks >= blocks_needed(k, alpha)
 
 
 def blocks_needed(k: int, alpha: float = ALPHA) -> int:
-    """The fewest blocks with which `can_conclude` (k activations)."""
-    blocks = 2
-    while not can_conclude(k, blocks, alpha):
-        blocks += 1
-    return blocks
+    """The fewest blocks with which the test could separate anything from k activations: had every block
+    ranked them alike, Friedman's p ((k!)^(1 - blocks), the chance of that) would be below alpha, and the
+    first and last (k - 1 ranks apart) would be further apart than the CD. Below it a p-value says nothing."""
+    for_p = 1 + -math.log(alpha) / math.lgamma(k + 1)  # (k!)^(1 - blocks) < alpha
+    for_cd = (_critical_difference_of_one(k, alpha) / (k - 1)) ** 2  # CD < k - 1
+    return max(2, math.floor(for_p) + 1, math.floor(for_cd) + 1)
 
 
 @dataclass(frozen=True)
@@ -122,7 +120,7 @@ class Design:
 
     @classmethod
     def of(cls, k: int, blocks: int, alpha: float = ALPHA) -> Design:
-        conclusive = can_conclude(k, blocks, alpha)
+        conclusive = can_conclude(k, blocks, alpha)  # k >= 2: the caller ranks two or more
         return cls(
             k,
             blocks,

@@ -35,7 +35,7 @@ from actbench.rank_stats import Design, rank_verdicts
 from actbench.stats import ALPHA, holm
 
 ACTIVATIONS = (2, 3, 5, 10, 20)
-BLOCKS = (6, 8, 10, 12, 15, 20)
+BLOCKS = (6, 8, 12, 20)
 
 
 def wilcoxon_holm_power(k: int, blocks: int, studies: int, seed: int) -> float:

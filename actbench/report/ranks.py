@@ -149,7 +149,7 @@ def _overall(scope: str, summary: pd.DataFrame, runs: pd.DataFrame, several: boo
         for mean, group in zip(groups["acc_mean"], groups["group_id"])
     ]
     scored = groups.dropna(subset=["_score"])
-    settings = list(dict.fromkeys(groups.sort_values(["experiment", "block"], kind="stable")["_setting"]))
+    settings = list(dict.fromkeys(groups.sort_values(["experiment", "block", *others], kind="stable")["_setting"]))
     if len(settings) < 2:
         return None
     setting_labels = _setting_labels(groups, settings, others[0], several)
