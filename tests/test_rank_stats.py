@@ -79,7 +79,7 @@ def test_null_studies_claim_a_difference_at_most_five_percent(k, blocks):
 
 
 def test_power_on_a_one_rank_difference():
-    """Three activations over 20 blocks, one a rank behind: found in most studies (bench_ranks: 94% of 2,000)."""
+    """Three activations over 20 blocks, one a rank behind: found in most studies (bench_ranks: 95% of 2,000)."""
     result = simulate(3, 20, studies=200, effect=one_rank_effect(3), seed=1)
     assert result.power >= 0.8
     assert result.false_worse <= 0.05 + result.tolerance

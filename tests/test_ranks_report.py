@@ -159,3 +159,18 @@ def test_ranks_png_is_drawn_for_twenty_activations(tmp_path):
 
     height, width, _ = image.imread(path).shape
     assert width >= 1000 and height >= 700  # room for 20 labels: looked at, see docs/report.md
+
+
+def test_one_hidden_activation_ranks_the_output_layers(tmp_path):
+    grid = GRID.replace("[relu, elu, tanh, sigmoid]", "[relu]").replace("[mnist]", "[mnist, fashion_mnist]")
+    shift = {"mnist": 0.0, "fashion_mnist": -0.1}
+
+    def score(spec):
+        output = {"softmax": 0.9, "sigmoid": 0.88}[spec.output_activation]
+        return output + shift[spec.dataset] - 0.03 * (spec.model.type == "cnn")
+
+    overall = build_report(make_study(tmp_path, grid, score)).overall
+    assert overall.what == "output layer" and overall.heading == "output"
+    assert overall.settings[0] == "fashion_mnist / cnn 32-64" and len(overall.settings) == 4  # one hidden: unnamed
+    assert overall.table()["label"].tolist() == ["softmax", "sigmoid"]
+    assert not overall.verdicts.conclusive  # two output layers need 6 blocks

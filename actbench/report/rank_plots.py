@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from actbench.report.figure import pyplot, save
-from actbench.report.ranks import Overall
+from actbench.report.ranks import Overall, p_phrase
 
 
 def ranks_figure(overall: Overall, path: Path) -> Path:
@@ -66,9 +66,9 @@ def _diagram_title(overall: Overall) -> str:
     if not verdicts.conclusive:
         return f"average rank over {count}: too few blocks to test, so none is separated"
     if not verdicts.rejected:
-        return f"average rank over {count}; Friedman p = {verdicts.p_value:.3f}: the data separate none (one bar)"
+        return f"average rank over {count}; Friedman {p_phrase(verdicts.p_value)}: the data separate none (one bar)"
     return (
-        f"average rank over {count}; Friedman p = {max(verdicts.p_value, 0.001):.3g}; "
+        f"average rank over {count}; Friedman {p_phrase(verdicts.p_value)}; "
         f"bars join what Nemenyi cannot separate (CD = {verdicts.critical_difference:.2f})"
     )
 

@@ -250,7 +250,7 @@ def overall_lines(overall: Overall) -> list[str]:
         order = overall.table()
         best = order["label"].iloc[0]
         test = (
-            f"Friedman test over {count} blocks: chi-square {v.statistic:.2f}, {_p_phrase(v.p_value)} "
+            f"Friedman test over {count} blocks: chi-square {v.statistic:.2f}, {p_phrase(v.p_value)} "
             f"(permutation p, {len(overall.labels)} {kind}s)"
         )
         if not v.rejected:
@@ -311,7 +311,7 @@ def _positions(average: pd.Series) -> list[str]:
     return [f"{place}=" if ties > 1 else str(place) for place, ties in zip(places, counts)]
 
 
-def _p_phrase(value: float) -> str:
+def p_phrase(value: float) -> str:
     """'p = 0.012', or 'p < 0.001'."""
     text = _p(value)
     return f"p {text[0]} {text[1:]}" if text.startswith("<") else f"p = {text}"
