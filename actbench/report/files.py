@@ -95,9 +95,12 @@ def write_across_files(overall: Overall, folder: Path, with_plots: bool = True) 
     with guarded(folder, REPORT_ADVICE):
         folder.mkdir(parents=True, exist_ok=True)
     text = overall_markdown(overall, level=1)
-    if with_plots and overall.verdicts is not None:
-        text += f"\n![ranks]({_draw_ranks(overall, folder).name})\n"
-    _write_overall_tables(overall, folder)
+    plots = [_draw_ranks(overall, folder)] if with_plots and overall.verdicts is not None else []
+    text += "".join(f"\n![ranks]({plot.name})\n" for plot in plots)
+    written = _write_overall_tables(overall, folder)
+    for stale in {folder / "ranks.png", *(folder / n for n in OVERALL_FILES)} - set(plots) - set(written):
+        if stale.exists():  # from an earlier report: it would mislead beside this one
+            remove(stale, REPORT_ADVICE)
     write_atomic(folder / "report.md", text, REPORT_ADVICE)
     return folder
 
