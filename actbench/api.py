@@ -49,7 +49,11 @@ class ReportTables:
     - problems: diverged and failed runs;
     - published: where a config cites a published result (its `reference:` block), one row per
       published value: the group it names, published and measured, the interval it must lie in, the
-      difference and whether they agree (docs/report.md#published-vs-measured).
+      difference and whether they agree (docs/report.md#published-vs-measured);
+    - overall: where an experiment (or, with several, all of them: scope "all experiments") holds two or
+      more blocks, one row per ranked activation: its average rank over the blocks, in how many it ranked
+      first, its gap to the best, Nemenyi's p against it, its verdict, and the Friedman test's figures
+      (docs/report.md#which-activation-is-best-overall).
     """
 
     verdicts: pd.DataFrame
@@ -57,6 +61,7 @@ class ReportTables:
     runs: pd.DataFrame
     problems: pd.DataFrame
     published: pd.DataFrame
+    overall: pd.DataFrame
 
     def as_dict(self) -> dict[str, pd.DataFrame]:
         return {item.name: getattr(self, item.name) for item in fields(self)}
@@ -212,7 +217,8 @@ def load_runs(target: Path | str) -> pd.DataFrame:
 
 
 def report_tables(target: Path | str, filters: Sequence[str] = (), all_runs: bool = False) -> dict[str, pd.DataFrame]:
-    """`open(target).report(filters, all_runs).as_dict()`: "verdicts", "metrics", "runs", "problems", "published"."""
+    """`open(target).report(filters, all_runs).as_dict()`: "verdicts", "metrics", "runs", "problems", "published",
+    "overall"."""
     return open(target).report(filters, all_runs).as_dict()
 
 
@@ -221,18 +227,23 @@ def _tables(reports: list[ExperimentReport]) -> ReportTables:
 
     from actbench.reference import COLUMNS
     from actbench.report.formats import VERDICT_COLUMNS, summary_frame
+    from actbench.report.ranks import TABLE_COLUMNS, overall_across
 
+    overall = [r.overall.table() for r in reports if r.overall is not None]
+    across = overall_across(reports)
     groups = summary_frame(reports)
     names = [c for c in ("experiment", "block", "block_label", "label", "group_id", "block_id") if c in groups]
     verdicts = [c for c in VERDICT_COLUMNS if c in groups]
     figures = [c for c in groups.columns if c.endswith(("_mean", "_std")) and c not in verdicts]
     cited = [r.comparison.assign(experiment=r.name) for r in reports if r.reference is not None]
+    ranked = overall + ([across.table()] if across else [])
     return ReportTables(
         verdicts=groups[names + verdicts],
         metrics=groups[names + ["n"] * ("n" in groups) + figures],
         runs=pd.concat([r.runs.assign(experiment=r.name) for r in reports], ignore_index=True),
         problems=pd.concat([r.aggregated.problems.assign(experiment=r.name) for r in reports], ignore_index=True),
         published=pd.concat(cited, ignore_index=True) if cited else pd.DataFrame(columns=["experiment", *COLUMNS]),
+        overall=pd.concat(ranked, ignore_index=True) if ranked else pd.DataFrame(columns=TABLE_COLUMNS),
     )
 
 

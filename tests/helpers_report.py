@@ -69,3 +69,22 @@ def make_results(
         save_record(exp_dir, spec.as_json(), RunRecord(identifier, status, metrics, run_files(RunOutputs(history))))
     save_experiment(exp_dir, config_as_dict(config), ids)
     return exp_dir, ids
+
+
+def make_study(tmp_path, config: str, accuracy, status=None, name="study"):
+    """An experiment folder of any grid (`config`: the YAML after the name), each run's test accuracy from
+    `accuracy(spec)`; `status(spec)` may make a run "diverged" or "failed" (default: finished)."""
+    config = load_config(write_config(tmp_path, f"name: {name}\n{config}", name=f"{name}.yaml"))
+    exp_dir = tmp_path / "results" / name
+    ids = []
+    for spec in expand_runs(config, dict.fromkeys(config.dataset_names, "sample")):
+        identifier = run_id(spec)
+        ids.append(identifier)
+        state = status(spec) if status else "finished"
+        metrics = {"test_accuracy": accuracy(spec), "test_loss": 0.3, "epochs_run": 1, "n_test": 1000}
+        if state == "failed":
+            metrics = {"error": "RuntimeError: boom"}
+        history = [{"epoch": 1, "loss": 1.0, "accuracy": 0.5, "val_loss": 1.0, "val_accuracy": 0.5, "seconds": 1.0}]
+        save_record(exp_dir, spec.as_json(), RunRecord(identifier, state, metrics, run_files(RunOutputs(history))))
+    save_experiment(exp_dir, config_as_dict(config), ids)
+    return exp_dir

@@ -1,11 +1,13 @@
 """Export to MLflow: one parent run per seed group, one nested child run per seed, one run for the report.
 
     parent  (tags actbench.kind=group, actbench.group)  params: the group's settings
-            metrics: acc_mean, acc_std, acc_ci_low, acc_ci_high, p_vs_best, rank, n; tag actbench.verdict
+            metrics: acc_mean, acc_std, acc_ci_low, acc_ci_high, p_vs_best, rank, n, overall_rank (the
+            report's overall section: its activation's average rank over the blocks); tag actbench.verdict
       child (tags actbench.kind=seed, actbench.run_id)   params: settings and seed; per-epoch loss,
             accuracy, val_loss, val_accuracy, epoch_seconds by step; final test metrics;
             artifacts history.csv, confusion_matrix.csv
-    report  (tag actbench.kind=report)  the report's summary.csv, report.md and PNGs, when written
+    report  (tag actbench.kind=report)  the report's summary.csv, report.md and PNGs (with the overall
+            section's overall.csv, ranks.csv and ranks.png), when written
 
 Runs are found again by their tags, so re-exporting updates instead of duplicating: a child whose
 files did not change is left alone, one rerun with --force is replaced, a parent gets only the

@@ -36,6 +36,7 @@ class GroupStats:
     rank: float  # NaN for a group with too few seeds: it has no rank
     p_vs_best: float  # Holm-adjusted p of the paired test against the block's top group
     verdict: str
+    overall_rank: float = math.nan  # its activation's average rank over the experiment's blocks (report's overall)
 
     def as_metrics(self) -> dict[str, float]:
         """The numeric figures; NaN ones (no spread or test with one seed) are left out."""
@@ -47,6 +48,7 @@ class GroupStats:
             "acc_ci_high": self.acc_ci_high,
             "rank": self.rank,
             "p_vs_best": self.p_vs_best,
+            "overall_rank": self.overall_rank,
         }
         return {key: float(value) for key, value in values.items() if not math.isnan(float(value))}
 
@@ -105,13 +107,17 @@ def report_groups(exp_dir: Path) -> dict[str, tuple[GroupStats, str]]:
     """The report's statistics and label for each group, by group id: the one place that reads report columns.
 
     Reads from `build_report(...).aggregated.summary`: acc_mean, acc_std, acc_ci_low, acc_ci_high,
-    n, rank, p_holm, verdict, block_label and label. Every run in the folder (`all_runs`), as every
+    n, rank, p_holm, verdict, block_label and label, and from its overall section each group's activation's
+    average rank over the blocks. Every run in the folder (`all_runs`), as every
     run is exported; sweeps that differ in a setting are separate groups and blocks there, so they
     are never averaged together.
     """
     from actbench.report import build_report
 
-    summary = build_report(exp_dir, all_runs=True).aggregated.summary
+    report = build_report(exp_dir, all_runs=True)
+    summary, overall = report.aggregated.summary, report.overall
+    average = overall.table().set_index("label")["average_rank"] if overall is not None else {}
+    members = overall.members if overall is not None else {}
     return {
         row["group_id"]: (
             GroupStats(
@@ -123,6 +129,7 @@ def report_groups(exp_dir: Path) -> dict[str, tuple[GroupStats, str]]:
                 rank=float(row["rank"]),
                 p_vs_best=row["p_holm"],
                 verdict=str(row["verdict"]),
+                overall_rank=float(average[members[row["group_id"]]]) if row["group_id"] in members else math.nan,
             ),
             " / ".join(part for part in (row["block_label"], row["label"]) if part),
         )

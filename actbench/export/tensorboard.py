@@ -9,7 +9,8 @@ share a chart. A session's hparams are the run's settings without the seed, and 
 SessionStartInfo.group_name is the seed group, so the HParams dashboard shows one row per group with
 its metrics averaged over seeds (and each seed when expanded). actbench's own statistics for the
 group are metrics beside them: actbench/acc_mean, acc_std, acc_ci_low, acc_ci_high, p_vs_best,
-rank, n; the verdict is the string hparam `verdict`.
+rank, n, and overall_rank (its hidden activation's average rank over the experiment's blocks, where the
+report has an overall section); the verdict is the string hparam `verdict`.
 
 Events are serialised with TensorBoard's record writer into bytes and written atomically; its
 EventFileWriter is not used because it reaches for `tf.io.gfile`, which imports TensorFlow when

@@ -22,6 +22,7 @@ from actbench.errors import ActbenchError
 from actbench.metrics_catalogue import in_table
 from actbench.report.aggregate import EXTRA_METRICS, Aggregated, aggregate, label_runs, pivot
 from actbench.report.labels import model_labels, output_labels
+from actbench.report.ranks import Overall, experiment_overall
 from actbench.report.scope import Scope, find_experiments, no_match_message, parse_filters, select_runs
 from actbench.results import RunStatus, read_confusion, read_spec, run_dir
 from actbench.settings_catalogue import test_set_settings
@@ -42,6 +43,7 @@ class ExperimentReport:
     notes: list[str] = field(default_factory=list)
     reference: Reference | None = None  # the published result the experiment's config.yaml cites
     comparison: pd.DataFrame = field(default_factory=pd.DataFrame)  # published vs measured, reference.COLUMNS
+    overall: Overall | None = None  # the activations ranked across the blocks, where there are two or more
 
 
 def build_report(exp_dir: Path, filters: Sequence[str] = (), all_runs: bool = False) -> ExperimentReport:
@@ -61,7 +63,16 @@ def build_report(exp_dir: Path, filters: Sequence[str] = (), all_runs: bool = Fa
     if cited is not None:
         aggregated.summary, comparison = _with_published(aggregated.summary, comparison)
     return ExperimentReport(
-        exp_dir.name, exp_dir, runs, aggregated, pivot(aggregated.summary), scope, notes, cited, comparison
+        exp_dir.name,
+        exp_dir,
+        runs,
+        aggregated,
+        pivot(aggregated.summary),
+        scope,
+        notes,
+        cited,
+        comparison,
+        experiment_overall(exp_dir.name, aggregated.summary, runs),
     )
 
 

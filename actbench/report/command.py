@@ -21,6 +21,7 @@ def show_report(
     terminal: Terminal,
 ) -> None:
     from actbench.report import build_reports, files, formats
+    from actbench.report.ranks import overall_across
     from actbench.report.tables import check_sort_key
 
     check_sort_key(sort_by)
@@ -29,7 +30,8 @@ def show_report(
     reports = build_reports(target, filters, all_runs)
     if out is not None:
         files.check_out_folder(out, reports)
-    formats.print_report(reports, fmt, terminal, sort_by, wide)
+    across = overall_across(reports)
+    formats.print_report(reports, fmt, terminal, sort_by, wide, across)
     # Messages go to stderr when stdout carries csv, json or markdown, so that stays one valid document.
     say = terminal.info if fmt == "table" else terminal.remark
     # A report with no run to show is not written: it would replace a useful one with an empty one.
@@ -39,9 +41,13 @@ def show_report(
     if out is not None:
         for folder in files.write_view(reports, out, plots):
             say(f"report written to {folder}/")
+        if across is not None:
+            say(f"overall section written to {files.write_across_files(across, files.across_folder(out), plots)}/")
     elif plots and fmt == "table" and not filters and not all_runs:
         for built in shown:
             say(f"report written to {files.write_report_files(built)}/")
+        if across is not None:
+            say(f"overall section written to {files.write_across_files(across, files.across_folder(target))}/")
     else:
         saved = ", ".join(f"{files.saved_report_folder(r)}/" for r in reports)
         terminal.note(

@@ -11,8 +11,15 @@ from pathlib import Path
 from actbench.errors import ActbenchError
 from actbench.report import ExperimentReport
 from actbench.report.figure import REPORT_ADVICE
-from actbench.report.formats import markdown, to_csv
+from actbench.report.formats import markdown, overall_markdown, to_csv
+from actbench.report.ranks import Overall
 from actbench.results import guarded, remove, write_atomic
+
+# The overall section over several experiments is written beside their folders, in one no experiment can
+# have (an experiment's name starts with a letter or digit).
+ACROSS_FOLDER = "_overall"
+# The overall section's files in a report folder: its table and the rank in each block.
+OVERALL_FILES = ("overall.csv", "ranks.csv")
 
 
 def saved_report_folder(report: ExperimentReport) -> Path:
@@ -63,11 +70,51 @@ def write_report_files(report: ExperimentReport, folder: Path | None = None, wit
         from actbench.report.plots import write_plots  # matplotlib is slow to import; only when drawing
 
         plots = write_plots(report, folder)
-    for stale in set(folder.glob("*.png")) - set(plots):  # from an earlier report: it would mislead beside this one
-        remove(stale, REPORT_ADVICE)
+        if report.overall is not None and report.overall.verdicts is not None:
+            plots.append(_draw_ranks(report.overall, folder))
+    written = _write_overall_tables(report.overall, folder)
+    # From an earlier report: it would mislead beside this one.
+    for stale in (set(folder.glob("*.png")) - set(plots)) | {folder / n for n in OVERALL_FILES} - set(written):
+        if stale.exists():
+            remove(stale, REPORT_ADVICE)
     text = markdown(report)  # after the plots: drawing can add notes (an unreadable file)
     if plots:
         text += "\n## Plots\n\n" + "\n".join(f"![{p.stem.replace('_', ' ')}]({p.name})\n" for p in plots)
     write_atomic(folder / "summary.csv", to_csv([report]), REPORT_ADVICE)
     write_atomic(folder / "report.md", text, REPORT_ADVICE)
     return folder
+
+
+def across_folder(root: Path) -> Path:
+    """Where the overall section over the experiments of results folder `root` is written."""
+    return root / ACROSS_FOLDER
+
+
+def write_across_files(overall: Overall, folder: Path, with_plots: bool = True) -> Path:
+    """The overall section over several experiments: report.md, its tables and ranks.png."""
+    with guarded(folder, REPORT_ADVICE):
+        folder.mkdir(parents=True, exist_ok=True)
+    text = overall_markdown(overall, level=1)
+    plots = [_draw_ranks(overall, folder)] if with_plots and overall.verdicts is not None else []
+    text += "".join(f"\n![ranks]({plot.name})\n" for plot in plots)
+    written = _write_overall_tables(overall, folder)
+    for stale in {folder / "ranks.png", *(folder / n for n in OVERALL_FILES)} - set(plots) - set(written):
+        if stale.exists():  # from an earlier report: it would mislead beside this one
+            remove(stale, REPORT_ADVICE)
+    write_atomic(folder / "report.md", text, REPORT_ADVICE)
+    return folder
+
+
+def _draw_ranks(overall: Overall, folder: Path) -> Path:
+    from actbench.report.rank_plots import ranks_figure  # matplotlib: only when drawing
+
+    return ranks_figure(overall, folder / "ranks.png")
+
+
+def _write_overall_tables(overall: Overall | None, folder: Path) -> list[Path]:
+    if overall is None or overall.verdicts is None:
+        return []
+    paths = [folder / name for name in OVERALL_FILES]
+    write_atomic(paths[0], overall.table().to_csv(index=False), REPORT_ADVICE)
+    write_atomic(paths[1], overall.block_ranks().reset_index(names="block").to_csv(index=False), REPORT_ADVICE)
+    return paths

@@ -17,6 +17,7 @@ from actbench import settings_catalogue
 from actbench.reference import RULE, citation_line, more_seeds_line, reduced_data_line
 from actbench.report import ExperimentReport
 from actbench.report.headline import headline
+from actbench.report.ranks import Overall, overall_lines, overall_rows, overall_title
 from actbench.report.tables import (
     OPTIONAL_COLUMNS,
     block_tables,
@@ -69,21 +70,32 @@ PIPED_REPORT_WIDTH = 100
 
 
 def print_report(
-    reports: list[ExperimentReport], fmt: str, terminal: Terminal, sort_by: str | None = None, wide: bool = False
+    reports: list[ExperimentReport],
+    fmt: str,
+    terminal: Terminal,
+    sort_by: str | None = None,
+    wide: bool = False,
+    across: Overall | None = None,
 ) -> None:
-    """Write the reports to stdout in `fmt`: one document whatever their number."""
+    """Write the reports to stdout in `fmt`: one document whatever their number; `across`, the overall section
+    over all of them (ranks.overall_across), after them."""
     if fmt == "table":
         # A terminal is used at its width; --wide never narrows a table.
         width = WIDE if wide else (None if terminal.interactive else PIPED_REPORT_WIDTH)
-        print_tables(reports, terminal.stdout_console(width, soft_wrap=wide), sort_by, wide)
+        print_tables(reports, terminal.stdout_console(width, soft_wrap=wide), sort_by, wide, across)
     elif fmt == "markdown":
-        terminal.document("\n\n".join(markdown(r) for r in reports) + "\n")
+        parts = [markdown(r) for r in reports] + ([overall_markdown(across, level=1)] if across else [])
+        terminal.document("\n\n".join(parts) + "\n")
     else:
-        terminal.document(to_csv(reports) if fmt == "csv" else to_json(reports) + "\n")
+        terminal.document(to_csv(reports) if fmt == "csv" else to_json(reports, across) + "\n")
 
 
 def print_tables(
-    reports: list[ExperimentReport], console: Console, sort_by: str | None = None, wide: bool = False
+    reports: list[ExperimentReport],
+    console: Console,
+    sort_by: str | None = None,
+    wide: bool = False,
+    across: Overall | None = None,
 ) -> None:
     for number, report in enumerate(reports):
         if number:
@@ -112,11 +124,47 @@ def print_tables(
                 "accuracy by activation, one column per block (mean ± std over seeds)",
                 pivot_frame(report.pivot, summary),
             )
+        if report.overall is not None:
+            draw_overall(console, report.overall, wide)
         for title, frame in extra_tables(summary):
             draw_metrics(console, title, frame, keep=2)  # label and n, then the metrics that fit
         problems = problem_rows(report.aggregated.problems)
         if not problems.empty:
             draw_table(console, "diverged or failed runs (not averaged in)", problems, keep=2)
+    if across is not None:
+        console.print()
+        draw_overall(console, across, wide)
+
+
+def draw_overall(console: Console, overall: Overall, wide: bool = False) -> None:
+    """The overall section: its table (the p-values go first when narrow), then its sentences."""
+    rows = overall_rows(overall)
+    if rows.empty:
+        console.print(overall_title(overall), markup=False, highlight=False)
+    else:
+        draw_table(console, overall_title(overall), rows, optional=[] if wide else ["p (Nemenyi)", "best in"], keep=2)
+    if wide and overall.verdicts is not None:
+        draw_table(console, "rank in each block", block_rank_frame(overall), keep=1)
+    for line in overall_lines(overall):
+        console.print(line, markup=False, highlight=False)
+
+
+def block_rank_frame(overall: Overall) -> pd.DataFrame:
+    """Blocks as rows, the ranked activations as columns (by average rank), each cell the rank there."""
+    ranks = overall.block_ranks()
+    shown = ranks.map(lambda rank: f"{rank:g}")
+    return shown.reset_index(names="block")
+
+
+def overall_markdown(overall: Overall, level: int = 2) -> str:
+    """The overall section as markdown: heading, sentences, its table and the rank in each block."""
+    heading = "#" * level
+    title = overall_title(overall)
+    parts = [f"{heading} {title[0].upper()}{title[1:]}\n", *(f"- {line}" for line in overall_lines(overall)), ""]
+    rows = overall_rows(overall)
+    if not rows.empty:
+        parts += [markdown_table(rows), f"{heading}# Rank in each block\n", markdown_table(block_rank_frame(overall))]
+    return "\n".join(parts)
 
 
 def markdown(report: ExperimentReport) -> str:
@@ -139,6 +187,8 @@ def markdown(report: ExperimentReport) -> str:
         parts += [_heading(title, summary), markdown_table(frame)]
     if not report.pivot.empty:
         parts += ["## Accuracy by activation\n", markdown_table(pivot_frame(report.pivot, summary))]
+    if report.overall is not None:
+        parts.append(overall_markdown(report.overall))
     for title, frame in extra_tables(summary):
         parts += [_heading(title, summary), markdown_table(frame)]
     problems = problem_rows(report.aggregated.problems)
@@ -182,7 +232,7 @@ def to_csv(reports: list[ExperimentReport]) -> str:
     return summary_frame(reports).to_csv(index=False)
 
 
-def to_json(reports: list[ExperimentReport]) -> str:
+def to_json(reports: list[ExperimentReport], across: Overall | None = None) -> str:
     groups = summary_frame(reports)
     document = {
         "experiments": [
@@ -200,11 +250,31 @@ def to_json(reports: list[ExperimentReport]) -> str:
                 "groups": _records(groups[groups["experiment"] == report.name].drop(columns="experiment")),
                 "problems": _records(report.aggregated.problems.drop(columns=["traceback"], errors="ignore")),
                 "reference": _reference(report),
+                "overall": overall_json(report.overall),
             }
             for report in reports
-        ]
+        ],
+        "overall": overall_json(across),
     }
     return json.dumps(document, indent=2, allow_nan=False)
+
+
+def overall_json(overall: Overall | None) -> dict | None:
+    """The overall section in numbers: what is ranked, over which blocks, the table, each block's ranks."""
+    if overall is None:
+        return None
+    ranks = overall.block_ranks()
+    return {
+        "ranked": overall.what,
+        "blocks": overall.settings,
+        "sentences": overall_lines(overall),
+        "activations": _records(overall.table()),
+        "block_ranks": [
+            {"block": block, "ranks": {label: float(rank) for label, rank in row.items()}}
+            for block, row in ranks.iterrows()
+        ],
+        "left_out": overall.left_out,
+    }
 
 
 def _reference(report: ExperimentReport) -> dict | None:
