@@ -53,7 +53,10 @@ class ReportTables:
     - overall: where an experiment (or, with several, all of them: scope "all experiments") holds two or
       more blocks, one row per ranked activation: its average rank over the blocks, in how many it ranked
       first, its gap to the best, Nemenyi's p against it, its verdict, and the Friedman test's figures
-      (docs/report.md#which-activation-is-best-overall).
+      (docs/report.md#which-activation-is-best-overall);
+    - tuning: a tuned experiment's choices, one row per candidate: what it chose, its validation score and
+      spread over the tuning seeds, the runner-up, whether the choice sits at the edge of its list or
+      could as well have been the runner-up (docs/report.md#tuned-experiments).
     """
 
     verdicts: pd.DataFrame
@@ -62,6 +65,7 @@ class ReportTables:
     problems: pd.DataFrame
     published: pd.DataFrame
     overall: pd.DataFrame
+    tuning: pd.DataFrame
 
     def as_dict(self) -> dict[str, pd.DataFrame]:
         return {item.name: getattr(self, item.name) for item in fields(self)}
@@ -218,7 +222,7 @@ def load_runs(target: Path | str) -> pd.DataFrame:
 
 def report_tables(target: Path | str, filters: Sequence[str] = (), all_runs: bool = False) -> dict[str, pd.DataFrame]:
     """`open(target).report(filters, all_runs).as_dict()`: "verdicts", "metrics", "runs", "problems", "published",
-    "overall"."""
+    "overall", "tuning"."""
     return open(target).report(filters, all_runs).as_dict()
 
 
@@ -228,6 +232,7 @@ def _tables(reports: list[ExperimentReport]) -> ReportTables:
     from actbench.reference import COLUMNS
     from actbench.report.formats import VERDICT_COLUMNS, summary_frame
     from actbench.report.ranks import TABLE_COLUMNS, overall_across
+    from actbench.report.tuning import TABLE_COLUMNS as TUNING_COLUMNS
 
     overall = [r.overall.table() for r in reports if r.overall is not None]
     across = overall_across(reports)
@@ -237,6 +242,7 @@ def _tables(reports: list[ExperimentReport]) -> ReportTables:
     figures = [c for c in groups.columns if c.endswith(("_mean", "_std")) and c not in verdicts]
     cited = [r.comparison.assign(experiment=r.name) for r in reports if r.reference is not None]
     ranked = overall + ([across.table()] if across else [])
+    tuned = [r.tuned.table().assign(experiment=r.name) for r in reports if r.tuned is not None]
     return ReportTables(
         verdicts=groups[names + verdicts],
         metrics=groups[names + ["n"] * ("n" in groups) + figures],
@@ -244,6 +250,7 @@ def _tables(reports: list[ExperimentReport]) -> ReportTables:
         problems=pd.concat([r.aggregated.problems.assign(experiment=r.name) for r in reports], ignore_index=True),
         published=pd.concat(cited, ignore_index=True) if cited else pd.DataFrame(columns=["experiment", *COLUMNS]),
         overall=pd.concat(ranked, ignore_index=True) if ranked else pd.DataFrame(columns=TABLE_COLUMNS),
+        tuning=pd.concat(tuned, ignore_index=True) if tuned else pd.DataFrame(columns=["experiment", *TUNING_COLUMNS]),
     )
 
 

@@ -43,7 +43,7 @@ class CostModel:
     per_image: float  # per trained image, whatever the model
     per_dense_mac: float  # per multiply-add of a dense layer, per trained image
     per_conv_mac: float  # per multiply-add of a convolution, per trained image
-    per_call: float  # per compiled training call (STEPS_PER_EXECUTION batches)
+    per_call: float  # per compiled training call (packing.STEPS_PER_CALL batches)
 
 
 # Fitted by benchmarks/bench_cost_model.py on the development machine (2 cores, no GPU, TensorFlow

@@ -1,5 +1,4 @@
-"""Build the Keras model for a run: an MLP or a small convnet, read as a list of layers, and how many
-batches each of its compiled training calls runs.
+"""Build the Keras model for a run: an MLP or a small convnet, read as a list of layers.
 
 Each hidden activation is its own layer named `act_<i>` (ACTIVATION_LAYER), so diagnostics can probe
 its output, and the output layer is a Dense layer `logits` followed by the output activation layer `output`.
@@ -17,9 +16,6 @@ from actbench.activations import build_activation_layer
 from actbench.config import CNNSpec, MLPSpec, RunSpec
 
 ACTIVATION_LAYER = "act_"  # the name of every hidden activation layer: act_1, act_2, ...
-# Run several batches per compiled call: on small models the per-step Python overhead otherwise
-# dominates (see benchmarks/bench_speed.py). Keras still reports per-epoch metrics exactly.
-STEPS_PER_EXECUTION = 50
 
 
 def build_model(spec: RunSpec, input_shape: tuple[int, ...], output_units: int) -> Any:

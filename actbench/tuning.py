@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from actbench import results
-from actbench.config import ExperimentConfig, OwnData, RunSpec, expand_runs, run_id, spec_key
+from actbench.config import ExperimentConfig, OwnData, RunSpec, block_id, expand_runs, group_id, run_id, spec_key
 from actbench.config.experiment import PER_CANDIDATE
 from actbench.config.schema import TUNE_SCORES
 from actbench.naming import run_label
@@ -113,6 +113,9 @@ class Choice:
     chosen: dict[str, Any] | None  # None: no value had a run to score
     runner_up: dict[str, Any] | None = None
     at_edge: bool = False  # the chosen value is the first or last of a list: a wider list might do better
+    close: bool = False  # the runner-up's mean lies within the chosen value's spread over the tuning seeds
+    block_id: str | None = None  # the block its stage-2 runs are judged in
+    group_id: str | None = None  # its stage-2 group (None where one choice serves several activations)
 
 
 @dataclass
@@ -150,6 +153,12 @@ def choose(config: ExperimentConfig, specs: list[RunSpec], exp_dir: Path) -> Sel
             scored.seeds.append(spec.seed)
             scored.scores.append(score)
     choices = [_choice(key, labels[key], list(values.values()), best) for key, values in by_candidate.items()]
+    at_value = {(candidate_key(spec, config), repr(values_of(spec, tuned))): spec for spec in specs}
+    for choice in choices:  # where its judged runs will be: its stage-2 spec (the seed aside)
+        setting = choice.chosen or choice.values[0].setting
+        final = at_value[choice.candidate, repr(setting)].model_copy(update={"stage": "final", "tuned": tuned})
+        choice.block_id = block_id(final)
+        choice.group_id = group_id(final) if tune.per is None and choice.chosen else None
     return Selection(list(tuned), tune.score, config.tuning_seeds, list(config.seeds), choices)
 
 
@@ -160,15 +169,17 @@ def _choice(candidate: str, label: str, values: list[Scored], best: str) -> Choi
     )
     if not ranked:
         return Choice(candidate, label, values, None)
-    chosen = ranked[0]
+    chosen, runner_up = ranked[0], ranked[1] if len(ranked) > 1 else None
     position = values.index(chosen)
+    close = runner_up is not None and math.isfinite(chosen.sd) and abs(runner_up.mean - chosen.mean) <= chosen.sd
     return Choice(
         candidate,
         label,
         values,
         chosen.setting,
-        ranked[1].setting if len(ranked) > 1 else None,
+        runner_up.setting if runner_up else None,
         at_edge=len(values) > 2 and position in (0, len(values) - 1),
+        close=close,
     )
 
 

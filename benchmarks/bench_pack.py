@@ -2,6 +2,7 @@
 
     python benchmarks/bench_pack.py sizes [--models mlp cnn] [--sizes 1 2 4 8 16 32] [--limit-train N] [--repeats 1]
     python benchmarks/bench_pack.py sweep [--variants packed off packed-w2 off-w2 script] [--repeats 1]
+    python benchmarks/bench_pack.py rates [--repeats 1]
     python benchmarks/bench_pack.py conv [--sizes 8]
     python benchmarks/bench_pack.py steps [--sizes 4 8] [--threads 1 2]
 
@@ -13,6 +14,8 @@ and the process's peak resident memory
 (`--limit-train N`: a stratified N of the training images, to time the CNN's larger packs in a bearable time).
 `sweep`: 7 activations x 3 seeds, MLP 128-64, 5 epochs: packed (auto) and --pack off, serially and
 with --workers 2, and the hand-written script (plain_keras_sweep.py, the same 21 fits one after another).
+`rates`: a learning-rate grid, 4 rates x 3 activations x 2 seeds (24 runs, MLP 128-64, 5 epochs): packed
+(auto, runs of other rates in one pack) and --pack off, serially.
 `conv`: the default CNN's two convolutions for K models, forward and backward, as a loop of K
 convolutions in one tf.function (what a pack does: each model keeps its own Conv2D) against one
 grouped convolution over the K models' stacked channels (input depth K*C, filter depth C).
@@ -155,6 +158,25 @@ def sweep(args: argparse.Namespace, tmp: Path) -> dict:
             if other in median and other != name
         ]
         print(f"{name:12}{value:8.1f} s   {'  '.join(ratios)}")
+    return raw
+
+
+def rates(args: argparse.Namespace, tmp: Path) -> dict:
+    config = tmp / "rates.yaml"
+    text = config_text("bench_pack_rates", MODELS["mlp"], ["relu", "tanh", "sigmoid"], 2, 5)
+    config.write_text(text.replace("learning_rate: 0.001", "learning_rate: [0.0003, 0.001, 0.003, 0.01]"))
+    raw: dict[str, list[float]] = {}
+    for repeat in range(args.repeats):
+        for variant, pack in (("packed", "auto"), ("off", "off")):
+            results = tmp / f"rates-{variant}-{repeat}"
+            raw.setdefault(variant, []).append(timed(actbench(config, results, "--pack", pack))[0])
+            raw.setdefault(f"{variant} packs", []).append(packs_made(results))  # type: ignore[arg-type]
+    packed, off = (statistics.median(raw[name]) for name in ("packed", "off"))
+    print(
+        f"Fashion-MNIST full, MLP 128-64, 4 learning rates x 3 activations x 2 seeds x 5 epochs (24 runs); "
+        f"{os.cpu_count()} cores; whole-process seconds, median of {args.repeats}"
+    )
+    print(f"packed {packed:8.1f} s ({raw['packed packs'][0]})   off {off:8.1f} s   packed/off {packed / off:.2f}")
     return raw
 
 
@@ -316,7 +338,7 @@ def _stacked_steps(runs: list[Any], data: Any, chunk: Any) -> Any:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=["sizes", "sweep", "conv", "steps", "steps-one"])
+    parser.add_argument("part", choices=["sizes", "sweep", "rates", "conv", "steps", "steps-one"])
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=["mlp", "cnn"])
     parser.add_argument("--sizes", nargs="+", type=int, default=[1, 2, 4, 8, 16, 32])
     parser.add_argument(
@@ -330,7 +352,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        parts = {"sizes": sizes, "sweep": sweep, "conv": conv, "steps": steps, "steps-one": steps_one}
+        parts = {"sizes": sizes, "sweep": sweep, "rates": rates, "conv": conv, "steps": steps, "steps-one": steps_one}
         raw = parts[args.part](args, Path(tmp))
     if args.part != "steps-one":  # which printed its figures for `steps` to read
         print(json.dumps(raw))

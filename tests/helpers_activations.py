@@ -42,3 +42,11 @@ def numpy_relu(x):
         return outputs, lambda upstream: upstream * tf.cast(inputs > 0, upstream.dtype)
 
     return relu(x)
+
+
+def slow_relu(x):
+    """ReLU after two hundred extra sines per unit, each weighted by 1e-9: ReLU's values, many times its work."""
+    y = x
+    for _ in range(200):
+        y = y + 1e-9 * keras.ops.sin(y)
+    return keras.ops.relu(y)

@@ -14,6 +14,7 @@ from actbench.context import TrainingContext
 from actbench.datasets.cache import DataRequest
 from actbench.models import build_model
 from actbench.outputs import accuracy_metric
+from actbench.packing import STEPS_PER_CALL
 from actbench.pipeline import batch_order, input_scaling, model_input_shape
 from actbench.training import train_alone
 from actbench.training.inputs import to_model_input
@@ -58,7 +59,10 @@ def keras_fit(spec, data) -> tuple[PreparedRun, list[dict]]:
     scaling = input_scaling(spec.preprocessing, data.x_train)
     run = prepare_run(spec, data, scaling)
     run.model.compile(
-        optimizer=run.optimizer, loss=run.loss, metrics=[accuracy_metric(spec.output_activation, spec.output_units)]
+        optimizer=run.optimizer,
+        loss=run.loss,
+        metrics=[accuracy_metric(spec.output_activation, spec.output_units)],
+        steps_per_execution=STEPS_PER_CALL,  # as actbench's steps run, and as it ran fit before rules 3
     )
     batches = TrainingBatches(data.x_train, run.targets[0], spec.seed, spec.training.batch_size, scaling)
     validation = tf.data.Dataset.from_tensor_slices((data.x_val, run.targets[1])).batch(1024)

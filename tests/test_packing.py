@@ -291,3 +291,22 @@ def test_diagnostics_of_a_packed_run_are_those_it_gets_alone(tmp_path, data):
             assert row["grad_norm"] == pytest.approx(other["grad_norm"], rel=1e-3, abs=1e-6)
         assert set(result.outputs.histograms) == set(run.probe.histograms)
         assert result.metrics["probe_size"] == len(run.probe.x)
+
+
+def test_each_packed_run_records_its_own_training_time(tmp_path, data):
+    # A deliberately slow activation beside ReLU in one pack: the pack's epochs are shared by what each
+    # kind of step costs alone, so the slow run records the larger time, and the two add up to the pack's.
+    specs = specs_for(
+        tmp_path,
+        models="[{type: mlp, hidden_units: [128]}]",
+        hidden_activations="[relu, 'helpers_activations:slow_relu']",
+        training="{epochs: 2, batch_size: 32}",
+    )
+    with TrainingContext(DataRequest("sample")) as context:
+        relu, slow = train_runs(specs, data, context)
+    assert slow.metrics["train_seconds"] > 2 * relu.metrics["train_seconds"]
+    total = relu.metrics["train_seconds"] + slow.metrics["train_seconds"]
+    assert total == pytest.approx(relu.metrics["pack_train_seconds"], abs=1e-3)
+    assert relu.metrics["pack_share_seconds"] == pytest.approx(total / 2, abs=1e-3)
+    rows = [sum(row["seconds"] for row in run.outputs.history) for run in (relu, slow)]
+    assert rows == pytest.approx([relu.metrics["train_seconds"], slow.metrics["train_seconds"]], abs=1e-3)

@@ -24,6 +24,7 @@ from actbench.report.aggregate import EXTRA_METRICS, Aggregated, aggregate, labe
 from actbench.report.labels import model_labels, output_labels
 from actbench.report.ranks import Overall, experiment_overall
 from actbench.report.scope import Scope, find_experiments, no_match_message, parse_filters, select_runs
+from actbench.report.tuning import Tuned, experiment_tuning
 from actbench.results import RunStatus, read_confusion, read_spec, run_dir
 from actbench.settings_catalogue import test_set_settings
 
@@ -44,11 +45,14 @@ class ExperimentReport:
     reference: Reference | None = None  # the published result the experiment's config.yaml cites
     comparison: pd.DataFrame = field(default_factory=pd.DataFrame)  # published vs measured, reference.COLUMNS
     overall: Overall | None = None  # the activations ranked across the blocks, where there are two or more
+    tuned: Tuned | None = None  # a tuned experiment's choices (its tuning runs are not in `runs`)
 
 
 def build_report(exp_dir: Path, filters: Sequence[str] = (), all_runs: bool = False) -> ExperimentReport:
     notes: list[str] = []
     runs, scope = select_runs(exp_dir, all_runs, list(filters), notes)
+    if "stage" in runs:  # a tuned experiment's tuning runs chose its settings: never tested, never judged
+        runs = runs[runs["stage"] != "tune"].reset_index(drop=True)
     cited, comparison = published.experiment_comparison(exp_dir, runs, notes)  # on results.csv's values, as --filter
     if runs.empty:
         aggregated = Aggregated(pd.DataFrame(), pd.DataFrame())
@@ -73,6 +77,7 @@ def build_report(exp_dir: Path, filters: Sequence[str] = (), all_runs: bool = Fa
         cited,
         comparison,
         experiment_overall(exp_dir.name, aggregated.summary, runs),
+        experiment_tuning(exp_dir, aggregated.summary),
     )
 
 

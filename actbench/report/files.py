@@ -20,6 +20,7 @@ from actbench.results import guarded, remove, write_atomic
 ACROSS_FOLDER = "_overall"
 # The overall section's files in a report folder: its table and the rank in each block.
 OVERALL_FILES = ("overall.csv", "ranks.csv")
+TUNING_FILE = "tuning.csv"  # a tuned experiment's choices, as report_tables()["tuning"]
 
 
 def saved_report_folder(report: ExperimentReport) -> Path:
@@ -72,9 +73,16 @@ def write_report_files(report: ExperimentReport, folder: Path | None = None, wit
         plots = write_plots(report, folder)
         if report.overall is not None and report.overall.verdicts is not None:
             plots.append(_draw_ranks(report.overall, folder))
+        if report.tuned is not None and not report.aggregated.summary.empty:
+            plots += filter(None, [_draw_tuning(report, folder)])
     written = _write_overall_tables(report.overall, folder)
+    if report.tuned is not None:
+        written.append(folder / TUNING_FILE)
+        write_atomic(folder / TUNING_FILE, report.tuned.table().to_csv(index=False), REPORT_ADVICE)
     # From an earlier report: it would mislead beside this one.
-    for stale in (set(folder.glob("*.png")) - set(plots)) | {folder / n for n in OVERALL_FILES} - set(written):
+    for stale in (set(folder.glob("*.png")) - set(plots)) | {folder / n for n in (*OVERALL_FILES, TUNING_FILE)} - set(
+        written
+    ):
         if stale.exists():
             remove(stale, REPORT_ADVICE)
     text = markdown(report)  # after the plots: drawing can add notes (an unreadable file)
@@ -109,6 +117,14 @@ def _draw_ranks(overall: Overall, folder: Path) -> Path:
     from actbench.report.rank_plots import ranks_figure  # matplotlib: only when drawing
 
     return ranks_figure(overall, folder / "ranks.png")
+
+
+def _draw_tuning(report: ExperimentReport, folder: Path) -> Path | None:
+    from actbench.report.figure import Looks
+    from actbench.report.tuning_plots import tuning_figure  # matplotlib: only when drawing
+
+    assert report.tuned is not None
+    return tuning_figure(report.tuned, Looks(report.aggregated.summary), report.name, folder / "tuning.png")
 
 
 def _write_overall_tables(overall: Overall | None, folder: Path) -> list[Path]:

@@ -27,6 +27,7 @@ from actbench.report.tables import (
     reference_rows,
 )
 from actbench.report.terminal import WIDE, draw_metrics, draw_table
+from actbench.report.tuning import single_value_rows, tuning_rows
 from actbench.terminal import Terminal
 
 # The report's own counts, and the settings and metrics that are whole numbers.
@@ -126,6 +127,9 @@ def print_tables(
             )
         if report.overall is not None:
             draw_overall(console, report.overall, wide)
+        if report.tuned is not None:
+            draw_table(console, TUNING_TITLE, tuning_rows(report.tuned), optional=[] if wide else ["block"], keep=2)
+            draw_table(console, SINGLE_VALUE_TITLE, single_value_rows(report.tuned), keep=2)
         for title, frame in extra_tables(summary):
             draw_metrics(console, title, frame, keep=2)  # label and n, then the metrics that fit
         problems = problem_rows(report.aggregated.problems)
@@ -134,6 +138,10 @@ def print_tables(
     if across is not None:
         console.print()
         draw_overall(console, across, wide)
+
+
+TUNING_TITLE = "tuning: each candidate's choice on validation data, and the runner-up"
+SINGLE_VALUE_TITLE = "at each single value of the tuned setting: what one shared setting would have ranked first"
 
 
 def draw_overall(console: Console, overall: Overall, wide: bool = False) -> None:
@@ -189,6 +197,12 @@ def markdown(report: ExperimentReport) -> str:
         parts += ["## Accuracy by activation\n", markdown_table(pivot_frame(report.pivot, summary))]
     if report.overall is not None:
         parts.append(overall_markdown(report.overall))
+    if report.tuned is not None:
+        parts += [f"## {TUNING_TITLE[0].upper()}{TUNING_TITLE[1:]}\n", markdown_table(tuning_rows(report.tuned))]
+        parts += [
+            f"## {SINGLE_VALUE_TITLE[0].upper()}{SINGLE_VALUE_TITLE[1:]}\n",
+            markdown_table(single_value_rows(report.tuned)),
+        ]
     for title, frame in extra_tables(summary):
         parts += [_heading(title, summary), markdown_table(frame)]
     problems = problem_rows(report.aggregated.problems)
@@ -251,6 +265,12 @@ def to_json(reports: list[ExperimentReport], across: Overall | None = None) -> s
                 "problems": _records(report.aggregated.problems.drop(columns=["traceback"], errors="ignore")),
                 "reference": _reference(report),
                 "overall": overall_json(report.overall),
+                "tuning": None
+                if report.tuned is None
+                else {
+                    "choices": _records(report.tuned.table()),
+                    "single_values": _records(single_value_rows(report.tuned)),
+                },
             }
             for report in reports
         ],

@@ -12,6 +12,7 @@ from actbench.report.aggregate import mean_std
 from actbench.report.labels import UNNAMED_FOLLOWERS, header_line, short_name, unnamed_differences
 from actbench.report.scope import scope_sentence
 from actbench.report.tables import EXACT_MARK, WELCH_MARK
+from actbench.report.tuning import tuning_lines
 
 MAX_NAMED = 6  # beyond this many groups a sentence gives a count instead of names
 
@@ -30,6 +31,11 @@ def headline(report: ExperimentReport) -> list[str]:
     shared = header_line(summary)
     seeds = summary["n"].iloc[0] if summary["n"].nunique() == 1 else None
     lines.append("same for every group: " + ", ".join(filter(None, [shared, f"{seeds} seeds each" if seeds else ""])))
+    if report.tuned is not None:
+        split = (
+            summary["training.validation_split"] if "training.validation_split" in summary else pd.Series(dtype=float)
+        )
+        lines += tuning_lines(report.tuned, float(split.iloc[0]) if split.nunique() == 1 else None)
     lines += _second_differences(summary)
     pairs = sorted(set(summary.loc[summary["pairs"] > 0, "pairs"]))
     if pairs:

@@ -33,6 +33,7 @@ from actbench.training.inputs import to_model_input
 from actbench.training.setup import PreparedRun
 
 EVAL_BATCH_SIZE = 1024  # images per call when a pack's models are evaluated (validation, test)
+STEPS_TIMED = 10  # steps per call when a member's kind of step is timed (Trainer.step_seconds)
 
 # Every pack traces its own functions, each run's models being new: TensorFlow's warning about
 # retracing is expected here, and only noise.
@@ -119,33 +120,17 @@ class Trainer:
         return [np.concatenate([np.asarray(part[k]) for part in parts]) for k in range(len(key))]
 
     def step_seconds(self, slot: int, indices: np.ndarray) -> float:
-        """What one training step of this slot's model costs alone, on the batch `indices`: its forward
-        and backward pass, compiled on its own (never by XLA, never applied: the model is unchanged, in
-        inference mode so no dropout mask or batch statistic moves). Its first call traces, untimed."""
+        """What one training step of this slot's model costs alone, on the batch `indices`: its forward and
+        backward pass, compiled as the pack's steps are (by XLA where they are), STEPS_TIMED times in one
+        call so the call's own overhead, which a pack's steps share, is spread thin. Never applied: the
+        model is unchanged, in inference mode so no dropout mask or batch statistic moves. The first call
+        traces and compiles, untimed."""
         if slot not in self._step_costs:
-            model, loss, images, targets, scaling = (
-                self.models[slot],
-                self.losses[slot],
-                self.images,
-                self.targets,
-                self.scaling,
-            )
-
-            @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)])
-            def step_alone(batch: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-                x, y = to_model_input(tf.gather(images, batch), scaling), tf.gather(targets, batch)
-                with tf.GradientTape() as tape:
-                    value = loss(y, model(x, training=False)) + penalty(model)
-                gradients = tape.gradient(value, model.trainable_variables)
-                return value, tf.add_n(
-                    [tf.reduce_sum(g) for g in gradients if g is not None]
-                )  # both fetched: all computed
-
-            self._step_costs[slot] = step_alone
-            _fetched(step_alone(indices))
+            self._step_costs[slot] = _timed_steps(self, slot)
+            _fetched(self._step_costs[slot](indices))
         started = time.perf_counter()
         _fetched(self._step_costs[slot](indices))
-        return time.perf_counter() - started
+        return (time.perf_counter() - started) / STEPS_TIMED
 
     def _steps_of(self, slots: tuple[int, ...]) -> Any:
         """The compiled training steps of the models still training (traced again when one leaves)."""
@@ -224,6 +209,32 @@ def _compiled_steps(trainer: Trainer, slots: tuple[int, ...]) -> Any:
         return tf.while_loop(going, step, (tf.constant(0), tf.zeros([len(slots)])))
 
     return run_steps
+
+
+def _timed_steps(trainer: Trainer, slot: int) -> Any:
+    """STEPS_TIMED forward and backward passes of one slot's model on a batch, in one compiled call."""
+    model, loss, images, targets, scaling = (
+        trainer.models[slot],
+        trainer.losses[slot],
+        trainer.images,
+        trainer.targets,
+        trainer.scaling,
+    )
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)], jit_compile=trainer.jit)
+    def steps_alone(batch: tf.Tensor) -> tuple[tf.Tensor]:
+        x, y = to_model_input(tf.gather(images, batch), scaling), tf.gather(targets, batch)
+
+        def step(done: tf.Tensor, total: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            with tf.GradientTape() as tape:
+                value = loss(y, model(x, training=False)) + penalty(model)
+            gradients = tape.gradient(value, model.trainable_variables)
+            # Every gradient summed into what the call returns, so none of the work is pruned away.
+            return done + 1, total + value + tf.add_n([tf.reduce_sum(g) for g in gradients if g is not None])
+
+        return (tf.while_loop(lambda done, total: done < STEPS_TIMED, step, (tf.constant(0), tf.constant(0.0)))[1],)
+
+    return steps_alone
 
 
 def _fetched(tensors: Sequence[Any]) -> list[np.ndarray]:
