@@ -29,6 +29,7 @@ CUTS_KEPT = 2
 class TrainingContext:
     def __init__(self, request: DataRequest) -> None:
         self.data = DataCache(request)
+        self._gradients_before = _custom_gradients()
         self._trainers: OrderedDict[str, Any] = OrderedDict()
         # Keyed by the training images' id, each beside the images themselves, so no id is reused while kept.
         self._scalings: OrderedDict[tuple[str, int], tuple[np.ndarray, InputScaling | None]] = OrderedDict()
@@ -67,12 +68,38 @@ class TrainingContext:
         self.data.clear()
         if "keras" in sys.modules:
             sys.modules["keras"].backend.clear_session()
+        _forget_custom_gradients(self._gradients_before)
 
     def __enter__(self) -> TrainingContext:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _custom_gradients() -> set[str]:
+    """The entries TensorFlow's gradient registry holds for tf.custom_gradient closures (none before it loads)."""
+    registry = _gradient_registry()
+    return {name for name in registry if name.startswith("CustomGradient-")} if registry is not None else set()
+
+
+def _forget_custom_gradients(before: set[str]) -> None:
+    """Drop the custom-gradient entries registered since `before`. Keras' optimizers register one each
+    time a training step is traced (through tf.distribute's all-reduce), and each pins its whole graph
+    in memory for good (tensorflow/tensorflow#97697): a notebook's every sweep would add its graphs. A
+    closed context's steps are never called again, so their entries can go, as keras-team/tf-keras#898
+    proposes for clear_session."""
+    registry = _gradient_registry()
+    if registry is None:
+        return
+    for name in _custom_gradients() - before:
+        registry.pop(name, None)
+
+
+def _gradient_registry() -> dict[str, Any] | None:
+    ops = sys.modules.get("tensorflow.python.framework.ops")
+    registry = getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
+    return registry if isinstance(registry, dict) else None
 
 
 def _keep(kept: OrderedDict[Any, Any], key: Any, value: Any, most: int) -> None:

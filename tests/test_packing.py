@@ -229,7 +229,7 @@ def test_every_catalogue_activation_packed_gives_the_results_it_gets_alone(tmp_p
     assert_same_runs(outcome, pack_sizes={5, 6}, xla=xla)
 
 
-def test_runs_pack_when_they_differ_only_in_activation_initializer_and_seed(tmp_path):
+def test_runs_pack_across_what_each_model_holds_itself(tmp_path):
     specs = specs_for(
         tmp_path,
         models="[{type: mlp, hidden_units: [16]}, {type: mlp, hidden_units: [16], dropout: 0.2}]",
@@ -237,28 +237,26 @@ def test_runs_pack_when_they_differ_only_in_activation_initializer_and_seed(tmp_
         seeds="[0, 1, 2]",
     )
     assert {s.model.initializer for s in specs} == {"he_normal", "glorot_uniform", "lecun_normal"}
-    # 2 models x 9 runs: the two dropouts never share a pack; 9 runs at most 4 a pack: 3 + 3 + 3.
+    # Activation, initializer, seed and dropout are each model's own: the 18 runs have one pack key.
+    assert len({packing.pack_key(s) for s in specs}) == 1
     cut = packing.plan_packs(specs, 4, 2, lambda s: s)  # --pack 4: as few packs of at most 4 as can be
-    assert [len(p) for p in cut] == [3, 3, 3, 3, 3, 3]
-    assert all(len({s.model.dropout for s in p}) == 1 for p in cut)
+    assert [len(p) for p in cut] == [4, 4, 4, 3, 3]
     assert sorted(id(s) for p in cut for s in p) == sorted(map(id, specs))  # every run once
     assert [len(p) for p in packing.plan_packs(specs, "off", 1, lambda s: s)] == [1] * 18
 
     def named(packs):
-        return [[(s.hidden_activation.name, s.seed) for s in p] for p in packs]
+        return [[(s.hidden_activation.name, s.model.dropout, s.seed) for s in p] for p in packs]
 
-    # Packs are blocks of activations by blocks of seeds, so a structure (the activations in order)
-    # repeats and a process compiles its steps once. One at a time: a seed each, the same three.
+    # Packs are blocks of activations by blocks of seeds, so a structure (the members in order) repeats
+    # and a process compiles its steps once. One at a time: a seed each, the same six members.
     serial = named(packing.plan_packs(specs, "auto", 1, lambda s: s))
-    assert serial[:3] == [[("relu", seed), ("tanh", seed), ("selu", seed)] for seed in (0, 1, 2)]
-    assert serial[3:] == serial[:3]  # the model with dropout
-    # Three workers: three packs of 3 per model, none idles; two: a pack each, the runs in grid order
-    # (two packs finish sooner than three of one structure: _cut's weights).
-    assert [len(p) for p in packing.plan_packs(specs, "auto", 3, lambda s: s)] == [3] * 6
-    assert named(packing.plan_packs(specs, "auto", 2, lambda s: s))[:2] == [
-        [("relu", 0), ("relu", 1), ("relu", 2), ("tanh", 0), ("tanh", 1)],
-        [("tanh", 2), ("selu", 0), ("selu", 1), ("selu", 2)],
-    ]
+    members = [(a, d) for d in (0.0, 0.2) for a in ("relu", "tanh", "selu")]
+    assert serial == [[(a, d, seed) for a, d in members] for seed in (0, 1, 2)]
+    # Three workers: three packs of 6, none idles; two: six packs of 3, three for each worker.
+    assert [len(p) for p in packing.plan_packs(specs, "auto", 3, lambda s: s)] == [6] * 3
+    two = named(packing.plan_packs(specs, "auto", 2, lambda s: s))
+    assert [len(p) for p in two] == [3] * 6
+    assert two[0] == [("relu", 0.0, 0), ("tanh", 0.0, 0), ("selu", 0.0, 0)]
     with pytest.raises(ActbenchError, match="--pack '0'"):
         packing.pack_setting("0")
     with pytest.raises(ActbenchError, match="pack=0: give auto, off"):

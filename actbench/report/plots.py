@@ -20,7 +20,6 @@ from actbench.report.figure import (
     Looks,
     grid,
     legend_for_all,
-    legend_outside,
     pyplot,
     save,
     shared_lines,
@@ -170,7 +169,7 @@ def accuracy_vs_time(report: ExperimentReport, runs: pd.DataFrame, looks: Looks,
         axis.set_xlabel("training time per run (s, mean ± std over seeds)")
         axis.set_ylabel("test accuracy (mean ± std over seeds)")
         axis.grid(alpha=0.3)
-        legend_outside(axis, title="group")
+    legend_for_all(figure, axes, title="group")  # a group looks the same in every block: named once
     title(figure, report.name, "accuracy against training time", report.aggregated.summary)
     shared_note(figure, shared_lines(runs))
     return save(figure, path)

@@ -9,7 +9,7 @@ to the batch size (the padding weighs nothing) so the steps have one shape, comp
 padding would count: batch normalisation's batch statistics, dropout masks drawn for the batch's shape.
 
 A pack's epoch takes one wall time for all its members. Each member's own share of it is its training
-step's cost as timed alone (Trainer.step_seconds: a few steps per epoch, outside the training time), so
+step's cost as timed alone (Trainer.step_seconds: a few steps after the first epoch, outside the training time), so
 a slow activation's run records the larger time, as it would alone (docs/speed.md, time per run).
 """
 
@@ -36,7 +36,9 @@ from actbench.training.result import RunResult, finish_run
 from actbench.training.setup import PreparedRun, prepare_run
 from actbench.training.trainer import Trainer, build_trainer
 
-STEP_TIMINGS = 3  # per member and epoch, in a pack of several: its step timed alone (Trainer.step_seconds)
+# Timings of each kind of step in a pack of several (Trainer.step_seconds), taken after its first epoch:
+# a step costs the same every epoch, and timing every epoch slowed short sweeps (docs/speed.md).
+STEP_TIMINGS = 3
 
 
 @dataclass
@@ -151,7 +153,7 @@ def _fit(trainer: Trainer, members: list[Member], data: Dataset, batch_size: int
         raw_val = trainer.outputs([member.slot for member in active], data.x_val)
         epoch_seconds = time.perf_counter() - started
         seconds += epoch_seconds
-        if len(active) > 1:
+        if len(active) > 1 and not step_seconds:
             _time_steps(trainer, active, min(batch_size, len(data.x_train)), step_seconds)
         for member, raw, share in zip(active, raw_val, own_shares(active, step_seconds)):
             figures = trainer.epoch_figures(member.slot, raw, y_val, member.run.loss)
@@ -195,7 +197,8 @@ def _chunk(indices: np.ndarray, sizes: np.ndarray, position: int) -> tuple[np.nd
 def _time_steps(trainer: Trainer, active: list[Member], batch_size: int, step_seconds: dict[str, list[float]]) -> None:
     """Each kind of step the members take (cost_key: their layers and activation) timed alone on one
     batch, on the first member of that kind, STEP_TIMINGS rounds, the kinds in another order each round
-    so a busy moment of the machine does not fall on one of them alone."""
+    so a busy moment of the machine does not fall on one of them alone. Once per pack: the first epoch
+    any two members of different kinds train together."""
     batch = np.arange(batch_size, dtype=np.int32)
     kinds = list({cost_key(member): member for member in active}.items())
     if len(kinds) < 2:
