@@ -133,8 +133,8 @@ def run(
         str,
         typer.Option(
             metavar="auto|off|K",
-            help="Train runs that differ only in hidden activation and seed together in one process, each with the "
-            "numbers it gets alone: auto sizes packs from memory and workers; off trains one run at a time; K packs at most K.",
+            help="Train runs that read the same batches (differing in activation, seed, learning rate, dropout and "
+            "what else each model holds) together in one process, each with the numbers it gets alone: auto sizes packs from memory and workers; off trains one run at a time; K packs at most K.",
         ),
     ] = "auto",
     export_to: Annotated[

@@ -70,8 +70,8 @@ def fixed_share(size: int) -> float:
     return PACK_FIXED_SHARE[below] + t * (PACK_FIXED_SHARE[above] - PACK_FIXED_SHARE[below])
 
 
-# A run whose steps XLA compiles (packing.use_xla: an MLP without dropout that trains long enough)
-# also costs less per image: its step's share of the cost model's, by the threads a run trains on
+# A run whose steps XLA compiles (packing.use_xla: an MLP without dropout that trains long enough), in
+# a pack or alone (a pack of one since training rules 3), also costs less per image: its step's share of the cost model's, by the threads a run trains on
 # (more than two: two's), from `python benchmarks/bench_pack.py steps` (docs/speed.md).
 XLA_STEP_SHARE = {1: 0.40, 2: 0.25}
 
@@ -81,7 +81,7 @@ def pack_factor(size: int, alone: float, model: CostModel = MEASURED, xla_thread
     `alone` seconds: packing saves a share of its fixed part, so small runs gain the most; a pack
     compiled by XLA on `xla_threads` threads (0: not by XLA) also a share of the rest."""
     fixed, total = model.per_run, max(alone, model.per_run)
-    rest = XLA_STEP_SHARE[min(xla_threads, 2)] if xla_threads and size > 1 else 1.0
+    rest = XLA_STEP_SHARE[min(xla_threads, 2)] if xla_threads else 1.0
     return (fixed_share(size) * fixed + rest * (total - fixed)) / total
 
 

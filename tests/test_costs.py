@@ -211,7 +211,7 @@ def test_a_pack_xla_compiles_costs_less_per_image_too(tmp_path):
     for threads, share in costs.XLA_STEP_SHARE.items():
         expected = (costs.fixed_share(4) * fixed + share * rest) / alone
         assert costs.pack_factor(4, alone, xla_threads=threads) == pytest.approx(expected)
-    assert costs.pack_factor(1, alone, xla_threads=2) == 1.0  # alone: Keras' fit, no XLA
+    assert costs.pack_factor(1, alone) == 1.0 and costs.pack_factor(1, alone, xla_threads=2) < 0.5  # alone: XLA too
     nothing = tmp_path / "nothing"
     packed, dropout = (costs.estimate_sweep([runs[:4]], nothing).packs[0][0].seconds for runs in (xla, plain))
     threads = min(cpu_count(), 2)  # one pack at a time: all the cores
@@ -219,7 +219,9 @@ def test_a_pack_xla_compiles_costs_less_per_image_too(tmp_path):
     plain_alone = costs.model_seconds(plain[0].model_dump(mode="json"))
     assert dropout == pytest.approx(plain_alone * costs.pack_factor(4, plain_alone))
     assert packed < 0.5 * dropout
-    assert costs.estimate_runs(xla[:1], nothing)[0].seconds == pytest.approx(alone)  # --pack off: as alone
+    assert costs.estimate_runs(xla[:1], nothing)[0].seconds == pytest.approx(  # --pack off: a pack of one
+        alone * costs.pack_factor(1, alone, xla_threads=threads)
+    )
 
 
 def test_the_total_is_the_packs_handed_to_the_first_free_worker():

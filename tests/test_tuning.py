@@ -8,9 +8,11 @@ import dataclasses
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from helpers_keras import keras_weights
 
+import actbench
 from actbench import packing, results, tuning
 from actbench.config import RunSpec, expand_runs, load_config, parse_set, run_id
 from actbench.context import TrainingContext
@@ -248,3 +250,25 @@ def test_a_tuned_sweep_trains_both_stages_tests_only_the_second_and_resumes(tmp_
     assert again.exit_code == 0 and "0 finished, 0 diverged, 0 failed, 14 already done" in again.output
     listed = invoke("run", config, "--dry-run", "--results-dir", root)
     assert "stage 2 of 2, each candidate at its choice (tested and judged):" in listed.output
+
+    # The report says what was tuned and how, tables each choice, draws it, and reads only stage 2.
+    shown = invoke("report", root / "t", "--out", tmp_path / "view")
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.output.split())
+    assert (
+        "tuned: learning_rate over 0.001 / 0.01 / 0.1, chosen per candidate by the best mean val_loss on validation "
+        "data (10% of the training images) over 2 tuning seeds (1, 2), never tested; the verdicts are on the "
+        "experiment's 1 fresh seeds (0)" in text
+    )
+    assert "tuning: each candidate's choice on validation data, and the runner-up" in text
+    assert "at each single value of the tuned setting" in text
+    folder = tmp_path / "view" / "t"
+    assert (folder / "tuning.png").stat().st_size > 0 and "## Tuning" in (folder / "report.md").read_text()
+    tables = actbench.open(root / "t").report_tables()
+    rows = tables["tuning"].set_index("group_id")
+    assert set(rows.index) == set(final["group_id"]) and tables["verdicts"]["n"].eq(1).all()
+    for choice in selection["choices"]:
+        row = rows.loc[choice["group_id"]]
+        assert row["chosen"] == f"lr={choice['chosen']['training.learning_rate']:g}"
+        assert row["at_edge"] == choice["at_edge"] and row["close"] == choice["close"]
+    assert pd.read_csv(folder / "tuning.csv")["chosen"].tolist() == tables["tuning"]["chosen"].tolist()

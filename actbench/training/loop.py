@@ -34,7 +34,7 @@ from actbench.pipeline import batch_order, epoch_batches, model_input_shape
 from actbench.training.member import Member, cost_key, own_shares
 from actbench.training.result import RunResult, finish_run
 from actbench.training.setup import PreparedRun, prepare_run
-from actbench.training.trainer import Trainer, build_trainer
+from actbench.training.trainer import STEPS_TIMED, Trainer, build_trainer
 
 # Timings of each kind of step in a pack of several (Trainer.step_seconds), taken after its first epoch:
 # a step costs the same every epoch, and timing every epoch slowed short sweeps (docs/speed.md).
@@ -154,7 +154,7 @@ def _fit(trainer: Trainer, members: list[Member], data: Dataset, batch_size: int
         epoch_seconds = time.perf_counter() - started
         seconds += epoch_seconds
         if len(active) > 1 and not step_seconds:
-            _time_steps(trainer, active, min(batch_size, len(data.x_train)), step_seconds)
+            _time_steps(trainer, active, len(data.x_train), min(batch_size, len(data.x_train)), step_seconds)
         for member, raw, share in zip(active, raw_val, own_shares(active, step_seconds)):
             figures = trainer.epoch_figures(member.slot, raw, y_val, member.run.loss)
             member.end_epoch(epoch, figures, epoch_seconds * share)
@@ -194,19 +194,21 @@ def _chunk(indices: np.ndarray, sizes: np.ndarray, position: int) -> tuple[np.nd
     return chunk, chunk_sizes, count
 
 
-def _time_steps(trainer: Trainer, active: list[Member], batch_size: int, step_seconds: dict[str, list[float]]) -> None:
-    """Each kind of step the members take (cost_key: their layers and activation) timed alone on one
-    batch, on the first member of that kind, STEP_TIMINGS rounds, the kinds in another order each round
-    so a busy moment of the machine does not fall on one of them alone. Once per pack: the first epoch
-    any two members of different kinds train together."""
-    batch = np.arange(batch_size, dtype=np.int32)
+def _time_steps(
+    trainer: Trainer, active: list[Member], images: int, batch_size: int, step_seconds: dict[str, list[float]]
+) -> None:
+    """Each kind of step the members take (cost_key: their layers and activation) timed alone on the
+    first STEPS_TIMED batches of the training images, on the first member of that kind, STEP_TIMINGS
+    rounds, the kinds in another order each round so a busy moment of the machine does not fall on one
+    of them alone. Once per pack: the first epoch any two members of different kinds train together."""
+    batches = np.arange(STEPS_TIMED * batch_size, dtype=np.int32).reshape(STEPS_TIMED, batch_size) % images
     kinds = list({cost_key(member): member for member in active}.items())
     if len(kinds) < 2:
         return  # every member's step costs the same: equal shares, nothing to time
     for round_ in range(STEP_TIMINGS):
         shift = round_ % len(kinds)
         for key, member in kinds[shift:] + kinds[:shift]:
-            step_seconds.setdefault(key, []).append(trainer.step_seconds(member.slot, batch))
+            step_seconds.setdefault(key, []).append(trainer.step_seconds(member.slot, batches))
 
 
 def _tested(members: list[Member], trainer: Trainer, data: Dataset) -> dict[int, RunResult]:

@@ -119,17 +119,19 @@ class Trainer:
         ]
         return [np.concatenate([np.asarray(part[k]) for part in parts]) for k in range(len(key))]
 
-    def step_seconds(self, slot: int, indices: np.ndarray) -> float:
-        """What one training step of this slot's model costs alone, on the batch `indices`: its forward and
-        backward pass, compiled as the pack's steps are (by XLA where they are), STEPS_TIMED times in one
-        call so the call's own overhead, which a pack's steps share, is spread thin. Never applied: the
-        model is unchanged, in inference mode so no dropout mask or batch statistic moves. The first call
-        traces and compiles, untimed."""
+    def step_seconds(self, slot: int, batches: np.ndarray) -> float:
+        """What one training step of this slot's model costs alone: its forward and backward pass on each
+        of the STEPS_TIMED batches `batches` (indices, one row a batch), compiled as the pack's steps are
+        (by XLA where they are), in one call so the call's own overhead, which a pack's steps share, is
+        spread thin. Each step reads its own batch, as training does: steps on one batch would be the
+        same computation, which XLA hoists out of the loop and runs once. Never applied: the model is
+        unchanged, in inference mode so no dropout mask or batch statistic moves. The first call traces
+        and compiles, untimed."""
         if slot not in self._step_costs:
             self._step_costs[slot] = _timed_steps(self, slot)
-            _fetched(self._step_costs[slot](indices))
+            _fetched(self._step_costs[slot](batches))
         started = time.perf_counter()
-        _fetched(self._step_costs[slot](indices))
+        _fetched(self._step_costs[slot](batches))
         return (time.perf_counter() - started) / STEPS_TIMED
 
     def _steps_of(self, slots: tuple[int, ...]) -> Any:
@@ -212,7 +214,7 @@ def _compiled_steps(trainer: Trainer, slots: tuple[int, ...]) -> Any:
 
 
 def _timed_steps(trainer: Trainer, slot: int) -> Any:
-    """STEPS_TIMED forward and backward passes of one slot's model on a batch, in one compiled call."""
+    """STEPS_TIMED forward and backward passes of one slot's model, one a batch, in one compiled call."""
     model, loss, images, targets, scaling = (
         trainer.models[slot],
         trainer.losses[slot],
@@ -221,11 +223,10 @@ def _timed_steps(trainer: Trainer, slot: int) -> Any:
         trainer.scaling,
     )
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)], jit_compile=trainer.jit)
-    def steps_alone(batch: tf.Tensor) -> tuple[tf.Tensor]:
-        x, y = to_model_input(tf.gather(images, batch), scaling), tf.gather(targets, batch)
-
+    @tf.function(input_signature=[tf.TensorSpec([STEPS_TIMED, None], tf.int32)], jit_compile=trainer.jit)
+    def steps_alone(batches: tf.Tensor) -> tuple[tf.Tensor]:
         def step(done: tf.Tensor, total: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            x, y = to_model_input(tf.gather(images, batches[done]), scaling), tf.gather(targets, batches[done])
             with tf.GradientTape() as tape:
                 value = loss(y, model(x, training=False)) + penalty(model)
             gradients = tape.gradient(value, model.trainable_variables)
