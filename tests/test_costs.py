@@ -6,6 +6,7 @@ from typer.testing import CliRunner
 from actbench import costs
 from actbench.cli import app
 from actbench.config import expand_runs, load_config, run_id, run_sizes
+from actbench.packing import use_xla
 from actbench.results import RunOutputs, RunRecord, run_files, save_record
 from helpers import write_config
 
@@ -21,6 +22,7 @@ def record(results, spec, wall: float | None, train_seconds: float, epochs_run: 
     sizes = run_sizes(spec)
     fit, validation, test = sizes.train, sizes.validation, sizes.test
     metrics = {"train_seconds": train_seconds, "n_train": fit, "n_val": validation, "n_test": test}
+    metrics["pack_xla"] = use_xla([spec], fit)  # as a run alone records it: its steps compiled by XLA or not
     if epochs_run is not None:
         metrics["epochs_run"] = epochs_run
     if wall is not None:
@@ -69,7 +71,15 @@ def test_recorded_runs_of_the_same_shape_come_before_the_model(tmp_path):
     dumped = relu.model_dump(mode="json")
     ratio = costs.work(longer.model_dump(mode="json")) / costs.work(dumped)
     assert 1.9 < ratio < 2.0
-    assert estimates[1].seconds == pytest.approx(costs.MEASURED.per_run + (40.0 - costs.MEASURED.per_run) * ratio)
+    # Its 1,688 steps are compiled by XLA, the recorded run's 844 were not: XLA's share of the rest too.
+    from actbench.resources import threads_per_worker
+
+    assert use_xla([longer], 54000) and not use_xla([relu], 54000)
+    alone = costs.model_seconds(longer.model_dump(mode="json"))
+    factor = costs.pack_factor(1, alone, xla_threads=threads_per_worker(1))
+    assert estimates[1].seconds == pytest.approx(
+        factor * (costs.MEASURED.per_run + (40.0 - costs.MEASURED.per_run) * ratio)
+    )
     assert estimates[2].basis == "other activation"
     assert estimates[3] == costs.Estimate(pytest.approx(costs.model_seconds(cnn.model_dump(mode="json"))), "model")
 
@@ -128,7 +138,12 @@ def test_with_early_stopping_epochs_are_a_most_and_a_recorded_run_counts_the_epo
     fit, validation, test = sizes.train, sizes.validation, sizes.test
     ratio = costs.work(dumped) / costs.work(dumped, fit + validation, test, epochs=5)
     assert 1.9 < ratio < 2.0 and estimate.at_most and estimate.basis == "recorded"
-    assert estimate.seconds == pytest.approx(costs.MEASURED.per_run + (20.0 - costs.MEASURED.per_run) * ratio)
+    # Both compiled by XLA: the recorded time as alone (over the factor), rescaled, at the factor again.
+    from actbench.resources import threads_per_worker
+
+    factor = costs.pack_factor(1, costs.model_seconds(dumped), xla_threads=threads_per_worker(1))
+    fixed = costs.MEASURED.per_run
+    assert estimate.seconds == pytest.approx(factor * (fixed + (20.0 / factor - fixed) * ratio))
     line = costs.SweepEstimate([[estimate], [costs.Estimate(5.0, "model")]], 1).describe()
     assert line.startswith("estimated at most ") and "early stopping may end 1 of them sooner" in line
     assert costs.SweepEstimate([[costs.Estimate(5.0, "model")]], 1).describe().startswith("estimated 5s ")
@@ -200,7 +215,6 @@ def test_without_recorded_runs_a_pack_saves_a_share_of_each_runs_fixed_cost(tmp_
 
 
 def test_a_pack_xla_compiles_costs_less_per_image_too(tmp_path):
-    from actbench.packing import use_xla
     from actbench.resources import cpu_count
 
     # 5 epochs of the full MNIST (2,110 steps): an MLP pack without dropout is compiled by XLA.

@@ -261,14 +261,18 @@ def test_a_tuned_sweep_trains_both_stages_tests_only_the_second_and_resumes(tmp_
         "experiment's 1 fresh seeds (0)" in text
     )
     assert "tuning: each candidate's choice on validation data, and the runner-up" in text
+    # Each group named with its own choice; the block is not named after one of them.
+    assert all(f"{a}, lr={lr:g}" in text for a, lr in zip(final["hidden_activation"], final["training.learning_rate"]))
+    assert "lr=0.01: test accuracy over seeds" not in text and "lr=0.1: test accuracy over seeds" not in text
     assert "at each single value of the tuned setting" in text
-    folder = tmp_path / "view" / "t"
+    folder = tmp_path / "view"  # one experiment: its report in the folder itself
     assert (folder / "tuning.png").stat().st_size > 0 and "## Tuning" in (folder / "report.md").read_text()
-    tables = actbench.open(root / "t").report_tables()
-    rows = tables["tuning"].set_index("group_id")
-    assert set(rows.index) == set(final["group_id"]) and tables["verdicts"]["n"].eq(1).all()
+    tables = actbench.open(root / "t").report()
+    rows = tables.tuning.set_index("group_id")
+    assert set(rows.index) == set(final["group_id"]) and tables.verdicts["n"].eq(1).all()
     for choice in selection["choices"]:
         row = rows.loc[choice["group_id"]]
         assert row["chosen"] == f"lr={choice['chosen']['training.learning_rate']:g}"
         assert row["at_edge"] == choice["at_edge"] and row["close"] == choice["close"]
-    assert pd.read_csv(folder / "tuning.csv")["chosen"].tolist() == tables["tuning"]["chosen"].tolist()
+    assert pd.read_csv(folder / "tuning.csv")["chosen"].tolist() == tables.tuning["chosen"].tolist()
+    assert actbench.report_tables(root / "t")["tuning"]["chosen"].tolist() == tables.tuning["chosen"].tolist()

@@ -84,10 +84,19 @@ def varying_settings(frame: pd.DataFrame) -> list[str]:
     return found
 
 
+def tuned_settings(frame: pd.DataFrame) -> set[str]:
+    """The settings a tuned experiment chose per candidate (results.csv's `tuned`): they differ within a
+    block, each activation at its own choice."""
+    if "tuned" not in frame:
+        return set()
+    return {column for text in frame["tuned"].dropna().unique() for column in json.loads(str(text) or "[]")}
+
+
 def add_labels(summary: pd.DataFrame) -> pd.DataFrame:
     """Add `block_label` (what varies between blocks) and `label` (what varies within one) to the groups."""
     varying = varying_settings(summary)
-    block_keys = [c for c in varying if c in block_settings()]
+    tuned = tuned_settings(summary)
+    block_keys = [c for c in varying if c in block_settings() and c not in tuned]
     group_keys = [c for c in varying if c not in block_keys]
     if not group_keys:  # one group per block: its activations are still what a reader looks for
         group_keys = ["hidden_activation"]

@@ -70,12 +70,12 @@ def experiment_tuning(exp_dir: Path, summary: pd.DataFrame) -> Tuned | None:
     for choice in selection["choices"]:
         group = choice.get("group_id")
         known = group in getattr(names, "index", ())
-        label = names.loc[group, "label"] if known else choice["label"]
+        chosen = _value_text(choice["chosen"]) if choice["chosen"] else None
+        label = _candidate(names.loc[group, "label"], chosen) if known else choice["label"]
         hidden = names.loc[group, "hidden_activation"] if known else choice["label"]
         block = choice.get("block_id")
         block_label = blocks.get(block, "") if hasattr(blocks, "get") else ""
         scored = {_value_text(value["setting"]): value for value in choice["values"]}
-        chosen = _value_text(choice["chosen"]) if choice["chosen"] else None
         runner_up = _value_text(choice["runner_up"]) if choice.get("runner_up") else None
         rows.append(
             {
@@ -119,7 +119,10 @@ def experiment_tuning(exp_dir: Path, summary: pd.DataFrame) -> Tuned | None:
 def tuning_lines(tuned: Tuned, validation_split: float | None) -> list[str]:
     """The header's account of the protocol, then the warnings its choices call for."""
     names = ", ".join(setting.rsplit(".", 1)[-1] for setting in tuned.settings)
-    listed = " / ".join(sorted(set(tuned.values["value"]), key=_sort_key)) if not tuned.values.empty else ""
+    values = sorted(set(tuned.values["value"]), key=_sort_key) if not tuned.values.empty else []
+    if len(tuned.settings) == 1:  # 'learning_rate over 0.001 / 0.01', not 'over lr=0.001 / lr=0.01'
+        values = [value.split("=", 1)[-1] for value in values]
+    listed = " / ".join(values)
     data = f"{validation_split:.0%} of the training images" if validation_split else "the validation split"
     seeds, tuning = _seeds(tuned.seeds), _seeds(tuned.tuning_seeds)
     lines = [
@@ -146,7 +149,7 @@ def tuning_rows(tuned: Tuned) -> pd.DataFrame:
     """The tuning table for display: per candidate its choice, its validation score ± spread, the runner-up."""
     choices = tuned.choices
     arrow = "lower" if tuned.lower_is_better else "higher"
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "block": choices["block_label"],
             "candidate": choices["label"],
@@ -164,6 +167,7 @@ def tuning_rows(tuned: Tuned) -> pd.DataFrame:
             ],
         }
     )
+    return _without_blank_blocks(table)
 
 
 def single_value_rows(tuned: Tuned) -> pd.DataFrame:
@@ -183,7 +187,13 @@ def single_value_rows(tuned: Tuned) -> pd.DataFrame:
                 "same best as tuned": "yes" if ranked["label"].iloc[0] == best_tuned.get(str(block)) else "no",
             }
         )
-    return pd.DataFrame(rows)
+    return _without_blank_blocks(pd.DataFrame(rows))
+
+
+def _without_blank_blocks(table: pd.DataFrame) -> pd.DataFrame:
+    """The table without its block column where the experiment has one block (no label to show)."""
+    blank = "block" in table and table["block"].fillna("").eq("").all()
+    return table.drop(columns="block") if blank else table
 
 
 def _best_tuned(tuned: Tuned) -> dict[str, str]:
@@ -193,6 +203,13 @@ def _best_tuned(tuned: Tuned) -> dict[str, str]:
         top = choices.sort_values("score_mean", ascending=tuned.lower_is_better).iloc[0]
         best[str(block)] = top["label"]
     return best
+
+
+def _candidate(label: str, chosen: str | None) -> str:
+    """A group's label without its chosen values ('sigmoid, lr=0.1' -> 'sigmoid'): the candidate it is."""
+    for part in (chosen or "").split(", "):
+        label = label.replace(f", {part}", "") if part else label
+    return label
 
 
 def _names(frame: pd.DataFrame) -> str:
