@@ -195,7 +195,9 @@ def test_two_invocations_on_one_folder_train_each_run_once(tmp_path):
 
 @pytest.mark.slow  # an actbench process with two workers, interrupted; Ctrl-C of a serial sweep stays in test_cli
 def test_ctrl_c_stops_the_workers_keeps_what_finished_and_exits_130(tmp_path):
-    config = write_config(tmp_path, SWEEP.replace("seeds: [0]", "seeds: [0, 1, 2, 3, 4, 5]"))
+    # Enough runs that some are still to do when the first is recorded: a run alone, a pack of one since
+    # training rules 3, trains these in well under a second once its worker has compiled its steps.
+    config = write_config(tmp_path, SWEEP.replace("seeds: [0]", f"seeds: {list(range(24))}"))
     root = tmp_path / "results"
     process = actbench(
         config,
@@ -223,7 +225,7 @@ def test_ctrl_c_stops_the_workers_keeps_what_finished_and_exits_130(tmp_path):
     leftover = subprocess.run(["pgrep", "-a", "-s", str(process.pid)], capture_output=True, text=True).stdout
     assert leftover == ""  # no worker trains on
     done = [d for d in results.run_directories(root / "where") if results.has_metrics(d)]
-    assert 1 <= len(done) < 12
+    assert 1 <= len(done) < 48
     assert not list((root / "where" / "claims").iterdir())
 
 
