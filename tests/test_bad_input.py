@@ -67,7 +67,9 @@ STRESSED = [
 def test_the_error_line_is_never_lost_piped_or_to_a_file_beside_tensorflow_load(tmp_path):
     stressed = [case for case in CORPUS if case.name in STRESSED]
     assert len(stressed) == len(STRESSED)
-    cases = [(case, into, repeat) for case in stressed for into in ("pipe", "file") for repeat in range(2)]
+    # Each case once into a pipe and once into a file (26 failing commands, two at a time): before the
+    # fix, one or two of 40 lost their line under such load; CI's time is what limits the count.
+    cases = [(case, into, 0) for case in stressed for into in ("pipe", "file")]
     load = [
         subprocess.Popen([sys.executable, "-c", TENSORFLOW_LOAD, "900"], stderr=subprocess.DEVNULL) for _ in range(2)
     ]
