@@ -17,7 +17,7 @@ import pandas as pd
 from actbench import stats
 from actbench.errors import ActbenchError
 from actbench.metrics_catalogue import averaged_with_spread, in_table
-from actbench.report.labels import add_labels, setting_columns, setting_text, tuned_settings
+from actbench.report.labels import add_labels, candidate_labels, setting_columns
 from actbench.results import RunStatus
 from actbench.settings_catalogue import block_settings, of_kind, with_types
 
@@ -142,24 +142,13 @@ def pivot(summary: pd.DataFrame) -> pd.DataFrame:
     if summary.empty or summary["block"].nunique() < 2:
         return pd.DataFrame()
     cells = summary.assign(
-        cell=[mean_std(m, s) for m, s in zip(summary["acc_mean"], summary["acc_std"])], label=_row_names(summary)
+        # In a tuned experiment one row per activation: its choice in each block is in the tuning table.
+        cell=[mean_std(m, s) for m, s in zip(summary["acc_mean"], summary["acc_std"])],
+        label=candidate_labels(summary),
     )
     table = cells.pivot_table(index="label", columns="block_label", values="cell", aggfunc="first", sort=False)
     order = cells.groupby("label")["acc_mean"].mean().sort_values(ascending=False).index
     return table.loc[order].fillna("")
-
-
-def _row_names(summary: pd.DataFrame) -> list[str]:
-    """The pivot's rows: the groups' labels, in a tuned experiment without the values each chose (one
-    row per activation; its choice in each block is in the tuning table)."""
-    tuned = [column for column in tuned_settings(summary) if column in summary]
-    names = []
-    for _, row in summary.iterrows():
-        label = str(row["label"])
-        for column in tuned:
-            label = label.replace(f", {setting_text(column, row[column])}", "")
-        names.append(label)
-    return names
 
 
 def mean_std(mean: float, std: float, digits: str = ".4f") -> str:

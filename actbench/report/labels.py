@@ -94,20 +94,36 @@ def tuned_settings(frame: pd.DataFrame) -> set[str]:
 
 def add_labels(summary: pd.DataFrame) -> pd.DataFrame:
     """Add `block_label` (what varies between blocks) and `label` (what varies within one) to the groups."""
+    block_keys, group_keys = _label_keys(summary)
+    labelled = summary.copy()
+    labelled["block_label"] = [" / ".join(setting_text(c, row[c]) for c in block_keys) for _, row in summary.iterrows()]
+    labelled["label"] = [_label(row, group_keys) for _, row in summary.iterrows()]
+    return labelled
+
+
+def candidate_labels(summary: pd.DataFrame) -> list[str]:
+    """Each group's label without the settings a tuned experiment chose for it ('sigmoid, lr=0.1' ->
+    'sigmoid'): the candidate it is, as the pivot and the tuning table name it."""
+    tuned = tuned_settings(summary)
+    keys = [c for c in _label_keys(summary)[1] if c not in tuned] or ["hidden_activation"]
+    return [_label(row, keys) for _, row in summary.iterrows()]
+
+
+def _label_keys(summary: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The settings block labels name (what varies between blocks) and those group labels name."""
     varying = varying_settings(summary)
     tuned = tuned_settings(summary)
     block_keys = [c for c in varying if c in block_settings() and c not in tuned]
     group_keys = [c for c in varying if c not in block_keys]
-    if not group_keys:  # one group per block: its activations are still what a reader looks for
-        group_keys = ["hidden_activation"]
-    labelled = summary.copy()
-    labelled["block_label"] = [" / ".join(setting_text(c, row[c]) for c in block_keys) for _, row in summary.iterrows()]
-    labelled["label"] = [
-        pair_label(*(setting_text(c, row[c]) for c in group_keys if c in ACTIVATION_KEYS))
-        + "".join(f", {setting_text(c, row[c])}" for c in group_keys if c not in ACTIVATION_KEYS)
-        for _, row in summary.iterrows()
-    ]
-    return labelled
+    # One group per block: its activations are still what a reader looks for.
+    return block_keys, group_keys or ["hidden_activation"]
+
+
+def _label(row: pd.Series, keys: list[str]) -> str:
+    """'relu -> softmax, lr=0.003': the activations named plainly, the other settings as 'short=value'."""
+    return pair_label(*(setting_text(c, row[c]) for c in keys if c in ACTIVATION_KEYS)) + "".join(
+        f", {setting_text(c, row[c])}" for c in keys if c not in ACTIVATION_KEYS
+    )
 
 
 def label_column_name(summary: pd.DataFrame) -> str:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from actbench import results
 from actbench.config.schema import TUNE_SCORES
+from actbench.report.labels import candidate_labels
 
 TABLE_COLUMNS = [
     "block_id",
@@ -61,7 +62,7 @@ def experiment_tuning(exp_dir: Path, summary: pd.DataFrame) -> Tuned | None:
     if not selection:
         return None
     names = (
-        summary.set_index("group_id")[["label", "block_label", "hidden_activation"]]
+        summary.assign(candidate=candidate_labels(summary)).set_index("group_id")[["candidate", "hidden_activation"]]
         if not summary.empty
         else pd.DataFrame()
     )
@@ -71,7 +72,7 @@ def experiment_tuning(exp_dir: Path, summary: pd.DataFrame) -> Tuned | None:
         group = choice.get("group_id")
         known = group in getattr(names, "index", ())
         chosen = _value_text(choice["chosen"]) if choice["chosen"] else None
-        label = _candidate(names.loc[group, "label"], chosen) if known else choice["label"]
+        label = names.loc[group, "candidate"] if known else choice["label"]
         hidden = names.loc[group, "hidden_activation"] if known else choice["label"]
         block = choice.get("block_id")
         block_label = blocks.get(block, "") if hasattr(blocks, "get") else ""
@@ -203,13 +204,6 @@ def _best_tuned(tuned: Tuned) -> dict[str, str]:
         top = choices.sort_values("score_mean", ascending=tuned.lower_is_better).iloc[0]
         best[str(block)] = top["label"]
     return best
-
-
-def _candidate(label: str, chosen: str | None) -> str:
-    """A group's label without its chosen values ('sigmoid, lr=0.1' -> 'sigmoid'): the candidate it is."""
-    for part in (chosen or "").split(", "):
-        label = label.replace(f", {part}", "") if part else label
-    return label
 
 
 def _names(frame: pd.DataFrame) -> str:
